@@ -1,0 +1,84 @@
+package analysis
+
+import (
+	"time"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// Finding is one anomalous signal of one service, with its evidence.
+type Finding struct {
+	Service   string            `json:"service"`
+	Signal    string            `json:"signal"`    // human name, e.g. "CPU usage"
+	SignalID  string            `json:"signal_id"` // catalog id or metric name
+	Metric    string            `json:"metric"`
+	Labels    telemetry.Labels  `json:"labels,omitempty"`
+	Layer     catalog.Layer     `json:"layer"`
+	Direction catalog.Direction `json:"direction"`
+	Unit      string            `json:"unit,omitempty"`
+	Query     string            `json:"query,omitempty"`
+	// Score is how abnormal the window is against the baseline, in robust
+	// deviations beyond what the baseline itself shows.
+	Score         float64   `json:"score"`
+	Onset         time.Time `json:"onset"`
+	BaselineValue float64   `json:"baseline_value"`
+	ObservedValue float64   `json:"observed_value"`
+	// Heuristic is true when the layer came from the metric name, not the catalog.
+	Heuristic   bool              `json:"heuristic,omitempty"`
+	Change      *telemetry.Change `json:"change,omitempty"`
+	Explanation string            `json:"explanation"`
+	// SeriesID names the evidence series in the bundle ("" for changes).
+	SeriesID string `json:"series_id,omitempty"`
+}
+
+// Candidate is a ranked root-cause candidate: a service and the finding that
+// best explains why it is the cause.
+type Candidate struct {
+	Rank    int     `json:"rank"`
+	Service string  `json:"service"`
+	Score   float64 `json:"score"`
+	Finding
+}
+
+// Result is the outcome of one analysis.
+type Result struct {
+	Window   telemetry.Window `json:"window"`
+	Baseline telemetry.Window `json:"baseline"`
+	// Symptoms are the anomalous user-facing signals, strongest first.
+	Symptoms []Finding `json:"symptoms"`
+	// RootCauses are the ranked candidates, one per service, best first.
+	RootCauses []Candidate `json:"root_causes"`
+	// Chain runs from the top symptom down to the root cause.
+	Chain []Finding `json:"chain"`
+	// Anomalies are all anomalous findings, strongest first.
+	Anomalies []Finding `json:"anomalies"`
+	// UnlinkedChanges are changes in the window or lookback with no effect seen.
+	UnlinkedChanges []telemetry.Change `json:"unlinked_changes"`
+	// Services ranks every service seen, best root-cause candidate first.
+	Services []ServiceScore `json:"-"`
+	Warnings []string       `json:"warnings"`
+	Stats    Stats          `json:"stats"`
+}
+
+// ServiceScore is one service's root-cause score.
+type ServiceScore struct {
+	Service string
+	Score   float64
+}
+
+// Stats counts what was analysed.
+type Stats struct {
+	Series    int `json:"series"`
+	Anomalous int `json:"anomalous"`
+	Services  int `json:"services"`
+	LogLines  int `json:"log_lines"`
+	Changes   int `json:"changes"`
+}
+
+// Options tune an analysis.
+type Options struct {
+	// Lookback is how long before the first onset a change may lie and still
+	// be a candidate cause. Zero means two hours.
+	Lookback time.Duration
+}

@@ -1,0 +1,148 @@
+// Package telemetry holds the plain data types every other package shares:
+// windows, metric series, log lines, change events, topology edges and the
+// Bundle that carries them from a collector to the analysis. It does no I/O.
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Window is a half-open time range [From, To).
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// Duration is the length of the window.
+func (w Window) Duration() time.Duration { return w.To.Sub(w.From) }
+
+// Contains reports whether t lies inside the window.
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.From) && t.Before(w.To) }
+
+// Overlaps reports whether the two windows share any instant.
+func (w Window) Overlaps(o Window) bool { return w.From.Before(o.To) && o.From.Before(w.To) }
+
+// Validate says what is wrong with the window, if anything.
+func (w Window) Validate() error {
+	switch {
+	case w.From.IsZero() || w.To.IsZero():
+		return errors.New("window needs both a start and an end")
+	case !w.From.Before(w.To):
+		return fmt.Errorf("window start %s is not before its end %s", w.From.UTC().Format(time.RFC3339), w.To.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (w Window) String() string {
+	return w.From.UTC().Format(time.RFC3339) + " .. " + w.To.UTC().Format(time.RFC3339)
+}
+
+// Point is one sample.
+type Point struct {
+	T time.Time
+	V float64
+}
+
+// Labels is a set of label name/value pairs.
+type Labels map[string]string
+
+// String renders labels in Prometheus notation, sorted by name: {a="1",b="2"}.
+func (l Labels) String() string {
+	names := make([]string, 0, len(l))
+	for k := range l {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, l[k])
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Series is one metric series: a name, labels and samples sorted by time.
+type Series struct {
+	// Metric is the metric name (the __name__ label) or, for a series that a
+	// catalog query produced, the name of the catalog signal.
+	Metric string
+	Labels Labels
+	// Signal is the catalog signal id that produced the series, if known.
+	Signal string
+	// Query is the PromQL or LogQL expression the series came from, if any.
+	Query  string
+	Points []Point
+}
+
+// ID is a stable identifier of the series: metric name and labels.
+func (s Series) ID() string { return s.Metric + s.Labels.String() }
+
+// LogLine is one log line with its stream labels.
+type LogLine struct {
+	T      time.Time
+	Labels Labels
+	Line   string
+}
+
+// ChangeKind says what sort of state change a Change is.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeDeploy  ChangeKind = "deploy"
+	ChangeVersion ChangeKind = "version"
+	ChangeConfig  ChangeKind = "config"
+	ChangeRestart ChangeKind = "restart"
+	ChangeCommit  ChangeKind = "commit"
+	ChangeFlag    ChangeKind = "flag"
+)
+
+// Change is a state change of a service: a deploy, a version, a config edit, a restart.
+type Change struct {
+	T       time.Time  `json:"time"`
+	Service string     `json:"service"`
+	Kind    ChangeKind `json:"kind"`
+	// Summary is one human line, e.g. "deploy checkout v1.4.2".
+	Summary     string   `json:"summary"`
+	FromVersion string   `json:"from_version,omitempty"`
+	ToVersion   string   `json:"to_version,omitempty"`
+	Commit      string   `json:"commit,omitempty"`
+	Author      string   `json:"author,omitempty"`
+	Files       []string `json:"files,omitempty"`
+	// Source says where the change was found (a query, a file, a repository).
+	Source string `json:"source,omitempty"`
+}
+
+// Edge is one call edge of the dependency graph: Caller calls Callee.
+type Edge struct {
+	Caller string `json:"caller"`
+	Callee string `json:"callee"`
+}
+
+// Target is the signal an alert fired on, when the user knows it.
+type Target struct {
+	Service string `json:"service"`
+	Metric  string `json:"metric,omitempty"`
+}
+
+// Bundle is everything a collector gathered for one incident.
+type Bundle struct {
+	Window   Window
+	Baseline Window
+	Series   []Series
+	Logs     []LogLine
+	Changes  []Change
+	Edges    []Edge
+	// Target is the alerting signal, if the user named one.
+	Target *Target
+	// Warnings are what a collector could not gather: the rest is still analysed.
+	Warnings []string
+}
