@@ -1,6 +1,21 @@
-// Package catalog maps metrics and log patterns to layers, directions, units
-// and services: the signal catalog described in DESIGN.md.
+// Package catalog maps metrics to layers, directions, units and services: the
+// signal catalog described in DESIGN.md. The built-in catalog is
+// configs/catalog.yaml; a user catalog extends it without code changes.
 package catalog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/rca-tool/rca/configs"
+)
 
 // Layer is where a signal sits in a cause chain, from the user-facing top down.
 type Layer string
@@ -13,7 +28,7 @@ const (
 	LayerChange      Layer = "change"
 )
 
-// Depth orders layers: symptom 0 .. change 3; an unknown layer sorts as resource.
+// Depth orders layers: symptom 0 .. change 3.
 func (l Layer) Depth() int {
 	switch l {
 	case LayerSymptom:
@@ -26,6 +41,14 @@ func (l Layer) Depth() int {
 	return 2
 }
 
+func (l Layer) valid() bool {
+	switch l {
+	case LayerSymptom, LayerPropagation, LayerResource, LayerChange:
+		return true
+	}
+	return false
+}
+
 // Direction says which way a signal moves when things are bad.
 type Direction string
 
@@ -36,5 +59,246 @@ const (
 	Both Direction = "both"
 )
 
-// Catalog is the signal catalog. Stub: being written.
-type Catalog struct{}
+func (d Direction) valid() bool { return d == Up || d == Down || d == Both }
+
+// Signal is one catalog entry.
+type Signal struct {
+	ID        string    `yaml:"id"`
+	Name      string    `yaml:"name"`
+	Layer     Layer     `yaml:"layer"`
+	Direction Direction `yaml:"direction"`
+	Unit      string    `yaml:"unit"`
+	// Metrics are regular expressions matched against whole raw metric names.
+	Metrics []string `yaml:"metrics"`
+	// Query is the PromQL a live collector runs for this signal.
+	Query string `yaml:"query"`
+
+	metrics []*regexp.Regexp
+}
+
+// Catalog is the signal catalog.
+type Catalog struct {
+	ServiceLabels                 []string `yaml:"service_labels"`
+	PodLabels                     []string `yaml:"pod_labels"`
+	CalleeLabels                  []string `yaml:"callee_labels"`
+	InfrastructureLabels          []string `yaml:"infrastructure_labels"`
+	InfrastructureServicePrefixes []string `yaml:"infrastructure_service_prefixes"`
+	Signals                       []Signal `yaml:"signals"`
+
+	byID map[string]int
+}
+
+// Default returns the built-in catalog.
+func Default() (*Catalog, error) {
+	c, err := Parse(configs.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("built-in catalog: %w", err)
+	}
+	return c, nil
+}
+
+// Load returns the built-in catalog extended by the user catalog at path.
+func Load(path string) (*Catalog, error) {
+	base, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return base, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	user, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	return base.Extend(user), nil
+}
+
+// Parse decodes and validates a catalog document.
+func Parse(data []byte) (*Catalog, error) {
+	var c Catalog
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty document is an empty catalog.
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if err := c.compile(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Catalog) compile() error {
+	c.byID = make(map[string]int, len(c.Signals))
+	for i := range c.Signals {
+		s := &c.Signals[i]
+		switch {
+		case s.ID == "":
+			return fmt.Errorf("signal %d has no id", i+1)
+		case !s.Layer.valid():
+			return fmt.Errorf("signal %q: layer %q is not one of symptom, propagation, resource, change", s.ID, s.Layer)
+		case s.Direction == "":
+			s.Direction = Up
+		case !s.Direction.valid():
+			return fmt.Errorf("signal %q: direction %q is not one of up, down, both", s.ID, s.Direction)
+		}
+		if _, dup := c.byID[s.ID]; dup {
+			return fmt.Errorf("signal id %q appears twice", s.ID)
+		}
+		if s.Name == "" {
+			s.Name = s.ID
+		}
+		s.metrics = s.metrics[:0]
+		for _, expr := range s.Metrics {
+			re, err := regexp.Compile("^(?:" + expr + ")$")
+			if err != nil {
+				return fmt.Errorf("signal %q: metric pattern %q: %w", s.ID, expr, err)
+			}
+			s.metrics = append(s.metrics, re)
+		}
+		c.byID[s.ID] = i
+	}
+	return nil
+}
+
+// Extend returns a copy of c with the user's catalog laid over it: signals
+// with the same id are replaced, new ones added after, and label lists the
+// user gives replace the built-in ones.
+func (c *Catalog) Extend(user *Catalog) *Catalog {
+	out := &Catalog{
+		ServiceLabels:                 pick(user.ServiceLabels, c.ServiceLabels),
+		PodLabels:                     pick(user.PodLabels, c.PodLabels),
+		CalleeLabels:                  pick(user.CalleeLabels, c.CalleeLabels),
+		InfrastructureLabels:          pick(user.InfrastructureLabels, c.InfrastructureLabels),
+		InfrastructureServicePrefixes: pick(user.InfrastructureServicePrefixes, c.InfrastructureServicePrefixes),
+	}
+	// User signals come first so their patterns win over built-in ones.
+	out.Signals = append(out.Signals, user.Signals...)
+	for _, s := range c.Signals {
+		if _, overridden := user.byID[s.ID]; !overridden {
+			out.Signals = append(out.Signals, s)
+		}
+	}
+	if err := out.compile(); err != nil {
+		// Both inputs compiled on their own and ids are unique by construction.
+		panic(err)
+	}
+	return out
+}
+
+func pick(user, base []string) []string {
+	if len(user) > 0 {
+		return user
+	}
+	return base
+}
+
+// Signal returns the signal with the given id.
+func (c *Catalog) Signal(id string) (Signal, bool) {
+	i, ok := c.byID[id]
+	if !ok {
+		return Signal{}, false
+	}
+	return c.Signals[i], true
+}
+
+// Classification is what the catalog says about one series.
+type Classification struct {
+	SignalID  string
+	Name      string
+	Layer     Layer
+	Direction Direction
+	Unit      string
+	// Heuristic is true when no catalog signal matched and the metric name decided.
+	Heuristic bool
+}
+
+// Classify places a series (its catalog signal id, if any, and metric name) in a layer.
+func (c *Catalog) Classify(signalID, metric string) Classification {
+	if s, ok := c.Signal(signalID); ok {
+		return fromSignal(s)
+	}
+	if s, ok := c.Signal(metric); ok {
+		return fromSignal(s)
+	}
+	for _, s := range c.Signals {
+		for _, re := range s.metrics {
+			if re.MatchString(metric) {
+				return fromSignal(s)
+			}
+		}
+	}
+	return heuristic(metric)
+}
+
+func fromSignal(s Signal) Classification {
+	return Classification{SignalID: s.ID, Name: s.Name, Layer: s.Layer, Direction: s.Direction, Unit: s.Unit}
+}
+
+// Service says which service a label set belongs to, or "" if none.
+func (c *Catalog) Service(labels map[string]string) string {
+	for _, name := range c.ServiceLabels {
+		if v := labels[name]; v != "" {
+			return v
+		}
+	}
+	for _, name := range c.PodLabels {
+		if v := labels[name]; v != "" {
+			return ServiceFromPod(v)
+		}
+	}
+	return ""
+}
+
+// Callee returns the service a client-side series calls, or "".
+func (c *Catalog) Callee(labels map[string]string) string {
+	for _, name := range c.CalleeLabels {
+		if v := labels[name]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Infrastructure reports whether a series describes a node or host rather than a service.
+func (c *Catalog) Infrastructure(service string, labels map[string]string) bool {
+	for _, p := range c.InfrastructureServicePrefixes {
+		if strings.HasPrefix(service, p) {
+			return true
+		}
+	}
+	for _, name := range c.PodLabels {
+		if labels[name] != "" {
+			return false
+		}
+	}
+	for _, name := range c.InfrastructureLabels {
+		if labels[name] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	// Kubernetes draws generated suffixes from an alphabet without vowels,
+	// which keeps names like user-admin intact.
+	podHashes  = regexp.MustCompile(`^(.+?)-[0-9a-z]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
+	stsOrdinal = regexp.MustCompile(`^(.+)-[0-9]+$`)
+	podSuffix  = regexp.MustCompile(`^(.+)-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
+)
+
+// ServiceFromPod strips Kubernetes' generated suffixes from a pod name:
+// checkout-5ff676694b-fzj9z (Deployment), kafka-0 (StatefulSet), node-exporter-x7k2p (DaemonSet).
+func ServiceFromPod(pod string) string {
+	for _, re := range []*regexp.Regexp{podHashes, stsOrdinal, podSuffix} {
+		if m := re.FindStringSubmatch(pod); m != nil {
+			return m[1]
+		}
+	}
+	return pod
+}

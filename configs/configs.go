@@ -1,0 +1,9 @@
+// Package configs embeds the default configuration files.
+package configs
+
+import _ "embed"
+
+// Catalog is the built-in signal catalog (catalog.yaml).
+//
+//go:embed catalog.yaml
+var Catalog []byte
