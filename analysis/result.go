@@ -9,19 +9,23 @@ import (
 
 // Finding is one anomalous signal of one service, with its evidence.
 type Finding struct {
-	Service   string            `json:"service"`
-	Signal    string            `json:"signal"`    // human name, e.g. "CPU usage"
-	SignalID  string            `json:"signal_id"` // catalog id or metric name
-	Metric    string            `json:"metric"`
-	Labels    telemetry.Labels  `json:"labels,omitempty"`
+	Service  string           `json:"service"`
+	Signal   string           `json:"signal"`    // human name, e.g. "CPU usage"
+	SignalID string           `json:"signal_id"` // catalog id or metric name
+	Metric   string           `json:"metric"`
+	Labels   telemetry.Labels `json:"labels,omitempty"`
+	// Callee is the service a client-side signal measures calls to.
+	Callee    string            `json:"callee,omitempty"`
 	Layer     catalog.Layer     `json:"layer"`
 	Direction catalog.Direction `json:"direction"`
 	Unit      string            `json:"unit,omitempty"`
 	Query     string            `json:"query,omitempty"`
 	// Score is how abnormal the window is against the baseline, in robust
 	// deviations beyond what the baseline itself shows.
-	Score         float64   `json:"score"`
-	Onset         time.Time `json:"onset"`
+	Score float64   `json:"score"`
+	Onset time.Time `json:"onset"`
+	// Until is the last sample of the anomalous run that holds the peak.
+	Until         time.Time `json:"until"`
 	BaselineValue float64   `json:"baseline_value"`
 	ObservedValue float64   `json:"observed_value"`
 	// Heuristic is true when the layer came from the metric name, not the catalog.

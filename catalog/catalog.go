@@ -72,8 +72,26 @@ type Signal struct {
 	Metrics []string `yaml:"metrics"`
 	// Query is the PromQL a live collector runs for this signal.
 	Query string `yaml:"query"`
+	// LogLevels and LogPattern make a log signal: the rate of lines whose
+	// level is one of LogLevels or whose text matches LogPattern.
+	LogLevels  []string `yaml:"log_levels"`
+	LogPattern string   `yaml:"log_pattern"`
 
 	metrics []*regexp.Regexp
+	logRe   *regexp.Regexp
+}
+
+// IsLog reports whether the signal is derived from log lines.
+func (s Signal) IsLog() bool { return len(s.LogLevels) > 0 || s.LogPattern != "" }
+
+// MatchLog reports whether a log line with the given level counts toward the signal.
+func (s Signal) MatchLog(level, line string) bool {
+	for _, l := range s.LogLevels {
+		if strings.EqualFold(l, level) {
+			return true
+		}
+	}
+	return s.logRe != nil && s.logRe.MatchString(line)
 }
 
 // Catalog is the signal catalog.
@@ -83,7 +101,9 @@ type Catalog struct {
 	CalleeLabels                  []string `yaml:"callee_labels"`
 	InfrastructureLabels          []string `yaml:"infrastructure_labels"`
 	InfrastructureServicePrefixes []string `yaml:"infrastructure_service_prefixes"`
-	Signals                       []Signal `yaml:"signals"`
+	// LevelLabels are the log stream labels that hold a line's level.
+	LevelLabels []string `yaml:"level_labels"`
+	Signals     []Signal `yaml:"signals"`
 
 	byID map[string]int
 }
@@ -160,6 +180,14 @@ func (c *Catalog) compile() error {
 			}
 			s.metrics = append(s.metrics, re)
 		}
+		s.logRe = nil
+		if s.LogPattern != "" {
+			re, err := regexp.Compile(s.LogPattern)
+			if err != nil {
+				return fmt.Errorf("signal %q: log pattern %q: %w", s.ID, s.LogPattern, err)
+			}
+			s.logRe = re
+		}
 		c.byID[s.ID] = i
 	}
 	return nil
@@ -175,6 +203,7 @@ func (c *Catalog) Extend(user *Catalog) *Catalog {
 		CalleeLabels:                  pick(user.CalleeLabels, c.CalleeLabels),
 		InfrastructureLabels:          pick(user.InfrastructureLabels, c.InfrastructureLabels),
 		InfrastructureServicePrefixes: pick(user.InfrastructureServicePrefixes, c.InfrastructureServicePrefixes),
+		LevelLabels:                   pick(user.LevelLabels, c.LevelLabels),
 	}
 	// User signals come first so their patterns win over built-in ones.
 	out.Signals = append(out.Signals, user.Signals...)
@@ -252,6 +281,27 @@ func (c *Catalog) Service(labels map[string]string) string {
 		}
 	}
 	return ""
+}
+
+// Level returns a log line's level from its stream labels, or "".
+func (c *Catalog) Level(labels map[string]string) string {
+	for _, name := range c.LevelLabels {
+		if v := labels[name]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// LogSignals returns the signals derived from log lines.
+func (c *Catalog) LogSignals() []Signal {
+	var out []Signal
+	for _, s := range c.Signals {
+		if s.IsLog() {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Callee returns the service a client-side series calls, or "".

@@ -1,0 +1,86 @@
+package analysis
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rca-tool/rca/catalog"
+)
+
+func layers(chain []Finding) string {
+	var out []string
+	for _, f := range chain {
+		out = append(out, string(f.Layer)+"@"+f.Service)
+	}
+	return strings.Join(out, " <- ")
+}
+
+func TestAnalyzeChainEndsAtChange(t *testing.T) {
+	res := Analyze(piChain(1).b, defaultCatalog(), Options{})
+	if len(res.RootCauses) == 0 {
+		t.Fatal("no root causes")
+	}
+	top := res.RootCauses[0]
+	if top.Service != "checkout" || top.Layer != catalog.LayerChange {
+		t.Fatalf("top root cause = %s/%s (%s), want the checkout deploy", top.Service, top.Layer, top.Signal)
+	}
+	want := "symptom@gateway <- propagation@gateway <- resource@checkout <- change@checkout"
+	if got := layers(res.Chain); got != want {
+		t.Fatalf("chain = %s\nwant    %s", got, want)
+	}
+	if res.Chain[1].Callee != "checkout" {
+		t.Errorf("propagation link calls %q, want checkout", res.Chain[1].Callee)
+	}
+	for i := 1; i < len(res.Chain); i++ {
+		if res.Chain[i].Onset.After(res.Chain[i-1].Onset) {
+			t.Errorf("link %d (%s) starts after the link it explains", i, res.Chain[i].Signal)
+		}
+	}
+	if len(res.UnlinkedChanges) != 1 || res.UnlinkedChanges[0].Service != "cart" {
+		t.Errorf("unlinked changes = %+v, want the cart deploy", res.UnlinkedChanges)
+	}
+}
+
+func TestAnalyzeNothingStandsOut(t *testing.T) {
+	f := newFixture(3).
+		add("cpu_usage", svc("a"), stepAt(99, 0.3, 0.3), 0.03).
+		add("http_error_ratio", svc("b"), stepAt(99, 0.01, 0.01), 0.002).
+		change(5, "a", "deploy a v2")
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.Anomalies) != 0 || len(res.RootCauses) != 0 || len(res.Chain) != 0 {
+		t.Fatalf("quiet bundle produced anomalies %d, causes %d, chain %d", len(res.Anomalies), len(res.RootCauses), len(res.Chain))
+	}
+	if len(res.UnlinkedChanges) != 1 {
+		t.Errorf("a change followed by nothing should be listed as unlinked, got %+v", res.UnlinkedChanges)
+	}
+}
+
+func TestAnalyzeNoChangeEndsAtDeepestAnomaly(t *testing.T) {
+	f := newFixture(4).edge("web", "db").
+		add("http_error_ratio", svc("web"), stepAt(8, 0.001, 0.2), 0.001).
+		add("upstream_error_ratio", svc("web", "upstream", "db"), stepAt(7, 0.001, 0.3), 0.001).
+		add("db_connections", svc("db"), stepAt(6, 20, 100), 2)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	want := "symptom@web <- propagation@web <- resource@db"
+	if got := layers(res.Chain); got != want {
+		t.Fatalf("chain = %s, want %s", got, want)
+	}
+	if res.RootCauses[0].Service != "db" {
+		t.Errorf("top cause %s, want db", res.RootCauses[0].Service)
+	}
+}
+
+func TestAnalyzeDeterministic(t *testing.T) {
+	a := Analyze(piChain(7).b, defaultCatalog(), Options{})
+	for range 5 {
+		b := Analyze(piChain(7).b, defaultCatalog(), Options{})
+		if layers(a.Chain) != layers(b.Chain) || len(a.Anomalies) != len(b.Anomalies) {
+			t.Fatal("same bundle gave different results")
+		}
+		for i := range a.Services {
+			if a.Services[i] != b.Services[i] {
+				t.Fatalf("service ranking differs at %d: %v vs %v", i, a.Services[i], b.Services[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package analysis
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// buildChain links the top symptom to the root cause: symptom, then the
+// propagation along the call path, then the root service's resource
+// anomaly, then the change that preceded it. Every link starts no later
+// than the one above it (within the sampling tolerance).
+func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceState, g graph, target *telemetry.Target, tol time.Duration) []Finding {
+	rs := states[root.Service]
+	top, ok := topSymptom(symptoms, g, states, target)
+	var chain []Finding
+	limit := root.Onset.Add(24 * time.Hour)
+	if ok {
+		chain = append(chain, top)
+		limit = top.Onset
+	}
+	from := root.Service
+	if ok {
+		from = top.Service
+	}
+	path := g.path(from, root.Service)
+	if path == nil {
+		path = []string{from}
+		if from != root.Service {
+			path = append(path, root.Service)
+		}
+	}
+	used := map[string]bool{}
+	if ok {
+		used[top.SeriesID] = true
+	}
+	add := func(f Finding, found bool) {
+		if !found {
+			return
+		}
+		chain = append(chain, f)
+		used[f.SeriesID] = true
+		limit = f.Onset
+	}
+	for i, svc := range path {
+		st := states[svc]
+		if st == nil {
+			continue
+		}
+		next := ""
+		if i+1 < len(path) {
+			next = path[i+1]
+		}
+		add(pick(st, catalog.LayerPropagation, next, limit, tol, used))
+		if next == "" {
+			add(pick(st, catalog.LayerResource, "", limit, tol, used))
+		}
+	}
+	if rs != nil && rs.change != nil {
+		add(rs.change.finding, true)
+	} else if len(chain) == 0 {
+		chain = append(chain, root.Finding)
+	}
+	explainLinks(chain)
+	return chain
+}
+
+// topSymptom is the user-facing symptom to start from: the alert's target
+// when the user named one, else the strongest symptom of the most upstream
+// anomalous service (the one users talk to).
+func topSymptom(symptoms []Finding, g graph, states map[string]*serviceState, target *telemetry.Target) (Finding, bool) {
+	if len(symptoms) == 0 {
+		return Finding{}, false
+	}
+	if target != nil {
+		for _, f := range symptoms {
+			if f.Service == target.Service && (target.Metric == "" || f.Metric == target.Metric) {
+				return f, true
+			}
+		}
+	}
+	best, bestUpstream := -1, -1
+	for i, f := range symptoms {
+		up := 0
+		for a := range g.ancestors(f.Service) {
+			if s := states[a]; s != nil && len(s.anomalous) > 0 {
+				up++
+			}
+		}
+		// Fewer anomalous callers means closer to the user; symptoms are
+		// sorted strongest first, so the first such wins ties.
+		if best < 0 || up < bestUpstream {
+			best, bestUpstream = i, up
+		}
+	}
+	return symptoms[best], true
+}
+
+// pick returns the strongest unused anomaly of the layer on a service that
+// starts no later than limit (plus tolerance), preferring one that names the
+// callee when a callee is given.
+func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time, tol time.Duration, used map[string]bool) (Finding, bool) {
+	var best Finding
+	found, bestNames := false, false
+	for _, f := range st.anomalous {
+		if f.Layer != layer || used[f.SeriesID] || before(limit, f.Onset, tol) {
+			continue
+		}
+		names := callee != "" && f.Callee == callee
+		if !found || (names && !bestNames) {
+			best, found, bestNames = f, true, names
+		}
+	}
+	return best, found
+}
+
+// explainLinks says for each link why the one below it explains it.
+func explainLinks(chain []Finding) {
+	for i := 0; i+1 < len(chain); i++ {
+		cause := chain[i+1]
+		lead := chain[i].Onset.Sub(cause.Onset).Round(time.Second)
+		when := fmt.Sprintf("%s later", lead)
+		if lead <= 0 {
+			when = "at the same time"
+		}
+		chain[i].Explanation += fmt.Sprintf("; follows %s on %s (%s)", cause.Signal, cause.Service, when)
+	}
+}

@@ -1,0 +1,98 @@
+package analysis
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// linkedChange is a change that precedes anomalies on its own service.
+type linkedChange struct {
+	finding Finding
+	// gap is the time from the change to the first anomaly it explains.
+	gap time.Duration
+}
+
+// linkChanges decides, for every change, whether it precedes anomalies on
+// its service within the lookback (a candidate cause) or is followed by
+// nothing anomalous. A change on a service that has no telemetry of its own
+// (a database, a config store) is linked through its anomalous callers.
+func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[string]bool, g graph, lookback, tol time.Duration, window telemetry.Window) (linked map[string]linkedChange, unlinked []telemetry.Change) {
+	linked = map[string]linkedChange{}
+	sorted := append([]telemetry.Change(nil), changes...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].T.Before(sorted[j].T) })
+	for _, c := range sorted {
+		effects := effectsOf(c, anomalies, lookback, tol, func(svc string) bool { return svc == c.Service })
+		via := ""
+		if len(effects) == 0 && !observed[c.Service] {
+			callers := map[string]bool{}
+			for _, p := range g.callers[c.Service] {
+				callers[p] = true
+			}
+			effects = effectsOf(c, anomalies, lookback, tol, func(svc string) bool { return callers[svc] })
+			via = "its callers"
+		}
+		if len(effects) == 0 {
+			if c.T.After(window.From.Add(-lookback)) && c.T.Before(window.To) {
+				unlinked = append(unlinked, c)
+			}
+			continue
+		}
+		first := effects[0]
+		gap := first.Onset.Sub(c.T)
+		if gap < 0 {
+			gap = 0
+		}
+		f := Finding{
+			Service:       c.Service,
+			Signal:        c.Summary,
+			SignalID:      "change:" + string(c.Kind),
+			Layer:         catalog.LayerChange,
+			Direction:     catalog.Up,
+			Score:         first.Score,
+			Onset:         c.T.UTC(),
+			BaselineValue: 0,
+			ObservedValue: 1,
+			Change:        &c,
+		}
+		if f.Signal == "" {
+			f.Signal = fmt.Sprintf("%s of %s", c.Kind, c.Service)
+		}
+		who := c.Service
+		if via != "" {
+			who = via + " (" + first.Service + ")"
+		}
+		f.Explanation = fmt.Sprintf("%s at %s, %s before %s on %s started", f.Signal, c.T.UTC().Format("15:04:05"), gap.Round(time.Second), first.Signal, who)
+		// The latest change before the anomalies is the likelier cause.
+		if prev, ok := linked[c.Service]; !ok || gap <= prev.gap {
+			if ok {
+				unlinked = append(unlinked, *prev.finding.Change)
+			}
+			linked[c.Service] = linkedChange{finding: f, gap: gap}
+		} else {
+			unlinked = append(unlinked, c)
+		}
+	}
+	sort.SliceStable(unlinked, func(i, j int) bool { return unlinked[i].T.Before(unlinked[j].T) })
+	return linked, unlinked
+}
+
+// effectsOf are the anomalies on matching services that start after the
+// change (allowing for sampling tolerance) and within the lookback, earliest first.
+func effectsOf(c telemetry.Change, anomalies []Finding, lookback, tol time.Duration, match func(string) bool) []Finding {
+	var out []Finding
+	for _, f := range anomalies {
+		if f.Layer == catalog.LayerChange || !match(f.Service) {
+			continue
+		}
+		if f.Onset.Add(tol).Before(c.T) || f.Onset.Sub(c.T) > lookback {
+			continue
+		}
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Onset.Before(out[j].Onset) })
+	return out
+}

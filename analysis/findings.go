@@ -1,0 +1,132 @@
+package analysis
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// scoredSignal is a prepared signal with its score.
+type scoredSignal struct {
+	signal
+	seriesScore
+}
+
+// scoreAll scores every signal that has enough data, and counts the rest.
+func scoreAll(sigs []signal) (scored []scoredSignal, skipped int) {
+	for _, s := range sigs {
+		sc, ok := scoreSeries(s.base, s.win, s.cls.Direction)
+		if !ok {
+			skipped++
+			continue
+		}
+		scored = append(scored, scoredSignal{signal: s, seriesScore: sc})
+	}
+	return scored, skipped
+}
+
+// finding describes a scored signal for people.
+func (s scoredSignal) finding() Finding {
+	f := Finding{
+		Service:       s.service,
+		Signal:        signalName(s.cls.Name, s.series.Labels, s.callee),
+		SignalID:      s.cls.SignalID,
+		Metric:        s.series.Metric,
+		Labels:        s.series.Labels,
+		Callee:        s.callee,
+		Layer:         s.cls.Layer,
+		Direction:     s.cls.Direction,
+		Unit:          s.cls.Unit,
+		Query:         s.series.Query,
+		Score:         round(s.score, 3),
+		Onset:         s.onset.UTC(),
+		Until:         s.end.UTC(),
+		BaselineValue: s.stats.median,
+		ObservedValue: s.observed,
+		Heuristic:     s.cls.Heuristic,
+		SeriesID:      s.series.ID(),
+	}
+	if s.isRate {
+		f.Signal += " (per-second rate)"
+	}
+	verb := "rose"
+	if s.observed < s.stats.median {
+		verb = "fell"
+	}
+	f.Explanation = fmt.Sprintf("%s on %s %s from %s to %s at %s, %.1fx beyond the baseline's own variation",
+		f.Signal, f.Service, verb, num(f.BaselineValue, f.Unit), num(f.ObservedValue, f.Unit),
+		f.Onset.Format("15:04:05"), s.score)
+	if f.Heuristic {
+		f.Explanation += "; layer guessed from the metric name (not in the catalog)"
+	}
+	return f
+}
+
+// routeLabels say which part of a service a series is about.
+var routeLabels = []string{"route", "handler", "path", "endpoint", "uri", "operation", "method"}
+
+func signalName(name string, labels telemetry.Labels, callee string) string {
+	var parts []string
+	parts = append(parts, name)
+	for _, l := range routeLabels {
+		if v := labels[l]; v != "" {
+			parts = append(parts, "on "+v)
+			break
+		}
+	}
+	if callee != "" {
+		parts = append(parts, "to "+callee)
+	}
+	return strings.Join(parts, " ")
+}
+
+// num renders a value with three significant digits and its unit word.
+func num(v float64, unit string) string {
+	s := fmt.Sprintf("%.3g", v)
+	switch unit {
+	case "ratio":
+		return fmt.Sprintf("%.3g%%", v*100)
+	case "", "count":
+		return s
+	case "per_second":
+		return s + "/s"
+	case "per_minute":
+		return s + "/min"
+	}
+	return s + " " + unit
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+// sortFindings orders findings strongest first, with stable tie-breaks so the
+// same bundle always gives the same report.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if !a.Onset.Equal(b.Onset) {
+			return a.Onset.Before(b.Onset)
+		}
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.SeriesID < b.SeriesID
+	})
+}
+
+// layerDepth is a finding's layer depth.
+func layerDepth(f Finding) int { return f.Layer.Depth() }
+
+// before reports whether a is earlier than b by more than tol.
+func before(a, b time.Time, tol time.Duration) bool { return a.Add(tol).Before(b) }

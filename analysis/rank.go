@@ -1,0 +1,170 @@
+package analysis
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// serviceState gathers what is known about one service.
+type serviceState struct {
+	name      string
+	infra     bool
+	series    int
+	anomalous []Finding // strongest first
+	peak      float64   // highest series score, anomalous or not
+	onset     time.Time // earliest anomalous onset
+	change    *linkedChange
+}
+
+func (s *serviceState) deepest() int {
+	d := -1
+	for _, f := range s.anomalous {
+		d = max(d, layerDepth(f))
+	}
+	if s.change != nil {
+		d = 3
+	}
+	return d
+}
+
+// layerWeight: a service whose deepest anomaly is a resource or a change is a
+// likelier cause than one that only shows symptoms (Watchdog's rule: the
+// state change is the cause, degraded performance its effect).
+var layerWeight = map[int]float64{-1: 0.5, 0: 0.7, 1: 0.8, 2: 1.0, 3: 1.2}
+
+// rankServices scores every service as a root-cause candidate. The score
+// multiplies how abnormal the service is by how much of it moved, its
+// deepest anomalous layer, whether it started early, whether the call graph
+// shows it as the source (no anomalous callee started first) rather than a
+// victim, and whether a change preceded it.
+func rankServices(states map[string]*serviceState, g graph, target *telemetry.Target, lookback, tol time.Duration) []ServiceScore {
+	var names []string
+	anyService := false
+	for n, s := range states {
+		names = append(names, n)
+		anyService = anyService || !s.infra
+	}
+	sort.Strings(names)
+
+	// Onset order among anomalous services: causes start before effects.
+	var onsets []time.Time
+	for _, n := range names {
+		if s := states[n]; len(s.anomalous) > 0 && !s.infra {
+			onsets = append(onsets, s.onset)
+		}
+	}
+	sort.Slice(onsets, func(i, j int) bool { return onsets[i].Before(onsets[j]) })
+
+	var scope map[string]bool
+	if target != nil && target.Service != "" && states[target.Service] != nil {
+		scope = g.descendants(target.Service)
+		scope[target.Service] = true
+	}
+
+	out := make([]ServiceScore, 0, len(names))
+	for _, n := range names {
+		s := states[n]
+		if s.infra && anyService {
+			continue
+		}
+		frac := 0.0
+		if s.series > 0 {
+			frac = float64(len(s.anomalous)) / float64(s.series)
+		}
+		score := math.Log1p(s.peak) * (1 + frac) * layerWeight[s.deepest()]
+		if len(s.anomalous) > 0 {
+			score *= onsetWeight(s.onset, onsets, tol)
+			score *= graphWeight(s, states, g, tol)
+		}
+		if s.change != nil {
+			closeness := 1 - math.Min(1, s.change.gap.Seconds()/lookback.Seconds())
+			score *= 1.5 + 0.5*closeness
+		}
+		if scope != nil && !scope[n] {
+			score *= 0.3
+		}
+		out = append(out, ServiceScore{Service: n, Score: round(score, 4)})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Service < out[j].Service
+	})
+	return out
+}
+
+// onsetWeight favours the services whose anomalies started first.
+func onsetWeight(onset time.Time, sorted []time.Time, tol time.Duration) float64 {
+	if len(sorted) < 2 {
+		return 1
+	}
+	earlier := 0
+	for _, o := range sorted {
+		if before(o, onset, tol) {
+			earlier++
+		}
+	}
+	return 1.3 - 0.3*float64(earlier)/float64(len(sorted)-1)
+}
+
+// graphWeight discounts a service whose anomaly a callee explains (the
+// callee's anomaly started no later and was still going on when this one
+// began), and credits one whose callers suffer after it: the blame flows
+// down the call graph to its source.
+func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) float64 {
+	if g.empty() {
+		return 1
+	}
+	w := 1.0
+	for _, d := range sortedKeys(g.descendants(s.name)) {
+		if c := states[d]; c != nil && explains(c, s.onset, tol) {
+			w = 0.5
+			break
+		}
+	}
+	victims := 0
+	for a := range g.ancestors(s.name) {
+		if c := states[a]; c != nil && len(c.anomalous) > 0 && !before(c.onset, s.onset, tol) {
+			victims++
+		}
+	}
+	return w * (1 + 0.1*float64(min(victims, 5)))
+}
+
+// explains reports whether one of c's anomalies was under way at t.
+func explains(c *serviceState, t time.Time, tol time.Duration) bool {
+	for _, f := range c.anomalous {
+		if !before(t, f.Onset, tol) && !before(f.Until, t, tol) {
+			return true
+		}
+	}
+	return false
+}
+
+// candidateFinding is the finding that best says why a service is the cause:
+// its linked change, else its deepest and strongest anomaly.
+func candidateFinding(s *serviceState) Finding {
+	if s.change != nil {
+		return s.change.finding
+	}
+	best := s.anomalous[0]
+	for _, f := range s.anomalous[1:] {
+		if layerDepth(f) > layerDepth(best) {
+			best = f
+		}
+	}
+	return best
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,68 @@
+package analysis
+
+import (
+	"math"
+	"slices"
+)
+
+// baselineStats are the robust location and scale of a series' baseline.
+type baselineStats struct {
+	median float64
+	scale  float64
+}
+
+// fitBaseline fits median and a robust scale (the larger of MAD and IQR,
+// both normalised to a standard deviation) on the baseline values, as BARO's
+// RobustScaler does; unlike a plain standard deviation it is not inflated by
+// the odd spike in the baseline. The scale never drops below a floor, so a
+// flat baseline (a 5xx ratio that is always 0) still yields finite scores.
+func fitBaseline(values []float64) baselineStats {
+	v := slices.Clone(values)
+	slices.Sort(v)
+	med := quantileSorted(v, 0.5)
+	iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
+	dev := make([]float64, len(v))
+	for i, x := range v {
+		dev[i] = math.Abs(x - med)
+	}
+	slices.Sort(dev)
+	mad := quantileSorted(dev, 0.5)
+	scale := math.Max(1.4826*mad, iqr/1.349)
+	return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
+}
+
+// scaleFloor is the smallest deviation worth measuring: the data's own
+// resolution (the smallest gap between distinct baseline values), or a
+// percent of the level when the baseline never moved at all.
+func scaleFloor(sorted []float64, med float64) float64 {
+	gap := math.Inf(1)
+	for i := 1; i < len(sorted); i++ {
+		if d := sorted[i] - sorted[i-1]; d > 0 && d < gap {
+			gap = d
+		}
+	}
+	floor := 0.01 * math.Abs(med)
+	if !math.IsInf(gap, 1) {
+		floor = math.Max(floor, gap)
+	}
+	return math.Max(floor, 1e-9)
+}
+
+// quantileSorted is the linearly interpolated quantile of sorted values.
+func quantileSorted(sorted []float64, q float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	pos := q * float64(n-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	frac := pos - float64(lo)
+	return sorted[lo]*(1-frac) + sorted[hi]*frac
+}
+
+func median(values []float64) float64 {
+	v := slices.Clone(values)
+	slices.Sort(v)
+	return quantileSorted(v, 0.5)
+}
