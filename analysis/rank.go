@@ -70,11 +70,15 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		if s.infra && anyService {
 			continue
 		}
-		frac := 0.0
+		frac, peak := 0.0, s.peak
 		if s.series > 0 {
 			frac = float64(len(s.anomalous)) / float64(s.series)
+		} else if s.change != nil {
+			// No telemetry of its own: its change is all we see of it, and
+			// its callers' anomaly is its strength.
+			frac, peak = 1, s.change.finding.Score
 		}
-		score := math.Log1p(s.peak) * (1 + frac) * layerWeight[s.deepest()]
+		score := math.Log1p(peak) * (1 + frac) * layerWeight[s.deepest()]
 		if len(s.anomalous) > 0 {
 			score *= onsetWeight(s.onset, onsets, tol)
 			score *= graphWeight(s, states, g, tol)
@@ -135,8 +139,11 @@ func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol 
 	return w * (1 + 0.1*float64(min(victims, 5)))
 }
 
-// explains reports whether one of c's anomalies was under way at t.
+// explains reports whether one of c's anomalies, or its change, was under way at t.
 func explains(c *serviceState, t time.Time, tol time.Duration) bool {
+	if c.change != nil && !before(t, c.change.finding.Onset, tol) {
+		return true
+	}
 	for _, f := range c.anomalous {
 		if !before(t, f.Onset, tol) && !before(f.Until, t, tol) {
 			return true

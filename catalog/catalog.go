@@ -337,7 +337,7 @@ func (c *Catalog) Infrastructure(service string, labels map[string]string) bool 
 var (
 	// Kubernetes draws generated suffixes from an alphabet without vowels,
 	// which keeps names like user-admin intact.
-	podHashes  = regexp.MustCompile(`^(.+?)-[0-9a-z]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
+	podHashes  = regexp.MustCompile(`^(.+?)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
 	stsOrdinal = regexp.MustCompile(`^(.+)-[0-9]+$`)
 	podSuffix  = regexp.MustCompile(`^(.+)-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
 )

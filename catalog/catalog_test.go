@@ -1,0 +1,165 @@
+package catalog
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func mustDefault(t *testing.T) *Catalog {
+	t.Helper()
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestClassify(t *testing.T) {
+	c := mustDefault(t)
+	tests := []struct {
+		signal, metric string
+		layer          Layer
+		dir            Direction
+		heuristic      bool
+	}{
+		{"cpu_usage", "cpu_usage", LayerResource, Up, false},
+		{"", "container_cpu_usage_seconds_total", LayerResource, Up, false},
+		{"", "container_memory_working_set_bytes", LayerResource, Up, false},
+		{"upstream_timeouts", "upstream_timeouts", LayerPropagation, Up, false},
+		{"", "availability_average", LayerSymptom, Down, false},
+		{"", "kube_pod_container_status_restarts_total", LayerChange, Up, false},
+		{"", "payments_fraud_check_errors_total", LayerSymptom, Up, true},
+		{"", "orders_queue_backlog_messages", LayerPropagation, Up, false},
+		{"", "checkout_grpc_latency_average", LayerSymptom, Up, true},
+		{"", "shop_build_info", LayerChange, Up, true},
+		{"", "something_unheard_of", LayerResource, Both, true},
+	}
+	for _, tc := range tests {
+		got := c.Classify(tc.signal, tc.metric)
+		if got.Layer != tc.layer || got.Direction != tc.dir || got.Heuristic != tc.heuristic {
+			t.Errorf("Classify(%q, %q) = %+v, want %s/%s heuristic=%v", tc.signal, tc.metric, got, tc.layer, tc.dir, tc.heuristic)
+		}
+	}
+}
+
+func TestService(t *testing.T) {
+	c := mustDefault(t)
+	tests := []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{"service": "checkout", "pod": "x-1"}, "checkout"},
+		{map[string]string{"app": "cart"}, "cart"},
+		{map[string]string{"pod": "carts-5ff676694b-fzj9z"}, "carts"},
+		{map[string]string{"pod": "kafka-0"}, "kafka"},
+		{map[string]string{"pod": "node-exporter-x7k2p"}, "node-exporter"},
+		{map[string]string{"pod": "user-admin"}, "user-admin"},
+		{map[string]string{"instance": "10.0.0.1:9100"}, ""},
+	}
+	for _, tc := range tests {
+		if got := c.Service(tc.labels); got != tc.want {
+			t.Errorf("Service(%v) = %q, want %q", tc.labels, got, tc.want)
+		}
+	}
+	if !c.Infrastructure("node:10.0.0.1", nil) || !c.Infrastructure("x", map[string]string{"node": "n1"}) {
+		t.Error("node series not recognised as infrastructure")
+	}
+	if c.Infrastructure("checkout", map[string]string{"node": "n1", "pod": "checkout-1"}) {
+		t.Error("a pod series on a node is a service, not infrastructure")
+	}
+}
+
+func TestLoadExtends(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mine.yaml")
+	user := `
+service_labels: [team_service]
+signals:
+  - id: cpu_usage
+    name: CPU (ours)
+    layer: resource
+    direction: up
+    metrics: ['our_cpu']
+  - id: checkout_failures
+    name: checkout failures
+    layer: symptom
+    metrics: ['shop_checkout_failed_total']
+`
+	if err := os.WriteFile(path, []byte(user), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Classify("", "our_cpu"); got.Name != "CPU (ours)" {
+		t.Errorf("user signal did not replace the built-in: %+v", got)
+	}
+	if got := c.Classify("", "shop_checkout_failed_total"); got.SignalID != "checkout_failures" || got.Direction != Up {
+		t.Errorf("new user signal not used: %+v", got)
+	}
+	if got := c.Classify("", "container_memory_working_set_bytes"); got.SignalID != "memory_working_set" {
+		t.Errorf("built-in signals lost: %+v", got)
+	}
+	if c.Service(map[string]string{"team_service": "a", "service": "b"}) != "a" {
+		t.Error("user service_labels not applied")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := map[string]string{
+		"signals: [{id: a, layer: bogus}]":                             "layer",
+		"signals: [{id: a, layer: symptom, direction: x}]":             "direction",
+		"signals: [{layer: symptom}]":                                  "no id",
+		"signals: [{id: a, layer: symptom, metrics: ['(']}]":           "metric pattern",
+		"signals: [{id: a, layer: symptom}, {id: a, layer: resource}]": "twice",
+		"sinals: []":       "field sinals not found",
+		"signals: {id: a}": "parse",
+		"signals: [{id: a, layer: symptom, log_pattern: '['}]": "log pattern",
+	}
+	for doc, want := range tests {
+		_, err := Parse([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want it to mention %q", doc, err, want)
+		}
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing catalog file gave no error")
+	}
+}
+
+func TestLogSignals(t *testing.T) {
+	c := mustDefault(t)
+	var ids []string
+	for _, s := range c.LogSignals() {
+		ids = append(ids, s.ID)
+	}
+	if len(ids) == 0 {
+		t.Fatal("no built-in log signals")
+	}
+	timeouts, _ := c.Signal("log_timeouts")
+	if !timeouts.MatchLog("info", `upstream timed out (110: Connection timed out)`) || timeouts.MatchLog("info", "all good") {
+		t.Error("log_timeouts pattern wrong")
+	}
+	errs, _ := c.Signal("log_errors")
+	if !errs.MatchLog("ERROR", "x") || errs.MatchLog("info", "x") {
+		t.Error("log_errors level match wrong")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("signals: [{id: a, layer: symptom, metrics: ['x.*']}]"))
+	f.Add([]byte("service_labels: [a, b]\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		// Whatever parses must be usable.
+		_ = c.Classify("", "some_metric_total")
+		_ = c.Service(map[string]string{"pod": "a-1"})
+	})
+}
