@@ -11,15 +11,14 @@ import (
 // signal is one series made ready for scoring: classified, placed on a
 // service, split into baseline and window points.
 type signal struct {
-	series   telemetry.Series
-	cls      catalog.Classification
-	service  string
-	callee   string
-	infra    bool
-	base     []telemetry.Point
-	win      []telemetry.Point
-	isRate   bool
-	logBased bool
+	series  telemetry.Series
+	cls     catalog.Classification
+	service string
+	callee  string
+	infra   bool
+	base    []telemetry.Point
+	win     []telemetry.Point
+	isRate  bool
 }
 
 // prepare classifies every series of the bundle and splits its points. A
