@@ -1,0 +1,427 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// noChangeFound is said wherever a chain does not end at a change, so the
+// reader knows the bottom link is the deepest anomaly, not a state change.
+const noChangeFound = "no change (deploy, version, config, restart) was found before the onset"
+
+// nothingStandsOut is the whole story when the analysis found no anomaly.
+const nothingStandsOut = "Nothing stands out: no signal deviates from the baseline."
+
+// clean makes a data string safe to print on one line: control characters
+// (newlines, ESC sequences that would drive the terminal), bidi overrides
+// (which can make text read differently than it is) and line separators
+// become spaces, and runs of spaces collapse.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cleanQuery is clean for a query: control characters still go, but spaces
+// are kept, since they may sit inside a string literal (a LogQL line filter).
+func cleanQuery(q string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, q))
+}
+
+// queryFields splits a query at spaces outside string literals, so that
+// wrapping it never changes what a pasted copy matches: PromQL and LogQL
+// ignore whitespace between tokens but not inside "...", '...' or `...`.
+func queryFields(q string) []string {
+	var fields []string
+	var cur strings.Builder
+	var quote rune
+	escaped := false
+	for _, r := range q {
+		switch {
+		case quote != 0:
+			cur.WriteRune(r)
+			switch {
+			case escaped:
+				escaped = false
+			case r == '\\' && quote != '`':
+				escaped = true
+			case r == quote:
+				quote = 0
+			}
+		case r == '"' || r == '\'' || r == '`':
+			quote = r
+			cur.WriteRune(r)
+		case unicode.IsSpace(r):
+			if cur.Len() > 0 {
+				fields = append(fields, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		fields = append(fields, cur.String())
+	}
+	return fields
+}
+
+// num formats a plain number with 3 significant digits and an SI suffix
+// from a thousand up, never in exponent notation.
+func num(v float64) string {
+	if s, ok := special(v); ok {
+		return s
+	}
+	a := math.Abs(v)
+	for _, p := range []struct {
+		f float64
+		s string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		// Round first so 999950 prints as 1M, not 1000k.
+		if r := round3(a); r >= p.f {
+			return sig3(v/p.f) + p.s
+		}
+	}
+	return sig3(v)
+}
+
+// special formats NaN and infinities, which the analysis may leave behind
+// on a flat or empty baseline.
+func special(v float64) (string, bool) {
+	switch {
+	case math.IsNaN(v):
+		return "n/a", true
+	case math.IsInf(v, 1):
+		return "+Inf", true
+	case math.IsInf(v, -1):
+		return "-Inf", true
+	}
+	return "", false
+}
+
+// round3 rounds v to 3 significant digits.
+func round3(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return r
+}
+
+// sig3 is v with 3 significant digits, trailing zeros dropped, no exponent.
+func sig3(v float64) string {
+	if s, ok := special(v); ok {
+		return s
+	}
+	if v == 0 {
+		return "0" // also turns -0 into 0
+	}
+	return strconv.FormatFloat(round3(v), 'f', -1, 64)
+}
+
+// formatValue renders v in the unit the catalog gave it.
+func formatValue(v float64, unit string) string {
+	if s, ok := special(v); ok {
+		return s
+	}
+	switch strings.ToLower(unit) {
+	case "ratio":
+		return sig3(v*100) + "%"
+	case "percent", "%":
+		return sig3(v) + "%"
+	case "seconds", "s":
+		return formatSeconds(v)
+	case "bytes", "b":
+		return formatBytes(v)
+	case "cores":
+		if v == 1 {
+			return "1 core"
+		}
+		return sig3(v) + " cores"
+	case "per_second", "rps", "/s":
+		return num(v) + "/s"
+	case "", "count", "none":
+		return num(v)
+	}
+	return num(v) + " " + unit
+}
+
+func formatSeconds(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a == 0:
+		return "0s"
+	case round3(a) < 1e-3:
+		return sig3(v*1e6) + "µs"
+	case round3(a) < 1:
+		return sig3(v*1e3) + "ms"
+	case round3(a) < 60:
+		return sig3(v) + "s"
+	case round3(a/60) < 60:
+		return sig3(v/60) + "min"
+	}
+	return sig3(v/3600) + "h"
+}
+
+func formatBytes(v float64) string {
+	a := math.Abs(v)
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	i := 0
+	for i < len(units)-1 && round3(a) >= 1024 {
+		a /= 1024
+		v /= 1024
+		i++
+	}
+	return sig3(v) + " " + units[i]
+}
+
+// formatDuration is a short human duration: 200ms, 1.5s, 2m, 1h30m, 7d.
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + formatDuration(-d)
+	}
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return sig3(d.Seconds()) + "s"
+	}
+	d = d.Round(time.Second)
+	if d >= 48*time.Hour && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	s := d.String() // e.g. 1h0m0s
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// clock formats t as UTC HH:MM:SS, with the date in front when it is not
+// the report's day (a baseline a week earlier, a deploy before midnight).
+func clock(t time.Time, day string) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	t = t.UTC()
+	if d := t.Format(time.DateOnly); d != day {
+		return d + " " + t.Format(time.TimeOnly)
+	}
+	return t.Format(time.TimeOnly)
+}
+
+// reportDay is the UTC date the report is about: the window's start.
+func reportDay(r analysis.Result) string {
+	if r.Window.From.IsZero() {
+		return ""
+	}
+	return r.Window.From.UTC().Format(time.DateOnly)
+}
+
+// span formats a window as "HH:MM:SS - HH:MM:SS UTC (30m)".
+func span(w telemetry.Window, day string) string {
+	if w.From.IsZero() && w.To.IsZero() {
+		return "not set"
+	}
+	s := clock(w.From, day) + " - " + clock(w.To, day) + " UTC"
+	if !w.From.IsZero() && !w.To.IsZero() {
+		s += " (" + formatDuration(w.Duration()) + ")"
+	}
+	return s
+}
+
+// isChange says whether a finding is a state change rather than a signal.
+func isChange(f analysis.Finding) bool {
+	return f.Change != nil || f.Layer == catalog.LayerChange
+}
+
+// chainEndsAtChange says whether the chain's bottom link is a change, the
+// only kind of root cause worth acting on directly.
+func chainEndsAtChange(r analysis.Result) bool {
+	return len(r.Chain) > 0 && isChange(r.Chain[len(r.Chain)-1])
+}
+
+// nothingFound says whether the analysis found nothing at all to report.
+func nothingFound(r analysis.Result) bool {
+	return len(r.Symptoms) == 0 && len(r.RootCauses) == 0 && len(r.Chain) == 0 && len(r.Anomalies) == 0
+}
+
+// title is the one-line name of a finding: the change summary for a change,
+// otherwise the human signal name.
+func title(f analysis.Finding) string {
+	if f.Change != nil {
+		return changeTitle(*f.Change)
+	}
+	for _, s := range []string{f.Signal, f.SignalID, f.Metric} {
+		if s = clean(s); s != "" {
+			return s
+		}
+	}
+	return "unnamed signal"
+}
+
+// changeTitle is "deploy checkout v1.4.2 (commit 9f3c1e2)".
+func changeTitle(c telemetry.Change) string {
+	s := clean(c.Summary)
+	if s == "" {
+		s = strings.TrimSpace(clean(string(c.Kind)) + " " + clean(c.Service))
+		if v := clean(c.ToVersion); v != "" {
+			s += " " + v
+		}
+	}
+	if s == "" {
+		s = "change"
+	}
+	if sc := shortCommit(c.Commit); sc != "" && !strings.Contains(s, sc) {
+		s += " (commit " + sc + ")"
+	}
+	return s
+}
+
+// shortCommit abbreviates a git hash the way git does.
+func shortCommit(c string) string {
+	c = clean(c)
+	if len(c) > 7 && isHex(c) {
+		return c[:7]
+	}
+	return c
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// serviceName never prints an empty service as nothing.
+func serviceName(s string) string {
+	if s = clean(s); s != "" {
+		return s
+	}
+	return "unknown service"
+}
+
+// rankOf is the candidate's rank, or its position when the analysis left it
+// unset, so the lists never show "0.".
+func rankOf(c analysis.Candidate, i int) int {
+	if c.Rank > 0 {
+		return c.Rank
+	}
+	return i + 1
+}
+
+// layerName never prints an empty layer as nothing.
+func layerName(l catalog.Layer) string {
+	if s := clean(string(l)); s != "" {
+		return s
+	}
+	return "unknown layer"
+}
+
+// evidence is the list of facts behind a finding: values and onset, or
+// what changed, and, for a link below another, how long before its effect
+// it started. Callers add the score that matters to them.
+// Data strings in the result are cleaned but not escaped.
+func evidence(f analysis.Finding, day string, prev *analysis.Finding) []string {
+	var parts []string
+	if f.Change != nil {
+		c := f.Change
+		s := clean(string(c.Kind))
+		if s == "" {
+			s = "change"
+		}
+		s += " at " + clock(c.T, day)
+		parts = append(parts, s)
+		if from, to := clean(c.FromVersion), clean(c.ToVersion); from != "" || to != "" {
+			parts = append(parts, "version "+orUnknown(from)+" -> "+orUnknown(to))
+		}
+		if a := clean(c.Author); a != "" {
+			parts = append(parts, "by "+a)
+		}
+	} else {
+		parts = append(parts,
+			"baseline "+formatValue(f.BaselineValue, f.Unit)+" -> "+formatValue(f.ObservedValue, f.Unit),
+			"onset "+clock(f.Onset, day))
+	}
+	if prev != nil {
+		if lead := leadTime(f, *prev); lead != "" {
+			parts = append(parts, lead)
+		}
+	}
+	return parts
+}
+
+// when is the time a finding started: the change time for a change.
+func when(f analysis.Finding) time.Time {
+	if f.Change != nil && !f.Change.T.IsZero() {
+		return f.Change.T
+	}
+	return f.Onset
+}
+
+// leadTime says how long a cause started before its effect: causes start
+// first, and the gap is part of the evidence.
+func leadTime(cause, effect analysis.Finding) string {
+	c, e := when(cause), when(effect)
+	if c.IsZero() || e.IsZero() {
+		return ""
+	}
+	switch d := e.Sub(c); {
+	case d > 0:
+		return formatDuration(d) + " before the link above"
+	case d < 0:
+		return formatDuration(-d) + " after the link above"
+	}
+	return "same time as the link above"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+// plural is "1 change", "3 changes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// statsLine is the one-line footer: what the analysis looked at.
+func statsLine(s analysis.Stats) string {
+	return fmt.Sprintf("Analysed %s (%d anomalous), %s, %s, %s.",
+		plural(s.Series, "series", "series"), s.Anomalous,
+		plural(s.Services, "service", "services"),
+		plural(s.LogLines, "log line", "log lines"),
+		plural(s.Changes, "change", "changes"))
+}
+
+// heuristicNote flags a layer guessed from the metric name, as the issue
+// asks: the reader should know when the catalog did not cover a signal.
+const heuristicNote = "layer guessed from the metric name"

@@ -1,0 +1,265 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"time"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// Schema identifies the JSON document's version. Adding a field keeps v1;
+// renaming, removing or changing the meaning of one needs v2. The schema is
+// documented field by field in docs/report-json.md.
+const Schema = "rca.report/v1"
+
+// The JSON document is its own set of types rather than analysis.Result
+// marshalled as is, so the published schema stays put when the analysis
+// types change.
+
+// JSONReport is the whole JSON document.
+type JSONReport struct {
+	Schema          string        `json:"schema"`
+	Window          JSONWindow    `json:"window"`
+	Baseline        JSONWindow    `json:"baseline"`
+	Symptoms        []JSONFinding `json:"symptoms"`
+	RootCauses      []JSONCause   `json:"root_causes"`
+	Chain           []JSONFinding `json:"chain"`
+	Anomalies       []JSONFinding `json:"anomalies"`
+	UnlinkedChanges []JSONChange  `json:"unlinked_changes"`
+	Warnings        []string      `json:"warnings"`
+	Stats           JSONStats     `json:"stats"`
+}
+
+// JSONWindow is a half-open time range; a bound is null when unknown.
+type JSONWindow struct {
+	From *time.Time `json:"from"`
+	To   *time.Time `json:"to"`
+}
+
+// JSONFinding is one anomalous signal, or a change, with its evidence.
+type JSONFinding struct {
+	Layer         string            `json:"layer"`
+	Service       string            `json:"service"`
+	Signal        string            `json:"signal"`
+	SignalID      string            `json:"signal_id"`
+	Metric        string            `json:"metric"`
+	Labels        map[string]string `json:"labels"`
+	Callee        string            `json:"callee"`
+	Onset         *time.Time        `json:"onset"`
+	Until         *time.Time        `json:"until"`
+	BaselineValue Float             `json:"baseline_value"`
+	ObservedValue Float             `json:"observed_value"`
+	Unit          string            `json:"unit"`
+	Score         Float             `json:"score"`
+	Query         string            `json:"query"`
+	Heuristic     bool              `json:"heuristic"`
+	Explanation   string            `json:"explanation"`
+	Change        *JSONChange       `json:"change,omitempty"`
+}
+
+// JSONCause is a ranked root-cause candidate.
+type JSONCause struct {
+	Rank     int    `json:"rank"`
+	Service  string `json:"service"`
+	Signal   string `json:"signal"`
+	SignalID string `json:"signal_id"`
+	Layer    string `json:"layer"`
+	// Score ranks the candidates; AnomalyScore is how abnormal its signal is.
+	Score         Float       `json:"score"`
+	AnomalyScore  Float       `json:"anomaly_score"`
+	Onset         *time.Time  `json:"onset"`
+	BaselineValue Float       `json:"baseline_value"`
+	ObservedValue Float       `json:"observed_value"`
+	Unit          string      `json:"unit"`
+	Query         string      `json:"query"`
+	Heuristic     bool        `json:"heuristic"`
+	Explanation   string      `json:"explanation"`
+	Change        *JSONChange `json:"change,omitempty"`
+}
+
+// JSONChange is a state change: a deploy, version, config edit, restart.
+type JSONChange struct {
+	Time        *time.Time `json:"time"`
+	Service     string     `json:"service"`
+	Kind        string     `json:"kind"`
+	Summary     string     `json:"summary"`
+	FromVersion string     `json:"from_version"`
+	ToVersion   string     `json:"to_version"`
+	Commit      string     `json:"commit"`
+	Author      string     `json:"author"`
+	Files       []string   `json:"files"`
+	Source      string     `json:"source"`
+}
+
+// JSONStats counts what was analysed.
+type JSONStats struct {
+	Series    int `json:"series"`
+	Anomalous int `json:"anomalous"`
+	Services  int `json:"services"`
+	LogLines  int `json:"log_lines"`
+	Changes   int `json:"changes"`
+}
+
+// Float is a number that encodes NaN and ±Inf, which JSON cannot carry, as
+// null; null decodes back to NaN.
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = Float(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = Float(v)
+	return nil
+}
+
+// RenderJSON writes the report as a JSON document (schema rca.report/v1),
+// indented by two spaces and ending in a newline. The output is
+// deterministic: lists keep the analysis order and label maps are sorted.
+func RenderJSON(w io.Writer, r analysis.Result) error {
+	b, err := json.MarshalIndent(NewJSONReport(r), "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// NewJSONReport converts a result to the JSON document. Lists are never
+// null, so consumers can iterate without checking.
+func NewJSONReport(r analysis.Result) JSONReport {
+	doc := JSONReport{
+		Schema:          Schema,
+		Window:          jsonWindow(r.Window),
+		Baseline:        jsonWindow(r.Baseline),
+		Symptoms:        jsonFindings(r.Symptoms),
+		RootCauses:      make([]JSONCause, 0, len(r.RootCauses)),
+		Chain:           jsonFindings(r.Chain),
+		Anomalies:       jsonFindings(r.Anomalies),
+		UnlinkedChanges: make([]JSONChange, 0, len(r.UnlinkedChanges)),
+		Warnings:        append(make([]string, 0, len(r.Warnings)), r.Warnings...),
+		Stats: JSONStats{
+			Series:    r.Stats.Series,
+			Anomalous: r.Stats.Anomalous,
+			Services:  r.Stats.Services,
+			LogLines:  r.Stats.LogLines,
+			Changes:   r.Stats.Changes,
+		},
+	}
+	for i, c := range r.RootCauses {
+		doc.RootCauses = append(doc.RootCauses, JSONCause{
+			Rank:          rankOf(c, i),
+			Service:       c.Service,
+			Signal:        c.Signal,
+			SignalID:      c.SignalID,
+			Layer:         string(c.Layer),
+			Score:         Float(c.Score),
+			AnomalyScore:  Float(c.Finding.Score),
+			Onset:         jsonTime(when(c.Finding)),
+			BaselineValue: value(c.Finding, c.BaselineValue),
+			ObservedValue: value(c.Finding, c.ObservedValue),
+			Unit:          c.Unit,
+			Query:         c.Query,
+			Heuristic:     c.Heuristic,
+			Explanation:   c.Explanation,
+			Change:        jsonChangePtr(c.Change),
+		})
+	}
+	for _, c := range r.UnlinkedChanges {
+		doc.UnlinkedChanges = append(doc.UnlinkedChanges, jsonChange(c))
+	}
+	return doc
+}
+
+func jsonFindings(fs []analysis.Finding) []JSONFinding {
+	out := make([]JSONFinding, 0, len(fs))
+	for _, f := range fs {
+		labels := make(map[string]string, len(f.Labels))
+		for k, v := range f.Labels {
+			labels[k] = v
+		}
+		out = append(out, JSONFinding{
+			Layer:         string(f.Layer),
+			Service:       f.Service,
+			Signal:        f.Signal,
+			SignalID:      f.SignalID,
+			Metric:        f.Metric,
+			Labels:        labels,
+			Callee:        f.Callee,
+			Onset:         jsonTime(when(f)),
+			Until:         jsonTime(f.Until),
+			BaselineValue: value(f, f.BaselineValue),
+			ObservedValue: value(f, f.ObservedValue),
+			Unit:          f.Unit,
+			Score:         Float(f.Score),
+			Query:         f.Query,
+			Heuristic:     f.Heuristic,
+			Explanation:   f.Explanation,
+			Change:        jsonChangePtr(f.Change),
+		})
+	}
+	return out
+}
+
+// value is a finding's baseline or observed value; a change has none, and
+// null says so where 0 would read as a measurement.
+func value(f analysis.Finding, v float64) Float {
+	if isChange(f) {
+		return Float(math.NaN())
+	}
+	return Float(v)
+}
+
+func jsonChangePtr(c *telemetry.Change) *JSONChange {
+	if c == nil {
+		return nil
+	}
+	j := jsonChange(*c)
+	return &j
+}
+
+func jsonChange(c telemetry.Change) JSONChange {
+	return JSONChange{
+		Time:        jsonTime(c.T),
+		Service:     c.Service,
+		Kind:        string(c.Kind),
+		Summary:     c.Summary,
+		FromVersion: c.FromVersion,
+		ToVersion:   c.ToVersion,
+		Commit:      c.Commit,
+		Author:      c.Author,
+		Files:       append(make([]string, 0, len(c.Files)), c.Files...),
+		Source:      c.Source,
+	}
+}
+
+func jsonWindow(w telemetry.Window) JSONWindow {
+	return JSONWindow{From: jsonTime(w.From), To: jsonTime(w.To)}
+}
+
+// jsonTime is t in UTC (so it encodes as RFC 3339 with a Z), or nil for an
+// unknown time, which encodes as null instead of year 1.
+func jsonTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
