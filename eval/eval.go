@@ -1,0 +1,390 @@
+// Package eval scores root-cause rankers on labelled incident datasets
+// (../shared/datasets, format version 1) with the field's metrics: AC@1,
+// AC@3, AC@5 and Avg@5, per dataset and per fault type, with the time per
+// case. It carries the reference baselines (N-Sigma, BARO) so that rca's
+// ranker is always measured beside them, on the same cases, in one run.
+package eval
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// Ranker ranks the services of an incident, most likely root cause first.
+type Ranker interface {
+	Name() string
+	Rank(b telemetry.Bundle) []string
+}
+
+// MetricRef is a (service, metric) answer at metric level.
+type MetricRef struct {
+	Service string `json:"service"`
+	Metric  string `json:"metric"`
+}
+
+// MetricRanker is a Ranker that also ranks (service, metric) pairs, for the
+// metric-level score where a dataset labels the root-cause metric. Run calls
+// RankMetrics instead of Rank, once per case.
+type MetricRanker interface {
+	Ranker
+	RankMetrics(b telemetry.Bundle) (services []string, metrics []MetricRef)
+}
+
+// Schema is the version of the JSON report.
+const Schema = "rca.eval/v1"
+
+// Scores are the accuracy numbers of one method over a set of cases.
+type Scores struct {
+	Cases int     `json:"cases"`
+	AC1   float64 `json:"ac1"`
+	AC3   float64 `json:"ac3"`
+	AC5   float64 `json:"ac5"`
+	Avg5  float64 `json:"avg5"`
+}
+
+// Timing is the time per case, in seconds.
+type Timing struct {
+	Median float64 `json:"median"`
+	P95    float64 `json:"p95"`
+}
+
+// Method is one ranker's result on one dataset.
+type Method struct {
+	Name string `json:"-"`
+	Scores
+	ByFault map[string]Scores `json:"by_fault"`
+	// Metric is the metric-level score over the cases that label a root-cause
+	// metric; nil when there are none or the ranker gives no metric answers.
+	Metric         *Scores `json:"metric,omitempty"`
+	SecondsPerCase Timing  `json:"seconds_per_case"`
+}
+
+// Wrong is a case the primary ranker did not rank first.
+type Wrong struct {
+	Case  string `json:"case"`
+	Fault string `json:"fault"`
+	Truth string `json:"truth"`
+	// Rank is where the truth ranked (1-based); 0 means not ranked at all.
+	Rank int      `json:"rank"`
+	Top  []string `json:"top"`
+}
+
+// CaseError is a case that could not be loaded or ranked.
+type CaseError struct {
+	Case   string `json:"case"`
+	Method string `json:"method,omitempty"`
+	Error  string `json:"error"`
+}
+
+// Dataset is the result on one dataset.
+type Dataset struct {
+	Name string `json:"name"`
+	Dir  string `json:"-"`
+	// Cases is the number of cases scored (loaded without error).
+	Cases   int      `json:"cases"`
+	Methods []Method `json:"-"`
+	// Faults lists the fault types in order.
+	Faults     []string       `json:"-"`
+	FaultCases map[string]int `json:"-"`
+	// SecondsPerCase is the primary ranker's time per case.
+	SecondsPerCase Timing      `json:"seconds_per_case"`
+	Primary        string      `json:"primary"`
+	Wrong          []Wrong     `json:"wrong"`
+	Errors         []CaseError `json:"errors"`
+}
+
+// Report is the result of a Run.
+type Report struct {
+	Datasets []Dataset
+	// Elapsed is the wall time of the whole run.
+	Elapsed time.Duration
+}
+
+// caseResult is what one case gave, per method.
+type caseResult struct {
+	dir       string
+	id, fault string
+	truth     collectors.Truth
+	loadErr   error
+	methods   []methodResult
+}
+
+type methodResult struct {
+	rank       int // 1-based rank of the true service; 0 = not ranked
+	metricRank int // same for (service, metric); -1 = no metric answers
+	top        []string
+	seconds    float64
+	err        error
+}
+
+// Run loads every case of every dataset and runs every ranker on it. The
+// first ranker is the primary one: its misses are listed and its time is the
+// dataset's time per case. Cases load and rank in parallel; the report does
+// not depend on the order they finish in. A case that fails to load is listed
+// under the dataset's errors and the rest is still scored; a dataset directory
+// that is missing or holds no cases is an error.
+func Run(ctx context.Context, datasets []string, rankers []Ranker, progress func(done, total int)) (Report, error) {
+	start := time.Now()
+	if len(datasets) == 0 {
+		return Report{}, errors.New("no dataset given")
+	}
+	if len(rankers) == 0 {
+		return Report{}, errors.New("no ranker given")
+	}
+	type job struct{ ds, i int }
+	var jobs []job
+	results := make([][]caseResult, len(datasets))
+	for d, dir := range datasets {
+		cases, err := collectors.ListCases(dir)
+		if err != nil {
+			return Report{}, err
+		}
+		if len(cases) == 0 {
+			return Report{}, fmt.Errorf("dataset %s holds no cases (no <case>/case.json under it or under its cases/)", dir)
+		}
+		results[d] = make([]caseResult, len(cases))
+		for i, c := range cases {
+			results[d][i].dir = c
+			jobs = append(jobs, job{d, i})
+		}
+	}
+
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	next := make(chan job)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				r := &results[j.ds][j.i]
+				runCase(ctx, r, rankers)
+				if progress != nil {
+					mu.Lock()
+					done++
+					progress(done, len(jobs))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Report{}, err
+	}
+
+	rep := Report{}
+	for d, dir := range datasets {
+		rep.Datasets = append(rep.Datasets, summarize(dir, results[d], rankers))
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+func runCase(ctx context.Context, r *caseResult, rankers []Ranker) {
+	c, err := collectors.LoadCase(ctx, r.dir)
+	if err != nil {
+		r.id, r.loadErr = filepath.Base(r.dir), err
+		return
+	}
+	r.id, r.fault, r.truth = c.ID, c.FaultType, c.Truth
+	r.methods = make([]methodResult, len(rankers))
+	for k, rk := range rankers {
+		r.methods[k] = runRanker(rk, c)
+	}
+}
+
+// runRanker times one ranker on one case. A panic is that case's error for
+// that method (scored as not ranked), not the end of the run.
+func runRanker(rk Ranker, c collectors.Case) (m methodResult) {
+	m.metricRank = -1
+	start := time.Now()
+	defer func() {
+		m.seconds = time.Since(start).Seconds()
+		if p := recover(); p != nil {
+			m.rank, m.metricRank, m.top = 0, -1, nil
+			m.err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	var services []string
+	if mr, ok := rk.(MetricRanker); ok {
+		var metrics []MetricRef
+		services, metrics = mr.RankMetrics(c.Bundle)
+		if len(metrics) > 0 {
+			m.metricRank = rankOf(metrics, MetricRef{Service: c.Truth.Service, Metric: c.Truth.Metric})
+		}
+	} else {
+		services = rk.Rank(c.Bundle)
+	}
+	services = dedupe(services)
+	m.rank = rankOf(services, c.Truth.Service)
+	m.top = services[:min(3, len(services))]
+	return m
+}
+
+// dedupe keeps the first occurrence of each non-empty service: a ranker that
+// names a service twice gets no second chance.
+func dedupe(s []string) []string {
+	out := make([]string, 0, len(s))
+	seen := make(map[string]bool, len(s))
+	for _, v := range s {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// rankOf returns the 1-based position of the first want in ranking, 0 if absent.
+func rankOf[T comparable](ranking []T, want T) int {
+	var zero T
+	if want == zero {
+		return 0
+	}
+	for i, v := range ranking {
+		if v == want {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// score computes AC@1, AC@3, AC@5 and Avg@5 from the truth's rank per case
+// (1-based; 0 = not ranked). AC@k is the fraction of cases whose truth is in
+// the top k; Avg@5 is the mean of AC@1..AC@5. No cases score 0.
+func score(ranks []int) Scores {
+	s := Scores{Cases: len(ranks)}
+	if len(ranks) == 0 {
+		return s
+	}
+	var ac [6]float64
+	for k := 1; k <= 5; k++ {
+		hits := 0
+		for _, r := range ranks {
+			if r >= 1 && r <= k {
+				hits++
+			}
+		}
+		ac[k] = float64(hits) / float64(len(ranks))
+	}
+	s.AC1, s.AC3, s.AC5 = ac[1], ac[3], ac[5]
+	s.Avg5 = (ac[1] + ac[2] + ac[3] + ac[4] + ac[5]) / 5
+	return s
+}
+
+// timing is the median and 95th percentile, interpolated linearly.
+func timing(seconds []float64) Timing {
+	if len(seconds) == 0 {
+		return Timing{}
+	}
+	s := slices.Clone(seconds)
+	slices.Sort(s)
+	return Timing{Median: percentile(s, 50), P95: percentile(s, 95)}
+}
+
+func summarize(dir string, results []caseResult, rankers []Ranker) Dataset {
+	ds := Dataset{Name: filepath.Base(filepath.Clean(dir)), Dir: dir, Primary: rankers[0].Name(), FaultCases: map[string]int{}}
+	var ok []caseResult
+	for _, r := range results {
+		if r.loadErr != nil {
+			ds.Errors = append(ds.Errors, CaseError{Case: r.id, Error: r.loadErr.Error()})
+			continue
+		}
+		ok = append(ok, r)
+		ds.FaultCases[r.fault]++
+	}
+	ds.Cases = len(ok)
+	for f := range ds.FaultCases {
+		ds.Faults = append(ds.Faults, f)
+	}
+	sort.Strings(ds.Faults)
+
+	for k, rk := range rankers {
+		m := Method{Name: rk.Name(), ByFault: map[string]Scores{}}
+		var ranks, metricRanks []int
+		byFault := map[string][]int{}
+		var secs []float64
+		for _, r := range ok {
+			mr := r.methods[k]
+			if mr.err != nil {
+				ds.Errors = append(ds.Errors, CaseError{Case: r.id, Method: rk.Name(), Error: mr.err.Error()})
+			}
+			ranks = append(ranks, mr.rank)
+			byFault[r.fault] = append(byFault[r.fault], mr.rank)
+			secs = append(secs, mr.seconds)
+			if r.truth.Metric != "" && mr.metricRank >= 0 {
+				metricRanks = append(metricRanks, mr.metricRank)
+			}
+		}
+		m.Scores = score(ranks)
+		for f, rs := range byFault {
+			m.ByFault[f] = score(rs)
+		}
+		if len(metricRanks) > 0 {
+			s := score(metricRanks)
+			m.Metric = &s
+		}
+		m.SecondsPerCase = timing(secs)
+		if k == 0 {
+			ds.SecondsPerCase = m.SecondsPerCase
+			for _, r := range ok {
+				if mr := r.methods[0]; mr.rank != 1 {
+					ds.Wrong = append(ds.Wrong, Wrong{Case: r.id, Fault: r.fault, Truth: r.truth.Service, Rank: mr.rank, Top: mr.top})
+				}
+			}
+		}
+		ds.Methods = append(ds.Methods, m)
+	}
+	slices.SortStableFunc(ds.Errors, func(a, b CaseError) int {
+		return cmp.Or(cmp.Compare(a.Case, b.Case), cmp.Compare(a.Method, b.Method))
+	})
+	if ds.Wrong == nil {
+		ds.Wrong = []Wrong{}
+	}
+	if ds.Errors == nil {
+		ds.Errors = []CaseError{}
+	}
+	return ds
+}
+
+// Method returns the named method's result.
+func (d Dataset) Method(name string) (Method, bool) {
+	for _, m := range d.Methods {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Method{}, false
+}
+
+// round keeps reports readable and stable: accuracy to 4 decimals.
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
