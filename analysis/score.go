@@ -71,7 +71,7 @@ func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScor
 			peakAt = i
 		}
 	}
-	s.peak = math.Max(z[peakAt], 0)
+	s.peak = math.Max(sustainedPeak(z, peakAt), 0)
 	threshold := math.Max(minDeviation, s.noise)
 	s.score = s.peak / threshold
 	s.anomalous = s.score >= anomalyRatio
@@ -112,4 +112,21 @@ func extend(z []float64, end int, level float64) int {
 		end++
 	}
 	return end
+}
+
+// sustainedPeak is the peak deviation that lasted more than one sample: the
+// second-highest point of the window, once the window has a few points. A
+// lone sample off a flat baseline (one scrape of a counter that is otherwise
+// always zero) is a blip, not a state the service is in.
+func sustainedPeak(z []float64, peakAt int) float64 {
+	if len(z) < 4 {
+		return z[peakAt]
+	}
+	second := math.Inf(-1)
+	for i, v := range z {
+		if i != peakAt && v > second {
+			second = v
+		}
+	}
+	return second
 }
