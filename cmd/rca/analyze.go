@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/report"
+	"github.com/rca-tool/rca/telemetry"
+	"github.com/rca-tool/rca/timerange"
+)
+
+// errNoSource is returned until live Prometheus/Loki collection exists.
+var errNoSource = errors.New("no data source: pass --snapshot DIR (live Prometheus/Loki collection is not available yet)")
+
+func (a *app) analyzeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "analyze",
+		Short: "Rank root-cause candidates and build the cause chain for an incident window",
+		Long: `analyze finds what changed in an incident window against a baseline and writes
+the cause chain: symptom <- propagation <- resource <- change, with evidence.
+
+With --snapshot, the snapshot's recorded window and baseline are used unless
+window flags are given; then the recorded series are re-analysed over the
+window you name.
+
+Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
+(now-30m, -2h). Durations: 30s, 30m, 2h, 7d, 1h30m.`,
+		Example: `  rca analyze --snapshot testdata/incidents/pi-digits
+  rca analyze --snapshot testdata/incidents/pi-digits -o json --out report.json
+  rca analyze --snapshot DIR --around 2026-11-24T14:04:00Z --span 30m --baseline-offset 7d`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.analyze(cmd) },
+	}
+	f := cmd.Flags()
+	f.String("snapshot", "", "recorded incident `dir` to analyse offline")
+	f.StringP("output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	f.String("out", "", "write the report to `file` instead of stdout")
+	newDurationFlag(f, "lookback", 2*time.Hour, "how long before the first anomaly a change may lie and still be a cause")
+	f.String("from", "", "window start `time`")
+	f.String("to", "", "window end `time` (default now)")
+	f.String("around", "", "centre the window on this `time` (with --span)")
+	newDurationFlag(f, "span", 0, "window length with --around (default 30m)")
+	newDurationFlag(f, "baseline", 0, "baseline: this long just before the window (default 1h)")
+	f.String("baseline-from", "", "baseline start `time` (instead of --baseline)")
+	f.String("baseline-to", "", "baseline end `time` (default the window start)")
+	newDurationFlag(f, "baseline-offset", 0, "baseline: the same window this much earlier, e.g. 7d (instead of --baseline)")
+	newDurationFlag(f, "max-window", timerange.DefaultMaxWindow, "refuse windows and baselines longer than this")
+	return cmd
+}
+
+func (a *app) analyze(cmd *cobra.Command) error {
+	v := a.v
+	ctx := cmd.Context()
+
+	// Cheap checks first, so a typo fails before any data is read.
+	format := strings.ToLower(strings.TrimSpace(v.GetString("output")))
+	if !slices.Contains(report.Formats(), format) && format != "md" {
+		src, name := a.origin(cmd, "output")
+		err := fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))
+		if src == fromFlag {
+			return usageError{err}
+		}
+		return err
+	}
+	lookback, err := a.duration(cmd, "lookback")
+	if err != nil {
+		return err
+	}
+	spec, err := a.timeSpec(cmd)
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	var window, baseline telemetry.Window
+	if spec.HasWindow() {
+		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
+			return err
+		}
+	} else if err := checkBaselineTimes(spec, now); err != nil {
+		return err
+	}
+
+	dir := v.GetString("snapshot")
+	if dir == "" {
+		return errNoSource
+	}
+	if err := checkDir(dir); err != nil {
+		return err
+	}
+	cat, err := a.catalog(cmd)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	b, err := collectors.ReadSnapshot(ctx, dir)
+	if err != nil {
+		// The reader's errors already start "snapshot: <dir>"; don't say it twice.
+		if strings.HasPrefix(err.Error(), "snapshot:") {
+			return fmt.Errorf("reading %w", err)
+		}
+		return fmt.Errorf("reading snapshot %s: %w", dir, err)
+	}
+	a.log.Debug("read snapshot", "dir", dir, "window", b.Window.String(), "baseline", b.Baseline.String(),
+		"series", len(b.Series), "logs", len(b.Logs), "changes", len(b.Changes), "edges", len(b.Edges), "took", time.Since(start))
+
+	// The user's window replaces the recorded one; the series are the same.
+	switch {
+	case spec.HasWindow():
+		b.Window, b.Baseline = window, baseline
+	case spec.HasBaseline():
+		if b.Baseline, err = timerange.ResolveBaseline(spec, b.Window, now); err != nil {
+			return fmt.Errorf("snapshot window %s: %w", b.Window, err)
+		}
+	}
+	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
+
+	start = time.Now()
+	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
+	res.Warnings = append(res.Warnings, coverageWarnings(b)...)
+	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	// Render into memory first: a failing renderer leaves no partial output.
+	out := v.GetString("out")
+	var buf bytes.Buffer
+	opt := report.Options{Color: out == "" && format == "text" && a.colorTerminal()}
+	if err := report.RenderWith(&buf, format, res, opt); err != nil {
+		return fmt.Errorf("rendering %s report: %w", format, err)
+	}
+	if out != "" {
+		if err := writeOutput(out, buf.Bytes()); err != nil {
+			return err
+		}
+		a.log.Debug("wrote report", "file", out, "bytes", buf.Len())
+		return nil
+	}
+	if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+// timeSpec collects the window and baseline flags (through viper, so they
+// may also come from the environment or the config file).
+func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
+	v := a.v
+	spec := timerange.Spec{
+		From:         v.GetString("from"),
+		To:           v.GetString("to"),
+		Around:       v.GetString("around"),
+		BaselineFrom: v.GetString("baseline-from"),
+		BaselineTo:   v.GetString("baseline-to"),
+	}
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{
+		{"span", &spec.Span},
+		{"baseline", &spec.Baseline},
+		{"baseline-offset", &spec.BaselineOffset},
+		{"max-window", &spec.MaxWindow},
+	} {
+		val, err := a.duration(cmd, d.key)
+		if err != nil {
+			return spec, err
+		}
+		// Zero would silently mean "the default" in timerange; say so instead.
+		if src, name := a.origin(cmd, d.key); src != fromDefault && val == 0 {
+			return spec, fmt.Errorf("%s: must be longer than zero", name)
+		}
+		*d.dst = val
+	}
+	return spec, nil
+}
+
+// checkBaselineTimes validates baseline times given without a window, so a
+// bad time is reported even when the window comes from a snapshot later or
+// there is no data source at all.
+func checkBaselineTimes(spec timerange.Spec, now time.Time) error {
+	for _, t := range []struct{ flag, val string }{{"--baseline-from", spec.BaselineFrom}, {"--baseline-to", spec.BaselineTo}} {
+		if t.val == "" {
+			continue
+		}
+		if _, err := timerange.Parse(t.val, now); err != nil {
+			return fmt.Errorf("%s: %w", t.flag, err)
+		}
+	}
+	return nil
+}
+
+// checkDir gives a clear error for a snapshot path that is not there, before
+// the snapshot reader is asked.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("snapshot %s does not exist: want a directory recorded by rca, e.g. testdata/incidents/pi-digits", dir)
+	case err != nil:
+		return fmt.Errorf("snapshot: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("snapshot %s is not a directory", dir)
+	}
+	return nil
+}
+
+// catalog loads the built-in signal catalog, extended by --catalog if given.
+func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
+	path := a.v.GetString("catalog")
+	if path == "" {
+		cat, err := catalog.Default()
+		if err != nil {
+			return nil, fmt.Errorf("loading signal catalog: %w", err)
+		}
+		return cat, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: catalog file %s does not exist", a.originName(cmd, "catalog"), path)
+		}
+		return nil, fmt.Errorf("%s: %w", a.originName(cmd, "catalog"), err)
+	}
+	cat, err := catalog.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading signal catalog: %w", err)
+	}
+	a.log.Debug("loaded catalog", "file", path)
+	return cat, nil
+}
+
+// coverageWarnings says when the window or baseline lies outside the data
+// the bundle holds, e.g. a relative --from (now-30m) against an old snapshot.
+func coverageWarnings(b telemetry.Bundle) []string {
+	var data telemetry.Window
+	for _, s := range b.Series {
+		for _, p := range s.Points {
+			if data.From.IsZero() || p.T.Before(data.From) {
+				data.From = p.T
+			}
+			if p.T.After(data.To) {
+				data.To = p.T
+			}
+		}
+	}
+	if data.From.IsZero() {
+		return nil
+	}
+	data.To = data.To.Add(time.Nanosecond) // include the last sample
+	var warns []string
+	for _, w := range []struct {
+		name string
+		w    telemetry.Window
+	}{{"window", b.Window}, {"baseline", b.Baseline}} {
+		if !w.w.Overlaps(data) {
+			warns = append(warns, fmt.Sprintf("the %s %s lies outside the data in the bundle (%s): nothing to compare there", w.name, w.w, data))
+		}
+	}
+	return warns
+}
+
+// colorTerminal reports whether stdout is a terminal that wants colour
+// (https://no-color.org).
+func (a *app) colorTerminal() bool {
+	f, ok := a.stdout.(*os.File)
+	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/eval"
+)
+
+// newEvalCmd is `rca eval`: score rca's ranker beside the N-Sigma and BARO
+// baselines on labelled incident datasets.
+func newEvalCmd(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "eval --dataset DIR [--dataset DIR ...]",
+		Short: "Score the root-cause ranking on labelled incident datasets",
+		Long: `eval runs rca's ranker and the reference baselines N-Sigma and BARO on every
+case of each dataset (the neutral format of ../shared/datasets: cases/<id>/
+case.json, metrics.csv, optional dependencies.csv and logs.jsonl) and prints
+AC@1, AC@3, AC@5 and Avg@5 per dataset and per fault type, the time per case,
+and the cases rca got wrong with where the truth ranked.`,
+		Example:       "  rca eval --dataset ../shared/datasets/opennetai-sockshop --dataset ../shared/datasets/petshop -o json",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.Flags()
+	f.StringArray("dataset", nil, "dataset `dir` (holding cases/); repeat for several")
+	f.StringP("output", "o", "text", "output format: text, json, markdown")
+	f.String("catalog", "", "extra signal catalog YAML `file`, extending the built-in one")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		datasets, _ := cmd.Flags().GetStringArray("dataset")
+		output, _ := cmd.Flags().GetString("output")
+		catPath, _ := cmd.Flags().GetString("catalog")
+
+		format := strings.ToLower(strings.TrimSpace(output))
+		write, ok := map[string]func(io.Writer, eval.Report) error{
+			"text": eval.WriteText, "json": eval.WriteJSON, "markdown": eval.WriteMarkdown, "md": eval.WriteMarkdown,
+		}[format]
+		if !ok {
+			return fmt.Errorf("--output: unknown format %q: use text, json or markdown", output)
+		}
+		if len(datasets) == 0 {
+			return errors.New("eval needs at least one --dataset DIR")
+		}
+		// Check every directory before the long run, so a typo fails at once.
+		for _, dir := range datasets {
+			cases, err := collectors.ListCases(dir)
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("dataset %s does not exist", dir)
+			}
+			if err != nil {
+				return err
+			}
+			if len(cases) == 0 {
+				return fmt.Errorf("dataset %s holds no cases (want %s/cases/<id>/case.json)", dir, dir)
+			}
+		}
+		cat, err := catalog.Load(catPath)
+		if err != nil {
+			return fmt.Errorf("loading signal catalog: %w", err)
+		}
+		rankers := []eval.Ranker{eval.RCA{Catalog: cat}, eval.NSigma{}, eval.BARO{}}
+
+		var progress func(done, total int)
+		if isTerminal(stderr) {
+			progress = progressBar(stderr)
+		}
+		rep, err := eval.Run(cmd.Context(), datasets, rankers, progress)
+		if progress != nil {
+			fmt.Fprint(stderr, "\r\033[K") // clear the bar
+		}
+		if err != nil {
+			return err
+		}
+		// Render into memory first: a failing renderer leaves no partial output.
+		var buf bytes.Buffer
+		if err := write(&buf, rep); err != nil {
+			return err
+		}
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("writing eval report: %w", err)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// isTerminal reports whether w is a terminal: only then is a progress bar
+// drawn, so pipes and CI logs get clean output.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressBar draws "[=====>    ] 80/160 cases" in place on w.
+func progressBar(w io.Writer) func(done, total int) {
+	const width = 30
+	return func(done, total int) {
+		if total <= 0 {
+			return
+		}
+		n := done * width / total
+		bar := strings.Repeat("=", n)
+		if n < width {
+			bar += ">" + strings.Repeat(" ", width-n-1)
+		}
+		fmt.Fprintf(w, "\r[%s] %d/%d cases", bar, done, total)
+	}
+}
