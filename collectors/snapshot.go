@@ -131,7 +131,7 @@ func (r snapshotReader) readJSON(field, name string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := unmarshal(data, v); err != nil {
+	if err := decodeJSON(data, v); err != nil {
 		return fmt.Errorf("%s: %w", r.path(name), err)
 	}
 	return nil
