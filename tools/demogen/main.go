@@ -1,0 +1,78 @@
+// Command demogen writes a generated demo incident as a snapshot folder:
+//
+//	go run ./tools/demogen -out testdata/incidents/pi-digits
+//	go run ./tools/demogen -out /tmp/pay -seed 7 -service payments -fault memory-leak
+//
+// It refuses to write into a non-empty folder unless -force is given; with
+// -force an earlier snapshot in the folder is replaced (a folder of other
+// files is still refused, so a typo cannot wipe a directory).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/demo"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demogen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	def := demo.PiDigits()
+	fl := flag.NewFlagSet("demogen", flag.ContinueOnError)
+	out := fl.String("out", "", "snapshot folder to write (required)")
+	seed := fl.Int64("seed", def.Seed, "random seed")
+	service := fl.String("service", def.FaultyService, fmt.Sprintf("faulty service, one of %v", demo.FaultableServices()))
+	fault := fl.String("fault", string(def.Fault), `fault: "cpu" or "memory-leak"`)
+	start := fl.String("start", def.Start.Format(time.RFC3339), "window start (RFC3339); the baseline is the hour before")
+	step := fl.Duration("step", def.Step, "sample interval")
+	force := fl.Bool("force", false, "replace an earlier snapshot in -out")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fl.NArg() > 0 {
+		return errors.New("usage: demogen -out DIR [-seed N] [-service NAME] [-fault cpu|memory-leak] [-start RFC3339] [-step 30s] [-force]")
+	}
+	t0, err := time.Parse(time.RFC3339, *start)
+	if err != nil {
+		return fmt.Errorf("-start: %w", err)
+	}
+	if !*force {
+		entries, err := os.ReadDir(*out)
+		switch {
+		case err == nil && len(entries) > 0:
+			return fmt.Errorf("%s is not empty (use -force to replace the snapshot in it)", *out)
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			return err
+		}
+	}
+	s := demo.Scenario{Seed: *seed, FaultyService: *service, Fault: demo.Fault(*fault), Start: t0, Step: *step}
+	b, err := demo.Generate(s)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	if err := collectors.WriteSnapshot(ctx, *out, b); err != nil {
+		return err
+	}
+	points := 0
+	for _, se := range b.Series {
+		points += len(se.Points)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d series (%d points), %d log lines, %d changes, window %s\n",
+		*out, len(b.Series), points, len(b.Logs), len(b.Changes), b.Window)
+	return nil
+}
