@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -63,7 +62,6 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 	} else if len(chain) == 0 {
 		chain = append(chain, root.Finding)
 	}
-	explainLinks(chain)
 	return chain
 }
 
@@ -81,7 +79,10 @@ func topSymptom(symptoms []Finding, g graph, states map[string]*serviceState, ta
 			}
 		}
 	}
-	best, bestUpstream := -1, -1
+	// Fewer anomalous callers means closer to the user; a measured request
+	// signal (errors, latency) says more about users than a log line rate.
+	// Symptoms are sorted strongest first, so the first such wins ties.
+	best, bestUpstream, bestLog := -1, 0, false
 	for i, f := range symptoms {
 		up := 0
 		for a := range g.ancestors(f.Service) {
@@ -89,10 +90,9 @@ func topSymptom(symptoms []Finding, g graph, states map[string]*serviceState, ta
 				up++
 			}
 		}
-		// Fewer anomalous callers means closer to the user; symptoms are
-		// sorted strongest first, so the first such wins ties.
-		if best < 0 || up < bestUpstream {
-			best, bestUpstream = i, up
+		log := f.Source == "logs"
+		if best < 0 || up < bestUpstream || (up == bestUpstream && bestLog && !log) {
+			best, bestUpstream, bestLog = i, up, log
 		}
 	}
 	return symptoms[best], true
@@ -114,17 +114,4 @@ func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time,
 		}
 	}
 	return best, found
-}
-
-// explainLinks says for each link why the one below it explains it.
-func explainLinks(chain []Finding) {
-	for i := 0; i+1 < len(chain); i++ {
-		cause := chain[i+1]
-		lead := chain[i].Onset.Sub(cause.Onset).Round(time.Second)
-		when := fmt.Sprintf("%s later", lead)
-		if lead <= 0 {
-			when = "at the same time"
-		}
-		chain[i].Explanation += fmt.Sprintf("; follows %s on %s (%s)", cause.Signal, cause.Service, when)
-	}
 }

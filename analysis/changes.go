@@ -25,14 +25,14 @@ func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[s
 	sorted := append([]telemetry.Change(nil), changes...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].T.Before(sorted[j].T) })
 	for _, c := range sorted {
-		effects := effectsOf(c, anomalies, lookback, tol, func(svc string) bool { return svc == c.Service })
+		effects := effectsOf(c, anomalies, window, lookback, tol, func(svc string) bool { return svc == c.Service })
 		via := ""
 		if len(effects) == 0 && !observed[c.Service] {
 			callers := map[string]bool{}
 			for _, p := range g.callers[c.Service] {
 				callers[p] = true
 			}
-			effects = effectsOf(c, anomalies, lookback, tol, func(svc string) bool { return callers[svc] })
+			effects = effectsOf(c, anomalies, window, lookback, tol, func(svc string) bool { return callers[svc] })
 			via = "its callers"
 		}
 		if len(effects) == 0 {
@@ -57,6 +57,7 @@ func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[s
 			BaselineValue: 0,
 			ObservedValue: 1,
 			Change:        &c,
+			Source:        "changes",
 		}
 		if f.Signal == "" {
 			f.Signal = fmt.Sprintf("%s of %s", c.Kind, c.Service)
@@ -81,11 +82,16 @@ func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[s
 }
 
 // effectsOf are the anomalies on matching services that start after the
-// change (allowing for sampling tolerance) and within the lookback, earliest first.
-func effectsOf(c telemetry.Change, anomalies []Finding, lookback, tol time.Duration, match func(string) bool) []Finding {
+// change (allowing for sampling tolerance) and within the lookback, earliest
+// first. A change is a new state, so its effects last: a blip that was over
+// within a couple of samples, while the window went on, is not one.
+func effectsOf(c telemetry.Change, anomalies []Finding, window telemetry.Window, lookback, tol time.Duration, match func(string) bool) []Finding {
 	var out []Finding
 	for _, f := range anomalies {
 		if f.Layer == catalog.LayerChange || !match(f.Service) {
+			continue
+		}
+		if f.Until.Sub(f.Onset) < tol && before(f.Until, window.To, tol) {
 			continue
 		}
 		if f.Onset.Add(tol).Before(c.T) || f.Onset.Sub(c.T) > lookback {

@@ -48,6 +48,10 @@ func (s scoredSignal) finding() Finding {
 		ObservedValue: s.observed,
 		Heuristic:     s.cls.Heuristic,
 		SeriesID:      s.series.ID(),
+		Source:        "metrics",
+	}
+	if s.fromLogs {
+		f.Source = "logs"
 	}
 	if s.isRate {
 		f.Signal += " (per-second rate)"

@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -20,6 +22,10 @@ func logSeries(b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
 		return nil
 	}
 	type key struct{ signal, service string }
+	bySignal := map[string]catalog.Signal{}
+	for _, s := range sigs {
+		bySignal[s.ID] = s
+	}
 	counts := map[key]map[time.Time]float64{}
 	for _, l := range b.Logs {
 		if !b.Window.Contains(l.T) && !b.Baseline.Contains(l.T) {
@@ -66,6 +72,7 @@ func logSeries(b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
 			Signal: k.signal,
+			Query:  logQuery(bySignal[k.signal], serviceLabel(cat), k.service),
 			Labels: telemetry.Labels{serviceLabel(cat): k.service},
 			Points: pts,
 		})
@@ -78,4 +85,16 @@ func serviceLabel(cat *catalog.Catalog) string {
 		return cat.ServiceLabels[0]
 	}
 	return "service"
+}
+
+// logQuery is the LogQL that counts what a log signal counts, so the report
+// can show the query a user would run in Grafana to see the same lines.
+func logQuery(s catalog.Signal, label, service string) string {
+	sel := fmt.Sprintf("{%s=%q}", label, service)
+	if s.LogPattern != "" {
+		sel += fmt.Sprintf(" |~ %q", s.LogPattern)
+	} else if len(s.LogLevels) > 0 {
+		sel += fmt.Sprintf(" | level=~%q", "(?i)"+strings.Join(s.LogLevels, "|"))
+	}
+	return "sum(count_over_time(" + sel + " [1m]))"
 }

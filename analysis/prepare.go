@@ -11,14 +11,15 @@ import (
 // signal is one series made ready for scoring: classified, placed on a
 // service, split into baseline and window points.
 type signal struct {
-	series  telemetry.Series
-	cls     catalog.Classification
-	service string
-	callee  string
-	infra   bool
-	base    []telemetry.Point
-	win     []telemetry.Point
-	isRate  bool
+	series   telemetry.Series
+	cls      catalog.Classification
+	service  string
+	callee   string
+	infra    bool
+	base     []telemetry.Point
+	win      []telemetry.Point
+	isRate   bool
+	fromLogs bool
 }
 
 // prepare classifies every series of the bundle and splits its points. A
@@ -37,6 +38,9 @@ func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
 			sig.service = "(unknown)"
 		}
 		sig.infra = cat.Infrastructure(sig.service, s.Labels)
+		if cs, ok := cat.Signal(s.Signal); ok && cs.IsLog() {
+			sig.fromLogs = true
+		}
 		pts := s.Points
 		if s.Signal == "" && isCounterName(s.Metric) && monotonic(pts) {
 			pts = toRate(pts)

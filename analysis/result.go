@@ -20,6 +20,8 @@ type Finding struct {
 	Direction catalog.Direction `json:"direction"`
 	Unit      string            `json:"unit,omitempty"`
 	Query     string            `json:"query,omitempty"`
+	// Source is where the evidence came from: "metrics", "logs" or "changes".
+	Source string `json:"source"`
 	// Score is how abnormal the window is against the baseline, in robust
 	// deviations beyond what the baseline itself shows.
 	Score float64   `json:"score"`

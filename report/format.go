@@ -155,6 +155,8 @@ func formatValue(v float64, unit string) string {
 		return sig3(v) + " cores"
 	case "per_second", "rps", "/s":
 		return num(v) + "/s"
+	case "per_minute", "/min":
+		return num(v) + "/min"
 	case "", "count", "none":
 		return num(v)
 	}
