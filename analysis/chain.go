@@ -15,13 +15,13 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 	rs := states[root.Service]
 	top, ok := topSymptom(symptoms, g, states, target)
 	var chain []Finding
+	used := map[string]bool{}
 	limit := root.Onset.Add(24 * time.Hour)
-	if ok {
-		chain = append(chain, top)
-		limit = top.Onset
-	}
 	from := root.Service
 	if ok {
+		chain = append(chain, top)
+		used[top.SeriesID] = true
+		limit = top.Onset
 		from = top.Service
 	}
 	path := g.path(from, root.Service)
@@ -30,10 +30,6 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 		if from != root.Service {
 			path = append(path, root.Service)
 		}
-	}
-	used := map[string]bool{}
-	if ok {
-		used[top.SeriesID] = true
 	}
 	add := func(f Finding, found bool) {
 		if !found {

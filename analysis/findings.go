@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -104,11 +105,8 @@ func num(v float64, unit string) string {
 }
 
 func round(v float64, digits int) float64 {
-	p := 1.0
-	for range digits {
-		p *= 10
-	}
-	return float64(int64(v*p+0.5)) / p
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
 }
 
 // sortFindings orders findings strongest first, with stable tie-breaks so the
@@ -128,9 +126,6 @@ func sortFindings(fs []Finding) {
 		return a.SeriesID < b.SeriesID
 	})
 }
-
-// layerDepth is a finding's layer depth.
-func layerDepth(f Finding) int { return f.Layer.Depth() }
 
 // before reports whether a is earlier than b by more than tol.
 func before(a, b time.Time, tol time.Duration) bool { return a.Add(tol).Before(b) }

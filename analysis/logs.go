@@ -44,7 +44,7 @@ func logSeries(b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
 			if counts[k] == nil {
 				counts[k] = map[time.Time]float64{}
 			}
-			counts[k][bucketStart(l.T, logBucket)]++
+			counts[k][l.T.Truncate(logBucket)]++
 		}
 	}
 	keys := make([]key, 0, len(counts))
@@ -61,7 +61,7 @@ func logSeries(b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
 	for _, k := range keys {
 		var pts []telemetry.Point
 		for _, w := range []telemetry.Window{b.Baseline, b.Window} {
-			for t := bucketStart(w.From, logBucket); t.Before(w.To); t = t.Add(logBucket) {
+			for t := w.From.Truncate(logBucket); t.Before(w.To); t = t.Add(logBucket) {
 				if t.Before(w.From) {
 					continue
 				}

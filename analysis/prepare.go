@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"strings"
-	"time"
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
@@ -101,9 +100,4 @@ func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win 
 		}
 	}
 	return base, win
-}
-
-// bucketStart rounds t down to a multiple of d since the epoch.
-func bucketStart(t time.Time, d time.Duration) time.Time {
-	return t.Truncate(d)
 }

@@ -22,7 +22,7 @@ type serviceState struct {
 func (s *serviceState) deepest() int {
 	d := -1
 	for _, f := range s.anomalous {
-		d = max(d, layerDepth(f))
+		d = max(d, f.Layer.Depth())
 	}
 	if s.change != nil {
 		d = 3
@@ -160,7 +160,7 @@ func candidateFinding(s *serviceState) Finding {
 	}
 	best := s.anomalous[0]
 	for _, f := range s.anomalous[1:] {
-		if layerDepth(f) > layerDepth(best) {
+		if f.Layer.Depth() > best.Layer.Depth() {
 			best = f
 		}
 	}
