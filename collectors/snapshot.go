@@ -87,7 +87,7 @@ func readSnapshot(ctx context.Context, dir string) (telemetry.Bundle, error) {
 		for i := range b.Changes {
 			b.Changes[i].T = b.Changes[i].T.UTC()
 		}
-		sortChanges(b.Changes)
+		SortChanges(b.Changes)
 	}
 	if m.Topology != "" {
 		if err := r.readJSON("topology", m.Topology, &b.Edges); err != nil {
@@ -142,7 +142,7 @@ func (r snapshotReader) readJSON(field, name string, v any) error {
 type seriesKey struct{ signal, query, metric, labels string }
 
 func (r snapshotReader) series(entries []metricEntry, warnings *[]string) ([]telemetry.Series, error) {
-	merged := map[seriesKey]*telemetry.Series{}
+	groups := make([][]telemetry.Series, 0, len(entries))
 	for i, e := range entries {
 		data, err := r.read(fmt.Sprintf("metrics[%d].file", i), e.File)
 		if err != nil {
@@ -155,12 +155,25 @@ func (r snapshotReader) series(entries []metricEntry, warnings *[]string) ([]tel
 		for _, n := range notes {
 			*warnings = append(*warnings, e.File+": "+n)
 		}
-		for _, s := range got {
-			if s.Metric == "" {
+		for i := range got {
+			if got[i].Metric == "" {
 				// An aggregated query (sum by ...) has no __name__: the catalog signal names it.
-				s.Metric = e.Signal
+				got[i].Metric = e.Signal
 			}
-			s.Signal, s.Query = e.Signal, e.Query
+			got[i].Signal, got[i].Query = e.Signal, e.Query
+		}
+		groups = append(groups, got)
+	}
+	return mergeSeries(groups), nil
+}
+
+// mergeSeries joins the results of several range queries (a baseline and
+// a window, or the chunks of a long range) into one series per query and
+// label set, sorted, as both a live collection and a snapshot read give them.
+func mergeSeries(groups [][]telemetry.Series) []telemetry.Series {
+	merged := map[seriesKey]*telemetry.Series{}
+	for _, got := range groups {
+		for _, s := range got {
 			k := seriesKey{s.Signal, s.Query, s.Metric, s.Labels.String()}
 			if prev, ok := merged[k]; ok {
 				prev.Points = append(prev.Points, s.Points...)
@@ -175,7 +188,7 @@ func (r snapshotReader) series(entries []metricEntry, warnings *[]string) ([]tel
 		out = append(out, *s)
 	}
 	sortSeries(out)
-	return out, nil
+	return out
 }
 
 // dedupePoints sorts by time and keeps the first sample of each timestamp,
@@ -212,7 +225,8 @@ func sortSeries(s []telemetry.Series) {
 	})
 }
 
-func sortChanges(c []telemetry.Change) {
+// SortChanges orders changes by time, then service, kind and summary.
+func SortChanges(c []telemetry.Change) {
 	slices.SortStableFunc(c, func(a, b telemetry.Change) int {
 		return cmp.Or(a.T.Compare(b.T), cmp.Compare(a.Service, b.Service),
 			cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Summary, b.Summary))

@@ -196,7 +196,7 @@ func encodeSnapshot(b telemetry.Bundle, meta SnapshotMeta) ([]snapshotFile, erro
 	for i := range changes {
 		changes[i].T = changes[i].T.UTC()
 	}
-	sortChanges(changes)
+	SortChanges(changes)
 	edges := normalizeEdges(slices.Clone(b.Edges))
 	if changes == nil {
 		changes = []telemetry.Change{}

@@ -15,14 +15,10 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
 )
-
-// errNoSource is returned until live Prometheus/Loki collection exists.
-var errNoSource = errors.New("no data source: pass --snapshot DIR (live Prometheus/Loki collection is not available yet)")
 
 func (a *app) analyzeCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -31,13 +27,17 @@ func (a *app) analyzeCmd() *cobra.Command {
 		Long: `analyze finds what changed in an incident window against a baseline and writes
 the cause chain: symptom <- propagation <- resource <- change, with evidence.
 
-With --snapshot, the snapshot's recorded window and baseline are used unless
+Live: with --prometheus-url (or sources.prometheus in the --config file) it
+queries Prometheus over the window and the baseline before it. Offline: with
+--snapshot, the snapshot's recorded window and baseline are used unless
 window flags are given; then the recorded series are re-analysed over the
 window you name.
 
 Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
 (now-30m, -2h). Durations: 30s, 30m, 2h, 7d, 1h30m.`,
 		Example: `  rca analyze --snapshot testdata/incidents/pi-digits
+  rca analyze --prometheus-url http://localhost:9090 --from now-30m
+  rca analyze --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes deploys.yaml
   rca analyze --snapshot testdata/incidents/pi-digits -o json --out report.json
   rca analyze --snapshot DIR --around 2026-11-24T14:04:00Z --span 30m --baseline-offset 7d`,
 		Args: noArgs,
@@ -57,6 +57,7 @@ Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
 	f.String("baseline-to", "", "baseline end `time` (default the window start)")
 	newDurationFlag(f, "baseline-offset", 0, "baseline: the same window this much earlier, e.g. 7d (instead of --baseline)")
 	newDurationFlag(f, "max-window", timerange.DefaultMaxWindow, "refuse windows and baselines longer than this")
+	sourceFlags(f)
 	return cmd
 }
 
@@ -92,42 +93,17 @@ func (a *app) analyze(cmd *cobra.Command) error {
 		return err
 	}
 
-	dir := v.GetString("snapshot")
-	if dir == "" {
-		return errNoSource
-	}
-	if err := checkDir(dir); err != nil {
-		return err
-	}
 	cat, err := a.catalog(cmd)
 	if err != nil {
 		return err
 	}
-
-	start := time.Now()
-	b, err := collectors.ReadSnapshot(ctx, dir)
+	b, err := a.bundle(cmd, cat, spec, window, baseline)
 	if err != nil {
-		// The reader's errors already start "snapshot: <dir>"; don't say it twice.
-		if strings.HasPrefix(err.Error(), "snapshot:") {
-			return fmt.Errorf("reading %w", err)
-		}
-		return fmt.Errorf("reading snapshot %s: %w", dir, err)
-	}
-	a.log.Debug("read snapshot", "dir", dir, "window", b.Window.String(), "baseline", b.Baseline.String(),
-		"series", len(b.Series), "logs", len(b.Logs), "changes", len(b.Changes), "edges", len(b.Edges), "took", time.Since(start))
-
-	// The user's window replaces the recorded one; the series are the same.
-	switch {
-	case spec.HasWindow():
-		b.Window, b.Baseline = window, baseline
-	case spec.HasBaseline():
-		if b.Baseline, err = timerange.ResolveBaseline(spec, b.Window, now); err != nil {
-			return fmt.Errorf("snapshot window %s: %w", b.Window, err)
-		}
+		return err
 	}
 	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
 
-	start = time.Now()
+	start := time.Now()
 	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
 	res.Warnings = append(res.Warnings, coverageWarnings(b)...)
 	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))

@@ -83,6 +83,8 @@ type app struct {
 	// error messages: key -> line in configFile.
 	configFile  string
 	configLines map[string]int
+	// sources is the config file's sources section.
+	sources sourcesConfig
 }
 
 func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
@@ -126,7 +128,7 @@ e.g. RCA_OUTPUT=json). Flags win over the environment, which wins over the file.
 	pf.BoolP("verbose", "v", false, "log what rca does to stderr (debug level)")
 	pf.String("catalog", "", "extra signal catalog YAML `file`, extending the built-in one")
 
-	root.AddCommand(a.analyzeCmd(), newEvalCmd(a.stdout, a.stderr), a.versionCmd())
+	root.AddCommand(a.analyzeCmd(), a.snapshotCmd(), newEvalCmd(a.stdout, a.stderr), a.versionCmd())
 	return root
 }
 
@@ -200,6 +202,16 @@ func (a *app) loadConfig(cmd *cobra.Command, path string) error {
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, val := top.Content[i], top.Content[i+1]
 		key := k.Value
+		if key == "sources" {
+			if val.Kind != yaml.MappingNode {
+				return fmt.Errorf("config file %s: line %d: sources wants a mapping (prometheus: {url: ...}), got %s", path, val.Line, kindName(val))
+			}
+			if a.sources, err = loadSources(path, data); err != nil {
+				return err
+			}
+			a.configLines[key] = k.Line
+			continue
+		}
 		typ, ok := known[key]
 		if !ok {
 			return fmt.Errorf("config file %s: line %d: unknown key %q (known keys: %s)", path, k.Line, key, strings.Join(sortedKeys(known), ", "))
@@ -357,7 +369,7 @@ func isListType(typ string) bool {
 
 // isPathFlag reports whether a flag's value is a file or directory path.
 func isPathFlag(name string) bool {
-	return name == "catalog" || name == "snapshot" || name == "out"
+	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes"
 }
 
 // warnUnknownEnv points out RCA_* variables that match no flag: usually a

@@ -110,7 +110,7 @@ func TestBadInput(t *testing.T) {
 		{"positional argument", []string{"analyze", "pi-digits"}, 2, `unknown command "pi-digits"`},
 		{"unknown command", []string{"anlyze"}, 2, `unknown command "anlyze" for "rca" Did you mean this? analyze`},
 		{"no data source", []string{"analyze", "--from", "now-1h"}, 1,
-			"no data source: pass --snapshot DIR (live Prometheus/Loki collection is not available yet)"},
+			"no data source: pass --snapshot DIR, or --prometheus-url URL"},
 		{"no data source, no flags", []string{"analyze"}, 1, "no data source"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/timerange"
+)
+
+func (a *app) snapshotCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Record what a live analysis reads into a folder, to re-analyse offline",
+		Long: `snapshot queries Prometheus exactly as 'rca analyze' would for the window and
+its baseline, and writes the answers to a snapshot folder (docs/snapshot.md):
+attach it to a ticket, analyse it later with 'rca analyze --snapshot DIR', or
+keep it as a regression test. Analysing the folder gives the same report as
+the live analysis did.
+
+Only base URLs are recorded, never credentials.`,
+		Example: `  rca snapshot --prometheus-url http://localhost:9090 --from now-1h --out incidents/checkout-500s
+  rca snapshot --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes deploys.yaml --out snap`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.snapshot(cmd) },
+	}
+	f := cmd.Flags()
+	f.String("out", "", "snapshot `dir` to write (required; must be new or empty unless --force)")
+	f.Bool("force", false, "replace an earlier snapshot in --out")
+	f.String("from", "", "window start `time`")
+	f.String("to", "", "window end `time` (default now)")
+	f.String("around", "", "centre the window on this `time` (with --span)")
+	newDurationFlag(f, "span", 0, "window length with --around (default 30m)")
+	newDurationFlag(f, "baseline", 0, "baseline: this long just before the window (default 1h)")
+	f.String("baseline-from", "", "baseline start `time` (instead of --baseline)")
+	f.String("baseline-to", "", "baseline end `time` (default the window start)")
+	newDurationFlag(f, "baseline-offset", 0, "baseline: the same window this much earlier, e.g. 7d (instead of --baseline)")
+	newDurationFlag(f, "max-window", timerange.DefaultMaxWindow, "refuse windows and baselines longer than this")
+	sourceFlags(f)
+	return cmd
+}
+
+func (a *app) snapshot(cmd *cobra.Command) error {
+	out := a.v.GetString("out")
+	if out == "" {
+		return usageError{errors.New("--out DIR is required: the folder to record the snapshot into")}
+	}
+	if err := checkSnapshotOut(out, a.v.GetBool("force")); err != nil {
+		return err
+	}
+	spec, err := a.timeSpec(cmd)
+	if err != nil {
+		return err
+	}
+	if !spec.HasWindow() {
+		return usageError{errors.New("snapshot needs a window: pass --from and --to, or --around with --span (e.g. --from now-1h)")}
+	}
+	window, baseline, err := timerange.Resolve(spec, a.now())
+	if err != nil {
+		return err
+	}
+	promCfg, live, err := a.prometheusConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if !live {
+		return errors.New("no Prometheus to record from: pass --prometheus-url URL or set sources.prometheus.url in the --config file")
+	}
+	cat, err := a.catalog(cmd)
+	if err != nil {
+		return err
+	}
+	b, err := a.collectLive(cmd, cat, promCfg, window, baseline)
+	if err != nil {
+		return err
+	}
+	if err := a.addChanges(cmd, &b); err != nil {
+		return err
+	}
+	meta := collectors.SnapshotMeta{Created: a.now().UTC(), Prometheus: promCfg.URL}
+	if err := collectors.WriteSnapshotMeta(cmd.Context(), out, b, meta); err != nil {
+		return err
+	}
+	points := 0
+	for _, s := range b.Series {
+		points += len(s.Points)
+	}
+	fmt.Fprintf(a.stdout, "recorded %d series (%d points) and %d changes over %s (baseline %s) into %s\n",
+		len(b.Series), points, len(b.Changes), window, baseline, out)
+	for _, w := range b.Warnings {
+		fmt.Fprintf(a.stderr, "rca: warning: %s\n", w)
+	}
+	a.log.Debug("wrote snapshot", "dir", out, "at", time.Now().UTC().Format(time.RFC3339))
+	return nil
+}
+
+// checkSnapshotOut refuses to overwrite an earlier snapshot unless forced;
+// the writer itself refuses folders of other files.
+func checkSnapshotOut(dir string, force bool) error {
+	_, err := os.Stat(filepath.Join(dir, "manifest.json"))
+	switch {
+	case err == nil && !force:
+		return fmt.Errorf("%s already holds a snapshot: pass --force to replace it, or choose another --out", dir)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return nil
+}

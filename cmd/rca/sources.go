@@ -1,0 +1,214 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	yamlv2 "go.yaml.in/yaml/v2"
+	"golang.org/x/term"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/telemetry"
+	"github.com/rca-tool/rca/timerange"
+)
+
+// sourcesConfig is the `sources:` section of the config file: where live
+// data comes from. Its settings are nested, unlike the flag keys, because
+// they are Prometheus's own HTTP client settings.
+type sourcesConfig struct {
+	Prometheus *collectors.PrometheusConfig `yaml:"prometheus"`
+}
+
+// loadSources decodes the sources section of the config file strictly
+// (unknown keys are errors, with their line) and makes the file paths in
+// it relative to the file.
+func loadSources(path string, data []byte) (sourcesConfig, error) {
+	var doc struct {
+		Sources sourcesConfig  `yaml:"sources"`
+		Rest    map[string]any `yaml:",inline"` // the flag keys, checked elsewhere
+	}
+	if err := yamlv2.UnmarshalStrict(data, &doc); err != nil {
+		return sourcesConfig{}, fmt.Errorf("config file %s: sources: %s", path, yamlMessage(err))
+	}
+	if p := doc.Sources.Prometheus; p != nil {
+		p.HTTPClientConfig.SetDirectory(filepath.Dir(path))
+	}
+	return doc.Sources, nil
+}
+
+var (
+	yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	yamlTypeName     = regexp.MustCompile(` into [\w.*\[\]]+`)
+)
+
+// yamlMessage words yaml.v2's errors for a person: no Go type names.
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:")
+	msg = yamlUnknownField.ReplaceAllString(msg, "unknown key $1")
+	msg = yamlTypeName.ReplaceAllString(msg, "")
+	return oneLine(msg)
+}
+
+// sourceFlags are the flags of the commands that read live data.
+func sourceFlags(f *pflag.FlagSet) {
+	f.String("prometheus-url", "", "Prometheus (or Thanos, Mimir, VictoriaMetrics) API `url`; overrides sources.prometheus.url")
+	newDurationFlag(f, "step", 0, "query resolution (default: 30s, coarser for long windows)")
+	f.String("changes", "", "JSON or YAML `file` listing deploys and other changes")
+}
+
+// errNoSource says how to give rca data.
+var errNoSource = errors.New("no data source: pass --snapshot DIR, or --prometheus-url URL with a window (--from now-1h), or set sources.prometheus.url in the --config file")
+
+// prometheusConfig is the live Prometheus configuration, if any: the
+// config file's sources.prometheus with the URL and step from flags,
+// environment or flat config keys laid over it.
+func (a *app) prometheusConfig(cmd *cobra.Command) (collectors.PrometheusConfig, bool, error) {
+	var cfg collectors.PrometheusConfig
+	if a.sources.Prometheus != nil {
+		cfg = *a.sources.Prometheus
+	}
+	if u := strings.TrimSpace(a.v.GetString("prometheus-url")); u != "" {
+		if cfg.URL == "" && a.sources.Prometheus == nil {
+			cfg = collectors.NewPrometheusConfig(u)
+		}
+		cfg.URL = u
+	}
+	if cfg.URL == "" {
+		return cfg, false, nil
+	}
+	step, err := a.duration(cmd, "step")
+	if err != nil {
+		return cfg, false, err
+	}
+	if step > 0 {
+		cfg.Step = model.Duration(step)
+	}
+	return cfg, true, nil
+}
+
+// collectLive reads the window from Prometheus (and the changes file),
+// printing progress on a terminal.
+func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collectors.PrometheusConfig, window, baseline telemetry.Window) (telemetry.Bundle, error) {
+	ctx := cmd.Context()
+	prom, err := collectors.NewPrometheus(cfg, a.log)
+	if err != nil {
+		return telemetry.Bundle{}, err
+	}
+	if done := a.progress(); done != nil {
+		prom.Progress = func(n, total int) {
+			done(fmt.Sprintf("querying %s: %d/%d", prom.URL(), n, total))
+		}
+		defer done("")
+	}
+	start := time.Now()
+	b, err := prom.Collect(ctx, cat, window, baseline)
+	if err != nil {
+		return b, err
+	}
+	a.log.Debug("collected from prometheus", "url", prom.URL(), "series", len(b.Series), "warnings", len(b.Warnings), "took", time.Since(start).Round(time.Millisecond))
+	return b, nil
+}
+
+// addChanges merges the --changes file into the bundle.
+func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
+	path := a.v.GetString("changes")
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s: %w", a.originName(cmd, "changes"), err)
+	}
+	changes, err := collectors.ReadChangesFile(path)
+	if err != nil {
+		return err
+	}
+	b.Changes = append(b.Changes, changes...)
+	collectors.SortChanges(b.Changes)
+	a.log.Debug("read changes", "file", path, "changes", len(changes))
+	return nil
+}
+
+// progress returns a function that rewrites one status line on stderr, or
+// nil when stderr is not a terminal or -v output would interleave with it.
+// Calling it with "" clears the line.
+func (a *app) progress() func(string) {
+	f, ok := a.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) || a.v.GetBool("verbose") {
+		return nil
+	}
+	return func(s string) {
+		fmt.Fprintf(f, "\r\033[K%s", s)
+	}
+}
+
+// bundle gathers what analyze reads: a recorded snapshot (over its own
+// window unless the user names one), or a live read of Prometheus over
+// the user's window; then the --changes file.
+func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Spec, window, baseline telemetry.Window) (telemetry.Bundle, error) {
+	dir := a.v.GetString("snapshot")
+	promCfg, live, err := a.prometheusConfig(cmd)
+	if err != nil {
+		return telemetry.Bundle{}, err
+	}
+	if dir != "" && live && cmd.Flags().Changed("snapshot") && cmd.Flags().Changed("prometheus-url") {
+		return telemetry.Bundle{}, usageError{errors.New("--snapshot and --prometheus-url are alternatives: analyse a recording or the live server, not both")}
+	}
+	var b telemetry.Bundle
+	switch {
+	case dir != "":
+		if b, err = a.readSnapshot(cmd, dir, spec, window, baseline); err != nil {
+			return b, err
+		}
+	case live:
+		if !spec.HasWindow() {
+			return b, usageError{errors.New("reading Prometheus needs a window: pass --from and --to, or --around with --span (e.g. --from now-1h)")}
+		}
+		if b, err = a.collectLive(cmd, cat, promCfg, window, baseline); err != nil {
+			return b, err
+		}
+	default:
+		return b, errNoSource
+	}
+	if err := a.addChanges(cmd, &b); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// readSnapshot reads a recorded snapshot; window flags, when given,
+// replace its recorded window (the series are the same).
+func (a *app) readSnapshot(cmd *cobra.Command, dir string, spec timerange.Spec, window, baseline telemetry.Window) (telemetry.Bundle, error) {
+	if err := checkDir(dir); err != nil {
+		return telemetry.Bundle{}, err
+	}
+	start := time.Now()
+	b, err := collectors.ReadSnapshot(cmd.Context(), dir)
+	if err != nil {
+		// The reader's errors already start "snapshot: <dir>"; don't say it twice.
+		if strings.HasPrefix(err.Error(), "snapshot:") {
+			return b, fmt.Errorf("reading %w", err)
+		}
+		return b, fmt.Errorf("reading snapshot %s: %w", dir, err)
+	}
+	a.log.Debug("read snapshot", "dir", dir, "window", b.Window.String(), "baseline", b.Baseline.String(),
+		"series", len(b.Series), "logs", len(b.Logs), "changes", len(b.Changes), "edges", len(b.Edges), "took", time.Since(start))
+	switch {
+	case spec.HasWindow():
+		b.Window, b.Baseline = window, baseline
+	case spec.HasBaseline():
+		if b.Baseline, err = timerange.ResolveBaseline(spec, b.Window, a.now()); err != nil {
+			return b, fmt.Errorf("snapshot window %s: %w", b.Window, err)
+		}
+	}
+	return b, nil
+}

@@ -1,0 +1,212 @@
+package collectors
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+)
+
+// Defaults of the live Prometheus collector.
+const (
+	DefaultQueryTimeout     = 30 * time.Second
+	DefaultConcurrency      = 4
+	DefaultRetries          = 3
+	DefaultMaxResponseBytes = 64 << 20
+	// DefaultMinStep is the finest automatic step: most scrape intervals
+	// are 15–60 s, and finer steps only repeat samples.
+	DefaultMinStep = 30 * time.Second
+)
+
+// PrometheusConfig is `sources.prometheus` in the config file. The HTTP
+// client settings are Prometheus's own (prometheus/common/config), so
+// basic_auth, authorization, bearer_token_file, tls_config, proxy_url and
+// http_headers read as they do in a prometheus.yml.
+type PrometheusConfig struct {
+	// URL is the API base, e.g. http://prometheus:9090 or a Mimir
+	// https://mimir/prometheus. Thanos, Mimir, Cortex and VictoriaMetrics
+	// speak the same API.
+	URL              string                  `yaml:"url"`
+	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
+	// Headers are sent with every request, e.g. X-Scope-OrgID for a tenant.
+	Headers map[string]string `yaml:"headers,omitempty"`
+	// Timeout bounds one query, retries included.
+	Timeout model.Duration `yaml:"timeout,omitempty"`
+	// Concurrency is how many queries run at once.
+	Concurrency int `yaml:"concurrency,omitempty"`
+	// Retries is how often a query is retried after a 429, a 5xx or a
+	// connection error (-1: never).
+	Retries int `yaml:"retries,omitempty"`
+	// Step is the query resolution; zero chooses one from the range.
+	Step model.Duration `yaml:"step,omitempty"`
+	// MaxResponseBytes caps one response body, so a query that matches far
+	// more than expected fails instead of exhausting memory.
+	MaxResponseBytes int64 `yaml:"max_response_bytes,omitempty"`
+}
+
+// UnmarshalYAML starts from Prometheus's HTTP client defaults (follow
+// redirects, HTTP/2), as a prometheus.yml does.
+func (c *PrometheusConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain PrometheusConfig
+	p := plain{HTTPClientConfig: config.DefaultHTTPClientConfig}
+	if err := unmarshal(&p); err != nil {
+		return err
+	}
+	*c = PrometheusConfig(p)
+	return nil
+}
+
+// NewPrometheusConfig is the configuration used when only a URL is given.
+func NewPrometheusConfig(rawURL string) PrometheusConfig {
+	return PrometheusConfig{URL: rawURL, HTTPClientConfig: config.DefaultHTTPClientConfig}
+}
+
+// withDefaults fills unset fields and checks the rest.
+func (c PrometheusConfig) withDefaults() (PrometheusConfig, error) {
+	if c.Timeout == 0 {
+		c.Timeout = model.Duration(DefaultQueryTimeout)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Retries == 0 {
+		c.Retries = DefaultRetries
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	switch {
+	case c.URL == "":
+		return c, errors.New("no Prometheus URL: set --prometheus-url, RCA_PROMETHEUS_URL or sources.prometheus.url")
+	case c.Timeout < 0:
+		return c, errors.New("timeout must be positive")
+	case c.Concurrency < 1 || c.Concurrency > 64:
+		return c, fmt.Errorf("concurrency %d: want 1 to 64", c.Concurrency)
+	case c.Retries < -1:
+		return c, fmt.Errorf("retries %d: want -1 (never) or more", c.Retries)
+	case c.Step < 0:
+		return c, errors.New("step must be positive")
+	case c.MaxResponseBytes < 1<<10:
+		return c, fmt.Errorf("max_response_bytes %d: want at least 1024", c.MaxResponseBytes)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("Prometheus URL %q: want http://host:port or https://host/path", redactURL(c.URL))
+	}
+	if u.User != nil {
+		// Credentials in the URL would be logged by every proxy on the way;
+		// move them into basic_auth where they are kept secret.
+		if _, set := u.User.Password(); set && c.HTTPClientConfig.BasicAuth == nil {
+			pw, _ := u.User.Password()
+			c.HTTPClientConfig.BasicAuth = &config.BasicAuth{Username: u.User.Username(), Password: config.Secret(pw)}
+		}
+		u.User = nil
+		c.URL = u.String()
+	}
+	if err := c.HTTPClientConfig.Validate(); err != nil {
+		return c, fmt.Errorf("http client settings: %w", err)
+	}
+	return c, nil
+}
+
+// secrets lists every credential the configuration holds, including the
+// contents of the files it names, so messages can be scrubbed of them.
+func (c PrometheusConfig) secrets() []string {
+	var out []string
+	add := func(s string) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	file := func(name string) {
+		if name == "" {
+			return
+		}
+		if data, err := os.ReadFile(name); err == nil {
+			add(string(data))
+		}
+	}
+	h := c.HTTPClientConfig
+	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+	}
+	if h.BasicAuth != nil {
+		add(string(h.BasicAuth.Password))
+		file(h.BasicAuth.PasswordFile)
+	}
+	if h.Authorization != nil {
+		add(string(h.Authorization.Credentials))
+		file(h.Authorization.CredentialsFile)
+	}
+	if h.OAuth2 != nil {
+		add(string(h.OAuth2.ClientSecret))
+		file(h.OAuth2.ClientSecretFile)
+	}
+	add(string(h.BearerToken))
+	file(h.BearerTokenFile)
+	if h.HTTPHeaders != nil {
+		for _, hv := range h.HTTPHeaders.Headers {
+			for _, s := range hv.Secrets {
+				add(string(s))
+			}
+			for _, f := range hv.Files {
+				file(f)
+			}
+		}
+	}
+	for name, v := range c.Headers {
+		if !publicHeader(name) {
+			add(v)
+		}
+	}
+	return out
+}
+
+// publicHeader reports whether a header's value is an identifier rather
+// than a credential: tenant ids are shown in errors to help debugging.
+func publicHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "x-scope-orgid", "user-agent", "accept":
+		return true
+	}
+	return false
+}
+
+// redactor replaces secrets in text. Messages from servers and from
+// net/http can echo what was sent; nothing that leaves rca may carry one.
+type redactor []string
+
+func (r redactor) String(s string) string {
+	for _, secret := range r {
+		s = strings.ReplaceAll(s, secret, "<secret>")
+	}
+	return s
+}
+
+// redactedError keeps the error chain (errors.Is still works) but scrubs
+// the message.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (r redactor) Error(err error) error {
+	if err == nil || len(r) == 0 {
+		return err
+	}
+	msg := r.String(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}

@@ -1,0 +1,172 @@
+package collectors
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// retryTransport retries a request after a connection error, a 429 or a
+// 502/503/504, with exponential backoff and jitter, honouring Retry-After.
+// It gives up when the request's context ends: the query timeout bounds
+// the retries too.
+type retryTransport struct {
+	next    http.RoundTripper
+	retries int
+	log     *slog.Logger
+	redact  redactor
+	// base is the first backoff; zero means 250 ms.
+	base time.Duration
+}
+
+// maxBackoff caps one wait, including a server's Retry-After.
+const maxBackoff = 10 * time.Second
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	base := t.base
+	if base == 0 {
+		base = 250 * time.Millisecond
+	}
+	for attempt := 0; ; attempt++ {
+		r := req
+		if attempt > 0 && req.Body != nil {
+			if req.GetBody == nil {
+				return nil, fmt.Errorf("cannot retry a request whose body cannot be replayed")
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.next.RoundTrip(r)
+		if attempt >= t.retries || ctx.Err() != nil || !retryable(resp, err) {
+			return resp, err
+		}
+		wait := backoff(base, attempt)
+		reason := ""
+		if err != nil {
+			reason = t.redact.String(err.Error())
+		} else {
+			reason = resp.Status
+			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				wait = ra
+			}
+			// Drain a little so the connection can be reused, then close.
+			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+			resp.Body.Close()
+		}
+		wait = min(wait, maxBackoff)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			// Waiting would outlast the query's timeout: report this answer.
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s, and the server asked to wait %s, past the query timeout", reason, wait.Round(time.Millisecond))
+		}
+		t.log.Debug("retrying request", "path", req.URL.Path, "attempt", attempt+1, "of", t.retries, "reason", reason, "wait", wait.Round(time.Millisecond))
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+// retryable: connection errors, rate limiting and overloaded or restarting
+// servers. A 500 is a failed evaluation that will fail again.
+func retryable(resp *http.Response, err error) bool {
+	if err != nil {
+		return isConnError(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// backoff is base·2^attempt with ±20% jitter, so concurrent queries that
+// failed together do not retry together.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << min(attempt, 8)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
+
+// limitTransport caps response bodies: reading past limit fails with a
+// tooLargeError instead of growing memory without bound.
+type limitTransport struct {
+	next  http.RoundTripper
+	limit int64
+}
+
+func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	if resp.ContentLength > t.limit {
+		resp.Body.Close()
+		return nil, &tooLargeError{limit: t.limit}
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: t.limit, limit: t.limit}
+	return resp, nil
+}
+
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("response larger than %d MiB", e.limit>>20)
+}
+
+type limitedBody struct {
+	rc          io.ReadCloser
+	left, limit int64
+	err         error
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			b.err = &tooLargeError{limit: b.limit}
+			return 0, b.err
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }
