@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rca-tool/rca/configs"
@@ -179,6 +180,12 @@ func (c *Catalog) compile() error {
 				return fmt.Errorf("signal %q: metric pattern %q: %w", s.ID, expr, err)
 			}
 			s.metrics = append(s.metrics, re)
+		}
+		if s.Query != "" {
+			// A broken query would fail on every live run; say so at load.
+			if _, err := parser.ParseExpr(s.Query); err != nil {
+				return fmt.Errorf("signal %q: query is not valid PromQL: %s", s.ID, strings.Join(strings.Fields(err.Error()), " "))
+			}
 		}
 		s.logRe = nil
 		if s.LogPattern != "" {

@@ -117,7 +117,8 @@ func TestParseErrors(t *testing.T) {
 		"signals: [{id: a, layer: symptom}, {id: a, layer: resource}]": "twice",
 		"sinals: []":       "field sinals not found",
 		"signals: {id: a}": "parse",
-		"signals: [{id: a, layer: symptom, log_pattern: '['}]": "log pattern",
+		"signals: [{id: a, layer: symptom, log_pattern: '['}]":                       "log pattern",
+		"signals: [{id: a, layer: symptom, query: 'sum by (service) (rate(x[2m])'}]": "query is not valid PromQL",
 	}
 	for doc, want := range tests {
 		_, err := Parse([]byte(doc))

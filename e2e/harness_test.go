@@ -1,0 +1,193 @@
+// Package e2e runs the rca binary against real servers on loopback:
+// Debian's prometheus, backfilled with the demo incident through promtool.
+// With CI=true a missing server binary fails the tests; otherwise they skip.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bins holds the binaries TestMain builds once for every test.
+var bins struct {
+	dir     string
+	rca     string
+	demogen string
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "rca-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bins.dir = dir
+	bins.rca = filepath.Join(dir, "rca")
+	bins.demogen = filepath.Join(dir, "demogen")
+	for pkg, out := range map[string]string{"./cmd/rca": bins.rca, "./tools/demogen": bins.demogen} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = repoRoot()
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: go build %s: %v\n%s", pkg, err, b)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// repoRoot is the module root: this file's directory's parent.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// need finds a server binary, or skips the test (fails it under CI=true,
+// where a missing server must never pass silently).
+func need(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s not found on PATH: CI must install it (bash .ci/run does: apt-get install prometheus)", name)
+	}
+	t.Skipf("%s not found on PATH (apt-get install prometheus); skipping outside CI", name)
+	return ""
+}
+
+// result is a finished command.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run executes a binary with a timeout and returns its outcome.
+func run(t *testing.T, bin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s %s: %v", filepath.Base(bin), strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// mustRun is run that fails the test on a non-zero exit.
+func mustRun(t *testing.T, bin string, args ...string) result {
+	t.Helper()
+	res := run(t, bin, args...)
+	if res.code != 0 {
+		t.Fatalf("%s %s: exit %d\nstderr: %s", filepath.Base(bin), strings.Join(args, " "), res.code, res.stderr)
+	}
+	return res
+}
+
+// prometheus is a real Prometheus on loopback.
+type prometheus struct {
+	url string
+}
+
+// startPrometheus backfills the OpenMetrics files into a fresh TSDB with
+// promtool and serves it on a free loopback port until the test ends.
+func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
+	t.Helper()
+	promBin, promtool := need(t, "prometheus"), need(t, "promtool")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	for _, om := range openMetrics {
+		start := time.Now()
+		cmd := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("promtool backfill %s: %v\n%s", om, err, b)
+		}
+		t.Logf("backfilled %s in %s", filepath.Base(om), time.Since(start).Round(time.Millisecond))
+	}
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte("scrape_configs: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	var logs bytes.Buffer
+	cmd := exec.Command(promBin,
+		"--config.file="+cfg,
+		"--storage.tsdb.path="+data,
+		// Retention counts back from the newest block, not from today:
+		// without a long one, backfilled history is deleted at start-up.
+		"--storage.tsdb.retention.time=100y",
+		"--web.listen-address="+addr,
+	)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting prometheus: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("prometheus exited before it was ready: %v\n%s", err, logs.String())
+		default:
+		}
+		resp, err := http.Get(url + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return prometheus{url: url}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus at %s not ready after 30s\n%s", url, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freeAddr picks a free loopback port.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
