@@ -3,11 +3,14 @@ package collectors
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -45,10 +48,18 @@ func parseChanges(data []byte, ext string) ([]telemetry.Change, error) {
 	var changes []telemetry.Change
 	trimmed := bytes.TrimSpace(data)
 	if ext == ".json" || bytes.HasPrefix(trimmed, []byte("[")) {
+		if len(trimmed) == 0 {
+			return nil, errEmptyJSON
+		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&changes); err != nil {
 			return nil, describeJSONError(data, err)
+		}
+		// A second list (two files concatenated) must not be dropped silently.
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			line, col := lineCol(data, dec.InputOffset())
+			return nil, fmt.Errorf("line %d, column %d: more JSON after the list of changes", line, col)
 		}
 	} else {
 		// YAML: decode generically, then through JSON so the field names
@@ -67,6 +78,11 @@ func parseChanges(data []byte, ext string) ([]telemetry.Change, error) {
 		dec := json.NewDecoder(bytes.NewReader(js))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&changes); err != nil {
+			var tim *time.ParseError
+			if errors.As(err, &tim) {
+				// The hint for a time names no position, which would be the JSON's.
+				return nil, describeJSONError(js, err)
+			}
 			return nil, fmt.Errorf("want a list of changes with time, service, kind, summary: %w", err)
 		}
 	}

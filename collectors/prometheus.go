@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,7 +62,13 @@ func NewPrometheus(cfg PrometheusConfig, log *slog.Logger) (*Prometheus, error) 
 	rt = &headerTransport{next: rt, headers: cfg.Headers}
 	rt = &retryTransport{next: rt, retries: max(0, cfg.Retries), log: log, redact: red}
 	rt = &limitTransport{next: rt, limit: cfg.MaxResponseBytes}
-	client, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
+	// The redirect policy lives in the http.Client, not the round tripper:
+	// build the client as config.NewClientFromConfig does.
+	hc := &http.Client{Transport: rt}
+	if !cfg.HTTPClientConfig.FollowRedirects {
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
 	}
@@ -197,6 +204,10 @@ func (p *Prometheus) queryRange(ctx context.Context, q promQuery, r v1.Range) ([
 	if err != nil {
 		return nil, notes, p.describe(ctx, err)
 	}
+	if val == nil {
+		// {"status":"success"} without data: nothing to convert.
+		return nil, notes, errors.New("the server's answer is a success with no result (no data.resultType)")
+	}
 	m, ok := val.(model.Matrix)
 	if !ok {
 		return nil, notes, fmt.Errorf("%w %q, want \"matrix\"", ErrResultType, val.Type())
@@ -220,9 +231,11 @@ func (p *Prometheus) metricNames(ctx context.Context, w telemetry.Window) (map[s
 	defer cancel()
 	vals, _, _, err := p.api.LabelValues(ctx, model.MetricNameLabel, nil, w.From, w.To)
 	if err != nil {
-		err = p.describe(ctx, err)
+		// Test the client's error: describe rewords API errors into plain ones.
 		var apiErr *v1.Error
-		if errors.Is(err, ErrUnreachable) || !errors.As(err, &apiErr) {
+		refused := errors.As(err, &apiErr) && apiErr.Type != v1.ErrBadResponse
+		err = p.describe(ctx, err)
+		if errors.Is(err, ErrUnreachable) || !refused {
 			return nil, err
 		}
 		// Some proxies refuse the label API but answer queries.
@@ -242,6 +255,7 @@ func (p *Prometheus) describe(ctx context.Context, err error) error {
 	var apiErr *v1.Error
 	var netErr net.Error
 	var tooBig *tooLargeError
+	var limited *rateLimitedError
 	switch {
 	case errors.As(err, &tooBig):
 		err = fmt.Errorf("%w — narrow the window or aggregate more in the catalog query, or raise sources.prometheus.max_response_bytes", tooBig)
@@ -249,8 +263,15 @@ func (p *Prometheus) describe(ctx context.Context, err error) error {
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		err = fmt.Errorf("%w: no answer within %s (sources.prometheus.timeout)", ErrUnreachable, time.Duration(p.cfg.Timeout))
+	case errors.As(err, &limited):
+		// The server answered: it is busy, not unreachable (a url.Error
+		// around it would match net.Error below).
+		err = limited
 	case errors.As(err, &apiErr):
-		err = apiError(apiErr)
+		// Scrub before apiError cuts the text: a cut secret is not found.
+		e := *apiErr
+		e.Msg, e.Detail = p.redact.String(e.Msg), p.redact.String(e.Detail)
+		err = apiError(&e)
 	case errors.As(err, &netErr), isConnError(err):
 		// The url.Error around it repeats the whole request URL; the cause is enough.
 		var ue *url.Error
@@ -267,15 +288,26 @@ func (p *Prometheus) describe(ctx context.Context, err error) error {
 func apiError(e *v1.Error) error {
 	detail := strings.Join(strings.Fields(e.Detail), " ")
 	if len(detail) > 300 {
-		detail = detail[:300] + "…"
+		detail = strings.ToValidUTF8(detail[:300], "") + "…"
 	}
+	// The client words a bare HTTP status as "client error: 404"; the
+	// server's own text (e.Type bad_data, execution, ...) may end in a
+	// number too.
+	status := func(codes ...string) bool {
+		return e.Type == v1.ErrClient && slices.ContainsFunc(codes, func(c string) bool { return strings.HasSuffix(e.Msg, " "+c) })
+	}
+	var env apiEnvelope
 	switch {
-	case strings.HasSuffix(e.Msg, " 404") || strings.HasSuffix(e.Msg, " 405"):
+	case status("404", "405"):
 		return fmt.Errorf("%w: %s: not a Prometheus API at this URL — check the path (e.g. a /prometheus prefix)", ErrUnreachable, e.Msg)
 	case e.Type == v1.ErrBadResponse:
 		return fmt.Errorf("the server's answer is not a Prometheus API response: %s", e.Msg)
-	case strings.HasSuffix(e.Msg, " 401") || strings.HasSuffix(e.Msg, " 403"):
+	case status("401", "403"):
 		return fmt.Errorf("%w: %s: the server refused the credentials — check basic_auth / authorization in sources.prometheus", ErrUnreachable, e.Msg)
+	case json.Unmarshal([]byte(e.Detail), &env) == nil && env.Status == "error" && env.Error != "":
+		// A 5xx whose body is a Prometheus error (Thanos, Mimir, a timeout):
+		// the server's whole error text, not the cut JSON.
+		return fmt.Errorf("%s: %w", e.Msg, &APIError{Type: env.ErrorType, Msg: env.Error})
 	case detail != "":
 		return fmt.Errorf("%s: %s", e.Msg, detail)
 	default:
@@ -318,8 +350,9 @@ func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) 
 			out = append(out, promQuery{signal: s.ID, query: s.Query})
 		case len(s.Metrics) > 0 && names != nil:
 			var matched []string
+			res := compilePatterns(s.Metrics)
 			for _, n := range sorted {
-				if matchesAny(s.Metrics, n) {
+				if slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(n) }) {
 					matched = append(matched, n)
 				}
 			}
@@ -338,16 +371,16 @@ func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) 
 	return out, warns
 }
 
-// matchesAny reports whether name fully matches one of the patterns (the
-// catalog's metric patterns are anchored).
-func matchesAny(patterns []string, name string) bool {
+// compilePatterns compiles a signal's metric patterns once for all the
+// names of a server, anchored as in the catalog.
+func compilePatterns(patterns []string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, 0, len(patterns))
 	for _, p := range patterns {
-		re, err := regexp.Compile("^(?:" + p + ")$")
-		if err == nil && re.MatchString(name) {
-			return true
+		if re, err := regexp.Compile("^(?:" + p + ")$"); err == nil {
+			out = append(out, re)
 		}
 	}
-	return false
+	return out
 }
 
 // oneLineQuery folds a multi-line catalog query for a warning.
@@ -396,9 +429,9 @@ func planRanges(window, baseline telemetry.Window, step time.Duration) []v1.Rang
 	}
 	var out []v1.Range
 	for _, s := range spans {
-		from := s.From.Truncate(step)
+		from := alignDown(s.From, step)
 		// The last sample is the last step before To: windows are half-open.
-		to := s.To.Add(-time.Nanosecond).Truncate(step)
+		to := alignDown(s.To.Add(-time.Nanosecond), step)
 		if to.Before(from) {
 			to = from
 		}
@@ -409,6 +442,20 @@ func planRanges(window, baseline telemetry.Window, step time.Duration) []v1.Rang
 		}
 	}
 	return out
+}
+
+// alignDown rounds t down to a multiple of step since the Unix epoch, as
+// Grafana and the query frontends of Thanos and Mimir align (and cache)
+// range queries. time.Time.Truncate counts from year 1 instead, which
+// differs for steps that do not divide a day.
+func alignDown(t time.Time, step time.Duration) time.Time {
+	if step <= 0 {
+		return t
+	}
+	// The epoch's offset from Truncate's grid; no UnixNano, so no overflow.
+	epoch := time.Unix(0, 0)
+	shift := epoch.Sub(epoch.Truncate(step))
+	return t.Add(-shift).Truncate(step).Add(shift)
 }
 
 func minTime(a, b time.Time) time.Time {

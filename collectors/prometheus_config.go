@@ -1,10 +1,13 @@
 package collectors
 
 import (
+	"cmp"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,7 +99,13 @@ func (c PrometheusConfig) withDefaults() (PrometheusConfig, error) {
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, fmt.Errorf("Prometheus URL %q: want http://host:port or https://host/path", redactURL(c.URL))
+		shown := redactURL(c.URL)
+		if !strings.ContainsAny(c.URL, "@?") {
+			// Nothing secret in it; "prometheus:9090" (no scheme) is the
+			// usual mistake and must be shown as typed.
+			shown = c.URL
+		}
+		return c, fmt.Errorf("Prometheus URL %q: want http://host:port or https://host/path", shown)
 	}
 	if u.User != nil {
 		// Credentials in the URL would be logged by every proxy on the way;
@@ -123,23 +132,37 @@ func (c PrometheusConfig) secrets() []string {
 			out = append(out, s)
 		}
 	}
-	file := func(name string) {
+	read := func(name string) string {
 		if name == "" {
-			return
+			return ""
 		}
-		if data, err := os.ReadFile(name); err == nil {
-			add(string(data))
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return ""
 		}
+		return strings.TrimSpace(string(data))
 	}
+	file := func(name string) { add(read(name)) }
 	h := c.HTTPClientConfig
 	if u, err := url.Parse(c.URL); err == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok {
 			add(pw)
 		}
 	}
-	if h.BasicAuth != nil {
-		add(string(h.BasicAuth.Password))
-		file(h.BasicAuth.PasswordFile)
+	if ba := h.BasicAuth; ba != nil {
+		user, pw := ba.Username, string(ba.Password)
+		if ba.UsernameFile != "" {
+			user = read(ba.UsernameFile)
+		}
+		if ba.PasswordFile != "" {
+			pw = read(ba.PasswordFile)
+		}
+		add(pw)
+		// The Authorization header carries the password in base64, and a
+		// server may echo the header back.
+		if pw != "" {
+			add(base64.StdEncoding.EncodeToString([]byte(user + ":" + pw)))
+		}
 	}
 	if h.Authorization != nil {
 		add(string(h.Authorization.Credentials))
@@ -148,7 +171,9 @@ func (c PrometheusConfig) secrets() []string {
 	if h.OAuth2 != nil {
 		add(string(h.OAuth2.ClientSecret))
 		file(h.OAuth2.ClientSecretFile)
+		add(string(h.OAuth2.ClientCertificateKey))
 	}
+	add(string(h.TLSConfig.Key))
 	add(string(h.BearerToken))
 	file(h.BearerTokenFile)
 	if h.HTTPHeaders != nil {
@@ -166,7 +191,9 @@ func (c PrometheusConfig) secrets() []string {
 			add(v)
 		}
 	}
-	return out
+	// Longest first: a secret that contains another is replaced whole.
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return slices.Compact(out)
 }
 
 // publicHeader reports whether a header's value is an identifier rather
@@ -183,11 +210,51 @@ func publicHeader(name string) bool {
 // net/http can echo what was sent; nothing that leaves rca may carry one.
 type redactor []string
 
+// String replaces every secret; the longest first, so one that contains
+// another does not leave its rest behind.
 func (r redactor) String(s string) string {
+	if !slices.IsSortedFunc(r, func(a, b string) int { return len(b) - len(a) }) {
+		r = slices.Clone(r)
+		slices.SortStableFunc(r, func(a, b string) int { return len(b) - len(a) })
+	}
 	for _, secret := range r {
-		s = strings.ReplaceAll(s, secret, "<secret>")
+		if len(secret) >= minBareSecret {
+			s = strings.ReplaceAll(s, secret, "<secret>")
+			continue
+		}
+		s = replaceWord(s, secret, "<secret>")
 	}
 	return s
+}
+
+// minBareSecret is the length from which a secret is replaced wherever it
+// occurs; a shorter one (a weak password like "pw") only where it stands
+// as a word of its own, or every "pw" in a message would become <secret>.
+const minBareSecret = 8
+
+// replaceWord replaces occurrences of old that are not inside a longer
+// run of letters and digits.
+func replaceWord(s, old, repl string) string {
+	isWord := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, old)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(old)
+		if (i > 0 && isWord(s[i-1])) || (end < len(s) && isWord(s[end])) {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s = s[end:]
+	}
 }
 
 // redactedError keeps the error chain (errors.Is still works) but scrubs

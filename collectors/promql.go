@@ -3,6 +3,8 @@ package collectors
 import (
 	"slices"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
@@ -15,8 +17,18 @@ func queryMetricNames(q string) ([]string, error) {
 	}
 	var names []string
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
-		if vs, ok := n.(*parser.VectorSelector); ok && vs.Name != "" {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		if vs.Name != "" {
 			names = append(names, vs.Name)
+		}
+		// {__name__="x"} and the quoted {"x"} select x without a Name.
+		for _, m := range vs.LabelMatchers {
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual && m.Value != "" {
+				names = append(names, m.Value)
+			}
 		}
 		return nil
 	})

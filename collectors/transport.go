@@ -1,6 +1,7 @@
 package collectors
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,25 +52,33 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait := backoff(base, attempt)
 		reason := ""
+		asked := false
 		if err != nil {
 			reason = t.redact.String(err.Error())
 		} else {
-			reason = resp.Status
+			// The reason phrase is the server's text: it can echo anything.
+			reason = t.redact.String(resp.Status)
 			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-				wait = ra
+				wait, asked = ra, true
 			}
 			// Drain a little so the connection can be reused, then close.
 			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 			resp.Body.Close()
 		}
-		wait = min(wait, maxBackoff)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		// A server's Retry-After past the query's timeout fails at once:
+		// neither waiting nor retrying before it asked would help.
+		need := min(wait, maxBackoff)
+		if asked {
+			need = wait
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < need {
 			// Waiting would outlast the query's timeout: report this answer.
 			if err != nil {
 				return nil, err
 			}
-			return nil, fmt.Errorf("%s, and the server asked to wait %s, past the query timeout", reason, wait.Round(time.Millisecond))
+			return nil, &rateLimitedError{status: reason, wait: wait}
 		}
+		wait = min(wait, maxBackoff)
 		t.log.Debug("retrying request", "path", req.URL.Path, "attempt", attempt+1, "of", t.retries, "reason", reason, "wait", wait.Round(time.Millisecond))
 		timer := time.NewTimer(wait)
 		select {
@@ -81,11 +90,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// retryable: connection errors, rate limiting and overloaded or restarting
+// rateLimitedError is a 429 or 5xx whose Retry-After lies past the query
+// timeout: the server answered, so it is busy rather than unreachable.
+type rateLimitedError struct {
+	status string
+	wait   time.Duration
+}
+
+func (e *rateLimitedError) Error() string {
+	return fmt.Sprintf("%s, and the server asked to wait %s, past the query timeout (sources.prometheus.timeout)", e.status, e.wait.Round(time.Millisecond))
+}
+
+// retryable: connection errors (a server closing the connection without
+// an answer included), rate limiting and overloaded or restarting
 // servers. A 500 is a failed evaluation that will fail again.
 func retryable(resp *http.Response, err error) bool {
 	if err != nil {
-		return isConnError(err)
+		return isConnError(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -101,16 +122,20 @@ func backoff(base time.Duration, attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
+// maxRetryAfter bounds a parsed Retry-After, so seconds that overflow a
+// Duration do not turn into a negative wait.
+const maxRetryAfter = 24 * time.Hour
+
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		return time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
+		return min(max(0, t.Sub(now)), maxRetryAfter), true
 	}
 	return 0, false
 }
@@ -138,7 +163,15 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 type tooLargeError struct{ limit int64 }
 
 func (e *tooLargeError) Error() string {
-	return fmt.Sprintf("response larger than %d MiB", e.limit>>20)
+	// In the largest unit that states the limit exactly: 1 KiB, 64 MiB.
+	n, unit := e.limit, "bytes"
+	for _, u := range []string{"KiB", "MiB", "GiB"} {
+		if n < 1024 || n%1024 != 0 {
+			break
+		}
+		n, unit = n/1024, u
+	}
+	return fmt.Sprintf("response larger than %d %s", n, unit)
 }
 
 type limitedBody struct {

@@ -115,6 +115,17 @@ func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collecto
 	if err != nil {
 		return b, err
 	}
+	if len(b.Series) == 0 {
+		why := "no catalog signal's metrics have samples there"
+		for _, w := range b.Warnings {
+			if strings.Contains(w, "failed") {
+				why = w
+				break
+			}
+		}
+		return b, fmt.Errorf("no data from %s between %s and %s (%s): check the window (times are UTC unless they carry an offset) and the URL",
+			prom.URL(), baseline.From.Format(time.RFC3339), window.To.Format(time.RFC3339), why)
+	}
 	a.log.Debug("collected from prometheus", "url", prom.URL(), "series", len(b.Series), "warnings", len(b.Warnings), "took", time.Since(start).Round(time.Millisecond))
 	return b, nil
 }

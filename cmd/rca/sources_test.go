@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The live path's real-server tests are in e2e/; these check the wiring:
+// config, flags, errors and secrets, against httptest fault injection.
+
+func TestSourcesConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	win := []string{"analyze", "--from", "2026-11-24T13:50:00Z", "--to", "2026-11-24T14:20:00Z"}
+	tests := []struct {
+		name   string
+		config string
+		args   []string
+		want   string
+	}{
+		{"sources not a mapping", "sources: [prometheus]\n", win, "line 1: sources wants a mapping"},
+		{"unknown source", "sources:\n  prometeus:\n    url: http://x\n", win, `line 2: unknown key prometeus`},
+		{"unknown prometheus key", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    timout: 5s\n", win, "line 4: unknown key timout"},
+		{"bad timeout", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    timeout: soon\n", win, `sources: not a valid duration string: "soon"`},
+		{"bad scheme", "sources:\n  prometheus:\n    url: ftp://prom\n", win, `Prometheus URL "ftp://prom": want http://host:port`},
+		{"two auth methods", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    basic_auth: {username: u, password: pw-secret}\n    bearer_token: tok-secret\n", win, "http client settings: at most one of basic_auth"},
+		{"too much concurrency", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    concurrency: 1000\n", win, "concurrency 1000: want 1 to 64"},
+		{"live needs a window", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n", []string{"analyze"}, "reading Prometheus needs a window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "-")+".yaml", tt.config)
+			r := rca(t, append([]string{"--config", cfg}, tt.args...)...)
+			wantOneLineError(t, r, 0, tt.want)
+		})
+	}
+}
+
+func TestLiveFlagErrors(t *testing.T) {
+	snap := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"snapshot and url", []string{"analyze", "--snapshot", snap, "--prometheus-url", "http://127.0.0.1:1"}, 2, "--snapshot and --prometheus-url are alternatives"},
+		{"url without window", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1"}, 2, "needs a window"},
+		{"unreachable", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 1, "Prometheus is unreachable at http://127.0.0.1:1"},
+		{"bad step", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--step", "fast"}, 2, `invalid argument "fast" for "--step"`},
+		{"missing changes file", []string{"analyze", "--snapshot", "../../testdata/incidents/pi-digits", "--changes", "nope.yaml"}, 1, "--changes: stat nope.yaml"},
+		{"snapshot without out", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 2, "--out DIR is required"},
+		{"snapshot without window", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--out", filepath.Join(snap, "x")}, 2, "snapshot needs a window"},
+		{"snapshot without source", []string{"snapshot", "--from", "now-1h", "--out", filepath.Join(snap, "x")}, 1, "no Prometheus to record from"},
+		{"snapshot over a snapshot", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--out", "../../testdata/incidents/pi-digits"}, 1, "already holds a snapshot: pass --force"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantOneLineError(t, rca(t, tt.args...), tt.code, tt.want)
+		})
+	}
+}
+
+func TestPrometheusURLPrecedence(t *testing.T) {
+	// Each server records that it was asked; only the winner should be.
+	var mu sync.Mutex
+	hits := map[string]int{}
+	server := func(name string) string {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			mu.Lock()
+			hits[name]++
+			mu.Unlock()
+			http.Error(w, "not here", http.StatusNotFound)
+		}))
+		t.Cleanup(s.Close)
+		return s.URL
+	}
+	fromFile, fromEnv, fromFlag := server("file"), server("env"), server("flag")
+	cfg := writeFile(t, t.TempDir(), "rca.yaml", "sources:\n  prometheus:\n    url: "+fromFile+"\n")
+	win := []string{"--from", "2026-11-24T13:50:00Z", "--to", "2026-11-24T14:20:00Z"}
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"config file", "", nil, "file"},
+		{"environment over file", fromEnv, nil, "env"},
+		{"flag over environment", fromEnv, []string{"--prometheus-url", fromFlag}, "flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			clear(hits)
+			mu.Unlock()
+			if tt.env != "" {
+				t.Setenv("RCA_PROMETHEUS_URL", tt.env)
+			}
+			args := append(append([]string{"--config", cfg, "analyze"}, win...), tt.args...)
+			r := rca(t, args...)
+			wantOneLineError(t, r, 1, "not a Prometheus API at this URL")
+			mu.Lock()
+			defer mu.Unlock()
+			if hits[tt.want] == 0 || len(hits) != 1 {
+				t.Errorf("servers asked: %v, want only %q", hits, tt.want)
+			}
+		})
+	}
+}
+
+// TestSecretsNeverShown points rca at a server that echoes every request
+// header into its errors, and checks that no credential from the config
+// reaches stderr, with and without -v.
+func TestSecretsNeverShown(t *testing.T) {
+	const (
+		password = "pa55-w0rd-do-not-show"
+		token    = "t0ken-do-not-show"
+		header   = "h3ader-do-not-show"
+		fileTok  = "f1le-token-do-not-show"
+	)
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		for k, v := range r.Header {
+			fmt.Fprintf(&b, "%s=%s ", k, strings.Join(v, ","))
+		}
+		mu.Lock()
+		seen = append(seen, b.String())
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"status":"error","errorType":"bad_data","error":"you sent %s"}`, strings.ReplaceAll(b.String(), `"`, `'`))
+	}))
+	defer srv.Close()
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(fileTok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	configs := map[string]string{
+		"basic auth and header": fmt.Sprintf("sources:\n  prometheus:\n    url: %s\n    retries: -1\n    basic_auth: {username: alice, password: %s}\n    headers: {X-Api-Key: %s, X-Scope-OrgID: tenant-1}\n", srv.URL, password, header),
+		"bearer token":          fmt.Sprintf("sources:\n  prometheus:\n    url: %s\n    retries: -1\n    authorization: {credentials: %s}\n", srv.URL, token),
+		"token file":            fmt.Sprintf("sources:\n  prometheus:\n    url: %s\n    retries: -1\n    authorization: {credentials_file: token}\n", srv.URL),
+		"password in the url":   fmt.Sprintf("sources:\n  prometheus:\n    url: %s\n    retries: -1\n", strings.Replace(srv.URL, "http://", "http://alice:"+password+"@", 1)),
+	}
+	for name, content := range configs {
+		for _, verbose := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s verbose=%v", name, verbose), func(t *testing.T) {
+				mu.Lock()
+				seen = nil
+				mu.Unlock()
+				cfg := writeFile(t, dir, strings.ReplaceAll(name, " ", "-")+".yaml", content)
+				args := []string{"--config", cfg, "analyze", "--from", "2026-11-24T13:50:00Z", "--to", "2026-11-24T14:20:00Z"}
+				if verbose {
+					args = append(args, "-v")
+				}
+				r := rca(t, args...)
+				if r.code != 1 {
+					t.Fatalf("exit %d, want 1 (every query refused); stderr %q", r.code, r.stderr)
+				}
+				mu.Lock()
+				sent := strings.Join(seen, "\n")
+				mu.Unlock()
+				if !strings.Contains(sent, "Authorization=") {
+					t.Fatalf("the server saw no Authorization header: %s", sent)
+				}
+				// Basic auth travels base64-encoded: a server that echoes the
+				// header must not leak it that way either.
+				basic := base64.StdEncoding.EncodeToString([]byte("alice:" + password))
+				for _, secret := range []string{password, token, header, fileTok, basic} {
+					if strings.Contains(r.stderr+r.stdout, secret) {
+						t.Errorf("secret %q shown:\n%s", secret, r.stderr)
+					}
+				}
+				if !strings.Contains(r.stderr, "<secret>") && !verbose {
+					t.Errorf("stderr should show where a secret was removed: %q", r.stderr)
+				}
+			})
+		}
+	}
+}
