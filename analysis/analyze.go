@@ -83,7 +83,7 @@ func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
 	res.Stats.Anomalous = len(res.Anomalies)
 
 	g := buildGraph(b.Edges, sigs)
-	linked, unlinked := linkChanges(b.Changes, res.Anomalies, observed, g, lookback, tol, b.Window)
+	linked, unlinked := linkChanges(withoutShipped(b.Changes), res.Anomalies, observed, g, lookback, tol, b.Window)
 	res.UnlinkedChanges = append(res.UnlinkedChanges, unlinked...)
 	for svc, lc := range linked {
 		st := states[svc]

@@ -55,6 +55,7 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 	}
 	if rs != nil && rs.change != nil {
 		add(rs.change.finding, true)
+		add(commitLink(rs.change.finding))
 	} else if len(chain) == 0 {
 		chain = append(chain, root.Finding)
 	}

@@ -2,7 +2,9 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -101,4 +103,75 @@ func effectsOf(c telemetry.Change, anomalies []Finding, window telemetry.Window,
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Onset.Before(out[j].Onset) })
 	return out
+}
+
+// withoutShipped drops commit changes that a deploy in the list shipped:
+// the deploy is when they reached production, and it carries them.
+func withoutShipped(changes []telemetry.Change) []telemetry.Change {
+	shipped := map[string]bool{}
+	for _, c := range changes {
+		for _, cm := range c.Commits {
+			shipped[c.Service+" "+cm.Hash] = true
+		}
+	}
+	if len(shipped) == 0 {
+		return changes
+	}
+	out := make([]telemetry.Change, 0, len(changes))
+	for _, c := range changes {
+		if c.Kind == telemetry.ChangeCommit && shipped[c.Service+" "+c.Commit] {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// commitLink is the link below a deploy that shipped commits touching its
+// service: the commit itself when there is one, else all of them, newest
+// first, for a person to read.
+func commitLink(deploy Finding) (Finding, bool) {
+	c := deploy.Change
+	if c == nil || len(c.Commits) == 0 {
+		return Finding{}, false
+	}
+	cm := c.Commits[0]
+	link := telemetry.Change{
+		T: cm.Time.UTC(), Service: c.Service, Kind: telemetry.ChangeCommit,
+		Summary: cm.Subject, Commit: cm.Hash, Author: cm.Author, Files: cm.Files, Source: c.Source,
+	}
+	why := fmt.Sprintf("the only commit %s shipped that touches %s", deploy.Signal, c.Service)
+	if n := len(c.Commits); n > 1 {
+		link.Summary = fmt.Sprintf("%d commits to %s", n, c.Service)
+		link.Author, link.Files = "", nil
+		var parts []string
+		for _, x := range c.Commits {
+			parts = append(parts, fmt.Sprintf("%s %s (%s)", shortHash(x.Hash), x.Subject, x.Author))
+			link.Files = append(link.Files, x.Files...)
+		}
+		slices.Sort(link.Files)
+		link.Files = slices.Compact(link.Files)
+		why = fmt.Sprintf("%s shipped %d commits that touch %s, newest first: %s", deploy.Signal, n, c.Service, strings.Join(parts, "; "))
+	}
+	return Finding{
+		Service:       c.Service,
+		Signal:        link.Summary,
+		SignalID:      "change:commit",
+		Layer:         catalog.LayerChange,
+		Direction:     catalog.Up,
+		Score:         deploy.Score,
+		Onset:         link.T,
+		ObservedValue: 1,
+		Change:        &link,
+		Source:        "changes",
+		Explanation:   why,
+	}, true
+}
+
+// shortHash abbreviates a commit hash as git does.
+func shortHash(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
 }

@@ -119,3 +119,56 @@ func TestGraphPath(t *testing.T) {
 		t.Errorf("descendants(co) = %v", d)
 	}
 }
+
+func TestChainEndsAtShippedCommits(t *testing.T) {
+	pi := telemetry.Commit{Hash: "9f3c1e2aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5", Author: "m.lindqvist", Time: t0.Add(-3 * time.Hour),
+		Subject: "compute pi to 10,000 places for the receipt footer", Files: []string{"services/api/pi.go"}}
+	fix := telemetry.Commit{Hash: "1111111bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Author: "a.n.other", Time: t0.Add(-2 * time.Hour),
+		Subject: "fix typo", Files: []string{"services/api/README.md"}}
+	tests := []struct {
+		name        string
+		commits     []telemetry.Commit
+		standalone  bool // the git source also reported the commit on its own
+		wantSummary string
+		wantCommit  string
+		wantFiles   int
+	}{
+		{"no commits: the deploy is the bottom", nil, false, "deploy api v2", "", 0},
+		{"one commit: the chain ends at it", []telemetry.Commit{pi}, false, pi.Subject, pi.Hash, 1},
+		{"several commits: one link lists them", []telemetry.Commit{fix, pi}, false, "2 commits to api", fix.Hash, 2},
+		{"a shipped commit is not a cause of its own", []telemetry.Commit{pi}, true, pi.Subject, pi.Hash, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(11).add("cpu_usage", svc("api"), stepAt(10, 0.3, 1.9), 0.03).
+				add("http_error_ratio", svc("web"), stepAt(11, 0.001, 0.3), 0.001).edge("web", "api")
+			f.change(8, "api", "deploy api v2")
+			f.b.Changes[0].Commits = tc.commits
+			if tc.standalone {
+				// Inside the lookback, so without de-duplication it would be a candidate too.
+				f.b.Changes = append(f.b.Changes, telemetry.Change{T: t0.Add(7 * time.Minute), Service: "api",
+					Kind: telemetry.ChangeCommit, Summary: pi.Subject, Commit: pi.Hash})
+			}
+			res := Analyze(f.b, defaultCatalog(), Options{Lookback: time.Hour})
+			last := res.Chain[len(res.Chain)-1]
+			if last.Change == nil || last.Change.Summary != tc.wantSummary {
+				t.Fatalf("chain ends at %+v, want %q (chain %s)", last.Change, tc.wantSummary, layers(res.Chain))
+			}
+			if last.Change.Commit != tc.wantCommit || len(last.Change.Files) != tc.wantFiles {
+				t.Errorf("last link commit %q files %v, want %q and %d files", last.Change.Commit, last.Change.Files, tc.wantCommit, tc.wantFiles)
+			}
+			if len(tc.commits) > 0 {
+				deploy := res.Chain[len(res.Chain)-2]
+				if deploy.Change == nil || deploy.Change.Kind != telemetry.ChangeDeploy {
+					t.Errorf("the link above the commit should be the deploy, got %+v", deploy)
+				}
+				if last.Onset.After(deploy.Onset) {
+					t.Errorf("commit link at %s is after the deploy at %s", last.Onset, deploy.Onset)
+				}
+			}
+			if len(res.UnlinkedChanges) != 0 {
+				t.Errorf("unlinked changes %+v, want none", res.UnlinkedChanges)
+			}
+		})
+	}
+}

@@ -363,6 +363,9 @@ func evidence(f analysis.Finding, day string, prev *analysis.Finding) []string {
 		if a := clean(c.Author); a != "" {
 			parts = append(parts, "by "+a)
 		}
+		if c.Kind == telemetry.ChangeCommit && len(c.Files) > 0 {
+			parts = append(parts, "files "+fileList(c.Files))
+		}
 	} else {
 		parts = append(parts,
 			"baseline "+formatValue(f.BaselineValue, f.Unit)+" -> "+formatValue(f.ObservedValue, f.Unit),
@@ -427,3 +430,20 @@ func statsLine(s analysis.Stats) string {
 // heuristicNote flags a layer guessed from the metric name, as the issue
 // asks: the reader should know when the catalog did not cover a signal.
 const heuristicNote = "layer guessed from the metric name"
+
+// fileList names up to five files and counts the rest.
+func fileList(files []string) string {
+	const show = 5
+	var names []string
+	for _, f := range files {
+		if len(names) == show {
+			break
+		}
+		names = append(names, clean(f))
+	}
+	s := strings.Join(names, ", ")
+	if n := len(files) - show; n > 0 {
+		s += fmt.Sprintf(" and %d more", n)
+	}
+	return s
+}

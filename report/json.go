@@ -92,6 +92,17 @@ type JSONChange struct {
 	Author      string     `json:"author"`
 	Files       []string   `json:"files"`
 	Source      string     `json:"source"`
+	// Commits are what a deploy shipped that touches its service.
+	Commits []JSONCommit `json:"commits"`
+}
+
+// JSONCommit is one commit of a source repository.
+type JSONCommit struct {
+	Hash    string     `json:"hash"`
+	Author  string     `json:"author"`
+	Time    *time.Time `json:"time"`
+	Subject string     `json:"subject"`
+	Files   []string   `json:"files"`
 }
 
 // JSONStats counts what was analysed.
@@ -247,7 +258,17 @@ func jsonChange(c telemetry.Change) JSONChange {
 		Author:      c.Author,
 		Files:       append(make([]string, 0, len(c.Files)), c.Files...),
 		Source:      c.Source,
+		Commits:     jsonCommits(c.Commits),
 	}
+}
+
+func jsonCommits(cs []telemetry.Commit) []JSONCommit {
+	out := make([]JSONCommit, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, JSONCommit{Hash: c.Hash, Author: c.Author, Time: jsonTime(c.Time), Subject: c.Subject,
+			Files: append(make([]string, 0, len(c.Files)), c.Files...)})
+	}
+	return out
 }
 
 func jsonWindow(w telemetry.Window) JSONWindow {

@@ -119,6 +119,18 @@ type Change struct {
 	Files       []string `json:"files,omitempty"`
 	// Source says where the change was found (a query, a file, a repository).
 	Source string `json:"source,omitempty"`
+	// Commits are what a deploy or version change shipped that touches its
+	// service, newest first, when a repository was read.
+	Commits []Commit `json:"commits,omitempty"`
+}
+
+// Commit is one commit of a source repository.
+type Commit struct {
+	Hash    string    `json:"hash"`
+	Author  string    `json:"author"`
+	Time    time.Time `json:"time"`
+	Subject string    `json:"subject"`
+	Files   []string  `json:"files,omitempty"`
 }
 
 // Edge is one call edge of the dependency graph: Caller calls Callee.
