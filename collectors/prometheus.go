@@ -352,7 +352,10 @@ func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) 
 			var matched []string
 			res := compilePatterns(s.Metrics)
 			for _, n := range sorted {
-				if slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(n) }) {
+				// A name two signals' patterns match belongs to the first, as
+				// offline (Classify): it is read once, under that signal.
+				if slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(n) }) &&
+					cat.Classify("", n).SignalID == s.ID {
 					matched = append(matched, n)
 				}
 			}

@@ -1435,3 +1435,32 @@ func TestNewPrometheusErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanQueriesOneSignalPerMetric: a name that two signals' patterns
+// match is read once, under the signal the offline classifier gives it.
+func TestPlanQueriesOneSignalPerMetric(t *testing.T) {
+	t.Parallel()
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{"nginx_connections_active": true, "db_pool_connections_in_use": true, "container_memory_working_set_bytes": true}
+	got, _ := planQueries(cat, names, slog.New(slog.DiscardHandler))
+	bySignal := map[string][]string{}
+	for _, q := range got {
+		bySignal[q.signal] = append(bySignal[q.signal], q.query)
+	}
+	if q := bySignal["proxy_connections"]; len(q) != 1 || q[0] != "nginx_connections_active" {
+		t.Errorf("proxy_connections reads %v, want [nginx_connections_active]", q)
+	}
+	if q := bySignal["db_connections"]; len(q) != 1 || q[0] != "db_pool_connections_in_use" {
+		t.Errorf("db_connections reads %v, want only [db_pool_connections_in_use]", q)
+	}
+	for sig, qs := range bySignal {
+		for _, q := range qs {
+			if q == "container_memory_working_set_bytes" {
+				t.Errorf("%s pulls container_memory_working_set_bytes raw; memory_working_set's query covers it", sig)
+			}
+		}
+	}
+}

@@ -13,13 +13,41 @@ import (
 // Generate simulates the scenario and returns its bundle. It is
 // deterministic: the same Scenario gives the same bundle, value for value.
 func Generate(s Scenario) (telemetry.Bundle, error) {
-	s, err := s.withDefaults()
+	r, err := simulate(s)
 	if err != nil {
 		return telemetry.Bundle{}, err
 	}
+	m, e := r.m, r.e
+	series := e.series
+	slices.SortStableFunc(series, func(a, b telemetry.Series) int { return strings.Compare(a.ID(), b.ID()) })
+
+	return telemetry.Bundle{
+		Window:   telemetry.Window{From: m.tl.Window[0], To: m.tl.Window[1]},
+		Baseline: telemetry.Window{From: m.tl.Baseline[0], To: m.tl.Baseline[1]},
+		Series:   series,
+		Logs:     e.logs(r.obs),
+		Changes:  changes(m),
+		Edges:    m.topo.edges,
+	}, nil
+}
+
+// run is one simulation with the emitters' intermediate results, which
+// WriteOpenMetrics turns into raw series.
+type run struct {
+	m   *model
+	e   *emitter
+	obs map[string][]float64 // observed request rate per route
+}
+
+// simulate runs the model and every series emitter (not the logs).
+func simulate(s Scenario) (*run, error) {
+	s, err := s.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	cat, err := catalog.Default()
 	if err != nil {
-		return telemetry.Bundle{}, fmt.Errorf("demo: %w", err)
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	m := newModel(s)
 	e := &emitter{m: m, cat: cat}
@@ -33,17 +61,7 @@ func Generate(s Scenario) (telemetry.Bundle, error) {
 	e.probeSeries()
 	e.noisySeries()
 	e.nodeSeries(res, obs)
-	series := e.series
-	slices.SortStableFunc(series, func(a, b telemetry.Series) int { return strings.Compare(a.ID(), b.ID()) })
-
-	return telemetry.Bundle{
-		Window:   telemetry.Window{From: m.tl.Window[0], To: m.tl.Window[1]},
-		Baseline: telemetry.Window{From: m.tl.Baseline[0], To: m.tl.Baseline[1]},
-		Series:   series,
-		Logs:     e.logs(obs),
-		Changes:  changes(m),
-		Edges:    m.topo.edges,
-	}, nil
+	return &run{m: m, e: e, obs: obs}, nil
 }
 
 // changes are the deploys the change sources would find: the decoy and

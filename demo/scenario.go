@@ -5,11 +5,9 @@
 // graph to the users. The output is a telemetry.Bundle shaped like what the
 // live collectors return, so the analysis can be tested on it end to end.
 //
-// See README.md in this directory for the story, the decoys and how to
-// regenerate testdata/incidents/pi-digits.
+// See README.md in this directory for the story, the decoys and how
+// testdata/incidents/pi-digits is recorded from a real Prometheus.
 package demo
-
-//go:generate go run ../tools/demogen -out ../testdata/incidents/pi-digits -force
 
 import (
 	"fmt"

@@ -22,7 +22,29 @@ type emitter struct {
 	series []telemetry.Series
 	// pods are the pods of every service over time (a deploy replaces them).
 	pods map[string][]pod
+	// hooks keeps per-step values the signals are made of, for
+	// WriteOpenMetrics; Generate does not read them.
+	hooks hooks
 }
+
+// hooks are the per-step quantities behind the catalog signals before a
+// 2m rate() smooths them, with the same noise the signals carry.
+type hooks struct {
+	// latBase is, per route, the p99 of its normal (not slow) requests
+	// per step, noise and spikes included.
+	latBase map[string][]float64
+	// upBase is the same for the calls of a caller -> callee pair.
+	upBase map[string][]float64
+	// res is, per service, CPU, throttling and GC pause per step with the
+	// fault's severity unsmoothed.
+	res map[string]rawResources
+}
+
+// rawResources are a service's counter rates per step, before rate()[2m].
+type rawResources struct{ cpu, thr, gc []float64 }
+
+// pairKey names a caller -> callee pair.
+func pairKey(caller, callee string) string { return caller + "->" + callee }
 
 // pod is one pod and the steps [from, to) it reports.
 type pod struct {
@@ -140,6 +162,7 @@ func blipService(faulty string) string {
 // It returns the observed request rate per route, which other series reuse.
 func (e *emitter) routeSignals() map[string][]float64 {
 	obs := map[string][]float64{}
+	e.hooks.latBase = map[string][]float64{}
 	for _, spec := range e.m.topo.routes {
 		st := e.m.routes[routeKey(spec.service, spec.name)]
 		labels := func() telemetry.Labels { return telemetry.Labels{"service": spec.service, "route": spec.name} }
@@ -151,6 +174,7 @@ func (e *emitter) routeSignals() map[string][]float64 {
 		rateNoise := newAR(r, 0.6, 0.02)
 		latNoise := newAR(r, 0.5, 0.06+0.3/math.Sqrt(st.rate[0]*120))
 		spike := 0
+		bases := make([]float64, n)
 		// Counters and histogram buckets are read through a 2m rate().
 		errW, slowW, rateW := trailing(st.err, e.m.win), trailing(st.slow, e.m.win), trailing(st.rate, e.m.win)
 		for i := range n {
@@ -168,6 +192,7 @@ func (e *emitter) routeSignals() map[string][]float64 {
 				base *= 1.5 + r.Float64()
 				spike--
 			}
+			bases[i] = base
 			full := p99(st.base99, slowW[i], st.mu[i], st.sd[i], st.cap[i])
 			lat[i] = base + (full-st.base99)*(1+0.03*r.NormFloat64())
 			if c := st.cap[i]; !math.IsInf(c, 0) && slowW[i] > 0 {
@@ -175,6 +200,7 @@ func (e *emitter) routeSignals() map[string][]float64 {
 			}
 		}
 		obs[id] = rate
+		e.hooks.latBase[id] = bases
 		e.signal("http_request_rate", labels(), rate)
 		e.signal("http_error_ratio", labels(), ratio)
 		e.signal("http_latency_p99", labels(), lat)
@@ -185,51 +211,17 @@ func (e *emitter) routeSignals() map[string][]float64 {
 // upstreamSignals emits the client-side view of every caller -> callee
 // pair: timeouts, 502/503/504 ratio and p99 latency, one lag after the callee.
 func (e *emitter) upstreamSignals(obs map[string][]float64) {
-	type pair struct{ caller, callee string }
-	var pairs []pair
-	for _, spec := range e.m.topo.routes {
-		for _, c := range spec.calls {
-			p := pair{spec.service, c.service}
-			if !slices.Contains(pairs, p) {
-				pairs = append(pairs, p)
-			}
-		}
-	}
 	n := e.n()
-	for _, p := range pairs {
-		r := e.m.rng("upstream/" + p.caller + "->" + p.callee)
+	e.hooks.upBase = map[string][]float64{}
+	for _, p := range e.pairs() {
+		r := e.m.rng("upstream/" + pairKey(p.caller, p.callee))
 		timeouts, ratio, lat := make([]float64, n), make([]float64, n), make([]float64, n)
+		bases := make([]float64, n)
 		latNoise := newAR(r, 0.5, 0.05)
-		// Per step: calls, timed-out calls, 502/503/504s, the base p99 and
-		// the slow population's weight and first two moments.
-		calls, tout, bad, base := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		slowW, mu1, mu2 := make([]float64, n), make([]float64, n), make([]float64, n)
-		timeout := 0.0
-		for i := range n {
-			j := max(0, i-e.m.lag)
-			for _, spec := range e.m.topo.routesOf(p.caller) {
-				for _, c := range spec.calls {
-					if c.service != p.callee {
-						continue
-					}
-					k := e.m.routes[routeKey(c.service, c.route)]
-					cr := obs[routeKey(spec.service, spec.name)][i] * c.perReq * e.m.throughput(p.caller, i)
-					t := c.timeout.Seconds()
-					timeout = math.Max(timeout, t)
-					x, y, cy := splitTimeouts(k, j, t)
-					calls[i] += cr
-					tout[i] += cr * x
-					bad[i] += cr * (x + k.err50x[j])
-					base[i] += cr * (k.base99 + 0.002)
-					// The client's histogram records a timed-out call at the timeout.
-					slowW[i] += cr * (x + y)
-					mu1[i] += cr * (x*t + y*cy)
-					mu2[i] += cr * (x*t*t + y*(cy*cy+k.sd[j]*k.sd[j]))
-				}
-			}
-		}
+		ps := e.pairSteps(p, obs)
+		calls, base, timeout := ps.calls, ps.base, ps.timeout
 		w := e.m.win
-		callsW, toutW, badW, slowWW, mu1W, mu2W := trailing(calls, w), trailing(tout, w), trailing(bad, w), trailing(slowW, w), trailing(mu1, w), trailing(mu2, w)
+		callsW, toutW, badW, slowWW, mu1W, mu2W := trailing(calls, w), trailing(ps.tout, w), trailing(ps.bad, w), trailing(ps.slowW, w), trailing(ps.mu1, w), trailing(ps.mu2, w)
 		for i := range n {
 			nreq := math.Max(1, math.Round(callsW[i]*120))
 			// A healthy upstream still times out now and then.
@@ -242,13 +234,75 @@ func (e *emitter) upstreamSignals(obs map[string][]float64) {
 				sd = math.Sqrt(math.Max(0.04, mu2W[i]/slowWW[i]-mu*mu))
 			}
 			full := p99(b, frac, mu, sd, timeout)
-			lat[i] = math.Min(timeout, b*math.Exp(latNoise.next())+(full-b)*(1-0.01*math.Abs(r.NormFloat64())))
+			bases[i] = b * math.Exp(latNoise.next())
+			lat[i] = math.Min(timeout, bases[i]+(full-b)*(1-0.01*math.Abs(r.NormFloat64())))
 		}
+		e.hooks.upBase[pairKey(p.caller, p.callee)] = bases
 		labels := func() telemetry.Labels { return telemetry.Labels{"service": p.caller, "upstream": p.callee} }
 		e.signal("upstream_timeouts", labels(), timeouts)
 		e.signal("upstream_error_ratio", labels(), ratio)
 		e.signal("upstream_latency_p99", labels(), lat)
 	}
+}
+
+// callPair is a caller and a service it calls.
+type callPair struct{ caller, callee string }
+
+// pairs are the caller -> callee pairs of the shop, in route order.
+func (e *emitter) pairs() []callPair {
+	var pairs []callPair
+	for _, spec := range e.m.topo.routes {
+		for _, c := range spec.calls {
+			p := callPair{spec.service, c.service}
+			if !slices.Contains(pairs, p) {
+				pairs = append(pairs, p)
+			}
+		}
+	}
+	return pairs
+}
+
+// pairStep is what one caller -> callee pair does per step, given the
+// callers' request rates: calls/s, timed-out calls/s, 502/503/504s/s,
+// other 5xx answers/s, the calls' base p99 (times calls), and the slow
+// calls' weight and first two moments (times calls).
+type pairStep struct {
+	calls, tout, bad, other5xx, base []float64
+	slowW, mu1, mu2                  []float64
+	timeout                          float64 // the longest client timeout, seconds
+}
+
+func (e *emitter) pairSteps(p callPair, rates map[string][]float64) pairStep {
+	n := e.n()
+	ps := pairStep{
+		calls: make([]float64, n), tout: make([]float64, n), bad: make([]float64, n), other5xx: make([]float64, n), base: make([]float64, n),
+		slowW: make([]float64, n), mu1: make([]float64, n), mu2: make([]float64, n),
+	}
+	for i := range n {
+		j := max(0, i-e.m.lag)
+		for _, spec := range e.m.topo.routesOf(p.caller) {
+			for _, c := range spec.calls {
+				if c.service != p.callee {
+					continue
+				}
+				k := e.m.routes[routeKey(c.service, c.route)]
+				cr := rates[routeKey(spec.service, spec.name)][i] * c.perReq * e.m.throughput(p.caller, i)
+				t := c.timeout.Seconds()
+				ps.timeout = math.Max(ps.timeout, t)
+				x, y, cy := splitTimeouts(k, j, t)
+				ps.calls[i] += cr
+				ps.tout[i] += cr * x
+				ps.bad[i] += cr * (x + k.err50x[j])
+				ps.other5xx[i] += cr * math.Max(0, k.err[j]-k.err50x[j])
+				ps.base[i] += cr * (k.base99 + 0.002)
+				// The client's histogram records a timed-out call at the timeout.
+				ps.slowW[i] += cr * (x + y)
+				ps.mu1[i] += cr * (x*t + y*cy)
+				ps.mu2[i] += cr * (x*t*t + y*(cy*cy+k.sd[j]*k.sd[j]))
+			}
+		}
+	}
+	return ps
 }
 
 // traffic is a service's request rate relative to its baseline mean; for a
@@ -298,12 +352,15 @@ func (e *emitter) resourceSignals(obs map[string][]float64) map[string]resources
 	// CPU, throttling and GC are counters read through rate()[2m]; the
 	// working set is a gauge.
 	sev := trailing(m.resSev, m.win)
+	e.hooks.res = map[string]rawResources{}
 	for _, svc := range m.topo.services {
 		r := m.rng("resource/" + svc.name)
 		tr := e.traffic(svc.name, obs)
 		faulty := svc.name == m.s.FaultyService
 		cpu, thr, mem, gc, restarts := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 		blip := make([]float64, n)
+		// The same with the fault's severity before rate() smooths it.
+		raw := rawResources{cpu: make([]float64, n), thr: make([]float64, n), gc: make([]float64, n)}
 		cpuN, memN, gcN := newAR(r, 0.7, 0.04), newAR(r, 0.9, 0.006), newAR(r, 0.6, 0.15)
 		thrN := newAR(r, 0.4, 0.6)
 		for i, t := range m.times {
@@ -312,19 +369,30 @@ func (e *emitter) resourceSignals(obs map[string][]float64) map[string]resources
 			// Working sets breathe with the GC cycle and the page cache.
 			mem[i] = svc.memory * (1 + memN.next() + 0.01*math.Sin(float64(i)/7))
 			gc[i] = svc.gcPause * (0.5 + 0.5*tr[i]) * math.Exp(gcN.next())
+			raw.cpu[i], raw.thr[i], raw.gc[i] = cpu[i], thr[i], gc[i]
 			if faulty {
+				rs := m.resSev[i]
 				switch m.s.Fault {
 				case FaultCPU:
 					full := 0.975*svc.cpuLimit + 0.008*svc.cpuLimit*r.NormFloat64()
+					tn := 1 + 0.05*r.NormFloat64()
 					cpu[i] += sev[i] * (full - cpu[i])
 					cpu[i] = math.Min(cpu[i], 0.998*svc.cpuLimit)
-					thr[i] += sev[i] * 0.65 * svc.cpuLimit * (1 + 0.05*r.NormFloat64())
+					thr[i] += sev[i] * 0.65 * svc.cpuLimit * tn
 					gc[i] *= 1 + 1.5*sev[i]
+					raw.cpu[i] = math.Min(raw.cpu[i]+rs*(full-raw.cpu[i]), 0.998*svc.cpuLimit)
+					raw.thr[i] += rs * 0.65 * svc.cpuLimit * tn
+					raw.gc[i] *= 1 + 1.5*rs
 				case FaultMemoryLeak:
 					mem[i] += m.leak[i] * (1 + 0.01*r.NormFloat64())
-					cpu[i] += sev[i] * 0.2 * svc.cpuLimit * (1 + 0.05*r.NormFloat64())
+					cn := 1 + 0.05*r.NormFloat64()
+					gn := 1 + 0.1*r.NormFloat64()
+					cpu[i] += sev[i] * 0.2 * svc.cpuLimit * cn
 					thr[i] += sev[i] * 0.03 * svc.cpuLimit
-					gc[i] += sev[i] * 0.09 * (1 + 0.1*r.NormFloat64())
+					gc[i] += sev[i] * 0.09 * gn
+					raw.cpu[i] += rs * 0.2 * svc.cpuLimit * cn
+					raw.thr[i] += rs * 0.03 * svc.cpuLimit
+					raw.gc[i] += rs * 0.09 * gn
 				}
 			}
 			if svc.name == blipService(m.s.FaultyService) && !t.Before(blipFrom) && t.Before(blipTo) {
@@ -342,6 +410,7 @@ func (e *emitter) resourceSignals(obs map[string][]float64) map[string]resources
 			}
 		}
 		out[svc.name] = resources{cpu: cpu, mem: mem, inflight: inflight, blip: blip}
+		e.hooks.res[svc.name] = raw
 		l := func() telemetry.Labels { return telemetry.Labels{"service": svc.name} }
 		e.signal("cpu_usage", l(), cpu)
 		e.signal("cpu_throttling", l(), thr)

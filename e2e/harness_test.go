@@ -142,6 +142,11 @@ func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
 		// Retention counts back from the newest block, not from today:
 		// without a long one, backfilled history is deleted at start-up.
 		"--storage.tsdb.retention.time=100y",
+		// A scraping Prometheus ends a vanished pod's series with a staleness
+		// marker; backfilled blocks have none, so without this a replaced
+		// pod's last value would count in sums for the default 5 minutes.
+		// One scrape interval (the demo's 30 s) stands in for the marker.
+		"--query.lookback-delta=30s",
 		"--web.listen-address="+addr,
 	)
 	cmd.Stdout, cmd.Stderr = &logs, &logs

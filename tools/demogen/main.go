@@ -1,11 +1,15 @@
-// Command demogen writes a generated demo incident as a snapshot folder:
+// Command demogen writes a generated demo incident as a snapshot folder,
+// and/or as the raw series a real system would expose, in the OpenMetrics
+// text format (for `promtool tsdb create-blocks-from openmetrics`):
 //
 //	go run ./tools/demogen -out testdata/incidents/pi-digits
 //	go run ./tools/demogen -out /tmp/pay -seed 7 -service payments -fault memory-leak
+//	go run ./tools/demogen -openmetrics /tmp/pi.om
 //
 // It refuses to write into a non-empty folder unless -force is given; with
 // -force an earlier snapshot in the folder is replaced (a folder of other
-// files is still refused, so a typo cannot wipe a directory).
+// files is still refused, so a typo cannot wipe a directory). The
+// OpenMetrics file is replaced if it exists.
 package main
 
 import (
@@ -15,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rca-tool/rca/collectors"
@@ -31,7 +36,8 @@ func main() {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	def := demo.PiDigits()
 	fl := flag.NewFlagSet("demogen", flag.ContinueOnError)
-	out := fl.String("out", "", "snapshot folder to write (required)")
+	out := fl.String("out", "", "snapshot folder to write")
+	om := fl.String("openmetrics", "", "OpenMetrics file to write (the raw series, for promtool tsdb create-blocks-from openmetrics)")
 	seed := fl.Int64("seed", def.Seed, "random seed")
 	service := fl.String("service", def.FaultyService, fmt.Sprintf("faulty service, one of %v", demo.FaultableServices()))
 	fault := fl.String("fault", string(def.Fault), `fault: "cpu" or "memory-leak"`)
@@ -41,14 +47,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" || fl.NArg() > 0 {
-		return errors.New("usage: demogen -out DIR [-seed N] [-service NAME] [-fault cpu|memory-leak] [-start RFC3339] [-step 30s] [-force]")
+	if *out == "" && *om == "" || fl.NArg() > 0 {
+		return errors.New("usage: demogen [-out DIR] [-openmetrics FILE] (at least one) [-seed N] [-service NAME] [-fault cpu|memory-leak] [-start RFC3339] [-step 30s] [-force]")
 	}
 	t0, err := time.Parse(time.RFC3339, *start)
 	if err != nil {
 		return fmt.Errorf("-start: %w", err)
 	}
-	if !*force {
+	if *out != "" && !*force {
 		entries, err := os.ReadDir(*out)
 		switch {
 		case err == nil && len(entries) > 0:
@@ -58,14 +64,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	s := demo.Scenario{Seed: *seed, FaultyService: *service, Fault: demo.Fault(*fault), Start: t0, Step: *step}
+	if *out != "" {
+		if err := writeSnapshot(ctx, *out, s, stdout); err != nil {
+			return err
+		}
+	}
+	if *om != "" {
+		return writeOpenMetrics(*om, s, stdout)
+	}
+	return nil
+}
+
+func writeSnapshot(ctx context.Context, out string, s demo.Scenario, stdout io.Writer) error {
 	b, err := demo.Generate(s)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := collectors.WriteSnapshot(ctx, *out, b); err != nil {
+	if err := collectors.WriteSnapshot(ctx, out, b); err != nil {
 		return err
 	}
 	points := 0
@@ -73,6 +91,39 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		points += len(se.Points)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d series (%d points), %d log lines, %d changes, window %s\n",
-		*out, len(b.Series), points, len(b.Logs), len(b.Changes), b.Window)
+		out, len(b.Series), points, len(b.Logs), len(b.Changes), b.Window)
+	return nil
+}
+
+// writeOpenMetrics writes the scenario's raw series to path, through a
+// temporary file so a failed run leaves no half-written file behind.
+func writeOpenMetrics(path string, s demo.Scenario, stdout io.Writer) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := demo.WriteOpenMetrics(f, s); err != nil {
+		return err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d bytes of OpenMetrics\n", path, info.Size())
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/demo"
@@ -112,6 +113,79 @@ func TestBadFlags(t *testing.T) {
 	if err := run(ctx, []string{"-out", dir, "-force"}, new(bytes.Buffer)); err == nil {
 		t.Error("-force wrote into a folder that is not a snapshot")
 	}
+}
+
+func TestOpenMetrics(t *testing.T) {
+	ctx := context.Background()
+	// A 2m step keeps the file small; the flags reach the scenario.
+	s := demo.Scenario{Seed: 7, FaultyService: "payments", Fault: demo.FaultMemoryLeak, Step: 2 * time.Minute}
+	var want bytes.Buffer
+	if err := demo.WriteOpenMetrics(&want, s); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"-seed", "7", "-service", "payments", "-fault", "memory-leak", "-step", "2m"}
+	for _, c := range []struct {
+		name     string
+		snapshot bool
+	}{{"alone", false}, {"with a snapshot", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			om, snap := filepath.Join(dir, "pi.om"), filepath.Join(dir, "snap")
+			args := append([]string{"-openmetrics", om}, flags...)
+			if c.snapshot {
+				args = append(args, "-out", snap)
+			}
+			var out bytes.Buffer
+			if err := run(ctx, args, &out); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(om)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("%s holds %d bytes, not what demo.WriteOpenMetrics writes (%d bytes)", om, len(got), want.Len())
+			}
+			if !strings.Contains(out.String(), "OpenMetrics") {
+				t.Errorf("output %q does not mention the file", out.String())
+			}
+			if _, err := os.Stat(filepath.Join(snap, "manifest.json")); c.snapshot != (err == nil) {
+				t.Errorf("snapshot written: %v, want %v", err == nil, c.snapshot)
+			}
+			// A second run replaces the file.
+			if err := run(ctx, append([]string{"-openmetrics", om}, flags...), new(bytes.Buffer)); err != nil {
+				t.Fatal(err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1+btoi(c.snapshot) {
+				t.Errorf("left %d entries in %s", len(entries), dir)
+			}
+		})
+	}
+}
+
+func TestOpenMetricsErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"-openmetrics", filepath.Join(dir, "bad.om"), "-fault", "disk"},
+		{"-openmetrics", filepath.Join(dir, "bad.om"), "-step", "1h"},
+		{"-openmetrics", filepath.Join(dir, "missing", "x.om")},
+	} {
+		if err := run(ctx, args, new(bytes.Buffer)); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+	// Nothing half-written is left behind.
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %v in %s", entries, dir)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func readAll(t *testing.T, dir string) map[string][]byte {
