@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -105,8 +106,60 @@ type Catalog struct {
 	// LevelLabels are the log stream labels that hold a line's level.
 	LevelLabels []string `yaml:"level_labels"`
 	Signals     []Signal `yaml:"signals"`
+	// ChangeSources are queries whose series reveal changes: deploys,
+	// version bumps, restarts, config reloads.
+	ChangeSources []ChangeSource `yaml:"change_sources"`
 
 	byID map[string]int
+}
+
+// How a change source's series reveal a change.
+const (
+	// DetectIncrease: each step up of a series' value is one change
+	// (a deployment's generation, a restart counter).
+	DetectIncrease = "increase"
+	// DetectLabel: a new value of Label appearing is one change, from the
+	// value seen before (a build_info series' version).
+	DetectLabel = "label"
+	// DetectTimestamp: the value is the time of the last change (a start
+	// time, a config reload time); a new value is one change at that time.
+	DetectTimestamp = "timestamp"
+)
+
+// ChangeSource is one PromQL query whose series reveal changes, so a new
+// exporter needs a catalog entry, not code.
+type ChangeSource struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Kind is the change kind it reports: deploy, version, config, restart.
+	Kind   string `yaml:"kind"`
+	Detect string `yaml:"detect"`
+	// Label is the label whose values are versions (detect: label).
+	Label string `yaml:"label"`
+	// RevisionLabels hold the commit of a version, first present wins.
+	RevisionLabels []string `yaml:"revision_labels"`
+	Query          string   `yaml:"query"`
+}
+
+var changeKinds = []string{"deploy", "version", "config", "restart", "commit", "flag"}
+
+func (cs ChangeSource) validate() error {
+	switch {
+	case cs.ID == "":
+		return errors.New("a change source has no id")
+	case !slices.Contains(changeKinds, cs.Kind):
+		return fmt.Errorf("change source %q: kind %q is not one of %s", cs.ID, cs.Kind, strings.Join(changeKinds, ", "))
+	case cs.Detect != DetectIncrease && cs.Detect != DetectLabel && cs.Detect != DetectTimestamp:
+		return fmt.Errorf("change source %q: detect %q is not one of increase, label, timestamp", cs.ID, cs.Detect)
+	case cs.Detect == DetectLabel && cs.Label == "":
+		return fmt.Errorf("change source %q: detect: label needs label: (e.g. version)", cs.ID)
+	case cs.Query == "":
+		return fmt.Errorf("change source %q has no query", cs.ID)
+	}
+	if _, err := parser.ParseExpr(cs.Query); err != nil {
+		return fmt.Errorf("change source %q: query is not valid PromQL: %s", cs.ID, strings.Join(strings.Fields(err.Error()), " "))
+	}
+	return nil
 }
 
 // Default returns the built-in catalog.
@@ -197,6 +250,20 @@ func (c *Catalog) compile() error {
 		}
 		c.byID[s.ID] = i
 	}
+	seen := map[string]bool{}
+	for i := range c.ChangeSources {
+		cs := &c.ChangeSources[i]
+		if err := cs.validate(); err != nil {
+			return err
+		}
+		if seen[cs.ID] {
+			return fmt.Errorf("change source id %q appears twice", cs.ID)
+		}
+		seen[cs.ID] = true
+		if cs.Name == "" {
+			cs.Name = cs.ID
+		}
+	}
 	return nil
 }
 
@@ -217,6 +284,16 @@ func (c *Catalog) Extend(user *Catalog) *Catalog {
 	for _, s := range c.Signals {
 		if _, overridden := user.byID[s.ID]; !overridden {
 			out.Signals = append(out.Signals, s)
+		}
+	}
+	userSources := map[string]bool{}
+	for _, cs := range user.ChangeSources {
+		userSources[cs.ID] = true
+	}
+	out.ChangeSources = append(out.ChangeSources, user.ChangeSources...)
+	for _, cs := range c.ChangeSources {
+		if !userSources[cs.ID] {
+			out.ChangeSources = append(out.ChangeSources, cs)
 		}
 	}
 	if err := out.compile(); err != nil {

@@ -91,6 +91,17 @@ func (p *Prometheus) Step(window, baseline telemetry.Window) time.Duration {
 type promQuery struct {
 	signal string
 	query  string
+	// change is 1 + the index of the catalog change source it serves; 0
+	// for a signal.
+	change int
+}
+
+// what names the query's purpose in warnings.
+func (q promQuery) what() string {
+	if q.change > 0 {
+		return "change source " + strings.TrimPrefix(q.signal, "change:")
+	}
+	return "signal " + q.signal
 }
 
 // Collect queries every catalog signal whose metrics exist over the
@@ -111,6 +122,10 @@ func (p *Prometheus) Collect(ctx context.Context, cat *catalog.Catalog, window, 
 	}
 	queries, warns := planQueries(cat, names, p.log)
 	b.Warnings = append(b.Warnings, warns...)
+	if len(queries) > 0 {
+		// Changes matter only beside signals to explain.
+		queries = append(queries, planChangeQueries(cat, names, p.log)...)
+	}
 	if len(queries) == 0 {
 		b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus %s: no catalog signal's metrics exist between %s and %s", p.URL(), full.From.Format(time.RFC3339), full.To.Format(time.RFC3339)))
 		return b, nil
@@ -159,6 +174,7 @@ func (p *Prometheus) Collect(ctx context.Context, cat *catalog.Catalog, window, 
 	}
 
 	var got [][]telemetry.Series
+	changeSeries := make([][][]telemetry.Series, len(cat.ChangeSources))
 	failed, unreachable := 0, 0
 	var firstUnreachable error
 	for i, res := range results {
@@ -170,7 +186,11 @@ func (p *Prometheus) Collect(ctx context.Context, cat *catalog.Catalog, window, 
 				unreachable++
 				firstUnreachable = cmpOr(firstUnreachable, res.err)
 			}
-			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: signal %s: query %s failed: %v", q.signal, oneLineQuery(q.query), res.err))
+			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: %s: query %s failed: %v", q.what(), oneLineQuery(q.query), res.err))
+			continue
+		}
+		if q.change > 0 {
+			changeSeries[q.change-1] = append(changeSeries[q.change-1], res.series)
 			continue
 		}
 		got = append(got, res.series)
@@ -179,6 +199,12 @@ func (p *Prometheus) Collect(ctx context.Context, cat *catalog.Catalog, window, 
 		return b, firstUnreachable
 	}
 	b.Series = mergeSeries(got)
+	for i, groups := range changeSeries {
+		if len(groups) > 0 {
+			b.Changes = append(b.Changes, DetectChanges(cat.ChangeSources[i], mergeSeries(groups), cat)...)
+		}
+	}
+	b.Changes = MergeChanges(b.Changes)
 	p.log.Debug("queried prometheus", "series", len(b.Series), "failed", failed, "of", total)
 	return b, nil
 }
@@ -372,6 +398,23 @@ func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) 
 		}
 	}
 	return out, warns
+}
+
+// planChangeQueries asks each catalog change source whose metrics exist.
+func planChangeQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) []promQuery {
+	var out []promQuery
+	for i, cs := range cat.ChangeSources {
+		metrics, err := queryMetricNames(cs.Query)
+		if err != nil {
+			continue // the catalog checked it at load
+		}
+		if names != nil && len(metrics) > 0 && !slices.ContainsFunc(metrics, func(m string) bool { return names[m] }) {
+			log.Debug("skipping change source: none of its metrics exist in the range", "source", cs.ID, "metrics", strings.Join(metrics, ","))
+			continue
+		}
+		out = append(out, promQuery{signal: "change:" + cs.ID, query: cs.Query, change: i + 1})
+	}
+	return out
 }
 
 // compilePatterns compiles a signal's metric patterns once for all the

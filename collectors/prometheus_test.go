@@ -282,6 +282,14 @@ func TestCollectHappyPath(t *testing.T) {
 		}
 		want[id] = s.Query
 	}
+	// Change sources whose metric exists, and those that select by a name
+	// pattern (no name to check first), are asked too.
+	for _, cs := range cat.ChangeSources {
+		switch cs.ID {
+		case "container_restarts", "build_info_version", "config_reload":
+			want["change:"+cs.ID] = cs.Query
+		}
+	}
 	weekEarlier := telemetry.Window{From: tWindow.From.Add(-7 * 24 * time.Hour), To: tWindow.To.Add(-7*24*time.Hour + 30*time.Minute)}
 
 	tests := []struct {
@@ -352,12 +360,19 @@ func TestCollectHappyPath(t *testing.T) {
 				t.Errorf("discovery requests %+v", disc)
 			}
 
-			// Series: two per signal (checkout and cart), merged across ranges.
-			if sig := signalsOf(b); len(sig) != len(want) {
-				t.Errorf("series of signals %v, want %d signals", sig, len(want))
+			// Series: two per signal (checkout and cart), merged across
+			// ranges; change sources give changes, never series.
+			signals := 0
+			for id := range want {
+				if !strings.HasPrefix(id, "change:") {
+					signals++
+				}
 			}
-			if len(b.Series) != 2*len(want) {
-				t.Errorf("%d series, want %d", len(b.Series), 2*len(want))
+			if sig := signalsOf(b); len(sig) != signals {
+				t.Errorf("series of signals %v, want %d signals", sig, signals)
+			}
+			if len(b.Series) != 2*signals {
+				t.Errorf("%d series, want %d", len(b.Series), 2*signals)
 			}
 			for _, s := range b.Series {
 				q, ok := want[s.Signal]

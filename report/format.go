@@ -359,6 +359,9 @@ func evidence(f analysis.Finding, day string, prev *analysis.Finding) []string {
 		parts = append(parts, s)
 		if from, to := clean(c.FromVersion), clean(c.ToVersion); from != "" || to != "" {
 			parts = append(parts, "version "+orUnknown(from)+" -> "+orUnknown(to))
+			if from != "" && (c.Kind == telemetry.ChangeDeploy || c.Kind == telemetry.ChangeVersion) {
+				parts = append(parts, "rollback target "+from)
+			}
 		}
 		if a := clean(c.Author); a != "" {
 			parts = append(parts, "by "+a)

@@ -83,6 +83,7 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err := a.addChanges(cmd, &b); err != nil {
 		return err
 	}
+	b.Changes = collectors.MergeChanges(b.Changes)
 	meta := collectors.SnapshotMeta{Created: a.now().UTC(), Prometheus: promCfg.URL}
 	if err := collectors.WriteSnapshotMeta(cmd.Context(), out, b, meta); err != nil {
 		return err

@@ -144,7 +144,6 @@ func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
 		return err
 	}
 	b.Changes = append(b.Changes, changes...)
-	collectors.SortChanges(b.Changes)
 	a.log.Debug("read changes", "file", path, "changes", len(changes))
 	return nil
 }
@@ -193,8 +192,12 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 	if err := a.addChanges(cmd, &b); err != nil {
 		return b, err
 	}
+	// One rollout reported by several sources (a deploys file, a generation
+	// step, a version label) is one change.
+	b.Changes = collectors.MergeChanges(b.Changes)
 	return b, nil
 }
+
 
 // readSnapshot reads a recorded snapshot; window flags, when given,
 // replace its recorded window (the series are the same).
