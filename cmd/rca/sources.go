@@ -198,7 +198,6 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 	return b, nil
 }
 
-
 // readSnapshot reads a recorded snapshot; window flags, when given,
 // replace its recorded window (the series are the same).
 func (a *app) readSnapshot(cmd *cobra.Command, dir string, spec timerange.Spec, window, baseline telemetry.Window) (telemetry.Bundle, error) {
