@@ -35,7 +35,18 @@ import (
 //   - every series Generate emits under a raw or recording-rule name
 //     (container_memory_working_set_bytes, probe_success, node and
 //     business recording rules, ...), as a gauge with the same labels and
-//     values.
+//     values;
+//   - process_start_time_seconds, and app_build_info{version,revision} (1)
+//     on the HTTP services' pods.
+//
+// The deploys (Generate's Changes) show as a cluster shows them:
+// kube-state-metrics' kube_deployment_metadata_generation and
+// kube_deployment_status_observed_generation{namespace,deployment} of the
+// HTTP services step up by one at the deploy (the observed one a scrape
+// later; kube_statefulset_* of the databases stay put), and a deploy's new
+// pods carry its ToVersion and Commit in app_build_info and start their
+// processes at their first sample. These per-pod gauges follow the pod's
+// life as Generate has it, not the counters' extra scrapes below.
 //
 // Counters and histograms carry what the signals are made of before the 2m
 // rate() smooths them, with the signals' noise, so that rate()[2m] gives
@@ -447,6 +458,9 @@ func (b *omBuild) families() ([]family, error) {
 		b.containerCounter("container_cpu_usage_seconds", "Cumulative CPU time consumed (cAdvisor).", func(r rawResources) []float64 { return r.cpu }),
 		b.containerCounter("container_cpu_cfs_throttled_seconds", "Total time duration the container has been throttled (cAdvisor).", func(r rawResources) []float64 { return r.thr }),
 		b.gcDurations(), b.restarts(),
+		b.generations("deployment", false), b.generations("deployment", true),
+		b.generations("statefulset", false), b.generations("statefulset", true),
+		b.buildInfo(), b.processStart(),
 	}
 	gauges, err := b.gauges()
 	if err != nil {
@@ -709,6 +723,141 @@ func (b *omBuild) restarts() family {
 						v[g] = n
 					}
 					emit(podLabels(svc.name, p, "container", svc.name), from, [][]float64{v})
+				}
+			}
+		}}
+}
+
+// deploys are the scenario's deploys (Generate's Changes) by service,
+// oldest first.
+func (b *omBuild) deploys() map[string][]telemetry.Change {
+	out := map[string][]telemetry.Change{}
+	for _, c := range changes(b.r.m) {
+		if c.Kind == telemetry.ChangeDeploy {
+			out[c.Service] = append(out[c.Service], c)
+		}
+	}
+	return out
+}
+
+// deployStep is the grid index of the first scrape at or after a deploy:
+// the model step the deploy's new pods start at (makePods), plus the
+// warm-up.
+func (b *omBuild) deployStep(c telemetry.Change) int { return b.r.e.step(c.T) + b.warm }
+
+// constant is n copies of v.
+func constant(n int, v float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// generations is kube-state-metrics' kube_<kind>_metadata_generation
+// (observed false) or kube_<kind>_status_observed_generation (observed
+// true) of every service of that kind (Deployments: the HTTP services;
+// StatefulSets: the databases): a per-service generation drawn from the
+// seed that a deploy steps up by one at the first scrape at or after it;
+// the controller observes it one scrape later.
+func (b *omBuild) generations(kind string, observed bool) family {
+	m := b.r.m
+	name, help := "kube_"+kind+"_metadata_generation", "Sequence number representing a specific generation of the desired state."
+	if observed {
+		name, help = "kube_"+kind+"_status_observed_generation", "The generation observed by the "+kind+" controller."
+	}
+	return family{name: name, typ: "gauge", help: help, lines: []omLine{{"", ""}},
+		series: func(emit func(telemetry.Labels, int, [][]float64)) {
+			deploys := b.deploys()
+			for _, svc := range m.topo.services {
+				if svc.db != (kind == "statefulset") {
+					continue
+				}
+				v := constant(b.n+b.warm, float64(2+m.rng("om/generation/"+svc.name).IntN(60)))
+				for _, c := range deploys[svc.name] {
+					from := b.deployStep(c)
+					if observed {
+						from++
+					}
+					for g := from; g < len(v); g++ {
+						v[g]++
+					}
+				}
+				emit(telemetry.Labels{"namespace": "shop", kind: svc.name}, 0, [][]float64{v})
+			}
+		}}
+}
+
+// podLife is the grid range [from, to) a pod lives in, as the bundle has
+// it (emitter.pods): an old pod from the first sample, a new one from its
+// deploy's step; a replaced one to 30 s after the deploy. The counters'
+// extra scrapes (at zero before a new pod takes traffic, while a replaced
+// one drains) are not in it.
+func (b *omBuild) podLife(p pod) (from, to int) {
+	if p.from > 0 {
+		from = p.from + b.warm
+	}
+	return from, p.to + b.warm
+}
+
+// revision is the VCS revision a service ran before the scenario's
+// deploys: seven hex digits drawn from the seed, never the deploy's.
+func (b *omBuild) revision(svc serviceSpec) string {
+	r := b.r.m.rng("om/revision/" + svc.name)
+	for {
+		if s := fmt.Sprintf("%07x", r.Uint32()>>4); s != svc.commit {
+			return s
+		}
+	}
+}
+
+// buildInfo is app_build_info{version,revision} = 1 per pod of every HTTP
+// service, over the pod's life: the pods a deploy replaces carry its
+// FromVersion and the revision before it, the pods it creates its
+// ToVersion and Commit; a service no deploy touches runs its current
+// version. The databases are not builds of the shop's: no build info.
+func (b *omBuild) buildInfo() family {
+	m := b.r.m
+	return family{name: "app_build_info", typ: "gauge", help: "A metric with a constant '1' value labeled by the version and VCS revision the service was built from.", lines: []omLine{{"", ""}},
+		series: func(emit func(telemetry.Labels, int, [][]float64)) {
+			deploys := b.deploys()
+			for _, svc := range m.topo.services {
+				if svc.db {
+					continue
+				}
+				version, rev := svc.version[0], b.revision(svc)
+				if ds := deploys[svc.name]; len(ds) > 0 {
+					version = ds[0].FromVersion
+				}
+				for _, p := range b.r.e.pods[svc.name] {
+					from, to := b.podLife(p)
+					v, r := version, rev
+					for _, c := range deploys[svc.name] {
+						if from >= b.deployStep(c) {
+							v, r = c.ToVersion, c.Commit
+						}
+					}
+					emit(podLabels(svc.name, p, "version", v, "revision", r), from, [][]float64{constant(to-from, 1)})
+				}
+			}
+		}}
+}
+
+// processStart is process_start_time_seconds per pod, over the pod's life:
+// an old pod's process started its uptime before the first sample (the
+// counters' starting values count that uptime), a new pod's at its first
+// sample. A restart in place would change the value; a new pod is a new
+// series.
+func (b *omBuild) processStart() family {
+	m := b.r.m
+	return family{name: "process_start_time_seconds", typ: "gauge", help: "Start time of the process since unix epoch in seconds.", lines: []omLine{{"", ""}},
+		series: func(emit func(telemetry.Labels, int, [][]float64)) {
+			for _, svc := range m.topo.services {
+				for _, p := range b.r.e.pods[svc.name] {
+					from, to := b.podLife(p)
+					t := m.times[0].Add(time.Duration(from-b.warm) * m.s.Step)
+					start := float64(t.UnixMilli())/1000 - b.uptime(p)
+					emit(podLabels(svc.name, p), from, [][]float64{constant(to-from, math.Round(start*100)/100)})
 				}
 			}
 		}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -472,6 +473,7 @@ func TestWriteOpenMetrics(t *testing.T) {
 			t.Run("counters", func(t *testing.T) { checkCounters(t, f) })
 			t.Run("buckets", func(t *testing.T) { checkBuckets(t, f) })
 			t.Run("gauges", func(t *testing.T) { checkGauges(t, b, f) })
+			t.Run("deploys", func(t *testing.T) { checkDeploys(t, c.s, b, f) })
 			got := reevaluate(b, f)
 			t.Run("signals", func(t *testing.T) { checkSignals(t, b, got) })
 			t.Run("story", func(t *testing.T) {
@@ -569,7 +571,7 @@ func checkBuckets(t *testing.T, f *omFile) {
 func checkGauges(t *testing.T, b telemetry.Bundle, f *omFile) {
 	byID := map[string]*omSeries{}
 	for _, s := range f.series {
-		if f.types[s.name] == pmodel.MetricTypeGauge {
+		if f.types[s.name] == pmodel.MetricTypeGauge && !deployFamilies()[s.name] {
 			byID[telemetry.Series{Metric: s.name, Labels: s.labels}.ID()] = s
 		}
 	}
@@ -598,6 +600,244 @@ func checkGauges(t *testing.T, b telemetry.Bundle, f *omFile) {
 	if n != len(byID) {
 		t.Errorf("%d gauges in the file, %d raw series in the bundle", len(byID), n)
 	}
+}
+
+// deployFamilies are the gauges that show the deploys (and the pods'
+// lives) in the raw series; the bundle has none of them.
+func deployFamilies() map[string]bool {
+	return map[string]bool{
+		"kube_deployment_metadata_generation": true, "kube_deployment_status_observed_generation": true,
+		"kube_statefulset_metadata_generation": true, "kube_statefulset_status_observed_generation": true,
+		"app_build_info": true, "process_start_time_seconds": true,
+	}
+}
+
+// steps are the changes of a series' value: at which sample, by how much.
+type valueStep struct {
+	ts    int64
+	delta float64
+}
+
+func valueSteps(s *omSeries) []valueStep {
+	var out []valueStep
+	for i := 1; i < len(s.vals); i++ {
+		if s.vals[i] != s.vals[i-1] {
+			out = append(out, valueStep{s.ts[i], s.vals[i] - s.vals[i-1]})
+		}
+	}
+	return out
+}
+
+// checkDeploys: the deploys of Generate's Changes show in the raw series
+// as kube-state-metrics and the pods' own metrics show them.
+//   - Every Deployment (HTTP service) and StatefulSet (database) has a
+//     generation over the whole file; a deployed service's steps up by one
+//     at the first scrape at or after the deploy, its observed generation
+//     one scrape later; no other generation changes.
+//   - app_build_info: every pod of an HTTP service has one, always 1; the
+//     pods before a deploy carry its FromVersion and one revision (not the
+//     deploy's commit), the pods after it its ToVersion and Commit, from
+//     the first scrape at or after the deploy on; both versions are scraped
+//     together for no longer than the pod replacement (hopLag, at least one
+//     step), and no scrape has neither. A service no deploy touches runs
+//     its current version on every pod.
+//   - process_start_time_seconds: one per pod (the same pods as the
+//     counters'), constant; an old pod's is before the file starts, a new
+//     pod's is its first sample, at or after its deploy.
+func checkDeploys(t *testing.T, sc Scenario, b telemetry.Bundle, f *omFile) {
+	sc, _ = sc.withDefaults()
+	step := sc.Step.Milliseconds()
+	deployed := map[string]telemetry.Change{}
+	for _, c := range b.Changes {
+		if c.Kind != telemetry.ChangeDeploy {
+			continue
+		}
+		if _, ok := deployed[c.Service]; ok {
+			t.Fatalf("two deploys of %s", c.Service)
+		}
+		deployed[c.Service] = c
+	}
+	if len(deployed) != 2 {
+		t.Fatalf("%d deployed services, want the decoy and the faulty one", len(deployed))
+	}
+	byName := map[string][]*omSeries{}
+	var first, last int64 = math.MaxInt64, math.MinInt64
+	for _, s := range f.series {
+		byName[s.name] = append(byName[s.name], s)
+		first, last = min(first, s.ts[0]), max(last, s.ts[len(s.ts)-1])
+	}
+	// The first scrape at or after t.
+	scrapeAt := func(t time.Time) int64 {
+		ms := t.UnixMilli()
+		return first + (ms-first+step-1)/step*step
+	}
+	var deployments, statefulsets []string
+	for _, svc := range shop().services {
+		if svc.db {
+			statefulsets = append(statefulsets, svc.name)
+		} else {
+			deployments = append(deployments, svc.name)
+		}
+	}
+
+	for _, kind := range []string{"deployment", "statefulset"} {
+		want := map[string][]string{"deployment": deployments, "statefulset": statefulsets}[kind]
+		meta, obs := map[string]*omSeries{}, map[string]*omSeries{}
+		for name, into := range map[string]map[string]*omSeries{"kube_" + kind + "_metadata_generation": meta, "kube_" + kind + "_status_observed_generation": obs} {
+			for _, s := range byName[name] {
+				if len(s.labels) != 2 || s.labels["namespace"] != "shop" || s.labels[kind] == "" {
+					t.Errorf("%s%v: want labels namespace=shop and %s", name, s.labels, kind)
+				}
+				if s.ts[0] != first || s.ts[len(s.ts)-1] != last || len(s.ts) != int((last-first)/step)+1 {
+					t.Errorf("%s%v: samples from %d to %d (%d), want every step of the file", name, s.labels, s.ts[0], s.ts[len(s.ts)-1], len(s.ts))
+				}
+				into[s.labels[kind]] = s
+			}
+		}
+		for _, svc := range want {
+			m, o := meta[svc], obs[svc]
+			if m == nil || o == nil {
+				t.Errorf("%s %s: metadata generation %v, observed generation %v", kind, svc, m != nil, o != nil)
+				continue
+			}
+			if m.vals[0] < 1 || m.vals[0] != math.Trunc(m.vals[0]) || o.vals[0] != m.vals[0] {
+				t.Errorf("%s %s: generation %g, observed %g at the start", kind, svc, m.vals[0], o.vals[0])
+			}
+			ms, os := valueSteps(m), valueSteps(o)
+			c, ok := deployed[svc]
+			if !ok {
+				if len(ms)+len(os) > 0 {
+					t.Errorf("%s %s is not deployed, its generation changes: %v, observed %v", kind, svc, ms, os)
+				}
+				continue
+			}
+			at := scrapeAt(c.T)
+			if len(ms) != 1 || ms[0] != (valueStep{at, 1}) {
+				t.Errorf("%s %s deployed at %s: generation steps %v, want one +1 at %d", kind, svc, c.T.Format(time.TimeOnly), ms, at)
+			}
+			if len(os) != 1 || os[0].delta != 1 || os[0].ts <= at || os[0].ts > at+step {
+				t.Errorf("%s %s deployed at %s: observed generation steps %v, want one +1 one scrape after %d", kind, svc, c.T.Format(time.TimeOnly), os, at)
+			}
+		}
+		if len(meta) != len(want) || len(obs) != len(want) {
+			t.Errorf("%d %s metadata generations, %d observed, want %d (%v)", len(meta), kind, len(obs), len(want), want)
+		}
+	}
+
+	// The pods are the counters' pods.
+	pods := map[string]map[string]bool{} // service -> pods
+	for _, s := range byName["container_cpu_usage_seconds_total"] {
+		if pods[s.labels["service"]] == nil {
+			pods[s.labels["service"]] = map[string]bool{}
+		}
+		pods[s.labels["service"]][s.labels["pod"]] = true
+	}
+	samePods := func(name string, got map[string]map[string]bool, services []string) {
+		if len(got) != len(services) {
+			t.Errorf("%s: services %v, want %v", name, slices.Sorted(maps.Keys(got)), services)
+		}
+		for _, svc := range services {
+			if !maps.Equal(got[svc], pods[svc]) {
+				t.Errorf("%s: pods of %s %v, want the counters' %v", name, svc, slices.Sorted(maps.Keys(got[svc])), slices.Sorted(maps.Keys(pods[svc])))
+			}
+		}
+	}
+
+	// Build info: versions and revisions per service, over time.
+	type version struct{ version, revision string }
+	type life struct{ from, to int64 }
+	builds := map[string]map[version][]life{} // service -> version -> its pods' lives
+	got := map[string]map[string]bool{}
+	for _, s := range byName["app_build_info"] {
+		svc, l := s.labels["service"], s.labels
+		if len(l) != 5 || l["namespace"] != "shop" || l["pod"] == "" || l["version"] == "" || len(l["revision"]) != 7 {
+			t.Errorf("app_build_info%v: want labels service, pod, namespace=shop, version and a 7-digit revision", l)
+		}
+		if slices.ContainsFunc(s.vals, func(v float64) bool { return v != 1 }) {
+			t.Errorf("app_build_info%v is not always 1", l)
+		}
+		if got[svc] == nil {
+			got[svc], builds[svc] = map[string]bool{}, map[version][]life{}
+		}
+		if got[svc][l["pod"]] {
+			t.Errorf("pod %s has two build infos", l["pod"])
+		}
+		got[svc][l["pod"]] = true
+		v := version{l["version"], l["revision"]}
+		builds[svc][v] = append(builds[svc][v], life{s.ts[0], s.ts[len(s.ts)-1]})
+	}
+	samePods("app_build_info", got, deployments)
+	replace := max(1, int64(hopLag/sc.Step)) * step // how long both versions serve
+	for _, svc := range deployments {
+		spec := shop().service(svc)
+		c, ok := deployed[svc]
+		if !ok {
+			if len(builds[svc]) != 1 {
+				t.Errorf("%s is not deployed and runs %v", svc, builds[svc])
+			}
+			for v := range builds[svc] {
+				if v.version != spec.version[0] || v.revision == spec.commit {
+					t.Errorf("%s is not deployed and runs %v, want %s and a revision before %s", svc, v, spec.version[0], spec.commit)
+				}
+			}
+			continue
+		}
+		var olds, news []life
+		for v, ls := range builds[svc] {
+			switch {
+			case v.version == c.FromVersion && v.revision != c.Commit:
+				olds = append(olds, ls...)
+			case v.version == c.ToVersion && v.revision == c.Commit:
+				news = append(news, ls...)
+			default:
+				t.Errorf("%s deployed %s -> %s (commit %s): a pod runs %v", svc, c.FromVersion, c.ToVersion, c.Commit, v)
+			}
+		}
+		if len(builds[svc]) != 2 || len(olds) == 0 || len(news) == 0 {
+			t.Errorf("%s deployed %s -> %s: pods run %v, want both, one revision each", svc, c.FromVersion, c.ToVersion, builds[svc])
+			continue
+		}
+		at := scrapeAt(c.T)
+		for _, o := range olds {
+			// No gap: an old pod is scraped at least until the scrape
+			// before the deploy's; and it is gone once replaced.
+			if o.from != first || o.to < at-step || o.to > at+replace-step {
+				t.Errorf("%s: an old pod runs %s from %d to %d, want from the start to at least %d and less than %d ms after the deploy's first scrape %d",
+					svc, c.FromVersion, o.from, o.to, at-step, replace, at)
+			}
+		}
+		for _, n := range news {
+			if n.from != at || n.to != last {
+				t.Errorf("%s: a new pod runs %s from %d to %d, want from the deploy at %d to the end", svc, c.ToVersion, n.from, n.to, at)
+			}
+		}
+	}
+
+	// Process start times.
+	got = map[string]map[string]bool{}
+	for _, s := range byName["process_start_time_seconds"] {
+		svc, l := s.labels["service"], s.labels
+		if len(l) != 3 || l["namespace"] != "shop" || l["pod"] == "" {
+			t.Errorf("process_start_time_seconds%v: want labels service, pod and namespace=shop", l)
+		}
+		if got[svc] == nil {
+			got[svc] = map[string]bool{}
+		}
+		got[svc][l["pod"]] = true
+		if steps := valueSteps(s); len(steps) > 0 {
+			t.Errorf("process_start_time_seconds%v changes: %v", l, steps)
+		}
+		start := int64(math.Round(s.vals[0] * 1000))
+		switch c, ok := deployed[svc]; {
+		case s.ts[0] == first:
+			if start > first-86400*1000 {
+				t.Errorf("process_start_time_seconds%v: an old pod started at %d, less than a day before the first sample %d", l, start, first)
+			}
+		case start != s.ts[0] || !ok || start < c.T.UnixMilli():
+			t.Errorf("process_start_time_seconds%v: a new pod started at %d, first sampled at %d (deploy of %s: %v)", l, start, s.ts[0], svc, c.T)
+		}
+	}
+	samePods("process_start_time_seconds", got, append(slices.Clone(deployments), statefulsets...))
 }
 
 // checkSignals: every catalog series of the bundle is there at every step,

@@ -45,20 +45,33 @@ var demoStart = time.Date(2026, 11, 24, 13, 50, 0, 0, time.UTC)
 // report is the part of rca.report/v1 the assertions read.
 type report struct {
 	RootCauses []struct {
-		Service string `json:"service"`
-		Layer   string `json:"layer"`
+		Service string        `json:"service"`
+		Layer   string        `json:"layer"`
+		Change  *reportChange `json:"change"`
 	} `json:"root_causes"`
 	Chain []struct {
 		Layer    string `json:"layer"`
 		Service  string `json:"service"`
 		SignalID string `json:"signal_id"`
-		Change   *struct {
-			Service string `json:"service"`
-			Kind    string `json:"kind"`
-			Summary string `json:"summary"`
-		} `json:"change"`
+		Change   *reportChange `json:"change"`
 	} `json:"chain"`
 	Warnings []string `json:"warnings"`
+}
+
+type reportChange struct {
+	Service     string `json:"service"`
+	Kind        string `json:"kind"`
+	Summary     string `json:"summary"`
+	FromVersion string `json:"from_version"`
+	ToVersion   string `json:"to_version"`
+	Commit      string `json:"commit"`
+	Source      string `json:"source"`
+	Commits     []struct {
+		Hash    string   `json:"hash"`
+		Author  string   `json:"author"`
+		Subject string   `json:"subject"`
+		Files   []string `json:"files"`
+	} `json:"commits"`
 }
 
 func parseReport(t *testing.T, s string) report {
@@ -89,7 +102,7 @@ func chainString(r report) string {
 func TestLiveDemo(t *testing.T) {
 	demo := writeDemo(t, demoStart)
 	prom := startPrometheus(t, demo.openMetrics)
-	live := []string{"--prometheus-url", prom.url, "--from", demo.from, "--to", demo.to, "--changes", demo.changes}
+	live := []string{"--prometheus-url", prom.url, "--from", demo.from, "--to", demo.to, "--changes-file", demo.changes}
 
 	if *update {
 		mustRun(t, bins.rca, append([]string{"snapshot", "--force", "--out", bundledDemo}, live...)...)
@@ -165,6 +178,22 @@ func TestLiveDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("deploy found from Prometheus alone", func(t *testing.T) {
+		// No deploys file: kube-state-metrics generations and app_build_info
+		// versions stored in Prometheus must reveal the rollout.
+		r := parseReport(t, mustRun(t, bins.rca, "analyze", "-o", "json", "--prometheus-url", prom.url, "--from", demo.from, "--to", demo.to).stdout)
+		if len(r.RootCauses) == 0 || r.RootCauses[0].Change == nil {
+			t.Fatalf("top root cause is not a change: %+v\n%s", r.RootCauses, chainString(r))
+		}
+		c := r.RootCauses[0].Change
+		if c.Service != "checkout" || c.Kind != "deploy" || c.FromVersion != "v1.4.1" || c.ToVersion != "v1.4.2" || c.Commit != "9f3c1e2" {
+			t.Errorf("detected deploy %+v, want checkout v1.4.1 -> v1.4.2 at revision 9f3c1e2", c)
+		}
+		if !strings.Contains(c.Source, "prometheus") {
+			t.Errorf("deploy source %q, want the Prometheus change sources", c.Source)
+		}
+	})
+
 	t.Run("text report", func(t *testing.T) {
 		res := mustRun(t, bins.rca, append([]string{"analyze"}, live...)...)
 		for _, want := range []string{"MOST LIKELY ROOT CAUSE", "checkout", "CAUSE CHAIN", "v1.4.2"} {
@@ -206,8 +235,9 @@ func TestLiveVariants(t *testing.T) {
 	for i, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			d := incidents[i]
+			// The deploys come from the series alone: no deploys file.
 			r := parseReport(t, mustRun(t, bins.rca, "analyze", "-o", "json", "--prometheus-url", prom.url,
-				"--from", d.from, "--to", d.to, "--changes", d.changes).stdout)
+				"--from", d.from, "--to", d.to).stdout)
 			if len(r.RootCauses) == 0 || r.RootCauses[0].Service != v.service {
 				t.Fatalf("top root cause = %+v, want %s\n%s", r.RootCauses, v.service, chainString(r))
 			}

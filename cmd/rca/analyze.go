@@ -37,7 +37,7 @@ Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
 (now-30m, -2h). Durations: 30s, 30m, 2h, 7d, 1h30m.`,
 		Example: `  rca analyze --snapshot testdata/incidents/pi-digits
   rca analyze --prometheus-url http://localhost:9090 --from now-30m
-  rca analyze --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes deploys.yaml
+  rca analyze --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes-file deploys.yaml
   rca analyze --snapshot testdata/incidents/pi-digits -o json --out report.json
   rca analyze --snapshot DIR --around 2026-11-24T14:04:00Z --span 30m --baseline-offset 7d`,
 		Args: noArgs,

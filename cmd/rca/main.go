@@ -369,7 +369,7 @@ func isListType(typ string) bool {
 
 // isPathFlag reports whether a flag's value is a file or directory path.
 func isPathFlag(name string) bool {
-	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes"
+	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes-file" || name == "repo"
 }
 
 // warnUnknownEnv points out RCA_* variables that match no flag: usually a

@@ -26,7 +26,7 @@ the live analysis did.
 
 Only base URLs are recorded, never credentials.`,
 		Example: `  rca snapshot --prometheus-url http://localhost:9090 --from now-1h --out incidents/checkout-500s
-  rca snapshot --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes deploys.yaml --out snap`,
+  rca snapshot --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes-file deploys.yaml --out snap`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.snapshot(cmd) },
 	}

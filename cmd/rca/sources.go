@@ -63,7 +63,7 @@ func yamlMessage(err error) string {
 func sourceFlags(f *pflag.FlagSet) {
 	f.String("prometheus-url", "", "Prometheus (or Thanos, Mimir, VictoriaMetrics) API `url`; overrides sources.prometheus.url")
 	newDurationFlag(f, "step", 0, "query resolution (default: 30s, coarser for long windows)")
-	f.String("changes", "", "JSON or YAML `file` listing deploys and other changes")
+	f.String("changes-file", "", "JSON or YAML `file` listing deploys and other changes (also changes.file in the config)")
 }
 
 // errNoSource says how to give rca data.
@@ -130,14 +130,14 @@ func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collecto
 	return b, nil
 }
 
-// addChanges merges the --changes file into the bundle.
+// addChanges merges the --changes-file into the bundle.
 func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
-	path := a.v.GetString("changes")
+	path := a.v.GetString("changes-file")
 	if path == "" {
 		return nil
 	}
 	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("%s: %w", a.originName(cmd, "changes"), err)
+		return fmt.Errorf("%s: %w", a.originName(cmd, "changes-file"), err)
 	}
 	changes, err := collectors.ReadChangesFile(path)
 	if err != nil {
@@ -163,7 +163,7 @@ func (a *app) progress() func(string) {
 
 // bundle gathers what analyze reads: a recorded snapshot (over its own
 // window unless the user names one), or a live read of Prometheus over
-// the user's window; then the --changes file.
+// the user's window; then the --changes-file.
 func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Spec, window, baseline telemetry.Window) (telemetry.Bundle, error) {
 	dir := a.v.GetString("snapshot")
 	promCfg, live, err := a.prometheusConfig(cmd)

@@ -55,7 +55,7 @@ func TestLiveFlagErrors(t *testing.T) {
 		{"url without window", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1"}, 2, "needs a window"},
 		{"unreachable", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 1, "Prometheus is unreachable at http://127.0.0.1:1"},
 		{"bad step", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--step", "fast"}, 2, `invalid argument "fast" for "--step"`},
-		{"missing changes file", []string{"analyze", "--snapshot", "../../testdata/incidents/pi-digits", "--changes", "nope.yaml"}, 1, "--changes: stat nope.yaml"},
+		{"missing changes file", []string{"analyze", "--snapshot", "../../testdata/incidents/pi-digits", "--changes-file", "nope.yaml"}, 1, "--changes-file: stat nope.yaml"},
 		{"snapshot without out", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 2, "--out DIR is required"},
 		{"snapshot without window", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--out", filepath.Join(snap, "x")}, 2, "snapshot needs a window"},
 		{"snapshot without source", []string{"snapshot", "--from", "now-1h", "--out", filepath.Join(snap, "x")}, 1, "no Prometheus to record from"},
