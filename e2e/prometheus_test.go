@@ -50,9 +50,9 @@ type report struct {
 		Change  *reportChange `json:"change"`
 	} `json:"root_causes"`
 	Chain []struct {
-		Layer    string `json:"layer"`
-		Service  string `json:"service"`
-		SignalID string `json:"signal_id"`
+		Layer    string        `json:"layer"`
+		Service  string        `json:"service"`
+		SignalID string        `json:"signal_id"`
 		Change   *reportChange `json:"change"`
 	} `json:"chain"`
 	Warnings []string `json:"warnings"`
