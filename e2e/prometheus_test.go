@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rca-tool/rca/internal/gitfixture"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/incidents/pi-digits from the real Prometheus with rca snapshot")
@@ -191,6 +193,22 @@ func TestLiveDemo(t *testing.T) {
 		}
 		if !strings.Contains(c.Source, "prometheus") {
 			t.Errorf("deploy source %q, want the Prometheus change sources", c.Source)
+		}
+	})
+
+	t.Run("with the repository the chain ends at the commit", func(t *testing.T) {
+		// Prometheus names the rollout (v1.4.1 -> v1.4.2); the shop's
+		// repository says what that release shipped to checkout.
+		shop := gitfixture.NewShop(t)
+		r := parseReport(t, mustRun(t, bins.rca, "analyze", "-o", "json", "--prometheus-url", prom.url,
+			"--from", demo.from, "--to", demo.to, "--repo", shop.Dir).stdout)
+		last := r.Chain[len(r.Chain)-1]
+		if last.Change == nil || last.Change.Kind != "commit" || last.Change.Commit != shop.Pi || last.Change.Summary != gitfixture.PiSubject {
+			t.Fatalf("chain ends at %+v, want the pi commit %s\n%s", last.Change, shop.Pi, chainString(r))
+		}
+		deploy := r.Chain[len(r.Chain)-2]
+		if deploy.Change == nil || deploy.Change.Service != "checkout" || len(deploy.Change.Commits) != 1 {
+			t.Errorf("the link above the commit is %+v, want the checkout deploy that shipped it", deploy.Change)
 		}
 	})
 

@@ -83,8 +83,17 @@ type app struct {
 	// error messages: key -> line in configFile.
 	configFile  string
 	configLines map[string]int
-	// sources is the config file's sources section.
+	// sources and changes are the config file's sections of those names.
 	sources sourcesConfig
+	changes changesConfig
+}
+
+// sectionExample shows a config file section's shape in errors.
+func sectionExample(key string) string {
+	if key == "changes" {
+		return "file: deploys.yaml, git: {repo: ...}"
+	}
+	return "prometheus: {url: ...}"
 }
 
 func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
@@ -202,11 +211,11 @@ func (a *app) loadConfig(cmd *cobra.Command, path string) error {
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, val := top.Content[i], top.Content[i+1]
 		key := k.Value
-		if key == "sources" {
+		if key == "sources" || key == "changes" {
 			if val.Kind != yaml.MappingNode {
-				return fmt.Errorf("config file %s: line %d: sources wants a mapping (prometheus: {url: ...}), got %s", path, val.Line, kindName(val))
+				return fmt.Errorf("config file %s: line %d: %s wants a mapping (%s), got %s", path, val.Line, key, sectionExample(key), kindName(val))
 			}
-			if a.sources, err = loadSources(path, data); err != nil {
+			if a.sources, a.changes, err = loadSources(path, data); err != nil {
 				return err
 			}
 			a.configLines[key] = k.Line

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,21 +29,44 @@ type sourcesConfig struct {
 	Prometheus *collectors.PrometheusConfig `yaml:"prometheus"`
 }
 
+// changesConfig is the `changes:` section of the config file: where
+// deploys and commits come from besides the metrics.
+type changesConfig struct {
+	// File is a JSON or YAML list of changes (as --changes-file).
+	File string                `yaml:"file"`
+	Git  *collectors.GitConfig `yaml:"git"`
+}
+
 // loadSources decodes the sources section of the config file strictly
 // (unknown keys are errors, with their line) and makes the file paths in
 // it relative to the file.
-func loadSources(path string, data []byte) (sourcesConfig, error) {
+func loadSources(path string, data []byte) (sourcesConfig, changesConfig, error) {
+	// One section at a time, so an error says which one it is in.
 	var doc struct {
 		Sources sourcesConfig  `yaml:"sources"`
 		Rest    map[string]any `yaml:",inline"` // the flag keys, checked elsewhere
 	}
 	if err := yamlv2.UnmarshalStrict(data, &doc); err != nil {
-		return sourcesConfig{}, fmt.Errorf("config file %s: sources: %s", path, yamlMessage(err))
+		return sourcesConfig{}, changesConfig{}, fmt.Errorf("config file %s: sources: %s", path, yamlMessage(err))
 	}
+	var ch struct {
+		Changes changesConfig  `yaml:"changes"`
+		Rest    map[string]any `yaml:",inline"`
+	}
+	if err := yamlv2.UnmarshalStrict(data, &ch); err != nil {
+		return sourcesConfig{}, changesConfig{}, fmt.Errorf("config file %s: changes: %s", path, yamlMessage(err))
+	}
+	dir := filepath.Dir(path)
 	if p := doc.Sources.Prometheus; p != nil {
-		p.HTTPClientConfig.SetDirectory(filepath.Dir(path))
+		p.HTTPClientConfig.SetDirectory(dir)
 	}
-	return doc.Sources, nil
+	if f := ch.Changes.File; f != "" && !filepath.IsAbs(f) {
+		ch.Changes.File = filepath.Join(dir, f)
+	}
+	if g := ch.Changes.Git; g != nil && g.Repo != "" && !filepath.IsAbs(g.Repo) && !strings.HasPrefix(g.Repo, "~") {
+		g.Repo = filepath.Join(dir, g.Repo)
+	}
+	return doc.Sources, ch.Changes, nil
 }
 
 var (
@@ -64,6 +88,7 @@ func sourceFlags(f *pflag.FlagSet) {
 	f.String("prometheus-url", "", "Prometheus (or Thanos, Mimir, VictoriaMetrics) API `url`; overrides sources.prometheus.url")
 	newDurationFlag(f, "step", 0, "query resolution (default: 30s, coarser for long windows)")
 	f.String("changes-file", "", "JSON or YAML `file` listing deploys and other changes (also changes.file in the config)")
+	f.String("repo", "", "local git `clone` whose commits become changes and are linked to the deploys that shipped them (also changes.git.repo)")
 }
 
 // errNoSource says how to give rca data.
@@ -134,6 +159,9 @@ func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collecto
 func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
 	path := a.v.GetString("changes-file")
 	if path == "" {
+		path = a.changes.File
+	}
+	if path == "" {
 		return nil
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -195,7 +223,84 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 	// One rollout reported by several sources (a deploys file, a generation
 	// step, a version label) is one change.
 	b.Changes = collectors.MergeChanges(b.Changes)
+	if err := a.addCommits(cmd, cat, &b); err != nil {
+		return b, err
+	}
 	return b, nil
+}
+
+// addCommits reads the git repository, if one is configured: the commits
+// in the lookback before the window become changes, and each deploy is
+// linked to the commits it shipped.
+func (a *app) addCommits(cmd *cobra.Command, cat *catalog.Catalog, b *telemetry.Bundle) error {
+	cfg := collectors.GitConfig{}
+	if a.changes.Git != nil {
+		cfg = *a.changes.Git
+	}
+	if repo := a.v.GetString("repo"); repo != "" {
+		cfg.Repo = repo
+	}
+	if cfg.Repo == "" {
+		return nil
+	}
+	if len(cfg.Services) == 0 {
+		cfg.Services = map[string][]string{}
+		for _, svc := range bundleServices(b, cat) {
+			// Where a service's code usually lives in a monorepo.
+			for _, g := range []string{"%s/**", "services/%s/**", "apps/%s/**", "cmd/%s/**"} {
+				cfg.Services[svc] = append(cfg.Services[svc], fmt.Sprintf(g, svc))
+			}
+		}
+	}
+	g, err := collectors.OpenGit(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.originName(cmd, "repo"), err)
+	}
+	lookback, err := a.duration(cmd, "lookback")
+	if err != nil {
+		return err
+	}
+	commits, err := g.Commits(cmd.Context(), b.Window.From.Add(-lookback), b.Window.To)
+	if err != nil {
+		if ctxErr := cmd.Context().Err(); ctxErr != nil {
+			return ctxErr
+		}
+		// A walk that hit its cap still returns what it read.
+		b.Warnings = append(b.Warnings, fmt.Sprintf("git %s: %v", cfg.Repo, err))
+	}
+	changes, warns, err := g.LinkDeploys(cmd.Context(), append(b.Changes, commits...))
+	if err != nil {
+		return fmt.Errorf("linking deploys to commits in %s: %w", cfg.Repo, err)
+	}
+	for _, w := range warns {
+		a.log.Debug("git", "warning", w)
+	}
+	b.Warnings = append(b.Warnings, warns...)
+	b.Changes = changes
+	collectors.SortChanges(b.Changes)
+	a.log.Debug("read git", "repo", cfg.Repo, "commits", len(commits))
+	return nil
+}
+
+// bundleServices lists the services the bundle's series and changes name.
+func bundleServices(b *telemetry.Bundle, cat *catalog.Catalog) []string {
+	seen := map[string]bool{}
+	for _, s := range b.Series {
+		if svc := cat.Service(s.Labels); svc != "" {
+			seen[svc] = true
+		}
+	}
+	for _, c := range b.Changes {
+		if c.Service != "" {
+			seen[c.Service] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for svc := range seen {
+		out = append(out, svc)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // readSnapshot reads a recorded snapshot; window flags, when given,
