@@ -212,6 +212,9 @@ func (a *app) loadConfig(cmd *cobra.Command, path string) error {
 		k, val := top.Content[i], top.Content[i+1]
 		key := k.Value
 		if key == "sources" || key == "changes" {
+			if val.Tag == "!!null" {
+				continue // a section left empty (only comments) sets nothing
+			}
 			if val.Kind != yaml.MappingNode {
 				return fmt.Errorf("config file %s: line %d: %s wants a mapping (%s), got %s", path, val.Line, key, sectionExample(key), kindName(val))
 			}

@@ -188,3 +188,13 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfigLoads keeps configs/rca.example.yaml valid: the README
+// points users at it.
+func TestExampleConfigLoads(t *testing.T) {
+	needPiDigits(t)
+	r := rca(t, "--config", filepath.Join("..", "..", "configs", "rca.example.yaml"), "analyze", "--snapshot", piDigits, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
