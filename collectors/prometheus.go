@@ -55,9 +55,23 @@ func NewPrometheus(cfg PrometheusConfig, log *slog.Logger) (*Prometheus, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	hc, err := newHTTPClient(cfg, log, red)
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
+	}
+	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
+	}
+	return &Prometheus{cfg: cfg, api: v1.NewAPI(client), log: log, redact: red}, nil
+}
+
+// newHTTPClient builds the client every collector uses: Prometheus's own
+// HTTP settings (auth, TLS, proxy), extra headers, retries, a size cap.
+func newHTTPClient(cfg PrometheusConfig, log *slog.Logger, red redactor) (*http.Client, error) {
 	rt, err := config.NewRoundTripperFromConfig(cfg.HTTPClientConfig, "rca")
 	if err != nil {
-		return nil, red.Error(fmt.Errorf("prometheus: http client settings: %w", err))
+		return nil, fmt.Errorf("http client settings: %w", err)
 	}
 	rt = &headerTransport{next: rt, headers: cfg.Headers}
 	rt = &retryTransport{next: rt, retries: max(0, cfg.Retries), log: log, redact: red}
@@ -68,11 +82,7 @@ func NewPrometheus(cfg PrometheusConfig, log *slog.Logger) (*Prometheus, error) 
 	if !cfg.HTTPClientConfig.FollowRedirects {
 		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
-	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
-	if err != nil {
-		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
-	}
-	return &Prometheus{cfg: cfg, api: v1.NewAPI(client), log: log, redact: red}, nil
+	return hc, nil
 }
 
 // URL is the server's base URL, without credentials.

@@ -71,6 +71,12 @@ func NewPrometheusConfig(rawURL string) PrometheusConfig {
 
 // withDefaults fills unset fields and checks the rest.
 func (c PrometheusConfig) withDefaults() (PrometheusConfig, error) {
+	return c.withDefaultsFor("Prometheus", "--prometheus-url, RCA_PROMETHEUS_URL or sources.prometheus.url")
+}
+
+// withDefaultsFor is withDefaults for any server speaking HTTP with these
+// settings (Loki reuses them); kind and where name it in errors.
+func (c PrometheusConfig) withDefaultsFor(kind, where string) (PrometheusConfig, error) {
 	if c.Timeout == 0 {
 		c.Timeout = model.Duration(DefaultQueryTimeout)
 	}
@@ -85,7 +91,7 @@ func (c PrometheusConfig) withDefaults() (PrometheusConfig, error) {
 	}
 	switch {
 	case c.URL == "":
-		return c, errors.New("no Prometheus URL: set --prometheus-url, RCA_PROMETHEUS_URL or sources.prometheus.url")
+		return c, fmt.Errorf("no %s URL: set %s", kind, where)
 	case c.Timeout < 0:
 		return c, errors.New("timeout must be positive")
 	case c.Concurrency < 1 || c.Concurrency > 64:
@@ -105,7 +111,7 @@ func (c PrometheusConfig) withDefaults() (PrometheusConfig, error) {
 			// usual mistake and must be shown as typed.
 			shown = c.URL
 		}
-		return c, fmt.Errorf("Prometheus URL %q: want http://host:port or https://host/path", shown)
+		return c, fmt.Errorf("%s URL %q: want http://host:port or https://host/path", kind, shown)
 	}
 	if u.User != nil {
 		// Credentials in the URL would be logged by every proxy on the way;

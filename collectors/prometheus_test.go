@@ -418,11 +418,19 @@ func TestCollectMergesChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newTestProm(t, f.srv.URL, nil, func(c *PrometheusConfig) { c.Step = model.Duration(time.Second) })
+	p := newTestProm(t, f.srv.URL, nil, func(c *PrometheusConfig) {
+		c.Step = model.Duration(time.Second)
+		// Two 10,000-point answers under -race on a busy machine: this test
+		// is about merging, not timeouts.
+		c.Timeout = model.Duration(30 * time.Second)
+	})
 	window := telemetry.Window{From: tWindow.From, To: tWindow.From.Add(3 * time.Hour)}
 	b, err := p.Collect(context.Background(), cat, window, tBaseline)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(b.Warnings) > 0 {
+		t.Fatalf("warnings: %q", b.Warnings)
 	}
 	reqs := f.requests("/api/v1/query_range")
 	if len(reqs) != 2 {
