@@ -25,6 +25,8 @@ type SnapshotMeta struct {
 	// strings and fragments are removed before writing, so tokens never land on disk.
 	Prometheus string
 	Loki       string
+	// LogQuery is the LogQL the log lines were read with.
+	LogQuery string
 }
 
 // WriteSnapshot records a bundle as a snapshot directory (see
@@ -188,7 +190,7 @@ func encodeSnapshot(b telemetry.Bundle, meta SnapshotMeta) ([]snapshotFile, erro
 			from, to = earliest(from, l.T), latest(to, l.T)
 		}
 		name := "logs/0001.json"
-		m.Logs = append(m.Logs, logEntry{Start: from.UTC(), End: to.UTC(), Limit: len(b.Logs), File: name})
+		m.Logs = append(m.Logs, logEntry{Query: meta.LogQuery, Start: from.UTC(), End: to.UTC(), Limit: len(b.Logs), File: name})
 		files = append(files, snapshotFile{name, data})
 	}
 

@@ -97,7 +97,7 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	b, err := a.bundle(cmd, cat, spec, window, baseline)
+	b, _, err := a.bundle(cmd, cat, spec, window, baseline, true)
 	if err != nil {
 		return err
 	}

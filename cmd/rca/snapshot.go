@@ -18,8 +18,9 @@ func (a *app) snapshotCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Record what a live analysis reads into a folder, to re-analyse offline",
-		Long: `snapshot queries Prometheus exactly as 'rca analyze' would for the window and
-its baseline, and writes the answers to a snapshot folder (docs/snapshot.md):
+		Long: `snapshot queries Prometheus and Loki exactly as 'rca analyze' would for the
+window and its baseline (changes and commits included), and writes the answers
+to a snapshot folder (docs/snapshot.md):
 attach it to a ticket, analyse it later with 'rca analyze --snapshot DIR', or
 keep it as a regression test. Analysing the folder gives the same report as
 the live analysis did.
@@ -65,26 +66,15 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	promCfg, live, err := a.prometheusConfig(cmd)
-	if err != nil {
-		return err
-	}
-	if !live {
-		return errors.New("no Prometheus to record from: pass --prometheus-url URL or set sources.prometheus.url in the --config file")
-	}
 	cat, err := a.catalog(cmd)
 	if err != nil {
 		return err
 	}
-	b, err := a.collectLive(cmd, cat, promCfg, window, baseline)
+	b, meta, err := a.bundle(cmd, cat, spec, window, baseline, false)
 	if err != nil {
 		return err
 	}
-	if err := a.addChanges(cmd, &b); err != nil {
-		return err
-	}
-	b.Changes = collectors.MergeChanges(b.Changes)
-	meta := collectors.SnapshotMeta{Created: a.now().UTC(), Prometheus: promCfg.URL}
+	meta.Created = a.now().UTC()
 	if err := collectors.WriteSnapshotMeta(cmd.Context(), out, b, meta); err != nil {
 		return err
 	}
@@ -92,8 +82,8 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	for _, s := range b.Series {
 		points += len(s.Points)
 	}
-	fmt.Fprintf(a.stdout, "recorded %d series (%d points) and %d changes over %s (baseline %s) into %s\n",
-		len(b.Series), points, len(b.Changes), window, baseline, out)
+	fmt.Fprintf(a.stdout, "recorded %d series (%d points), %d log lines and %d changes over %s (baseline %s) into %s\n",
+		len(b.Series), points, len(b.Logs), len(b.Changes), window, baseline, out)
 	for _, w := range b.Warnings {
 		fmt.Fprintf(a.stderr, "rca: warning: %s\n", w)
 	}

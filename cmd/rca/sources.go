@@ -27,6 +27,7 @@ import (
 // they are Prometheus's own HTTP client settings.
 type sourcesConfig struct {
 	Prometheus *collectors.PrometheusConfig `yaml:"prometheus"`
+	Loki       *collectors.LokiConfig       `yaml:"loki"`
 }
 
 // changesConfig is the `changes:` section of the config file: where
@@ -60,6 +61,9 @@ func loadSources(path string, data []byte) (sourcesConfig, changesConfig, error)
 	if p := doc.Sources.Prometheus; p != nil {
 		p.HTTPClientConfig.SetDirectory(dir)
 	}
+	if l := doc.Sources.Loki; l != nil {
+		l.HTTPClientConfig.SetDirectory(dir)
+	}
 	if f := ch.Changes.File; f != "" && !filepath.IsAbs(f) {
 		ch.Changes.File = filepath.Join(dir, f)
 	}
@@ -86,13 +90,15 @@ func yamlMessage(err error) string {
 // sourceFlags are the flags of the commands that read live data.
 func sourceFlags(f *pflag.FlagSet) {
 	f.String("prometheus-url", "", "Prometheus (or Thanos, Mimir, VictoriaMetrics) API `url`; overrides sources.prometheus.url")
+	f.String("loki-url", "", "Grafana Loki API `url`; overrides sources.loki.url")
+	f.String("loki-selector", "", "LogQL stream `selector` of the services' logs (default {service=~\".+\"}); overrides sources.loki.selector")
 	newDurationFlag(f, "step", 0, "query resolution (default: 30s, coarser for long windows)")
 	f.String("changes-file", "", "JSON or YAML `file` listing deploys and other changes (also changes.file in the config)")
 	f.String("repo", "", "local git `clone` whose commits become changes and are linked to the deploys that shipped them (also changes.git.repo)")
 }
 
 // errNoSource says how to give rca data.
-var errNoSource = errors.New("no data source: pass --snapshot DIR, or --prometheus-url URL with a window (--from now-1h), or set sources.prometheus.url in the --config file")
+var errNoSource = errors.New("no data source: pass --snapshot DIR, or --prometheus-url URL (and/or --loki-url URL) with a window (--from now-1h), or set sources.prometheus.url in the --config file")
 
 // prometheusConfig is the live Prometheus configuration, if any: the
 // config file's sources.prometheus with the URL and step from flags,
@@ -121,10 +127,48 @@ func (a *app) prometheusConfig(cmd *cobra.Command) (collectors.PrometheusConfig,
 	return cfg, true, nil
 }
 
+// lokiConfig is the live Loki configuration, if any, as prometheusConfig.
+func (a *app) lokiConfig() (collectors.LokiConfig, bool) {
+	var cfg collectors.LokiConfig
+	if a.sources.Loki != nil {
+		cfg = *a.sources.Loki
+	}
+	if u := strings.TrimSpace(a.v.GetString("loki-url")); u != "" {
+		if cfg.URL == "" && a.sources.Loki == nil {
+			cfg = collectors.NewLokiConfig(u)
+		}
+		cfg.URL = u
+	}
+	if sel := strings.TrimSpace(a.v.GetString("loki-selector")); sel != "" {
+		cfg.Selector = sel
+	}
+	return cfg, cfg.URL != ""
+}
+
+// collectLogs reads the window's log lines from Loki into the bundle.
+func (a *app) collectLogs(cmd *cobra.Command, cfg collectors.LokiConfig, b *telemetry.Bundle) (query string, err error) {
+	loki, err := collectors.NewLoki(cfg, a.log)
+	if err != nil {
+		return "", err
+	}
+	if done := a.progress(); done != nil {
+		loki.Progress = func(n int) { done(fmt.Sprintf("reading %s: %d lines", loki.URL(), n)) }
+		defer done("")
+	}
+	start := time.Now()
+	lines, warns, err := loki.Collect(cmd.Context(), b.Window, b.Baseline)
+	if err != nil {
+		return "", err
+	}
+	b.Logs = append(b.Logs, lines...)
+	b.Warnings = append(b.Warnings, warns...)
+	a.log.Debug("collected from loki", "url", loki.URL(), "query", loki.Query(), "lines", len(lines), "took", time.Since(start).Round(time.Millisecond))
+	return loki.Query(), nil
+}
+
 // collectLive reads the window from Prometheus (and the changes file),
 // printing progress on a terminal.
 func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collectors.PrometheusConfig, window, baseline telemetry.Window) (telemetry.Bundle, error) {
-	ctx := cmd.Context()
 	prom, err := collectors.NewPrometheus(cfg, a.log)
 	if err != nil {
 		return telemetry.Bundle{}, err
@@ -136,23 +180,48 @@ func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collecto
 		defer done("")
 	}
 	start := time.Now()
-	b, err := prom.Collect(ctx, cat, window, baseline)
+	b, err := prom.Collect(cmd.Context(), cat, window, baseline)
 	if err != nil {
 		return b, err
 	}
-	if len(b.Series) == 0 {
-		why := "no catalog signal's metrics have samples there"
+	a.log.Debug("collected from prometheus", "url", prom.URL(), "series", len(b.Series), "warnings", len(b.Warnings), "took", time.Since(start).Round(time.Millisecond))
+	return b, nil
+}
+
+// liveBundle reads Prometheus and Loki, whichever are configured, over
+// the window and its baseline; meta says what was read, for a snapshot.
+func (a *app) liveBundle(cmd *cobra.Command, cat *catalog.Catalog, window, baseline telemetry.Window) (telemetry.Bundle, collectors.SnapshotMeta, error) {
+	b := telemetry.Bundle{Window: window, Baseline: baseline}
+	var meta collectors.SnapshotMeta
+	promCfg, promLive, err := a.prometheusConfig(cmd)
+	if err != nil {
+		return b, meta, err
+	}
+	lokiCfg, lokiLive := a.lokiConfig()
+	if promLive {
+		if b, err = a.collectLive(cmd, cat, promCfg, window, baseline); err != nil {
+			return b, meta, err
+		}
+		meta.Prometheus = promCfg.URL
+	}
+	if lokiLive {
+		if meta.LogQuery, err = a.collectLogs(cmd, lokiCfg, &b); err != nil {
+			return b, meta, err
+		}
+		meta.Loki = lokiCfg.URL
+	}
+	if len(b.Series) == 0 && len(b.Logs) == 0 {
+		why := "no catalog signal's metrics and no log lines there"
 		for _, w := range b.Warnings {
 			if strings.Contains(w, "failed") {
 				why = w
 				break
 			}
 		}
-		return b, fmt.Errorf("no data from %s between %s and %s (%s): check the window (times are UTC unless they carry an offset) and the URL",
-			prom.URL(), baseline.From.Format(time.RFC3339), window.To.Format(time.RFC3339), why)
+		return b, meta, fmt.Errorf("no data between %s and %s (%s): check the window (times are UTC unless they carry an offset) and the URLs",
+			baseline.From.Format(time.RFC3339), window.To.Format(time.RFC3339), why)
 	}
-	a.log.Debug("collected from prometheus", "url", prom.URL(), "series", len(b.Series), "warnings", len(b.Warnings), "took", time.Since(start).Round(time.Millisecond))
-	return b, nil
+	return b, meta, nil
 }
 
 // addChanges merges the --changes-file into the bundle.
@@ -192,41 +261,48 @@ func (a *app) progress() func(string) {
 // bundle gathers what analyze reads: a recorded snapshot (over its own
 // window unless the user names one), or a live read of Prometheus over
 // the user's window; then the --changes-file.
-func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Spec, window, baseline telemetry.Window) (telemetry.Bundle, error) {
-	dir := a.v.GetString("snapshot")
-	promCfg, live, err := a.prometheusConfig(cmd)
-	if err != nil {
-		return telemetry.Bundle{}, err
+func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Spec, window, baseline telemetry.Window, allowSnapshot bool) (telemetry.Bundle, collectors.SnapshotMeta, error) {
+	var meta collectors.SnapshotMeta
+	dir := ""
+	if allowSnapshot {
+		dir = a.v.GetString("snapshot")
 	}
-	if dir != "" && live && cmd.Flags().Changed("snapshot") && cmd.Flags().Changed("prometheus-url") {
-		return telemetry.Bundle{}, usageError{errors.New("--snapshot and --prometheus-url are alternatives: analyse a recording or the live server, not both")}
+	_, promLive, err := a.prometheusConfig(cmd)
+	if err != nil {
+		return telemetry.Bundle{}, meta, err
+	}
+	_, lokiLive := a.lokiConfig()
+	if dir != "" && cmd.Flags().Changed("snapshot") && (cmd.Flags().Changed("prometheus-url") || cmd.Flags().Changed("loki-url")) {
+		return telemetry.Bundle{}, meta, usageError{errors.New("--snapshot and --prometheus-url/--loki-url are alternatives: analyse a recording or the live servers, not both")}
 	}
 	var b telemetry.Bundle
 	switch {
 	case dir != "":
 		if b, err = a.readSnapshot(cmd, dir, spec, window, baseline); err != nil {
-			return b, err
+			return b, meta, err
 		}
-	case live:
+	case promLive || lokiLive:
 		if !spec.HasWindow() {
-			return b, usageError{errors.New("reading Prometheus needs a window: pass --from and --to, or --around with --span (e.g. --from now-1h)")}
+			return b, meta, usageError{errors.New("reading live data needs a window: pass --from and --to, or --around with --span (e.g. --from now-1h)")}
 		}
-		if b, err = a.collectLive(cmd, cat, promCfg, window, baseline); err != nil {
-			return b, err
+		if b, meta, err = a.liveBundle(cmd, cat, window, baseline); err != nil {
+			return b, meta, err
 		}
+	case allowSnapshot:
+		return b, meta, errNoSource
 	default:
-		return b, errNoSource
+		return b, meta, errors.New("no server to record from: pass --prometheus-url URL and/or --loki-url URL, or set sources.prometheus / sources.loki in the --config file")
 	}
 	if err := a.addChanges(cmd, &b); err != nil {
-		return b, err
+		return b, meta, err
 	}
 	// One rollout reported by several sources (a deploys file, a generation
 	// step, a version label) is one change.
 	b.Changes = collectors.MergeChanges(b.Changes)
 	if err := a.addCommits(cmd, cat, &b); err != nil {
-		return b, err
+		return b, meta, err
 	}
-	return b, nil
+	return b, meta, nil
 }
 
 // addCommits reads the git repository, if one is configured: the commits

@@ -32,7 +32,7 @@ func TestSourcesConfigErrors(t *testing.T) {
 		{"bad scheme", "sources:\n  prometheus:\n    url: ftp://prom\n", win, `Prometheus URL "ftp://prom": want http://host:port`},
 		{"two auth methods", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    basic_auth: {username: u, password: pw-secret}\n    bearer_token: tok-secret\n", win, "http client settings: at most one of basic_auth"},
 		{"too much concurrency", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    concurrency: 1000\n", win, "concurrency 1000: want 1 to 64"},
-		{"live needs a window", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n", []string{"analyze"}, "reading Prometheus needs a window"},
+		{"live needs a window", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n", []string{"analyze"}, "reading live data needs a window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,14 +51,14 @@ func TestLiveFlagErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"snapshot and url", []string{"analyze", "--snapshot", snap, "--prometheus-url", "http://127.0.0.1:1"}, 2, "--snapshot and --prometheus-url are alternatives"},
+		{"snapshot and url", []string{"analyze", "--snapshot", snap, "--prometheus-url", "http://127.0.0.1:1"}, 2, "--snapshot and --prometheus-url/--loki-url are alternatives"},
 		{"url without window", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1"}, 2, "needs a window"},
 		{"unreachable", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 1, "Prometheus is unreachable at http://127.0.0.1:1"},
 		{"bad step", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--step", "fast"}, 2, `invalid argument "fast" for "--step"`},
 		{"missing changes file", []string{"analyze", "--snapshot", "../../testdata/incidents/pi-digits", "--changes-file", "nope.yaml"}, 1, "--changes-file: stat nope.yaml"},
 		{"snapshot without out", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 2, "--out DIR is required"},
 		{"snapshot without window", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--out", filepath.Join(snap, "x")}, 2, "snapshot needs a window"},
-		{"snapshot without source", []string{"snapshot", "--from", "now-1h", "--out", filepath.Join(snap, "x")}, 1, "no Prometheus to record from"},
+		{"snapshot without source", []string{"snapshot", "--from", "now-1h", "--out", filepath.Join(snap, "x")}, 1, "no server to record from"},
 		{"snapshot over a snapshot", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--out", "../../testdata/incidents/pi-digits"}, 1, "already holds a snapshot: pass --force"},
 	}
 	for _, tt := range tests {

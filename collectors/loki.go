@@ -1,0 +1,288 @@
+package collectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// ErrLokiUnreachable is a Loki that could not be asked at all.
+var ErrLokiUnreachable = errors.New("Loki is unreachable")
+
+// Defaults of the Loki collector.
+const (
+	DefaultLokiSelector = `{service=~".+"}`
+	DefaultLokiLimit    = 5000
+	DefaultLokiMaxLines = 200000
+)
+
+// LokiConfig is `sources.loki` in the config file: the same HTTP settings
+// as sources.prometheus (auth, TLS, headers such as X-Scope-OrgID for a
+// tenant, timeout, retries), plus what to read.
+type LokiConfig struct {
+	URL              string                  `yaml:"url"`
+	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
+	Headers          map[string]string       `yaml:"headers,omitempty"`
+	Timeout          model.Duration          `yaml:"timeout,omitempty"`
+	Retries          int                     `yaml:"retries,omitempty"`
+	MaxResponseBytes int64                   `yaml:"max_response_bytes,omitempty"`
+	// Selector is the LogQL stream selector (with optional filters) of the
+	// services' logs, e.g. {namespace="shop"} or {job=~"shop/.+"} |~ "(?i)error|timeout".
+	Selector string `yaml:"selector,omitempty"`
+	// Limit is the number of lines per request; longer ranges are paged.
+	Limit int `yaml:"limit,omitempty"`
+	// MaxLines caps the lines read over the baseline and the window.
+	MaxLines int `yaml:"max_lines,omitempty"`
+}
+
+// UnmarshalYAML starts from Prometheus's HTTP client defaults, as
+// sources.prometheus does.
+func (c *LokiConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain LokiConfig
+	p := plain{HTTPClientConfig: config.DefaultHTTPClientConfig}
+	if err := unmarshal(&p); err != nil {
+		return err
+	}
+	*c = LokiConfig(p)
+	return nil
+}
+
+// NewLokiConfig is the configuration used when only a URL is given.
+func NewLokiConfig(rawURL string) LokiConfig {
+	return LokiConfig{URL: rawURL, HTTPClientConfig: config.DefaultHTTPClientConfig}
+}
+
+// http is the shared HTTP part, checked and defaulted as Prometheus's.
+func (c LokiConfig) http() (PrometheusConfig, error) {
+	return PrometheusConfig{
+		URL: c.URL, HTTPClientConfig: c.HTTPClientConfig, Headers: c.Headers, Timeout: c.Timeout,
+		Retries: c.Retries, MaxResponseBytes: c.MaxResponseBytes,
+	}.withDefaultsFor("Loki", "--loki-url, RCA_LOKI_URL or sources.loki.url")
+}
+
+// Loki is the live log collector: raw lines of the selector over the
+// baseline and the window, paged forward in time.
+type Loki struct {
+	cfg      LokiConfig
+	base     *url.URL
+	hc       *http.Client
+	timeout  time.Duration
+	log      *slog.Logger
+	redact   redactor
+	Progress func(lines int)
+}
+
+// NewLoki checks cfg and builds the HTTP client. It does no I/O.
+func NewLoki(cfg LokiConfig, log *slog.Logger) (*Loki, error) {
+	hcfg, err := cfg.http()
+	red := redactor(hcfg.secrets())
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("loki: %w", err))
+	}
+	cfg.URL = hcfg.URL // credentials moved out of it
+	if cfg.Selector == "" {
+		cfg.Selector = DefaultLokiSelector
+	}
+	if cfg.Limit == 0 {
+		cfg.Limit = DefaultLokiLimit
+	}
+	if cfg.MaxLines == 0 {
+		cfg.MaxLines = DefaultLokiMaxLines
+	}
+	if cfg.Limit < 1 || cfg.MaxLines < 1 {
+		return nil, fmt.Errorf("loki: limit %d and max_lines %d must be positive", cfg.Limit, cfg.MaxLines)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc, err := newHTTPClient(hcfg, log, red)
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("loki: %w", err))
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("loki: %w", err)
+	}
+	return &Loki{cfg: cfg, base: base, hc: hc, timeout: time.Duration(hcfg.Timeout), log: log, redact: red}, nil
+}
+
+// URL is the server's base URL, without credentials.
+func (l *Loki) URL() string { return redactURL(l.cfg.URL) }
+
+// Query is the LogQL selector the collector reads.
+func (l *Loki) Query() string { return l.cfg.Selector }
+
+// Collect reads the selector's lines over the baseline and the window. A
+// failed page ends that range with a warning; an unreachable server is an
+// error wrapping ErrLokiUnreachable.
+func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) ([]telemetry.LogLine, []string, error) {
+	spans := []telemetry.Window{window}
+	if !isZeroWindow(baseline) {
+		if baseline.To.Before(window.From) {
+			spans = []telemetry.Window{baseline, window}
+		} else {
+			spans = []telemetry.Window{{From: minTime(baseline.From, window.From), To: maxTime(baseline.To, window.To)}}
+		}
+	}
+	var lines []telemetry.LogLine
+	var warns []string
+	for i, span := range spans {
+		got, w, err := l.readRange(ctx, span, l.cfg.MaxLines-len(lines))
+		if err != nil {
+			if i == 0 && len(got) == 0 && errors.Is(err, ErrLokiUnreachable) || ctx.Err() != nil {
+				return nil, nil, err
+			}
+			warns = append(warns, fmt.Sprintf("loki %s: %s %s: %v", l.URL(), l.cfg.Selector, span, err))
+		}
+		warns = append(warns, w...)
+		lines = append(lines, got...)
+	}
+	sortLogs(lines)
+	lines = slices.CompactFunc(lines, func(a, b telemetry.LogLine) bool { return compareLogs(a, b) == 0 })
+	return lines, warns, nil
+}
+
+// readRange pages forward through one range until it is read or max lines
+// are reached.
+func (l *Loki) readRange(ctx context.Context, span telemetry.Window, max int) ([]telemetry.LogLine, []string, error) {
+	var out []telemetry.LogLine
+	var warns []string
+	start := span.From
+	// Forward paging restarts at the last line's timestamp; the lines at
+	// that instant come again and are skipped.
+	seenAt := map[string]bool{}
+	for {
+		if len(out) >= max {
+			warns = append(warns, fmt.Sprintf("loki: stopped at %d lines (sources.loki.max_lines); narrow the selector %s or raise max_lines", l.cfg.MaxLines, l.cfg.Selector))
+			return out, warns, nil
+		}
+		limit := min(l.cfg.Limit, max-len(out))
+		page, notes, err := l.page(ctx, start, span.To, limit)
+		if err != nil {
+			return out, warns, err
+		}
+		for _, n := range notes {
+			warns = append(warns, "loki: "+n)
+		}
+		fresh := 0
+		for _, line := range page {
+			key := lineKey(line)
+			if line.T.Equal(start) && seenAt[key] {
+				continue
+			}
+			out = append(out, line)
+			fresh++
+		}
+		if l.Progress != nil {
+			l.Progress(len(out))
+		}
+		if len(page) < limit {
+			return out, warns, nil
+		}
+		last := page[len(page)-1].T
+		if fresh == 0 {
+			// More lines share one instant than a page holds: Loki cannot
+			// page within it. Step past it and say so.
+			warns = append(warns, fmt.Sprintf("loki: more than %d lines at %s; some may be missing (raise sources.loki.limit)", limit, last.Format(time.RFC3339Nano)))
+			last = last.Add(time.Nanosecond)
+		}
+		if !last.Equal(start) {
+			clear(seenAt)
+		}
+		for _, line := range page {
+			if line.T.Equal(last) {
+				seenAt[lineKey(line)] = true
+			}
+		}
+		start = last
+	}
+}
+
+// lineKey identifies a line within one instant: its stream and text.
+func lineKey(l telemetry.LogLine) string { return l.Labels.String() + "\x00" + l.Line }
+
+// page is one query_range request, direction forward.
+func (l *Loki) page(ctx context.Context, from, to time.Time, limit int) ([]telemetry.LogLine, []string, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	u := *l.base
+	u.Path += "/loki/api/v1/query_range"
+	q := url.Values{}
+	q.Set("query", l.cfg.Selector)
+	q.Set("start", strconv.FormatInt(from.UnixNano(), 10))
+	q.Set("end", strconv.FormatInt(to.UnixNano(), 10))
+	q.Set("limit", strconv.Itoa(limit))
+	q.Set("direction", "forward")
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	started := time.Now()
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return nil, nil, l.describe(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, l.describe(ctx, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		return nil, nil, fmt.Errorf("%w at %s: %s: not a Loki API at this URL — check the path", ErrLokiUnreachable, l.URL(), resp.Status)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, nil, fmt.Errorf("%w at %s: %s: the server refused the credentials — check sources.loki (and the X-Scope-OrgID tenant header)", ErrLokiUnreachable, l.URL(), resp.Status)
+	case resp.StatusCode/100 != 2:
+		// Loki answers errors in plain text, not the JSON envelope.
+		msg := strings.Join(strings.Fields(string(body)), " ")
+		if len(msg) > 300 {
+			msg = strings.ToValidUTF8(msg[:300], "") + "…"
+		}
+		return nil, nil, l.redact.Error(fmt.Errorf("%s: %s", resp.Status, msg))
+	}
+	lines, notes, err := decodeLokiStreams(body)
+	if err != nil {
+		return nil, nil, l.redact.Error(err)
+	}
+	l.log.Debug("loki page", "from", from, "to", to, "lines", len(lines), "took", time.Since(started).Round(time.Millisecond))
+	for i := range notes {
+		notes[i] = l.redact.String(notes[i])
+	}
+	return lines, notes, nil
+}
+
+// describe words transport errors as Prometheus's collector does.
+func (l *Loki) describe(ctx context.Context, err error) error {
+	var tooBig *tooLargeError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		err = fmt.Errorf("%w — lower sources.loki.limit or raise max_response_bytes", tooBig)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return err
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		err = fmt.Errorf("%w at %s: no answer within %s (sources.loki.timeout)", ErrLokiUnreachable, l.URL(), l.timeout)
+	case errors.As(err, &netErr), isConnError(err):
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		err = fmt.Errorf("%w at %s: %v — check --loki-url and that the server is up", ErrLokiUnreachable, l.URL(), err)
+	}
+	return l.redact.Error(err)
+}

@@ -1,0 +1,346 @@
+package collectors
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// fakeLoki serves query_range over a fixed set of lines, [start, end),
+// forward, limit lines per answer, as Loki does. fault, when set, may
+// answer instead.
+type fakeLoki struct {
+	lines []telemetry.LogLine
+	fault func(w http.ResponseWriter, r *http.Request) bool
+
+	mu   sync.Mutex
+	reqs []*http.Request
+	srv  *httptest.Server
+}
+
+func newFakeLoki(t *testing.T, lines []telemetry.LogLine) *fakeLoki {
+	t.Helper()
+	f := &fakeLoki{lines: slices.Clone(lines)}
+	sortLogs(f.lines)
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, r.Clone(context.Background()))
+	f.mu.Unlock()
+	if f.fault != nil && f.fault(w, r) {
+		return
+	}
+	if r.URL.Path != "/loki/api/v1/query_range" {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	start, _ := strconv.ParseInt(q.Get("start"), 10, 64)
+	end, _ := strconv.ParseInt(q.Get("end"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if q.Get("direction") != "forward" || limit < 1 {
+		http.Error(w, "want direction=forward and a limit", http.StatusBadRequest)
+		return
+	}
+	var out []telemetry.LogLine
+	for _, l := range f.lines {
+		if ns := l.T.UnixNano(); ns >= start && ns < end && len(out) < limit {
+			out = append(out, l)
+		}
+	}
+	body, err := encodeLokiStreams(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func (f *fakeLoki) requests() []*http.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reqs)
+}
+
+var lokiT0 = time.Date(2026, 11, 24, 12, 50, 0, 0, time.UTC)
+
+// demoLines are n lines of two services every 2 s from lokiT0, with every
+// fifth pair sharing a timestamp.
+func demoLines(n int) []telemetry.LogLine {
+	var out []telemetry.LogLine
+	for i := range n {
+		svc := []string{"gateway", "checkout"}[i%2]
+		t := lokiT0.Add(time.Duration(i/2*2) * time.Second)
+		if i%10 < 2 {
+			t = lokiT0.Add(time.Duration(i/10*20) * time.Second) // pairs at the same instant
+		}
+		out = append(out, telemetry.LogLine{T: t, Labels: telemetry.Labels{"service": svc, "level": "info"}, Line: fmt.Sprintf("request %d done", i)})
+	}
+	return out
+}
+
+func newTestLoki(t *testing.T, url string, edit func(*LokiConfig)) *Loki {
+	t.Helper()
+	cfg := NewLokiConfig(url)
+	cfg.Timeout = model.Duration(10 * time.Second)
+	cfg.Retries = -1
+	if edit != nil {
+		edit(&cfg)
+	}
+	l, err := NewLoki(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestLokiCollectPages(t *testing.T) {
+	t.Parallel()
+	lines := demoLines(500)
+	window := telemetry.Window{From: lokiT0.Add(4 * time.Minute), To: lokiT0.Add(time.Hour)}
+	baseline := telemetry.Window{From: lokiT0, To: window.From}
+	tests := []struct {
+		name     string
+		limit    int
+		baseline telemetry.Window
+		want     int // lines returned
+		ranges   int // distinct range ends asked
+	}{
+		{"one page", 5000, baseline, 500, 1},
+		{"pages of 7, shared timestamps across page ends", 7, baseline, 500, 1},
+		{"pages of 3, one more than share an instant", 3, baseline, 500, 1},
+		{"baseline elsewhere: two ranges", 50, telemetry.Window{From: lokiT0.Add(-7 * 24 * time.Hour), To: lokiT0.Add(-7*24*time.Hour + time.Hour)}, -1, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeLoki(t, lines)
+			l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) {
+				c.Limit = tc.limit
+				c.Headers = map[string]string{"X-Scope-OrgID": "shop"}
+				c.Selector = `{namespace="shop"}`
+			})
+			got, warns, err := l.Collect(context.Background(), window, tc.baseline)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warns) != 0 {
+				t.Errorf("warnings %q", warns)
+			}
+			want := tc.want
+			if want < 0 { // the lines inside the window
+				want = 0
+				for _, l := range lines {
+					if window.Contains(l.T) {
+						want++
+					}
+				}
+			}
+			if len(got) != want {
+				t.Fatalf("got %d lines, want %d", len(got), want)
+			}
+			seen := map[string]bool{}
+			for i, g := range got {
+				if seen[g.Line] {
+					t.Fatalf("line %q twice", g.Line)
+				}
+				seen[g.Line] = true
+				if i > 0 && compareLogs(got[i-1], g) > 0 {
+					t.Fatalf("lines out of order at %d", i)
+				}
+			}
+			ends := map[string]bool{}
+			for _, r := range f.requests() {
+				q := r.URL.Query()
+				if q.Get("query") != `{namespace="shop"}` || r.Header.Get("X-Scope-OrgID") != "shop" {
+					t.Errorf("request %s with org %q", r.URL, r.Header.Get("X-Scope-OrgID"))
+				}
+				ends[q.Get("end")] = true
+			}
+			if len(ends) != tc.ranges {
+				t.Errorf("asked %d ranges, want %d", len(ends), tc.ranges)
+			}
+		})
+	}
+}
+
+func TestLokiCollectFaults(t *testing.T) {
+	t.Parallel()
+	window := telemetry.Window{From: lokiT0.Add(30 * time.Minute), To: lokiT0.Add(time.Hour)}
+	baseline := telemetry.Window{From: lokiT0.Add(-7 * 24 * time.Hour), To: lokiT0.Add(-7*24*time.Hour + time.Hour)}
+	inWindow := func(r *http.Request) bool {
+		start, _ := strconv.ParseInt(r.URL.Query().Get("start"), 10, 64)
+		return start >= window.From.UnixNano()
+	}
+	tests := []struct {
+		name     string
+		fault    func(w http.ResponseWriter, r *http.Request) bool
+		maxLines int
+		wantErr  string // a fatal error
+		wantWarn string // else a warning, and the window's lines still arrive
+		wantN    int
+	}{
+		{"not a Loki API", func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }, 0, "not a Loki API at this URL", "", 0},
+		{"refused credentials", func(w http.ResponseWriter, _ *http.Request) bool {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return true
+		}, 0, "refused the credentials", "", 0},
+		{"baseline range fails: warning, window read", func(w http.ResponseWriter, r *http.Request) bool {
+			if inWindow(r) {
+				return false
+			}
+			http.Error(w, "max entries limit per query exceeded, limit > max_entries_limit (5000 > 1000)", http.StatusBadRequest)
+			return true
+		}, 0, "", "max entries limit per query exceeded", 250},
+		{"garbage body: warning", func(w http.ResponseWriter, r *http.Request) bool {
+			if inWindow(r) {
+				return false
+			}
+			_, _ = w.Write([]byte("<html>proxy error</html>"))
+			return true
+		}, 0, "", "not a Loki", 250},
+		{"max lines", nil, 100, "", "stopped at 100 lines", 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var lines []telemetry.LogLine
+			for i := range 250 {
+				lines = append(lines, telemetry.LogLine{T: window.From.Add(time.Duration(i) * time.Second), Labels: telemetry.Labels{"service": "gateway"}, Line: fmt.Sprint("line ", i)})
+			}
+			f := newFakeLoki(t, lines)
+			f.fault = tc.fault
+			l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) { c.Limit = 40; c.MaxLines = tc.maxLines })
+			got, warns, err := l.Collect(context.Background(), window, baseline)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrLokiUnreachable) {
+					t.Fatalf("err = %v, want ErrLokiUnreachable saying %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(warns, func(w string) bool { return strings.Contains(w, tc.wantWarn) }) {
+				t.Errorf("warnings %q, want one saying %q", warns, tc.wantWarn)
+			}
+			if len(got) != tc.wantN {
+				t.Errorf("got %d lines, want %d", len(got), tc.wantN)
+			}
+		})
+	}
+}
+
+func TestLokiUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	l := newTestLoki(t, "http://"+addr, nil)
+	start := time.Now()
+	_, _, err = l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	if !errors.Is(err, ErrLokiUnreachable) || !strings.Contains(err.Error(), "check --loki-url") {
+		t.Fatalf("err = %v, want ErrLokiUnreachable naming --loki-url", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s to give up on a closed port", d)
+	}
+}
+
+// TestLokiSecretsNeverShown: a server echoing the credentials into its
+// errors must not get them into warnings or debug output.
+func TestLokiSecretsNeverShown(t *testing.T) {
+	t.Parallel()
+	const token = "l0ki-t0ken-do-not-show"
+	f := newFakeLoki(t, nil)
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, "bad request from "+r.Header.Get("Authorization"), http.StatusBadRequest)
+		return true
+	}
+	var logs bytes.Buffer
+	cfg := NewLokiConfig(f.srv.URL)
+	cfg.Retries = -1
+	cfg.HTTPClientConfig.Authorization = &config.Authorization{Type: "Bearer", Credentials: config.Secret(token)}
+	l, err := NewLoki(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(warns, "\n") + logs.String()
+	if strings.Contains(all, token) {
+		t.Errorf("token shown: %s", all)
+	}
+	if !strings.Contains(all, "<secret>") {
+		t.Errorf("the echoed token should show as <secret>: %q", all)
+	}
+}
+
+func TestLokiConfigErrors(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		cfg  LokiConfig
+		want string
+	}{
+		"no url":     {NewLokiConfig(""), "no Loki URL: set --loki-url"},
+		"bad scheme": {NewLokiConfig("loki:3100"), `Loki URL "loki:3100"`},
+		"bad limit":  {func() LokiConfig { c := NewLokiConfig("http://loki:3100"); c.Limit = -1; return c }(), "limit -1"},
+	} {
+		if _, err := NewLoki(tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+// TestLokiPageOfOneInstant: when more lines share an instant than a page
+// holds, Loki cannot page within it; the collector steps past it, says so,
+// and does not loop.
+func TestLokiPageOfOneInstant(t *testing.T) {
+	t.Parallel()
+	var lines []telemetry.LogLine
+	for i := range 10 {
+		lines = append(lines, telemetry.LogLine{T: lokiT0, Labels: telemetry.Labels{"service": "gateway"}, Line: fmt.Sprint("burst ", i)})
+	}
+	lines = append(lines, telemetry.LogLine{T: lokiT0.Add(time.Second), Labels: telemetry.Labels{"service": "gateway"}, Line: "after"})
+	f := newFakeLoki(t, lines)
+	l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) { c.Limit = 4 })
+	got, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Minute)}, telemetry.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 || got[4].Line != "after" {
+		t.Errorf("got %d lines ending %q, want the first 4 of the burst and the line after", len(got), got[len(got)-1].Line)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "more than 4 lines at") {
+		t.Errorf("warnings %q, want one about the instant", warns)
+	}
+}
