@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/analysis"
@@ -47,6 +48,14 @@ Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
 	f.String("snapshot", "", "recorded incident `dir` to analyse offline")
 	f.StringP("output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	f.String("out", "", "write the report to `file` instead of stdout")
+	windowFlags(f)
+	sourceFlags(f)
+	return cmd
+}
+
+// windowFlags are the flags that name the window, its baseline and the
+// lookback for changes, shared by the commands that read data.
+func windowFlags(f *pflag.FlagSet) {
 	newDurationFlag(f, "lookback", 2*time.Hour, "how long before the first anomaly a change may lie and still be a cause")
 	f.String("from", "", "window start `time`")
 	f.String("to", "", "window end `time` (default now)")
@@ -57,8 +66,6 @@ Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
 	f.String("baseline-to", "", "baseline end `time` (default the window start)")
 	newDurationFlag(f, "baseline-offset", 0, "baseline: the same window this much earlier, e.g. 7d (instead of --baseline)")
 	newDurationFlag(f, "max-window", timerange.DefaultMaxWindow, "refuse windows and baselines longer than this")
-	sourceFlags(f)
-	return cmd
 }
 
 func (a *app) analyze(cmd *cobra.Command) error {

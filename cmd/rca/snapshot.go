@@ -34,15 +34,7 @@ Only base URLs are recorded, never credentials.`,
 	f := cmd.Flags()
 	f.String("out", "", "snapshot `dir` to write (required; must be new or empty unless --force)")
 	f.Bool("force", false, "replace an earlier snapshot in --out")
-	f.String("from", "", "window start `time`")
-	f.String("to", "", "window end `time` (default now)")
-	f.String("around", "", "centre the window on this `time` (with --span)")
-	newDurationFlag(f, "span", 0, "window length with --around (default 30m)")
-	newDurationFlag(f, "baseline", 0, "baseline: this long just before the window (default 1h)")
-	f.String("baseline-from", "", "baseline start `time` (instead of --baseline)")
-	f.String("baseline-to", "", "baseline end `time` (default the window start)")
-	newDurationFlag(f, "baseline-offset", 0, "baseline: the same window this much earlier, e.g. 7d (instead of --baseline)")
-	newDurationFlag(f, "max-window", timerange.DefaultMaxWindow, "refuse windows and baselines longer than this")
+	windowFlags(f)
 	sourceFlags(f)
 	return cmd
 }
