@@ -35,11 +35,15 @@ func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
 		Anomalies:       []Finding{},
 		UnlinkedChanges: []telemetry.Change{},
 	}
-	b.Series = append(slices.Clip(b.Series), logSeries(b, cat)...)
+	logs := indexLogs(b, cat)
+	b.Series = append(slices.Clip(b.Series), logSeries(logs, b, cat)...)
 	sigs := prepare(b, cat)
 	scored, skipped := scoreAll(sigs)
 	tol := tolerance(sigs)
-	res.Stats = Stats{Series: len(scored), LogLines: len(b.Logs), Changes: len(b.Changes)}
+	g := buildGraph(b.Edges, sigs)
+	mined := minePatterns(logs)
+	patterns := notablePatterns(logs, mined, b, cat, calleeCandidates(g, knownServices(sigs, logs, g)))
+	res.Stats = Stats{Series: len(scored), LogLines: len(b.Logs), LogPatterns: len(mined), Changes: len(b.Changes)}
 	if skipped > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(sigs)))
 	}
@@ -66,6 +70,22 @@ func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
 		}
 		res.Anomalies = append(res.Anomalies, f)
 	}
+	// Log templates that are new or surging: evidence of the log-rate
+	// findings that count their lines, or findings of their own.
+	var ranked, weak []Finding
+	res.Anomalies, ranked, weak = applyPatterns(res.Anomalies, patterns, logs, cat)
+	for _, f := range ranked {
+		st := states[f.Service]
+		if st == nil {
+			st = &serviceState{name: f.Service, infra: cat.Infrastructure(f.Service, f.Labels)}
+			states[f.Service] = st
+		}
+		// A template is one more signal of its service, and it moved.
+		st.series++
+		st.peak = max(st.peak, f.Score)
+		observed[f.Service] = true
+		res.Anomalies = append(res.Anomalies, f)
+	}
 	sortFindings(res.Anomalies)
 	for _, f := range res.Anomalies {
 		st := states[f.Service]
@@ -82,7 +102,6 @@ func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
 	}
 	res.Stats.Anomalous = len(res.Anomalies)
 
-	g := buildGraph(b.Edges, sigs)
 	linked, unlinked := linkChanges(withoutShipped(b.Changes), res.Anomalies, observed, g, lookback, tol, b.Window)
 	res.UnlinkedChanges = append(res.UnlinkedChanges, unlinked...)
 	for svc, lc := range linked {
@@ -113,6 +132,13 @@ func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
 	}
 	if len(res.RootCauses) > 0 {
 		res.Chain = buildChain(res.Symptoms, res.RootCauses[0], states, g, b.Target, tol)
+		res.Chain = corroborate(res.Chain, patternsByService(patterns), tol)
+	}
+	// Warnings no catalog signal covers are listed, never ranked or linked.
+	if len(weak) > 0 {
+		res.Anomalies = append(res.Anomalies, weak...)
+		sortFindings(res.Anomalies)
+		res.Stats.Anomalous = len(res.Anomalies)
 	}
 	return res
 }

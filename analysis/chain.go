@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -111,4 +112,43 @@ func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time,
 		}
 	}
 	return best, found
+}
+
+// corroborate puts beside each chain link the log templates of its service
+// and layer that were abnormal at the same time (and name the same callee,
+// if both name one): the gateway's upstream latency link shows the
+// "upstream timed out" lines the gateway logged meanwhile. Each template
+// appears once in the chain, on the first link it fits; a link keeps the
+// templates it already carries and gets at most maxPatterns.
+func corroborate(chain []Finding, patterns map[string][]LogPattern, tol time.Duration) []Finding {
+	used := map[string]bool{}
+	for _, f := range chain {
+		for _, p := range f.Patterns {
+			used[p.ID] = true
+		}
+	}
+	for k := range chain {
+		f := &chain[k]
+		if f.Change != nil || f.Layer == catalog.LayerChange {
+			continue
+		}
+		until := f.Until
+		if until.IsZero() {
+			until = f.Onset
+		}
+		for _, p := range patterns[f.Service] {
+			if len(f.Patterns) >= maxPatterns {
+				break
+			}
+			if used[p.ID] || p.Layer != f.Layer || (p.Callee != "" && f.Callee != "" && p.Callee != f.Callee) {
+				continue
+			}
+			if before(until, p.Onset, tol) || before(p.Until, f.Onset, tol) {
+				continue // not at the same time
+			}
+			f.Patterns = append(slices.Clip(f.Patterns), p)
+			used[p.ID] = true
+		}
+	}
+	return chain
 }

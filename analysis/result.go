@@ -36,6 +36,12 @@ type Finding struct {
 	Explanation string            `json:"explanation"`
 	// SeriesID names the evidence series in the bundle ("" for changes).
 	SeriesID string `json:"series_id,omitempty"`
+	// Patterns are the log templates behind a log-derived finding (its
+	// own template, or the templates that make up a log-rate finding's
+	// lines), or, on a chain link, the templates of the same service and
+	// layer that were abnormal at the same time and corroborate it. Most
+	// window lines first, at most three.
+	Patterns []LogPattern `json:"patterns,omitempty"`
 }
 
 // Candidate is a ranked root-cause candidate: a service and the finding that
@@ -79,7 +85,9 @@ type Stats struct {
 	Anomalous int `json:"anomalous"`
 	Services  int `json:"services"`
 	LogLines  int `json:"log_lines"`
-	Changes   int `json:"changes"`
+	// LogPatterns is how many log templates the lines were mined into.
+	LogPatterns int `json:"log_patterns"`
+	Changes     int `json:"changes"`
 }
 
 // Options tune an analysis.

@@ -67,6 +67,31 @@ func gatewayUpstream() analysis.Finding {
 	}
 }
 
+// gatewayTimeouts is the log template the gateway wrote while its calls to
+// checkout timed out: evidence beside the upstream latency link.
+func gatewayTimeouts() analysis.LogPattern {
+	return analysis.LogPattern{
+		ID:            "5c0e7d1a9b3f2e48",
+		Template:      "upstream timed out (<NUM>: Connection timed out) while reading response header from upstream, upstream: <*> request_id=<*>",
+		Level:         "error",
+		SignalID:      "log_timeouts",
+		Layer:         catalog.LayerPropagation,
+		Callee:        "checkout",
+		New:           true,
+		BaselineCount: 0,
+		WindowCount:   412,
+		BaselineRate:  0,
+		WindowRate:    13.73,
+		Onset:         at("14:04:00"),
+		Until:         at("14:29:00"),
+		Examples: []string{
+			`upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://10.0.3.17:8080/api/checkout", request_id=8a215319e00a334e`,
+			`upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://10.0.3.29:8080/api/checkout", request_id=b28ede7ec2ee7b5e`,
+		},
+		Query: "sum(count_over_time({service=\"gateway\", level=~\"(?i)error\"} |~ `upstream\\s+timed\\s+out` [1m]))",
+	}
+}
+
 func checkoutCPU() analysis.Finding {
 	return analysis.Finding{
 		Service:       "checkout",
@@ -159,6 +184,8 @@ func demoResult() analysis.Result {
 		Unit: "seconds", Score: 2.4, Onset: at("14:05:00"), BaselineValue: 0.085, ObservedValue: 0.14,
 		Explanation: "payments is slower because fewer checkouts complete.",
 	}
+	upstream := gatewayUpstream()
+	upstream.Patterns = []analysis.LogPattern{gatewayTimeouts()}
 	return analysis.Result{
 		Window:   w,
 		Baseline: b,
@@ -171,7 +198,7 @@ func demoResult() analysis.Result {
 			candidate(5, 0.05, searchNoise()),
 			candidate(6, 0.01, analysis.Finding{Service: "catalog", Signal: "error log lines", Layer: catalog.LayerSymptom, Unit: "per_second", Score: 1.1, Onset: at("14:20:00"), BaselineValue: 0.2, ObservedValue: 0.5}),
 		},
-		Chain:     []analysis.Finding{gateway5xx(), gatewayUpstream(), checkoutCPU(), checkoutDeploy()},
+		Chain:     []analysis.Finding{gateway5xx(), upstream, checkoutCPU(), checkoutDeploy()},
 		Anomalies: []analysis.Finding{gateway5xx(), gatewayUpstream(), checkoutCPU(), paymentsLatency, cartMemory(), searchNoise()},
 		UnlinkedChanges: []telemetry.Change{{
 			T: at("13:20:00"), Service: "cart", Kind: telemetry.ChangeDeploy, Summary: "deploy cart v2.3.0",
@@ -181,7 +208,7 @@ func demoResult() analysis.Result {
 			"loki: query for service \"search\" timed out after 30s; its logs were not analysed",
 			"1 metric (search_queue_depth) has no catalog entry; its layer was guessed from its name",
 		},
-		Stats: analysis.Stats{Series: 312, Anomalous: 6, Services: 9, LogLines: 18234, Changes: 3},
+		Stats: analysis.Stats{Series: 312, Anomalous: 6, Services: 9, LogLines: 18234, LogPatterns: 57, Changes: 3},
 	}
 }
 
@@ -235,5 +262,21 @@ func hostileResult() analysis.Result {
 	r.Chain[3].Change = &dep
 	r.Chain[0].Query = "sum(x{a=\"`\"}) | <i>"
 	r.Warnings = append(r.Warnings, "1. numbered\r\n# heading\x1b]0;title\x07")
+	r.Chain[1].Patterns = []analysis.LogPattern{hostilePattern()}
 	return r
+}
+
+// hostilePattern is a log template and lines that try to become markup:
+// log lines are whatever a client managed to get logged.
+func hostilePattern() analysis.LogPattern {
+	p := gatewayTimeouts()
+	p.Template = "GET <*> " + hostileScript + " | `<*>` *<*>*"
+	p.Level = "error\x1b[31m"
+	p.Callee = hostileImg
+	p.Examples = []string{
+		"GET /search?q=" + hostileScript + " | cell | `code` *bold*",
+		"line one\n- item\r\n# heading\x1b[31m red\x07 [click](javascript:alert(1)) ![x](http://evil/x.png)",
+		"1. numbered <b>bold</b> &amp; ~~strike~~ \u202eevil",
+	}
+	return p
 }

@@ -423,10 +423,14 @@ func plural(n int, one, many string) string {
 
 // statsLine is the one-line footer: what the analysis looked at.
 func statsLine(s analysis.Stats) string {
+	logs := plural(s.LogLines, "log line", "log lines")
+	if s.LogPatterns > 0 {
+		logs += " (" + plural(s.LogPatterns, "pattern", "patterns") + ")"
+	}
 	return fmt.Sprintf("Analysed %s (%d anomalous), %s, %s, %s.",
 		plural(s.Series, "series", "series"), s.Anomalous,
 		plural(s.Services, "service", "services"),
-		plural(s.LogLines, "log line", "log lines"),
+		logs,
 		plural(s.Changes, "change", "changes"))
 }
 
@@ -449,4 +453,62 @@ func fileList(files []string) string {
 		s += fmt.Sprintf(" and %d more", n)
 	}
 	return s
+}
+
+// maxPatternsShown and maxExamplesShown bound the log evidence of a link.
+const (
+	maxPatternsShown = 3
+	maxExamplesShown = 2
+)
+
+// patternTitle is a log template as a one-line title. Data: clean, not escaped.
+func patternTitle(p analysis.LogPattern) string {
+	return "log pattern: " + orUnknown(clean(p.Template))
+}
+
+// patternFacts are the counts behind a log template: new or surging, lines
+// and rates in the baseline and the window, onset, and the service its
+// lines name. Data strings are cleaned but not escaped.
+func patternFacts(p analysis.LogPattern, day string) []string {
+	kind := "surging"
+	if p.New {
+		kind = "new"
+	}
+	if l := clean(p.Level); l != "" {
+		kind += " at " + l + " level"
+	}
+	parts := []string{
+		kind,
+		"baseline " + plural(p.BaselineCount, "line", "lines") + " (" + formatValue(p.BaselineRate, "per_minute") + ") -> window " +
+			plural(p.WindowCount, "line", "lines") + " (" + formatValue(p.WindowRate, "per_minute") + ")",
+	}
+	if !p.Onset.IsZero() {
+		parts = append(parts, "onset "+clock(p.Onset, day))
+	}
+	if c := clean(p.Callee); c != "" {
+		parts = append(parts, "names "+c)
+	}
+	return parts
+}
+
+// patternExamples are a template's example lines, cleaned.
+func patternExamples(p analysis.LogPattern) []string {
+	var out []string
+	for _, e := range p.Examples {
+		if len(out) == maxExamplesShown {
+			break
+		}
+		if e = clean(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// shownPatterns are the templates a report shows for a finding.
+func shownPatterns(f analysis.Finding) []analysis.LogPattern {
+	if len(f.Patterns) > maxPatternsShown {
+		return f.Patterns[:maxPatternsShown]
+	}
+	return f.Patterns
 }

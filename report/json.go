@@ -57,7 +57,30 @@ type JSONFinding struct {
 	Query         string            `json:"query"`
 	Heuristic     bool              `json:"heuristic"`
 	Explanation   string            `json:"explanation"`
-	Change        *JSONChange       `json:"change,omitempty"`
+	// Patterns are the log templates behind the finding, or beside a
+	// chain link that they corroborate.
+	Patterns []JSONPattern `json:"patterns"`
+	Change   *JSONChange   `json:"change,omitempty"`
+}
+
+// JSONPattern is a log template of one service with its counts in the
+// baseline and the window and a few of its lines.
+type JSONPattern struct {
+	ID            string     `json:"id"`
+	Template      string     `json:"template"`
+	Level         string     `json:"level"`
+	SignalID      string     `json:"signal_id"`
+	Layer         string     `json:"layer"`
+	Callee        string     `json:"callee"`
+	New           bool       `json:"new"`
+	BaselineCount int        `json:"baseline_count"`
+	WindowCount   int        `json:"window_count"`
+	BaselineRate  Float      `json:"baseline_rate"`
+	WindowRate    Float      `json:"window_rate"`
+	Onset         *time.Time `json:"onset"`
+	Until         *time.Time `json:"until"`
+	Examples      []string   `json:"examples"`
+	Query         string     `json:"query"`
 }
 
 // JSONCause is a ranked root-cause candidate.
@@ -68,16 +91,17 @@ type JSONCause struct {
 	SignalID string `json:"signal_id"`
 	Layer    string `json:"layer"`
 	// Score ranks the candidates; AnomalyScore is how abnormal its signal is.
-	Score         Float       `json:"score"`
-	AnomalyScore  Float       `json:"anomaly_score"`
-	Onset         *time.Time  `json:"onset"`
-	BaselineValue Float       `json:"baseline_value"`
-	ObservedValue Float       `json:"observed_value"`
-	Unit          string      `json:"unit"`
-	Query         string      `json:"query"`
-	Heuristic     bool        `json:"heuristic"`
-	Explanation   string      `json:"explanation"`
-	Change        *JSONChange `json:"change,omitempty"`
+	Score         Float         `json:"score"`
+	AnomalyScore  Float         `json:"anomaly_score"`
+	Onset         *time.Time    `json:"onset"`
+	BaselineValue Float         `json:"baseline_value"`
+	ObservedValue Float         `json:"observed_value"`
+	Unit          string        `json:"unit"`
+	Query         string        `json:"query"`
+	Heuristic     bool          `json:"heuristic"`
+	Explanation   string        `json:"explanation"`
+	Patterns      []JSONPattern `json:"patterns"`
+	Change        *JSONChange   `json:"change,omitempty"`
 }
 
 // JSONChange is a state change: a deploy, version, config edit, restart.
@@ -111,7 +135,9 @@ type JSONStats struct {
 	Anomalous int `json:"anomalous"`
 	Services  int `json:"services"`
 	LogLines  int `json:"log_lines"`
-	Changes   int `json:"changes"`
+	// LogPatterns is how many templates the log lines were mined into.
+	LogPatterns int `json:"log_patterns"`
+	Changes     int `json:"changes"`
 }
 
 // Float is a number that encodes NaN and ±Inf, which JSON cannot carry, as
@@ -167,11 +193,12 @@ func NewJSONReport(r analysis.Result) JSONReport {
 		UnlinkedChanges: make([]JSONChange, 0, len(r.UnlinkedChanges)),
 		Warnings:        append(make([]string, 0, len(r.Warnings)), r.Warnings...),
 		Stats: JSONStats{
-			Series:    r.Stats.Series,
-			Anomalous: r.Stats.Anomalous,
-			Services:  r.Stats.Services,
-			LogLines:  r.Stats.LogLines,
-			Changes:   r.Stats.Changes,
+			Series:      r.Stats.Series,
+			Anomalous:   r.Stats.Anomalous,
+			Services:    r.Stats.Services,
+			LogLines:    r.Stats.LogLines,
+			LogPatterns: r.Stats.LogPatterns,
+			Changes:     r.Stats.Changes,
 		},
 	}
 	for i, c := range r.RootCauses {
@@ -190,6 +217,7 @@ func NewJSONReport(r analysis.Result) JSONReport {
 			Query:         c.Query,
 			Heuristic:     c.Heuristic,
 			Explanation:   c.Explanation,
+			Patterns:      jsonPatterns(c.Patterns),
 			Change:        jsonChangePtr(c.Change),
 		})
 	}
@@ -223,7 +251,32 @@ func jsonFindings(fs []analysis.Finding) []JSONFinding {
 			Query:         f.Query,
 			Heuristic:     f.Heuristic,
 			Explanation:   f.Explanation,
+			Patterns:      jsonPatterns(f.Patterns),
 			Change:        jsonChangePtr(f.Change),
+		})
+	}
+	return out
+}
+
+func jsonPatterns(ps []analysis.LogPattern) []JSONPattern {
+	out := make([]JSONPattern, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, JSONPattern{
+			ID:            p.ID,
+			Template:      p.Template,
+			Level:         p.Level,
+			SignalID:      p.SignalID,
+			Layer:         string(p.Layer),
+			Callee:        p.Callee,
+			New:           p.New,
+			BaselineCount: p.BaselineCount,
+			WindowCount:   p.WindowCount,
+			BaselineRate:  Float(p.BaselineRate),
+			WindowRate:    Float(p.WindowRate),
+			Onset:         jsonTime(p.Onset),
+			Until:         jsonTime(p.Until),
+			Examples:      append(make([]string, 0, len(p.Examples)), p.Examples...),
+			Query:         p.Query,
 		})
 	}
 	return out

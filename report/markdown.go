@@ -81,7 +81,7 @@ func markdownRootCauses(b *strings.Builder, r analysis.Result, day string) {
 		facts = append(facts, heuristicNote)
 	}
 	fmt.Fprintf(b, "**%s: %s** (%s)\n", escapeMarkdown(serviceName(top.Service)), escapeMarkdown(title(top.Finding)), escapeFacts(facts))
-	if d := markdownDetail(top.Finding, ""); d != "" {
+	if d := markdownDetail(top.Finding, "", day); d != "" {
 		b.WriteString("\n" + d)
 	}
 
@@ -122,21 +122,39 @@ func markdownChain(b *strings.Builder, r analysis.Result, day string) {
 		// Nested bullets keep the evidence inside its numbered item
 		// without relying on trailing-space line breaks.
 		fmt.Fprintf(b, "   - Evidence: %s\n", escapeFacts(facts))
-		b.WriteString(markdownDetail(f, "   "))
+		b.WriteString(markdownDetail(f, "   ", day))
 	}
 	if !chainEndsAtChange(r) {
 		fmt.Fprintf(b, "\nThe chain ends at the deepest anomaly: %s.\n", escapeMarkdown(noChangeFound))
 	}
 }
 
-// markdownDetail is a finding's query and explanation as bullets.
-func markdownDetail(f analysis.Finding, indent string) string {
+// markdownDetail is a finding's query, explanation and log templates as
+// bullets. A template and its example lines are log data: escaped like
+// every other data string, never put in a code span, so that no line can
+// close the span and turn the rest into markup or HTML.
+func markdownDetail(f analysis.Finding, indent, day string) string {
 	var s string
 	if q := cleanQuery(f.Query); q != "" {
 		s += indent + "- Query: " + codeSpan(q) + "\n"
 	}
 	if e := clean(f.Explanation); e != "" {
 		s += indent + "- Why: " + escapeMarkdown(e) + "\n"
+	}
+	for _, p := range shownPatterns(f) {
+		s += indent + "- Log pattern: " + escapeMarkdown(orUnknown(clean(p.Template))) + "\n"
+		s += indent + "  - " + capitalizeFirst(escapeFacts(patternFacts(p, day))) + "\n"
+		for _, e := range patternExamples(p) {
+			s += indent + "  - Example: " + escapeMarkdown(e) + "\n"
+		}
+	}
+	return s
+}
+
+// capitalizeFirst upper-cases the first letter of an already escaped string.
+func capitalizeFirst(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
 	}
 	return s
 }

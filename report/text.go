@@ -169,7 +169,7 @@ func (t *textBuilder) rootCauses(r analysis.Result, day string) {
 		facts = append(facts, heuristicNote)
 	}
 	t.wrap(indent, indent+"  ", strings.Join(facts, ", "), styleNone)
-	t.detail(indent, top.Finding)
+	t.detail(indent, day, top.Finding)
 
 	for i := 1; i < len(r.RootCauses); i++ {
 		c := r.RootCauses[i]
@@ -188,8 +188,8 @@ func (t *textBuilder) rootCauses(r analysis.Result, day string) {
 	}
 }
 
-// detail adds a finding's query and explanation under indent.
-func (t *textBuilder) detail(indent string, f analysis.Finding) {
+// detail adds a finding's query, explanation and log templates under indent.
+func (t *textBuilder) detail(indent, day string, f analysis.Finding) {
 	if words := queryFields(cleanQuery(f.Query)); len(words) > 0 {
 		for _, l := range wrapWords(indent+"query: ", indent+"  ", words, textWidth) {
 			t.add(l, styleNone)
@@ -197,6 +197,13 @@ func (t *textBuilder) detail(indent string, f analysis.Finding) {
 	}
 	if e := clean(f.Explanation); e != "" {
 		t.wrap(indent+"why: ", indent+"  ", e, styleNone)
+	}
+	for _, p := range shownPatterns(f) {
+		t.wrap(indent, indent+"  ", patternTitle(p), styleNone)
+		t.wrap(indent+"  ", indent+"  ", strings.Join(patternFacts(p, day), ", "), styleNone)
+		for _, e := range patternExamples(p) {
+			t.wrap(indent+"  e.g. ", indent+"    ", e, styleNone)
+		}
 	}
 }
 
@@ -249,7 +256,7 @@ func (t *textBuilder) chain(r analysis.Result, day string) {
 			facts = append(facts, heuristicNote)
 		}
 		t.wrap(chainIndent, chainIndent+"  ", strings.Join(facts, ", "), styleNone)
-		t.detail(chainIndent, f)
+		t.detail(chainIndent, day, f)
 	}
 	if !chainEndsAtChange(r) {
 		t.wrap("  ", "  ", "The chain ends at the deepest anomaly: "+noChangeFound+".", styleNone)
