@@ -196,3 +196,141 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// lokiBinary finds the Grafana Loki server: $LOKI_BIN, else the binary
+// tools/loki/build.sh caches for the version tools/loki/go.mod pins, else
+// loki on PATH. Missing, it skips the test (fails it under CI=true).
+func lokiBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("LOKI_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("LOKI_BIN: %v", err)
+		}
+		return p
+	}
+	var tried []string
+	if mod, err := os.ReadFile(filepath.Join(repoRoot(), "tools", "loki", "go.mod")); err == nil {
+		var version string
+		for line := range strings.Lines(string(mod)) {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/grafana/loki/v3" {
+				version = f[1]
+			}
+		}
+		if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil && version != "" {
+			p := filepath.Join(strings.TrimSpace(string(out)), "rca-tools", "loki-"+version, "loki")
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+			tried = append(tried, p)
+		}
+	}
+	if p, err := exec.LookPath("loki"); err == nil {
+		return p
+	}
+	tried = append(tried, "loki on PATH")
+	msg := fmt.Sprintf("no Grafana Loki binary (tried $LOKI_BIN, %s): build it with tools/loki/build.sh (about 12 minutes the first time)", strings.Join(tried, ", "))
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; CI must (bash .ci/run does)")
+	}
+	t.Skip(msg + "; skipping outside CI")
+	return ""
+}
+
+// startLoki serves an empty Grafana Loki, configured from
+// testdata/loki.yaml, on free loopback ports until the test ends, and
+// returns its base URL. Its log is shown when the test fails.
+func startLoki(t *testing.T) string {
+	t.Helper()
+	bin := lokiBinary(t)
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile(filepath.Join(repoRoot(), "e2e", "testdata", "loki.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	port := func(addr string) string {
+		_, p, _ := net.SplitHostPort(addr)
+		return p
+	}
+	// %q quotes a path the way YAML double quotes read it.
+	cfg := strings.NewReplacer(
+		"${HTTP_PORT}", port(httpAddr),
+		"${GRPC_PORT}", port(grpcAddr),
+		"${DIR}", fmt.Sprintf("%q", dir),
+		"${CHUNKS_DIR}", fmt.Sprintf("%q", filepath.Join(dir, "chunks")),
+		"${RULES_DIR}", fmt.Sprintf("%q", filepath.Join(dir, "rules")),
+	).Replace(string(tmpl))
+	if i := strings.Index(cfg, "${"); i >= 0 {
+		t.Fatalf("testdata/loki.yaml: startLoki has no value for the placeholder at %q", cfg[i:min(len(cfg), i+20)])
+	}
+	cfgFile := filepath.Join(dir, "loki.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := new(lockedBuffer)
+	cmd := exec.Command(bin, "-config.file="+cfgFile)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting loki: %v", err)
+	}
+	// exited is closed when Loki has exited, with waitErr set: both the
+	// readiness loop and the cleanup wait for it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("loki log (%s):\n%s", cfgFile, logs.tail(64<<10))
+		}
+	})
+	url := "http://" + httpAddr
+	get := func(path string) error {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", resp.Status, bodyText(resp.Body))
+		}
+		return nil
+	}
+	// Loki takes seconds to start its modules; more on a loaded machine.
+	// And the first query after /ready waits about 2 s for the querier to
+	// reach the scheduler: pay that here, not in a test's first query.
+	const wait = 60 * time.Second
+	deadline := start.Add(wait)
+	var ready time.Duration
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("loki exited before it was ready: %v", waitErr)
+		default:
+		}
+		path := "/ready"
+		if ready > 0 {
+			path = "/loki/api/v1/labels"
+		}
+		err := get(path)
+		switch {
+		case err == nil && ready == 0:
+			ready = time.Since(start)
+			continue
+		case err == nil:
+			t.Logf("loki %s ready in %s, answering queries after %s", url,
+				ready.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			return url
+		case time.Now().After(deadline):
+			t.Fatalf("loki at %s not ready after %s: GET %s: %v", url, wait, path, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/gitfixture"
 )
 
@@ -52,10 +54,15 @@ type report struct {
 		Change  *reportChange `json:"change"`
 	} `json:"root_causes"`
 	Chain []struct {
-		Layer    string        `json:"layer"`
-		Service  string        `json:"service"`
-		SignalID string        `json:"signal_id"`
-		Change   *reportChange `json:"change"`
+		Layer    string `json:"layer"`
+		Service  string `json:"service"`
+		SignalID string `json:"signal_id"`
+		Source   string `json:"source"`
+		Callee   string `json:"callee"`
+		Patterns []struct {
+			Template string `json:"template"`
+		} `json:"patterns"`
+		Change *reportChange `json:"change"`
 	} `json:"chain"`
 	Warnings []string `json:"warnings"`
 }
@@ -99,12 +106,18 @@ func chainString(r report) string {
 }
 
 // TestLiveDemo analyses the demo incident live from a real Prometheus and
-// checks it against the bundled recording, a fresh recording, and the
-// generator's own story.
+// a real Loki, and checks it against the bundled recording, a fresh
+// recording, and the generator's own story.
 func TestLiveDemo(t *testing.T) {
 	demo := writeDemo(t, demoStart)
 	prom := startPrometheus(t, demo.openMetrics)
-	live := []string{"--prometheus-url", prom.url, "--from", demo.from, "--to", demo.to, "--changes-file", demo.changes}
+	loki := startLoki(t)
+	gen, err := collectors.ReadSnapshot(context.Background(), filepath.Dir(demo.changes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushLogs(t, loki, gen.Logs)
+	live := []string{"--prometheus-url", prom.url, "--loki-url", loki, "--from", demo.from, "--to", demo.to, "--changes-file", demo.changes}
 
 	if *update {
 		mustRun(t, bins.rca, append([]string{"snapshot", "--force", "--out", bundledDemo}, live...)...)
@@ -136,6 +149,20 @@ func TestLiveDemo(t *testing.T) {
 			if !strings.Contains(strings.Join(layers, " "), want) {
 				t.Errorf("chain has no %s link:\n%s", want, chainString(r))
 			}
+		}
+	})
+
+	t.Run("a log-derived link in the chain", func(t *testing.T) {
+		// The gateway's upstream-timeout lines, read from Loki, mined into
+		// a template and placed in the propagation layer toward checkout.
+		var found bool
+		for _, l := range r.Chain {
+			if strings.HasPrefix(l.SignalID, "log_") && l.Service == "gateway" && l.Layer == "propagation" && l.Callee == "checkout" && len(l.Patterns) > 0 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no log-derived gateway -> checkout propagation link with its template:\n%s", chainString(r))
 		}
 	})
 
