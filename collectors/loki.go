@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -153,7 +154,43 @@ func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) (
 	}
 	sortLogs(lines)
 	lines = slices.CompactFunc(lines, func(a, b telemetry.LogLine) bool { return compareLogs(a, b) == 0 })
+	if len(lines) == 0 && len(warns) == 0 {
+		warns = append(warns, l.noLines(ctx, spans[0].From, spans[len(spans)-1].To))
+	}
 	return lines, warns, nil
+}
+
+// noLines explains an empty answer: usually a selector naming labels the
+// streams do not have, so it lists the labels Loki does have.
+func (l *Loki) noLines(ctx context.Context, from, to time.Time) string {
+	msg := fmt.Sprintf("loki %s: no lines match %s between %s and %s", l.URL(), l.cfg.Selector, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	u := *l.base
+	u.Path += "/loki/api/v1/labels"
+	u.RawQuery = url.Values{"start": {strconv.FormatInt(from.UnixNano(), 10)}, "end": {strconv.FormatInt(to.UnixNano(), 10)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return msg
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return msg
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string   `json:"status"`
+		Data   []string `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil || body.Status != "success" {
+		return msg
+	}
+	if len(body.Data) == 0 {
+		return msg + "; Loki has no streams at all in that range"
+	}
+	slices.Sort(body.Data)
+	return l.redact.String(fmt.Sprintf("%s; the streams there have the labels %s: set --loki-selector (or sources.loki.selector) to match yours",
+		msg, strings.Join(body.Data, ", ")))
 }
 
 // readRange pages forward through one range until it is read or max lines

@@ -344,3 +344,38 @@ func TestLokiPageOfOneInstant(t *testing.T) {
 		t.Errorf("warnings %q, want one about the instant", warns)
 	}
 }
+
+// TestLokiNoLinesNamesTheLabels: a selector that matches nothing is
+// usually the wrong label; the warning lists the labels Loki has.
+func TestLokiNoLinesNamesTheLabels(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, labels string
+		want         string
+	}{
+		{"labels listed", `{"status":"success","data":["namespace","app","job"]}`, "the streams there have the labels app, job, namespace: set --loki-selector"},
+		{"nothing at all", `{"status":"success","data":[]}`, "Loki has no streams at all in that range"},
+		{"labels API refused", `not json`, `no lines match {service=~".+"} between`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeLoki(t, nil)
+			f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/loki/api/v1/labels" {
+					return false
+				}
+				_, _ = w.Write([]byte(tc.labels))
+				return true
+			}
+			l := newTestLoki(t, f.srv.URL, nil)
+			got, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+			if err != nil || len(got) != 0 {
+				t.Fatalf("got %d lines, err %v", len(got), err)
+			}
+			if len(warns) != 1 || !strings.Contains(warns[0], tc.want) {
+				t.Errorf("warnings %q, want one saying %q", warns, tc.want)
+			}
+		})
+	}
+}

@@ -213,7 +213,7 @@ func (a *app) liveBundle(cmd *cobra.Command, cat *catalog.Catalog, window, basel
 	if len(b.Series) == 0 && len(b.Logs) == 0 {
 		why := "no catalog signal's metrics and no log lines there"
 		for _, w := range b.Warnings {
-			if strings.Contains(w, "failed") {
+			if strings.Contains(w, "failed") || strings.Contains(w, "no lines match") {
 				why = w
 				break
 			}
