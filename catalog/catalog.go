@@ -124,6 +124,10 @@ const (
 	// DetectTimestamp: the value is the time of the last change (a start
 	// time, a config reload time); a new value is one change at that time.
 	DetectTimestamp = "timestamp"
+	// DetectLog: log lines of LogQL that Pattern matches announce changes;
+	// its named groups service, version and commit fill them in. With a
+	// version group, the first line of each version is the change.
+	DetectLog = "log"
 )
 
 // ChangeSource is one PromQL query whose series reveal changes, so a new
@@ -139,6 +143,31 @@ type ChangeSource struct {
 	// RevisionLabels hold the commit of a version, first present wins.
 	RevisionLabels []string `yaml:"revision_labels"`
 	Query          string   `yaml:"query"`
+	// LogQL and Pattern are a log source's lines and what they announce
+	// (detect: log).
+	LogQL   string `yaml:"logql"`
+	Pattern string `yaml:"pattern"`
+
+	patternRe *regexp.Regexp
+}
+
+// Match applies a log source's pattern to a line and returns its named
+// groups (service, version, commit), or false.
+func (cs ChangeSource) Match(line string) (map[string]string, bool) {
+	if cs.patternRe == nil {
+		return nil, false
+	}
+	m := cs.patternRe.FindStringSubmatch(line)
+	if m == nil {
+		return nil, false
+	}
+	groups := map[string]string{}
+	for i, name := range cs.patternRe.SubexpNames() {
+		if name != "" && m[i] != "" {
+			groups[name] = m[i]
+		}
+	}
+	return groups, true
 }
 
 var changeKinds = []string{"deploy", "version", "config", "restart", "commit", "flag"}
@@ -149,10 +178,14 @@ func (cs ChangeSource) validate() error {
 		return errors.New("a change source has no id")
 	case !slices.Contains(changeKinds, cs.Kind):
 		return fmt.Errorf("change source %q: kind %q is not one of %s", cs.ID, cs.Kind, strings.Join(changeKinds, ", "))
-	case cs.Detect != DetectIncrease && cs.Detect != DetectLabel && cs.Detect != DetectTimestamp:
-		return fmt.Errorf("change source %q: detect %q is not one of increase, label, timestamp", cs.ID, cs.Detect)
+	case cs.Detect != DetectIncrease && cs.Detect != DetectLabel && cs.Detect != DetectTimestamp && cs.Detect != DetectLog:
+		return fmt.Errorf("change source %q: detect %q is not one of increase, label, timestamp, log", cs.ID, cs.Detect)
 	case cs.Detect == DetectLabel && cs.Label == "":
 		return fmt.Errorf("change source %q: detect: label needs label: (e.g. version)", cs.ID)
+	case cs.Detect == DetectLog && (cs.LogQL == "" || cs.Pattern == ""):
+		return fmt.Errorf("change source %q: detect: log needs logql: (a stream selector) and pattern: (a regular expression)", cs.ID)
+	case cs.Detect == DetectLog:
+		return nil
 	case cs.Query == "":
 		return fmt.Errorf("change source %q has no query", cs.ID)
 	}
@@ -255,6 +288,14 @@ func (c *Catalog) compile() error {
 		cs := &c.ChangeSources[i]
 		if err := cs.validate(); err != nil {
 			return err
+		}
+		cs.patternRe = nil
+		if cs.Pattern != "" {
+			re, err := regexp.Compile(cs.Pattern)
+			if err != nil {
+				return fmt.Errorf("change source %q: pattern %q: %w", cs.ID, cs.Pattern, err)
+			}
+			cs.patternRe = re
 		}
 		if seen[cs.ID] {
 			return fmt.Errorf("change source id %q appears twice", cs.ID)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -142,7 +143,7 @@ func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) (
 	var lines []telemetry.LogLine
 	var warns []string
 	for i, span := range spans {
-		got, w, err := l.readRange(ctx, span, l.cfg.MaxLines-len(lines))
+		got, w, err := l.readRange(ctx, l.cfg.Selector, span, l.cfg.MaxLines-len(lines))
 		if err != nil {
 			if i == 0 && len(got) == 0 && errors.Is(err, ErrLokiUnreachable) || ctx.Err() != nil {
 				return nil, nil, err
@@ -158,6 +159,32 @@ func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) (
 		warns = append(warns, l.noLines(ctx, spans[0].From, spans[len(spans)-1].To))
 	}
 	return lines, warns, nil
+}
+
+// Changes reads the catalog's log change sources (detect: log) from from
+// to to: deploy and startup lines that announce a change. A failing
+// source is a warning.
+func (l *Loki) Changes(ctx context.Context, cat *catalog.Catalog, from, to time.Time) ([]telemetry.Change, []string, error) {
+	var out []telemetry.Change
+	var warns []string
+	for _, src := range cat.ChangeSources {
+		if src.Detect != catalog.DetectLog {
+			continue
+		}
+		lines, w, err := l.readRange(ctx, src.LogQL, telemetry.Window{From: from, To: to}, l.cfg.MaxLines)
+		warns = append(warns, w...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			warns = append(warns, fmt.Sprintf("loki: change source %s: %s: %v", src.ID, src.LogQL, err))
+			continue
+		}
+		found := DetectLogChanges(src, lines, cat)
+		l.log.Debug("loki change source", "source", src.ID, "lines", len(lines), "changes", len(found))
+		out = append(out, found...)
+	}
+	return out, warns, nil
 }
 
 // noLines explains an empty answer: usually a selector naming labels the
@@ -195,7 +222,7 @@ func (l *Loki) noLines(ctx context.Context, from, to time.Time) string {
 
 // readRange pages forward through one range until it is read or max lines
 // are reached.
-func (l *Loki) readRange(ctx context.Context, span telemetry.Window, max int) ([]telemetry.LogLine, []string, error) {
+func (l *Loki) readRange(ctx context.Context, query string, span telemetry.Window, max int) ([]telemetry.LogLine, []string, error) {
 	var out []telemetry.LogLine
 	var warns []string
 	start := span.From
@@ -204,11 +231,11 @@ func (l *Loki) readRange(ctx context.Context, span telemetry.Window, max int) ([
 	seenAt := map[string]bool{}
 	for {
 		if len(out) >= max {
-			warns = append(warns, fmt.Sprintf("loki: stopped at %d lines (sources.loki.max_lines); narrow the selector %s or raise max_lines", l.cfg.MaxLines, l.cfg.Selector))
+			warns = append(warns, fmt.Sprintf("loki: stopped at %d lines (sources.loki.max_lines); narrow the selector %s or raise max_lines", l.cfg.MaxLines, query))
 			return out, warns, nil
 		}
 		limit := min(l.cfg.Limit, max-len(out))
-		page, notes, err := l.page(ctx, start, span.To, limit)
+		page, notes, err := l.page(ctx, query, start, span.To, limit)
 		if err != nil {
 			return out, warns, err
 		}
@@ -253,13 +280,13 @@ func (l *Loki) readRange(ctx context.Context, span telemetry.Window, max int) ([
 func lineKey(l telemetry.LogLine) string { return l.Labels.String() + "\x00" + l.Line }
 
 // page is one query_range request, direction forward.
-func (l *Loki) page(ctx context.Context, from, to time.Time, limit int) ([]telemetry.LogLine, []string, error) {
+func (l *Loki) page(ctx context.Context, query string, from, to time.Time, limit int) ([]telemetry.LogLine, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	u := *l.base
 	u.Path += "/loki/api/v1/query_range"
 	q := url.Values{}
-	q.Set("query", l.cfg.Selector)
+	q.Set("query", query)
 	q.Set("start", strconv.FormatInt(from.UnixNano(), 10))
 	q.Set("end", strconv.FormatInt(to.UnixNano(), 10))
 	q.Set("limit", strconv.Itoa(limit))

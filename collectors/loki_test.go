@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -378,4 +379,48 @@ func TestLokiNoLinesNamesTheLabels(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLokiChanges(t *testing.T) {
+	t.Parallel()
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []telemetry.LogLine{
+		{T: lokiT0.Add(time.Minute), Labels: telemetry.Labels{"service": "checkout"}, Line: "starting checkout version=v1.4.2 commit=9f3c1e2"},
+		{T: lokiT0.Add(2 * time.Minute), Labels: telemetry.Labels{"service": "checkout"}, Line: "GET /healthz 200"},
+	}
+	t.Run("startup line becomes a version change", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeLoki(t, lines)
+		l := newTestLoki(t, f.srv.URL, nil)
+		got, warns, err := l.Changes(context.Background(), cat, lokiT0, lokiT0.Add(time.Hour))
+		if err != nil || len(warns) != 0 {
+			t.Fatalf("err %v warnings %q", err, warns)
+		}
+		if len(got) != 1 || got[0].Service != "checkout" || got[0].ToVersion != "v1.4.2" || got[0].Commit != "9f3c1e2" || !got[0].T.Equal(lokiT0.Add(time.Minute)) {
+			t.Errorf("changes %+v, want checkout v1.4.2 at 9f3c1e2", got)
+		}
+		var asked []string
+		for _, r := range f.requests() {
+			asked = append(asked, r.URL.Query().Get("query"))
+		}
+		if len(asked) != 1 || !strings.Contains(asked[0], "starting") {
+			t.Errorf("queries %q, want the source's LogQL", asked)
+		}
+	})
+	t.Run("a failing source is a warning", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeLoki(t, lines)
+		f.fault = func(w http.ResponseWriter, _ *http.Request) bool {
+			http.Error(w, "parse error at line 1", http.StatusBadRequest)
+			return true
+		}
+		l := newTestLoki(t, f.srv.URL, nil)
+		got, warns, err := l.Changes(context.Background(), cat, lokiT0, lokiT0.Add(time.Hour))
+		if err != nil || len(got) != 0 || len(warns) != 1 || !strings.Contains(warns[0], "change source startup_version_lines") {
+			t.Errorf("changes %+v, warnings %q, err %v; want one warning naming the source", got, warns, err)
+		}
+	})
 }

@@ -414,6 +414,9 @@ func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) 
 func planChangeQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) []promQuery {
 	var out []promQuery
 	for i, cs := range cat.ChangeSources {
+		if cs.Detect == catalog.DetectLog {
+			continue // read from Loki
+		}
 		metrics, err := queryMetricNames(cs.Query)
 		if err != nil {
 			continue // the catalog checked it at load

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,8 @@ type report struct {
 		} `json:"patterns"`
 		Change *reportChange `json:"change"`
 	} `json:"chain"`
-	Warnings []string `json:"warnings"`
+	UnlinkedChanges []reportChange `json:"unlinked_changes"`
+	Warnings        []string       `json:"warnings"`
 }
 
 type reportChange struct {
@@ -236,6 +238,24 @@ func TestLiveDemo(t *testing.T) {
 		deploy := r.Chain[len(r.Chain)-2]
 		if deploy.Change == nil || deploy.Change.Service != "checkout" || len(deploy.Change.Commits) != 1 {
 			t.Errorf("the link above the commit is %+v, want the checkout deploy that shipped it", deploy.Change)
+		}
+	})
+
+	t.Run("changes from Loki alone", func(t *testing.T) {
+		// No Prometheus, no deploys file: the pods' startup lines in Loki
+		// announce the rollouts.
+		r := parseReport(t, mustRun(t, bins.rca, "analyze", "-o", "json", "--loki-url", loki, "--from", demo.from, "--to", demo.to).stdout)
+		var found []string
+		for _, l := range r.Chain {
+			if l.Change != nil {
+				found = append(found, l.Change.Service+" "+l.Change.ToVersion+" "+l.Change.Source)
+			}
+		}
+		for _, c := range r.UnlinkedChanges {
+			found = append(found, c.Service+" "+c.ToVersion+" "+c.Source)
+		}
+		if !slices.ContainsFunc(found, func(s string) bool { return strings.HasPrefix(s, "checkout v1.4.2 loki: ") }) {
+			t.Errorf("changes %q, want checkout v1.4.2 from Loki", found)
 		}
 	})
 

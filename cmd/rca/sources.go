@@ -146,7 +146,7 @@ func (a *app) lokiConfig() (collectors.LokiConfig, bool) {
 }
 
 // collectLogs reads the window's log lines from Loki into the bundle.
-func (a *app) collectLogs(cmd *cobra.Command, cfg collectors.LokiConfig, b *telemetry.Bundle) (query string, err error) {
+func (a *app) collectLogs(cmd *cobra.Command, cat *catalog.Catalog, cfg collectors.LokiConfig, b *telemetry.Bundle) (query string, err error) {
 	loki, err := collectors.NewLoki(cfg, a.log)
 	if err != nil {
 		return "", err
@@ -163,6 +163,23 @@ func (a *app) collectLogs(cmd *cobra.Command, cfg collectors.LokiConfig, b *tele
 	b.Logs = append(b.Logs, lines...)
 	b.Warnings = append(b.Warnings, warns...)
 	a.log.Debug("collected from loki", "url", loki.URL(), "query", loki.Query(), "lines", len(lines), "took", time.Since(start).Round(time.Millisecond))
+
+	// Deploy and startup lines announce changes; they may lie before the
+	// baseline, as far back as the lookback reaches.
+	lookback, err := a.duration(cmd, "lookback")
+	if err != nil {
+		return "", err
+	}
+	from := b.Window.From.Add(-lookback)
+	if !b.Baseline.From.IsZero() && b.Baseline.From.Before(from) {
+		from = b.Baseline.From
+	}
+	changes, warns, err := loki.Changes(cmd.Context(), cat, from, b.Window.To)
+	if err != nil {
+		return "", err
+	}
+	b.Changes = append(b.Changes, changes...)
+	b.Warnings = append(b.Warnings, warns...)
 	return loki.Query(), nil
 }
 
@@ -205,7 +222,7 @@ func (a *app) liveBundle(cmd *cobra.Command, cat *catalog.Catalog, window, basel
 		meta.Prometheus = promCfg.URL
 	}
 	if lokiLive {
-		if meta.LogQuery, err = a.collectLogs(cmd, lokiCfg, &b); err != nil {
+		if meta.LogQuery, err = a.collectLogs(cmd, cat, lokiCfg, &b); err != nil {
 			return b, meta, err
 		}
 		meta.Loki = lokiCfg.URL
