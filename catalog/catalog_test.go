@@ -117,8 +117,15 @@ func TestParseErrors(t *testing.T) {
 		"signals: [{id: a, layer: symptom}, {id: a, layer: resource}]": "twice",
 		"sinals: []":       "field sinals not found",
 		"signals: {id: a}": "parse",
-		"signals: [{id: a, layer: symptom, log_pattern: '['}]":                       "log pattern",
-		"signals: [{id: a, layer: symptom, query: 'sum by (service) (rate(x[2m])'}]": "query is not valid PromQL",
+		"signals: [{id: a, layer: symptom, log_pattern: '['}]":                                                                   "log pattern",
+		"signals: [{id: a, layer: symptom, query: 'sum by (service) (rate(x[2m])'}]":                                             "query is not valid PromQL",
+		"change_sources: [{id: c, kind: deploy, detect: increase, query: 'max(x'}]":                                              "change source \"c\": query is not valid PromQL",
+		"change_sources: [{id: c, kind: launch, detect: increase, query: x}]":                                                    "kind \"launch\" is not one of",
+		"change_sources: [{id: c, kind: deploy, detect: steps, query: x}]":                                                       "detect \"steps\" is not one of",
+		"change_sources: [{id: c, kind: version, detect: label, query: x}]":                                                      "needs label:",
+		"change_sources: [{id: c, kind: version, detect: log, logql: '{a=\"b\"}'}]":                                              "needs logql: (a stream selector) and pattern:",
+		"change_sources: [{id: c, kind: version, detect: log, logql: x, pattern: '('}]":                                          "pattern \"(\"",
+		"change_sources: [{id: c, kind: deploy, detect: increase, query: x}, {id: c, kind: deploy, detect: increase, query: y}]": "appears twice",
 	}
 	for doc, want := range tests {
 		_, err := Parse([]byte(doc))
