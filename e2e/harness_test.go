@@ -153,8 +153,11 @@ func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting prometheus: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when prometheus has exited, with waitErr set: both
+	// the readiness loop and the cleanup wait on it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
@@ -168,8 +171,8 @@ func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited before it was ready: %v\n%s", err, logs.String())
+		case <-exited:
+			t.Fatalf("prometheus exited before it was ready: %v\n%s", waitErr, logs.String())
 		default:
 		}
 		resp, err := http.Get(url + "/-/ready")
