@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -332,21 +331,9 @@ func (l *Loki) page(ctx context.Context, query string, from, to time.Time, limit
 
 // describe words transport errors as Prometheus's collector does.
 func (l *Loki) describe(ctx context.Context, err error) error {
-	var tooBig *tooLargeError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &tooBig):
-		err = fmt.Errorf("%w — lower sources.loki.limit or raise max_response_bytes", tooBig)
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		return err
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		err = fmt.Errorf("%w at %s: no answer within %s (sources.loki.timeout)", ErrLokiUnreachable, l.URL(), l.timeout)
-	case errors.As(err, &netErr), isConnError(err):
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		err = fmt.Errorf("%w at %s: %v — check --loki-url and that the server is up", ErrLokiUnreachable, l.URL(), err)
+	e := endpoint{unreachable: ErrLokiUnreachable, url: l.URL(), flag: "--loki-url", section: "sources.loki", timeout: l.timeout, redact: l.redact}
+	if d, ok := e.describe(ctx, err, "lower sources.loki.limit or raise max_response_bytes"); ok {
+		return d
 	}
 	return l.redact.Error(err)
 }

@@ -424,3 +424,23 @@ func TestLokiChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestLokiBusyIsNotUnreachable: a 429 asking to wait past the timeout is a
+// busy server, worded as one, not "check --loki-url".
+func TestLokiBusyIsNotUnreachable(t *testing.T) {
+	t.Parallel()
+	f := newFakeLoki(t, nil)
+	f.fault = func(w http.ResponseWriter, _ *http.Request) bool {
+		w.Header().Set("Retry-After", "3600")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+		return true
+	}
+	l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) { c.Retries = 2 })
+	_, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	if err != nil {
+		t.Fatalf("err = %v, want a warning", err)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "asked to wait 1h0m0s, past the query timeout (sources.loki.timeout)") || strings.Contains(warns[0], "unreachable") {
+		t.Errorf("warnings %q, want one saying the server is busy", warns)
+	}
+}

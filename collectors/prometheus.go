@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -288,33 +287,17 @@ func (p *Prometheus) metricNames(ctx context.Context, w telemetry.Window) (map[s
 
 // describe turns a client error into one actionable line, free of secrets.
 func (p *Prometheus) describe(ctx context.Context, err error) error {
+	e := endpoint{unreachable: ErrUnreachable, url: p.URL(), flag: "--prometheus-url", section: "sources.prometheus",
+		timeout: time.Duration(p.cfg.Timeout), redact: p.redact}
+	if d, ok := e.describe(ctx, err, "narrow the window or aggregate more in the catalog query, or raise sources.prometheus.max_response_bytes"); ok {
+		return d
+	}
 	var apiErr *v1.Error
-	var netErr net.Error
-	var tooBig *tooLargeError
-	var limited *rateLimitedError
-	switch {
-	case errors.As(err, &tooBig):
-		err = fmt.Errorf("%w — narrow the window or aggregate more in the catalog query, or raise sources.prometheus.max_response_bytes", tooBig)
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		return err
-	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
-		err = fmt.Errorf("%w: no answer within %s (sources.prometheus.timeout)", ErrUnreachable, time.Duration(p.cfg.Timeout))
-	case errors.As(err, &limited):
-		// The server answered: it is busy, not unreachable (a url.Error
-		// around it would match net.Error below).
-		err = limited
-	case errors.As(err, &apiErr):
+	if errors.As(err, &apiErr) {
 		// Scrub before apiError cuts the text: a cut secret is not found.
 		e := *apiErr
 		e.Msg, e.Detail = p.redact.String(e.Msg), p.redact.String(e.Detail)
 		err = apiError(&e)
-	case errors.As(err, &netErr), isConnError(err):
-		// The url.Error around it repeats the whole request URL; the cause is enough.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		err = fmt.Errorf("%w at %s: %v — check --prometheus-url and that the server is up", ErrUnreachable, p.URL(), err)
 	}
 	return p.redact.Error(err)
 }

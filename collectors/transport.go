@@ -1,12 +1,15 @@
 package collectors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -98,7 +101,48 @@ type rateLimitedError struct {
 }
 
 func (e *rateLimitedError) Error() string {
-	return fmt.Sprintf("%s, and the server asked to wait %s, past the query timeout (sources.prometheus.timeout)", e.status, e.wait.Round(time.Millisecond))
+	return fmt.Sprintf("%s, and the server asked to wait %s, past the query timeout", e.status, e.wait.Round(time.Millisecond))
+}
+
+// endpoint names a server in the errors about reaching it.
+type endpoint struct {
+	unreachable error  // ErrUnreachable or ErrLokiUnreachable
+	url         string // without credentials
+	flag        string // the flag that sets the URL
+	section     string // its config file section, e.g. sources.prometheus
+	timeout     time.Duration
+	redact      redactor
+}
+
+// describe words what went wrong on the way to the server, the same for
+// every collector, free of secrets; ok is false for errors it leaves to
+// the caller (the server's own answers).
+func (e endpoint) describe(ctx context.Context, err error, tooBigHint string) (error, bool) {
+	var netErr net.Error
+	var tooBig *tooLargeError
+	var limited *rateLimitedError
+	switch {
+	case errors.As(err, &tooBig):
+		err = fmt.Errorf("%w — %s", tooBig, tooBigHint)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return err, true
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		err = fmt.Errorf("%w at %s: no answer within %s (%s.timeout)", e.unreachable, e.url, e.timeout, e.section)
+	case errors.As(err, &limited):
+		// The server answered: it is busy, not unreachable (a url.Error
+		// around it would match net.Error below).
+		err = fmt.Errorf("%w (%s.timeout)", limited, e.section)
+	case errors.As(err, &netErr), isConnError(err):
+		// The url.Error around it repeats the whole request URL; the cause is enough.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		err = fmt.Errorf("%w at %s: %v — check %s and that the server is up", e.unreachable, e.url, err, e.flag)
+	default:
+		return err, false
+	}
+	return e.redact.Error(err), true
 }
 
 // retryable: connection errors (a server closing the connection without
