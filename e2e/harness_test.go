@@ -135,7 +135,6 @@ func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	var logs bytes.Buffer
 	cmd := exec.Command(promBin,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+data,
@@ -149,32 +148,11 @@ func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
 		"--query.lookback-delta=30s",
 		"--web.listen-address="+addr,
 	)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting prometheus: %v", err)
-	}
-	// exited is closed when prometheus has exited, with waitErr set: both
-	// the readiness loop and the cleanup wait on it.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
+	srv := startServer(t, "prometheus", cmd)
 	url := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited before it was ready: %v\n%s", waitErr, logs.String())
-		default:
-		}
+		srv.checkAlive(t)
 		resp, err := http.Get(url + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
@@ -183,7 +161,7 @@ func startPrometheus(t *testing.T, openMetrics ...string) prometheus {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("prometheus at %s not ready after 30s\n%s", url, logs.String())
+			t.Fatalf("prometheus at %s not ready after 30s", url)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -270,30 +248,8 @@ func startLoki(t *testing.T) string {
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logs := new(lockedBuffer)
-	cmd := exec.Command(bin, "-config.file="+cfgFile)
-	cmd.Stdout, cmd.Stderr = logs, logs
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting loki: %v", err)
-	}
-	// exited is closed when Loki has exited, with waitErr set: both the
-	// readiness loop and the cleanup wait for it.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("loki log (%s):\n%s", cfgFile, logs.tail(64<<10))
-		}
-	})
+	srv := startServer(t, "loki", exec.Command(bin, "-config.file="+cfgFile))
 	url := "http://" + httpAddr
 	get := func(path string) error {
 		resp, err := http.Get(url + path)
@@ -313,11 +269,7 @@ func startLoki(t *testing.T) string {
 	deadline := start.Add(wait)
 	var ready time.Duration
 	for {
-		select {
-		case <-exited:
-			t.Fatalf("loki exited before it was ready: %v", waitErr)
-		default:
-		}
+		srv.checkAlive(t)
 		path := "/ready"
 		if ready > 0 {
 			path = "/loki/api/v1/labels"
@@ -335,5 +287,49 @@ func startLoki(t *testing.T) string {
 			t.Fatalf("loki at %s not ready after %s: GET %s: %v", url, wait, path, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// server is a server process a test started.
+type server struct {
+	name   string
+	logs   *lockedBuffer
+	exited chan struct{} // closed when the process has exited
+	err    error         // how it exited, once exited is closed
+}
+
+// startServer starts cmd with its output collected, stops it when the
+// test ends (interrupt, then kill after 10 s), and shows the end of its
+// output if the test failed.
+func startServer(t *testing.T, name string, cmd *exec.Cmd) *server {
+	t.Helper()
+	s := &server{name: name, logs: new(lockedBuffer), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() { s.err = cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-s.exited
+		}
+		if t.Failed() {
+			t.Logf("%s output (%s):\n%s", name, strings.Join(cmd.Args, " "), s.logs.tail(64<<10))
+		}
+	})
+	return s
+}
+
+// checkAlive fails the test if the server has already exited.
+func (s *server) checkAlive(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.exited:
+		t.Fatalf("%s exited before it was ready: %v", s.name, s.err)
+	default:
 	}
 }
