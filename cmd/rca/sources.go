@@ -205,27 +205,30 @@ func (a *app) collectLive(cmd *cobra.Command, cat *catalog.Catalog, cfg collecto
 	return b, nil
 }
 
+// liveSources are the servers configured for a live read.
+type liveSources struct {
+	prom               collectors.PrometheusConfig
+	loki               collectors.LokiConfig
+	promLive, lokiLive bool
+}
+
 // liveBundle reads Prometheus and Loki, whichever are configured, over
 // the window and its baseline; meta says what was read, for a snapshot.
-func (a *app) liveBundle(cmd *cobra.Command, cat *catalog.Catalog, window, baseline telemetry.Window) (telemetry.Bundle, collectors.SnapshotMeta, error) {
+func (a *app) liveBundle(cmd *cobra.Command, cat *catalog.Catalog, src liveSources, window, baseline telemetry.Window) (telemetry.Bundle, collectors.SnapshotMeta, error) {
 	b := telemetry.Bundle{Window: window, Baseline: baseline}
 	var meta collectors.SnapshotMeta
-	promCfg, promLive, err := a.prometheusConfig(cmd)
-	if err != nil {
-		return b, meta, err
-	}
-	lokiCfg, lokiLive := a.lokiConfig()
-	if promLive {
-		if b, err = a.collectLive(cmd, cat, promCfg, window, baseline); err != nil {
+	var err error
+	if src.promLive {
+		if b, err = a.collectLive(cmd, cat, src.prom, window, baseline); err != nil {
 			return b, meta, err
 		}
-		meta.Prometheus = promCfg.URL
+		meta.Prometheus = src.prom.URL
 	}
-	if lokiLive {
-		if meta.LogQuery, err = a.collectLogs(cmd, cat, lokiCfg, &b); err != nil {
+	if src.lokiLive {
+		if meta.LogQuery, err = a.collectLogs(cmd, cat, src.loki, &b); err != nil {
 			return b, meta, err
 		}
-		meta.Loki = lokiCfg.URL
+		meta.Loki = src.loki.URL
 	}
 	if len(b.Series) == 0 && len(b.Logs) == 0 {
 		why := "no catalog signal's metrics and no log lines there"
@@ -284,11 +287,12 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 	if allowSnapshot {
 		dir = a.v.GetString("snapshot")
 	}
-	_, promLive, err := a.prometheusConfig(cmd)
-	if err != nil {
+	var src liveSources
+	var err error
+	if src.prom, src.promLive, err = a.prometheusConfig(cmd); err != nil {
 		return telemetry.Bundle{}, meta, err
 	}
-	_, lokiLive := a.lokiConfig()
+	src.loki, src.lokiLive = a.lokiConfig()
 	if dir != "" && cmd.Flags().Changed("snapshot") && (cmd.Flags().Changed("prometheus-url") || cmd.Flags().Changed("loki-url")) {
 		return telemetry.Bundle{}, meta, usageError{errors.New("--snapshot and --prometheus-url/--loki-url are alternatives: analyse a recording or the live servers, not both")}
 	}
@@ -298,11 +302,11 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 		if b, err = a.readSnapshot(cmd, dir, spec, window, baseline); err != nil {
 			return b, meta, err
 		}
-	case promLive || lokiLive:
+	case src.promLive || src.lokiLive:
 		if !spec.HasWindow() {
 			return b, meta, usageError{errors.New("reading live data needs a window: pass --from and --to, or --around with --span (e.g. --from now-1h)")}
 		}
-		if b, meta, err = a.liveBundle(cmd, cat, window, baseline); err != nil {
+		if b, meta, err = a.liveBundle(cmd, cat, src, window, baseline); err != nil {
 			return b, meta, err
 		}
 	case allowSnapshot:
