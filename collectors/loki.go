@@ -131,14 +131,7 @@ func (l *Loki) Query() string { return l.cfg.Selector }
 // failed page ends that range with a warning; an unreachable server is an
 // error wrapping ErrLokiUnreachable.
 func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) ([]telemetry.LogLine, []string, error) {
-	spans := []telemetry.Window{window}
-	if !isZeroWindow(baseline) {
-		if baseline.To.Before(window.From) {
-			spans = []telemetry.Window{baseline, window}
-		} else {
-			spans = []telemetry.Window{{From: minTime(baseline.From, window.From), To: maxTime(baseline.To, window.To)}}
-		}
-	}
+	spans := readSpans(window, baseline)
 	var lines []telemetry.LogLine
 	var warns []string
 	for i, span := range spans {

@@ -461,14 +461,7 @@ func autoStep(window, baseline telemetry.Window) time.Duration {
 // maxPointsPerQuery points per series. Starts are aligned to the step so
 // repeated runs ask for the same timestamps.
 func planRanges(window, baseline telemetry.Window, step time.Duration) []v1.Range {
-	spans := []telemetry.Window{window}
-	if !isZeroWindow(baseline) {
-		if baseline.To.Before(window.From) {
-			spans = []telemetry.Window{baseline, window}
-		} else {
-			spans = []telemetry.Window{{From: minTime(baseline.From, window.From), To: maxTime(baseline.To, window.To)}}
-		}
-	}
+	spans := readSpans(window, baseline)
 	var out []v1.Range
 	for _, s := range spans {
 		from := alignDown(s.From, step)
@@ -498,6 +491,19 @@ func alignDown(t time.Time, step time.Duration) time.Time {
 	epoch := time.Unix(0, 0)
 	shift := epoch.Sub(epoch.Truncate(step))
 	return t.Add(-shift).Truncate(step).Add(shift)
+}
+
+// readSpans are the stretches of time to read for a window and its
+// baseline: one when they touch, two when the baseline lies elsewhere
+// (e.g. a week earlier).
+func readSpans(window, baseline telemetry.Window) []telemetry.Window {
+	switch {
+	case isZeroWindow(baseline):
+		return []telemetry.Window{window}
+	case baseline.To.Before(window.From):
+		return []telemetry.Window{baseline, window}
+	}
+	return []telemetry.Window{{From: minTime(baseline.From, window.From), To: maxTime(baseline.To, window.To)}}
 }
 
 func minTime(a, b time.Time) time.Time {
