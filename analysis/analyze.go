@@ -140,7 +140,30 @@ func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
 		sortFindings(res.Anomalies)
 		res.Stats.Anomalous = len(res.Anomalies)
 	}
+	res.Evidence = evidence(b.Series, res)
 	return res
+}
+
+// evidence picks the series a report charts.
+func evidence(series []telemetry.Series, res Result) map[string]telemetry.Series {
+	want := map[string]bool{}
+	for _, f := range res.Chain {
+		want[f.SeriesID] = true
+	}
+	for _, f := range res.Symptoms {
+		want[f.SeriesID] = true
+	}
+	for _, c := range res.RootCauses {
+		want[c.SeriesID] = true
+	}
+	delete(want, "")
+	ev := make(map[string]telemetry.Series, len(want))
+	for _, s := range series {
+		if id := s.ID(); want[id] {
+			ev[id] = s
+		}
+	}
+	return ev
 }
 
 // tolerance is how far apart two onsets may be and still count as

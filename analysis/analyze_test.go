@@ -84,3 +84,25 @@ func TestAnalyzeDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeEvidenceHoldsChartedSeries(t *testing.T) {
+	res := Analyze(piChain(1).b, defaultCatalog(), Options{})
+	for _, f := range res.Chain {
+		if f.SeriesID == "" {
+			continue
+		}
+		s, ok := res.Evidence[f.SeriesID]
+		if !ok {
+			t.Errorf("chain link %s (%s) has no evidence series", f.SeriesID, f.Signal)
+			continue
+		}
+		if len(s.Points) == 0 {
+			t.Errorf("evidence series %s has no points", f.SeriesID)
+		}
+	}
+	for id := range res.Evidence {
+		if id == "" {
+			t.Error("evidence holds a series with an empty id")
+		}
+	}
+}

@@ -71,6 +71,10 @@ type Result struct {
 	Services []ServiceScore `json:"-"`
 	Warnings []string       `json:"warnings"`
 	Stats    Stats          `json:"stats"`
+	// Evidence holds the series behind the symptoms, the root causes and
+	// the chain, by Finding.SeriesID, for charts. Log-derived rates are
+	// included; changes and log templates have none.
+	Evidence map[string]telemetry.Series `json:"-"`
 }
 
 // ServiceScore is one service's root-cause score.
