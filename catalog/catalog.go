@@ -63,6 +63,26 @@ const (
 
 func (d Direction) valid() bool { return d == Up || d == Down || d == Both }
 
+// Impact says what a symptom signal tells about users, for rca impact:
+// how many requests fail, how slow they are, how many there are.
+type Impact string
+
+// Impact roles.
+const (
+	ImpactErrors       Impact = "errors"       // fraction of requests failing (0..1)
+	ImpactLatency      Impact = "latency"      // response time, seconds
+	ImpactTraffic      Impact = "traffic"      // requests per second
+	ImpactAvailability Impact = "availability" // fraction of probes or targets up (0..1)
+)
+
+func (i Impact) valid() bool {
+	switch i {
+	case "", ImpactErrors, ImpactLatency, ImpactTraffic, ImpactAvailability:
+		return true
+	}
+	return false
+}
+
 // Signal is one catalog entry.
 type Signal struct {
 	ID        string    `yaml:"id"`
@@ -70,6 +90,8 @@ type Signal struct {
 	Layer     Layer     `yaml:"layer"`
 	Direction Direction `yaml:"direction"`
 	Unit      string    `yaml:"unit"`
+	// Impact marks the symptom signals rca impact reads.
+	Impact Impact `yaml:"impact"`
 	// Metrics are regular expressions matched against whole raw metric names.
 	Metrics []string `yaml:"metrics"`
 	// Query is the PromQL a live collector runs for this signal.
@@ -252,6 +274,8 @@ func (c *Catalog) compile() error {
 			s.Direction = Up
 		case !s.Direction.valid():
 			return fmt.Errorf("signal %q: direction %q is not one of up, down, both", s.ID, s.Direction)
+		case !s.Impact.valid():
+			return fmt.Errorf("signal %q: impact %q is not one of errors, latency, traffic, availability", s.ID, s.Impact)
 		}
 		if _, dup := c.byID[s.ID]; dup {
 			return fmt.Errorf("signal id %q appears twice", s.ID)
@@ -367,6 +391,7 @@ type Classification struct {
 	Layer     Layer
 	Direction Direction
 	Unit      string
+	Impact    Impact
 	// Heuristic is true when no catalog signal matched and the metric name decided.
 	Heuristic bool
 }
@@ -390,7 +415,7 @@ func (c *Catalog) Classify(signalID, metric string) Classification {
 }
 
 func fromSignal(s Signal) Classification {
-	return Classification{SignalID: s.ID, Name: s.Name, Layer: s.Layer, Direction: s.Direction, Unit: s.Unit}
+	return Classification{SignalID: s.ID, Name: s.Name, Layer: s.Layer, Direction: s.Direction, Unit: s.Unit, Impact: s.Impact}
 }
 
 // Service says which service a label set belongs to, or "" if none.

@@ -7,6 +7,7 @@ package incident
 import (
 	"time"
 
+	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -48,8 +49,9 @@ type Entry struct {
 
 	// Analysis and impact: what was found, and the evidence files, relative
 	// to the incident's folder.
-	Analysis *AnalysisSummary `json:"analysis,omitempty"`
-	Files    []string         `json:"files,omitempty"`
+	Analysis   *AnalysisSummary `json:"analysis,omitempty"`
+	Assessment *analysis.Impact `json:"assessment,omitempty"`
+	Files      []string         `json:"files,omitempty"`
 }
 
 // AnalysisSummary is what an analysis entry remembers of the report, so that
