@@ -146,6 +146,10 @@ const (
 	// DetectTimestamp: the value is the time of the last change (a start
 	// time, a config reload time); a new value is one change at that time.
 	DetectTimestamp = "timestamp"
+	// DetectCreated: the value is when the series' object was created (a
+	// ReplicaSet's creation time); each object created inside the queried
+	// range is one change at that time.
+	DetectCreated = "created"
 	// DetectLog: log lines of LogQL that Pattern matches announce changes;
 	// its named groups service, version and commit fill them in. With a
 	// version group, the first line of each version is the change.
@@ -200,8 +204,8 @@ func (cs ChangeSource) validate() error {
 		return errors.New("a change source has no id")
 	case !slices.Contains(changeKinds, cs.Kind):
 		return fmt.Errorf("change source %q: kind %q is not one of %s", cs.ID, cs.Kind, strings.Join(changeKinds, ", "))
-	case cs.Detect != DetectIncrease && cs.Detect != DetectLabel && cs.Detect != DetectTimestamp && cs.Detect != DetectLog:
-		return fmt.Errorf("change source %q: detect %q is not one of increase, label, timestamp, log", cs.ID, cs.Detect)
+	case cs.Detect != DetectIncrease && cs.Detect != DetectLabel && cs.Detect != DetectTimestamp && cs.Detect != DetectCreated && cs.Detect != DetectLog:
+		return fmt.Errorf("change source %q: detect %q is not one of increase, label, timestamp, created, log", cs.ID, cs.Detect)
 	case cs.Detect == DetectLabel && cs.Label == "":
 		return fmt.Errorf("change source %q: detect: label needs label: (e.g. version)", cs.ID)
 	case cs.Detect == DetectLog && (cs.LogQL == "" || cs.Pattern == ""):
@@ -490,12 +494,14 @@ var (
 	podHashes  = regexp.MustCompile(`^(.+?)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
 	stsOrdinal = regexp.MustCompile(`^(.+)-[0-9]+$`)
 	podSuffix  = regexp.MustCompile(`^(.+)-[bcdfghjklmnpqrstvwxz2456789]{5}$`)
+	// A ReplicaSet is its Deployment's name and a pod-template hash.
+	rsHash = regexp.MustCompile(`^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$`)
 )
 
 // ServiceFromPod strips Kubernetes' generated suffixes from a pod name:
 // checkout-5ff676694b-fzj9z (Deployment), kafka-0 (StatefulSet), node-exporter-x7k2p (DaemonSet).
 func ServiceFromPod(pod string) string {
-	for _, re := range []*regexp.Regexp{podHashes, stsOrdinal, podSuffix} {
+	for _, re := range []*regexp.Regexp{podHashes, stsOrdinal, podSuffix, rsHash} {
 		if m := re.FindStringSubmatch(pod); m != nil {
 			return m[1]
 		}

@@ -56,6 +56,8 @@ func TestService(t *testing.T) {
 		{map[string]string{"pod": "kafka-0"}, "kafka"},
 		{map[string]string{"pod": "node-exporter-x7k2p"}, "node-exporter"},
 		{map[string]string{"pod": "user-admin"}, "user-admin"},
+		{map[string]string{"replicaset": "checkout-7d9f8b6c5d"}, "checkout"},
+		{map[string]string{"replicaset": "payments-backend"}, "payments-backend"},
 		{map[string]string{"instance": "10.0.0.1:9100"}, ""},
 	}
 	for _, tc := range tests {

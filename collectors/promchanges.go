@@ -62,12 +62,48 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 				})
 			}
 		}
+	case catalog.DetectCreated:
+		for _, s := range series {
+			svc := cat.Service(s.Labels)
+			if svc == "" || len(s.Points) == 0 {
+				continue
+			}
+			v := s.Points[0].V
+			if math.IsNaN(v) || v <= 0 {
+				continue
+			}
+			// Only an object born while we watched is a change: one that
+			// existed before the range began says nothing about when.
+			t := time.Unix(0, int64(v*1e9)).UTC()
+			if t.Before(s.Points[0].T.Add(-step(s.Points))) || t.After(s.Points[len(s.Points)-1].T) {
+				continue
+			}
+			what := svc
+			for _, l := range []string{"replicaset", "pod", "instance"} {
+				if x := s.Labels[l]; x != "" {
+					what = x
+					break
+				}
+			}
+			out = append(out, telemetry.Change{
+				T: t, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+				Summary: fmt.Sprintf("%s %s (%s %s)", src.Kind, svc, src.Name, what),
+			})
+		}
 	case catalog.DetectLabel:
 		out = detectVersions(src, series, cat, source)
 	}
 	out = dedupeChanges(out)
 	SortChanges(out)
 	return out
+}
+
+// step is the sampling interval of a series, a minute when unknown.
+func step(pts []telemetry.Point) time.Duration {
+	if len(pts) < 2 {
+		return time.Minute
+	}
+	return pts[1].T.Sub(pts[0].T)
 }
 
 // detectVersions finds, per service, each version that first appears after

@@ -31,6 +31,15 @@ func span(labels telemetry.Labels, from, to int) telemetry.Series {
 	return s
 }
 
+// created is a creation-time gauge present over steps [from, to).
+func created(labels telemetry.Labels, v float64, from, to int) telemetry.Series {
+	s := span(labels, from, to)
+	for i := range s.Points {
+		s.Points[i].V = v
+	}
+	return s
+}
+
 func at(step int) time.Time { return tc0.Add(time.Duration(step) * 30 * time.Second) }
 
 func source(t *testing.T, id string) catalog.ChangeSource {
@@ -104,6 +113,13 @@ func TestDetectChanges(t *testing.T) {
 			span(telemetry.Labels{"service": "checkout", "version": "v3"}, 5, 10),
 			span(telemetry.Labels{"service": "checkout", "version": "v2"}, 10, 20),
 		}, []want{{at(5), "checkout", "version", "v2", "v3", ""}}},
+		{"a replicaset created while watched is a deploy; an old one is not", "replicaset_created", []telemetry.Series{
+			created(telemetry.Labels{"namespace": "shop", "replicaset": "checkout-5ff676694b"}, 1764000000, 0, 20),
+			created(telemetry.Labels{"namespace": "shop", "replicaset": "checkout-7d9f8b6c5d"}, float64(at(6).Add(-5*time.Second).Unix()), 6, 20),
+		}, []want{{at(6).Add(-5 * time.Second), "checkout", "deploy", "", "", ""}}},
+		{"a replicaset created at the range's start counts", "replicaset_created", []telemetry.Series{
+			created(telemetry.Labels{"replicaset": "cart-6b8d9f7c4"}, float64(tc0.Add(-20*time.Second).Unix()), 0, 5),
+		}, []want{{tc0.Add(-20 * time.Second), "cart", "deploy", "", "", ""}}},
 		{"no service label: skipped", "deployment_generation", []telemetry.Series{
 			steps(telemetry.Labels{"namespace": "shop"}, 1, 2),
 		}, nil},
