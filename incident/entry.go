@@ -65,8 +65,9 @@ type AnalysisSummary struct {
 	Chain []string `json:"chain,omitempty"`
 	// Change is the change at the bottom of the chain, if any, and
 	// Rollback the version to roll back to when known.
-	Change   string `json:"change,omitempty"`
-	Rollback string `json:"rollback,omitempty"`
+	Change     string    `json:"change,omitempty"`
+	ChangeTime time.Time `json:"change_time,omitempty"`
+	Rollback   string    `json:"rollback,omitempty"`
 	// Ongoing is true when the symptoms were still abnormal at the end of
 	// the window.
 	Ongoing bool `json:"ongoing,omitempty"`
