@@ -1,7 +1,8 @@
-// Package report renders an analysis.Result as terminal text, Markdown or
-// JSON. Every format shows the same content: what is broken, the ranked root
-// causes, the cause chain with its evidence, changes with no effect seen,
-// warnings and what was analysed.
+// Package report renders an analysis.Result as terminal text, Markdown,
+// JSON or a self-contained HTML page, and an analysis.Impact as text,
+// Markdown or JSON. Every format shows the same content: what is broken,
+// the ranked root causes, the cause chain with its evidence, changes with
+// no effect seen, warnings and what was analysed.
 package report
 
 import (
@@ -21,10 +22,10 @@ type Options struct {
 
 // Formats lists the output formats Render accepts, default first. It returns
 // a fresh slice so callers cannot change what the package accepts.
-func Formats() []string { return []string{"text", "markdown", "json"} }
+func Formats() []string { return []string{"text", "markdown", "json", "html"} }
 
 // Render writes r in the named format: "text" (the default, also for ""),
-// "markdown" (or "md") or "json".
+// "markdown" (or "md"), "json" or "html".
 func Render(w io.Writer, format string, r analysis.Result) error {
 	return RenderWith(w, format, r, Options{})
 }
@@ -38,6 +39,8 @@ func RenderWith(w io.Writer, format string, r analysis.Result, opt Options) erro
 		return RenderMarkdown(w, r)
 	case "json":
 		return RenderJSON(w, r)
+	case "html":
+		return RenderHTML(w, r)
 	}
 	return fmt.Errorf("unknown output format %q (valid: %s)", format, strings.Join(Formats(), ", "))
 }

@@ -302,7 +302,8 @@ func TestFormats(t *testing.T) {
 		{"md", false, "# Root-cause report"},
 		{"json", false, "{"},
 		{"yaml", true, ""},
-		{"html ", true, ""},
+		{" html ", false, "<!DOCTYPE html>"},
+		{"xml", true, ""},
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer
