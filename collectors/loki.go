@@ -305,11 +305,12 @@ func (l *Loki) page(ctx context.Context, query string, from, to time.Time, limit
 		return nil, nil, fmt.Errorf("%w at %s: %s: the server refused the credentials — check sources.loki (and the X-Scope-OrgID tenant header)", ErrLokiUnreachable, l.URL(), resp.Status)
 	case resp.StatusCode/100 != 2:
 		// Loki answers errors in plain text, not the JSON envelope.
-		msg := strings.Join(strings.Fields(string(body)), " ")
+		// Redact before cutting: a secret across the cut would leave its head.
+		msg := l.redact.String(strings.Join(strings.Fields(string(body)), " "))
 		if len(msg) > 300 {
 			msg = strings.ToValidUTF8(msg[:300], "") + "…"
 		}
-		return nil, nil, l.redact.Error(fmt.Errorf("%s: %s", resp.Status, msg))
+		return nil, nil, fmt.Errorf("%s: %s", resp.Status, msg)
 	}
 	lines, notes, err := decodeLokiStreams(body)
 	if err != nil {

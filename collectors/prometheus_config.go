@@ -206,7 +206,7 @@ func (c PrometheusConfig) secrets() []string {
 // than a credential: tenant ids are shown in errors to help debugging.
 func publicHeader(name string) bool {
 	switch strings.ToLower(name) {
-	case "x-scope-orgid", "user-agent", "accept":
+	case "x-scope-orgid", "x-grafana-org-id", "user-agent", "accept":
 		return true
 	}
 	return false
