@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/telemetry"
 )
 
 // ImpactSchema identifies the JSON document rca impact writes.
@@ -70,7 +71,14 @@ func ImpactHeadline(imp analysis.Impact) string {
 // EndpointSentence says in plain words what one endpoint's users see, e.g.
 // "36.5% of requests fail (normally 0.493%), about 4.13k of 11.3k; responses
 // are 63x slower than usual (p99 latency 29.8s, normally 472ms)".
-func EndpointSentence(e analysis.EndpointImpact) string {
+func EndpointSentence(e analysis.EndpointImpact) string { return endpointSentence(e, false) }
+
+// PlainEndpointSentence is EndpointSentence for readers outside the team:
+// no metric names ("responses are 63.2x slower than usual: 29.8s instead
+// of 472ms").
+func PlainEndpointSentence(e analysis.EndpointImpact) string { return endpointSentence(e, true) }
+
+func endpointSentence(e analysis.EndpointImpact, plain bool) string {
 	var parts []string
 	if e.ErrorRatio.Known() {
 		ratio := formatValue(float64(e.ErrorRatio), "ratio")
@@ -100,6 +108,13 @@ func EndpointSentence(e analysis.EndpointImpact) string {
 		}
 		var p string
 		switch {
+		case plain && (!e.BaselineLatency.Known() || e.BaselineLatency <= 0):
+			p = "responses take up to " + lat
+		case plain && !worse(float64(e.Latency), float64(e.BaselineLatency), 0):
+			p = "responses as fast as usual"
+		case plain:
+			p = "responses are " + sig3(float64(e.Latency/e.BaselineLatency)) + "x slower than usual (up to " + lat +
+				" instead of " + formatValue(float64(e.BaselineLatency), "seconds") + ")"
 		case !e.BaselineLatency.Known() || e.BaselineLatency <= 0:
 			p = name + " " + lat
 		case !worse(float64(e.Latency), float64(e.BaselineLatency), 0):
@@ -111,7 +126,7 @@ func EndpointSentence(e analysis.EndpointImpact) string {
 		parts = append(parts, p)
 	}
 	if e.Availability.Known() {
-		p := "available " + formatValue(float64(e.Availability), "ratio") + " of the time"
+		p := "up " + formatValue(float64(e.Availability), "ratio") + " of the time"
 		if e.BaselineAvailability.Known() {
 			p += " (normally " + formatValue(float64(e.BaselineAvailability), "ratio") + ")"
 		}
@@ -186,11 +201,11 @@ func impactMarkdown(imp analysis.Impact) string {
 	if len(imp.Endpoints) > 0 {
 		b.WriteString("\n| Service | Endpoint | When | What users see |\n|---|---|---|---|\n")
 		for _, e := range imp.Endpoints {
-			svc := escapeMarkdown(serviceName(e.Service))
+			svc := serviceName(e.Service)
 			if e.UserFacing {
 				svc += " (user-facing)"
 			}
-			row(&b, svc, escapeMarkdown(orUnknown(e.Endpoint)), endpointTimes(e, day), escapeMarkdown(EndpointSentence(e)))
+			row(&b, svc, orUnknown(e.Endpoint), endpointTimes(e, day), EndpointSentence(e))
 		}
 	}
 	if l := RollbackLine(imp); l != "" {
@@ -198,3 +213,16 @@ func impactMarkdown(imp analysis.Impact) string {
 	}
 	return b.String()
 }
+
+// LinkLine is one chain link in a line, for logs and drafts:
+// "resource: CPU throttling on checkout (14:03:30, 95.2%)".
+func LinkLine(f analysis.Finding, day string) string {
+	p := []string{serviceName(f.Service), clock(when(f), day)}
+	if !isChange(f) {
+		p = append(p, formatValue(f.ObservedValue, f.Unit))
+	}
+	return layerName(f.Layer) + ": " + title(f) + " (" + strings.Join(p, ", ") + ")"
+}
+
+// ChangeTitle is a change in a line: "deploy checkout v1.4.2 (commit 9f3c1e2)".
+func ChangeTitle(c telemetry.Change) string { return changeTitle(c) }

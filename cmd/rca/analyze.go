@@ -16,6 +16,7 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
@@ -40,7 +41,8 @@ Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
   rca analyze --prometheus-url http://localhost:9090 --from now-30m
   rca analyze --config rca.yaml --around 2026-11-24T14:04:00Z --span 30m --changes-file deploys.yaml
   rca analyze --snapshot testdata/incidents/pi-digits -o json --out report.json
-  rca analyze --snapshot DIR --around 2026-11-24T14:04:00Z --span 30m --baseline-offset 7d`,
+  rca analyze --snapshot DIR --around 2026-11-24T14:04:00Z --span 30m --baseline-offset 7d
+  rca analyze --prometheus-url http://localhost:9090 --from now-1h --incident current`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.analyze(cmd) },
 	}
@@ -48,8 +50,10 @@ Times: RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative to now
 	f.String("snapshot", "", "recorded incident `dir` to analyse offline")
 	f.StringP("output", "o", "text", "output format: "+strings.Join(report.Formats(), ", "))
 	f.String("out", "", "write the report to `file` instead of stdout")
+	f.String("incident", "", "attach the report, the data and a summary to this incident's log (`ID`, or current)")
 	windowFlags(f)
 	sourceFlags(f)
+	incidentFlags(f)
 	return cmd
 }
 
@@ -82,41 +86,16 @@ func (a *app) analyze(cmd *cobra.Command) error {
 		}
 		return err
 	}
-	lookback, err := a.duration(cmd, "lookback")
+	// Name the incident first, so a typo fails before any data is read.
+	inc, err := a.attachTarget(cmd)
 	if err != nil {
 		return err
 	}
-	spec, err := a.timeSpec(cmd)
+	run, err := a.runAnalysis(cmd, inc)
 	if err != nil {
 		return err
 	}
-	now := a.now()
-	var window, baseline telemetry.Window
-	if spec.HasWindow() {
-		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
-			return err
-		}
-	} else if err := checkBaselineTimes(spec, now); err != nil {
-		return err
-	}
-
-	cat, err := a.catalog(cmd)
-	if err != nil {
-		return err
-	}
-	b, _, err := a.bundle(cmd, cat, spec, window, baseline, true)
-	if err != nil {
-		return err
-	}
-	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
-
-	start := time.Now()
-	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
-	res.Warnings = append(res.Warnings, coverageWarnings(b)...)
-	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	res := run.res
 
 	// Render into memory first: a failing renderer leaves no partial output.
 	out := v.GetString("out")
@@ -135,7 +114,61 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	if _, err := a.stdout.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	return nil
+	return a.attachAnalysis(ctx, inc, run)
+}
+
+// analysisRun is one analysis with what it was computed from.
+type analysisRun struct {
+	b        telemetry.Bundle
+	meta     collectors.SnapshotMeta
+	cat      *catalog.Catalog
+	res      analysis.Result
+	lookback time.Duration
+}
+
+// runAnalysis reads the data the flags name (a snapshot or the live
+// servers, plus the changes noted in the incident log, if any) and
+// analyses it.
+func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, error) {
+	var run analysisRun
+	lookback, err := a.duration(cmd, "lookback")
+	if err != nil {
+		return run, err
+	}
+	spec, err := a.timeSpec(cmd)
+	if err != nil {
+		return run, err
+	}
+	now := a.now()
+	var window, baseline telemetry.Window
+	if spec.HasWindow() {
+		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
+			return run, err
+		}
+	} else if err := checkBaselineTimes(spec, now); err != nil {
+		return run, err
+	}
+	cat, err := a.catalog(cmd)
+	if err != nil {
+		return run, err
+	}
+	b, meta, err := a.bundle(cmd, cat, spec, window, baseline, true)
+	if err != nil {
+		return run, err
+	}
+	if inc != nil && len(inc.changes) > 0 {
+		b.Changes = collectors.MergeChanges(append(b.Changes, inc.changes...))
+		a.log.Debug("added changes from the incident log", "incident", inc.id, "changes", len(inc.changes))
+	}
+	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
+	start := time.Now()
+	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
+	res.Warnings = append(res.Warnings, coverageWarnings(b)...)
+	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
+	if err := cmd.Context().Err(); err != nil {
+		return run, err
+	}
+	return analysisRun{b: b, meta: meta, cat: cat, res: res, lookback: lookback}, nil
 }
 
 // timeSpec collects the window and baseline flags (through viper, so they

@@ -77,21 +77,28 @@ func (e usageError) Unwrap() error { return e.err }
 type app struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
-	v              *viper.Viper
-	log            *slog.Logger
+	// clock stamps incident log entries: to the nanosecond, so entries
+	// written within one second keep their order wherever they are sorted.
+	clock func() time.Time
+	v     *viper.Viper
+	log   *slog.Logger
 	// configFile and configLines say where config values came from, for
 	// error messages: key -> line in configFile.
 	configFile  string
 	configLines map[string]int
 	// sources and changes are the config file's sections of those names.
-	sources sourcesConfig
-	changes changesConfig
+	sources  sourcesConfig
+	changes  changesConfig
+	incident incidentConfig
 }
 
 // sectionExample shows a config file section's shape in errors.
 func sectionExample(key string) string {
-	if key == "changes" {
+	switch key {
+	case "changes":
 		return "file: deploys.yaml, git: {repo: ...}"
+	case "incident":
+		return "dir: incidents, update_every: 30m"
 	}
 	return "prometheus: {url: ...}"
 }
@@ -101,6 +108,7 @@ func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
 		stdout: stdout,
 		stderr: stderr,
 		now:    now,
+		clock:  now,
 		v:      viper.New(),
 		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
@@ -110,7 +118,9 @@ func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	// Whole seconds: relative times (now-30m) then read cleanly in reports
 	// and errors, and nothing in an incident window needs finer "now".
-	return newApp(stdout, stderr, func() time.Time { return time.Now().Truncate(time.Second) }).rootCmd()
+	a := newApp(stdout, stderr, func() time.Time { return time.Now().Truncate(time.Second) })
+	a.clock = time.Now
+	return a.rootCmd()
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -137,7 +147,8 @@ e.g. RCA_OUTPUT=json). Flags win over the environment, which wins over the file.
 	pf.BoolP("verbose", "v", false, "log what rca does to stderr (debug level)")
 	pf.String("catalog", "", "extra signal catalog YAML `file`, extending the built-in one")
 
-	root.AddCommand(a.analyzeCmd(), a.snapshotCmd(), newEvalCmd(a.stdout, a.stderr), a.versionCmd())
+	root.AddCommand(a.analyzeCmd(), a.snapshotCmd(), a.logCmd(), a.impactCmd(), a.updateCmd(), a.reviewCmd(),
+		newEvalCmd(a.stdout, a.stderr), a.versionCmd())
 	return root
 }
 
@@ -211,7 +222,7 @@ func (a *app) loadConfig(cmd *cobra.Command, path string) error {
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, val := top.Content[i], top.Content[i+1]
 		key := k.Value
-		if key == "sources" || key == "changes" {
+		if key == "sources" || key == "changes" || key == "incident" {
 			if val.Tag == "!!null" {
 				continue // a section left empty (only comments) sets nothing
 			}
@@ -219,6 +230,9 @@ func (a *app) loadConfig(cmd *cobra.Command, path string) error {
 				return fmt.Errorf("config file %s: line %d: %s wants a mapping (%s), got %s", path, val.Line, key, sectionExample(key), kindName(val))
 			}
 			if a.sources, a.changes, err = loadSources(path, data); err != nil {
+				return err
+			}
+			if a.incident, err = loadIncidentConfig(path, data); err != nil {
 				return err
 			}
 			a.configLines[key] = k.Line
@@ -381,7 +395,7 @@ func isListType(typ string) bool {
 
 // isPathFlag reports whether a flag's value is a file or directory path.
 func isPathFlag(name string) bool {
-	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes-file" || name == "repo"
+	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes-file" || name == "repo" || name == "incidents-dir"
 }
 
 // warnUnknownEnv points out RCA_* variables that match no flag: usually a

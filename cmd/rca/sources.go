@@ -36,6 +36,8 @@ type changesConfig struct {
 	// File is a JSON or YAML list of changes (as --changes-file).
 	File string                `yaml:"file"`
 	Git  *collectors.GitConfig `yaml:"git"`
+	// Grafana reads deploy annotations from Grafana's HTTP API.
+	Grafana *collectors.GrafanaConfig `yaml:"grafana"`
 }
 
 // loadSources decodes the sources section of the config file strictly
@@ -63,6 +65,9 @@ func loadSources(path string, data []byte) (sourcesConfig, changesConfig, error)
 	}
 	if l := doc.Sources.Loki; l != nil {
 		l.HTTPClientConfig.SetDirectory(dir)
+	}
+	if g := ch.Changes.Grafana; g != nil {
+		g.HTTPClientConfig.SetDirectory(dir)
 	}
 	if f := ch.Changes.File; f != "" && !filepath.IsAbs(f) {
 		ch.Changes.File = filepath.Join(dir, f)
@@ -265,6 +270,37 @@ func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
 	return nil
 }
 
+// addAnnotations reads Grafana's annotations over the baseline, the window
+// and the lookback before it, when changes.grafana is configured.
+func (a *app) addAnnotations(cmd *cobra.Command, b *telemetry.Bundle) error {
+	g := a.changes.Grafana
+	if g == nil {
+		return nil
+	}
+	lookback, err := a.duration(cmd, "lookback")
+	if err != nil {
+		return err
+	}
+	from := b.Window.From.Add(-lookback)
+	if !b.Baseline.From.IsZero() && b.Baseline.From.Before(from) {
+		from = b.Baseline.From
+	}
+	start := time.Now()
+	changes, warns, err := collectors.ReadGrafanaAnnotations(cmd.Context(), *g, from, b.Window.To)
+	if err != nil {
+		if ctxErr := cmd.Context().Err(); ctxErr != nil {
+			return ctxErr
+		}
+		// The metrics and logs are still worth analysing without them.
+		b.Warnings = append(b.Warnings, "changes from Grafana annotations are missing: "+err.Error())
+		return nil
+	}
+	b.Changes = append(b.Changes, changes...)
+	b.Warnings = append(b.Warnings, warns...)
+	a.log.Debug("read grafana annotations", "changes", len(changes), "took", time.Since(start))
+	return nil
+}
+
 // progress returns a function that rewrites one status line on stderr, or
 // nil when stderr is not a terminal or -v output would interleave with it.
 // Calling it with "" clears the line.
@@ -315,6 +351,9 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 		return b, meta, errors.New("no server to record from: pass --prometheus-url URL and/or --loki-url URL, or set sources.prometheus / sources.loki in the --config file")
 	}
 	if err := a.addChanges(cmd, &b); err != nil {
+		return b, meta, err
+	}
+	if err := a.addAnnotations(cmd, &b); err != nil {
 		return b, meta, err
 	}
 	// One rollout reported by several sources (a deploys file, a generation

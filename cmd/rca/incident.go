@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	yamlv2 "go.yaml.in/yaml/v2"
+
+	"github.com/rca-tool/rca/incident"
+	"github.com/rca-tool/rca/telemetry"
+	"github.com/rca-tool/rca/timerange"
+)
+
+// incidentConfig is the `incident:` section of the config file.
+type incidentConfig struct {
+	// Dir holds the incidents (default ./incidents); --incidents-dir overrides it.
+	Dir string `yaml:"dir"`
+	// Author signs log entries (default $USER); --author overrides it.
+	Author string `yaml:"author"`
+	// UpdateEvery is the stakeholder update cadence (default 30m).
+	UpdateEvery string `yaml:"update_every"`
+	// LokiURL, when set, mirrors every log entry to Grafana Loki.
+	LokiURL    string `yaml:"loki_url"`
+	LokiTenant string `yaml:"loki_tenant"`
+}
+
+// loadIncidentConfig decodes the incident section strictly; a relative dir
+// is relative to the config file.
+func loadIncidentConfig(path string, data []byte) (incidentConfig, error) {
+	var doc struct {
+		Incident incidentConfig `yaml:"incident"`
+		Rest     map[string]any `yaml:",inline"`
+	}
+	if err := yamlv2.UnmarshalStrict(data, &doc); err != nil {
+		return incidentConfig{}, fmt.Errorf("config file %s: incident: %s", path, yamlMessage(err))
+	}
+	c := doc.Incident
+	if c.Dir != "" && !filepath.IsAbs(c.Dir) {
+		c.Dir = filepath.Join(filepath.Dir(path), c.Dir)
+	}
+	if c.UpdateEvery != "" {
+		if _, err := timerange.ParseDuration(c.UpdateEvery); err != nil {
+			return c, fmt.Errorf("config file %s: incident: update_every: %w", path, err)
+		}
+	}
+	return c, nil
+}
+
+// incidentFlags are the flags of every command that reads or writes the log.
+func incidentFlags(f *pflag.FlagSet) {
+	f.String("incidents-dir", "", "`dir` holding the incidents (default ./incidents; also incident.dir in the config)")
+}
+
+// store is the incidents directory the user chose.
+func (a *app) store() incident.Store {
+	dir := a.v.GetString("incidents-dir")
+	if dir == "" {
+		dir = a.incident.Dir
+	}
+	if dir == "" {
+		dir = "incidents"
+	}
+	return incident.Store{Dir: dir}
+}
+
+// author signs entries: --author, incident.author, $USER.
+func (a *app) author() string {
+	for _, s := range []string{a.v.GetString("author"), a.incident.Author, os.Getenv("USER"), os.Getenv("USERNAME")} {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return "unknown"
+}
+
+// resolveIncident turns --incident (an ID, "current" or "") into an ID.
+func (a *app) resolveIncident(s incident.Store, id string) (string, error) {
+	got, err := s.Resolve(id)
+	if errors.Is(err, incident.ErrNoCurrent) {
+		return "", fmt.Errorf("no current incident in %s: start one with: rca log start --title \"what is broken\"", s.Dir)
+	}
+	return got, err
+}
+
+// record appends an entry, regenerates the Markdown and mirrors the log to
+// Loki when configured. Only the append can fail the command: the entry is
+// safe on disk before anything else is tried.
+func (a *app) record(ctx context.Context, s incident.Store, id string, e incident.Entry) error {
+	if e.Time.IsZero() {
+		e.Time = a.clock().UTC()
+	}
+	if e.Author == "" {
+		e.Author = a.author()
+	}
+	if _, err := s.Append(ctx, id, e); err != nil {
+		return err
+	}
+	if err := s.Render(ctx, id); err != nil {
+		fmt.Fprintf(a.stderr, "rca: warning: the entry is saved in %s, but log.md could not be regenerated: %v\n", s.Path(id), err)
+	}
+	a.mirror(ctx, s, id)
+	return nil
+}
+
+// mirror pushes the entries Loki has not seen yet; a failure is reported
+// and retried with the next entry.
+func (a *app) mirror(ctx context.Context, s incident.Store, id string) {
+	if a.incident.LokiURL == "" {
+		return
+	}
+	m := incident.Mirror{URL: a.incident.LokiURL, TenantID: a.incident.LokiTenant}
+	n, err := m.Sync(ctx, s, id)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "rca: warning: %v\n", err)
+		return
+	}
+	a.log.Debug("mirrored to loki", "entries", n)
+}
+
+func (a *app) logCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "log",
+		Short: "Keep the incident log: start, note, mitigate, resolve, show, list",
+		Long: `log keeps a timestamped record of the incident, the way the on-call guide asks:
+start it as soon as you know something is wrong, note what you see and do,
+and resolve it when it is over. rca analyze, impact and update add their
+findings to it; rca review turns it into a postmortem draft.
+
+Each incident is a folder under the incidents directory (./incidents, or
+--incidents-dir, or incident.dir in the config): log.jsonl is the log itself,
+append-only, safe to write from several terminals at once; log.md is its
+Markdown rendering; evidence/ holds attached reports and snapshots.
+
+Commands act on the current incident (the last one started) unless
+--incident names another.`,
+		Example: `  rca log start --title "checkout 500s" --severity SEV2 --impact "customers cannot pay"
+  rca log note "rolled back checkout to v1.4.1"
+  rca log note --change --service checkout --version v1.4.2 "deployed checkout v1.4.2"
+  rca log mitigate "rollback done, error rate falling"
+  rca log resolve "error rate back to baseline for 30 minutes"
+  rca log show`,
+		Args: noArgs,
+	}
+	cmd.AddCommand(a.logStartCmd(), a.logNoteCmd(), a.logTextCmd(incident.KindMitigate), a.logTextCmd(incident.KindResolve), a.logShowCmd(), a.logListCmd())
+	return cmd
+}
+
+func (a *app) logStartCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "start --title TEXT",
+		Short: "Open a new incident and make it the current one",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			title := strings.TrimSpace(a.v.GetString("title"))
+			if title == "" {
+				return usageError{errors.New("--title is required: a few words on what is broken, e.g. --title \"checkout 500s\"")}
+			}
+			s := a.store()
+			id, err := s.Start(cmd.Context(), incident.StartOptions{
+				Title: title, Severity: a.v.GetString("severity"), Impact: a.v.GetString("impact"),
+				Author: a.author(), Time: a.clock().UTC(),
+			})
+			if err != nil {
+				return err
+			}
+			a.mirror(cmd.Context(), s, id)
+			fmt.Fprintln(a.stdout, id)
+			fmt.Fprintf(a.stderr, "started %s in %s; it is now the current incident.\nNext: rca impact --incident current ... to measure who is affected; rca log note \"...\" as you go.\n", id, s.Path(id))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("title", "", "what is broken, in a few words (required)")
+	f.String("severity", "", "severity, SEV1 (worst) to SEV5")
+	f.String("impact", "", "who is affected and how, as far as you know yet")
+	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+	incidentFlags(f)
+	return cmd
+}
+
+func (a *app) logNoteCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "note TEXT...",
+		Short: "Add a timestamped note (or, with --change, a change the analysis should know of)",
+		Long: `note appends TEXT to the incident log with the time and your name.
+
+With --change the note records a change (a deploy, a flag flip, a config
+edit) that rca analyze --incident reads as a change event: give --service,
+and --version/--from-version when known; --at says when it happened
+(default now).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("note needs the text to record, e.g. rca log note \"restarted checkout-7d9f\"")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.logNote(cmd, strings.Join(args, " ")) },
+	}
+	f := cmd.Flags()
+	f.String("incident", "", "incident `ID` (default: the current one)")
+	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+	f.Bool("change", false, "record a change event for the analysis")
+	f.String("service", "", "the service that changed (with --change)")
+	f.String("kind", "deploy", "kind of change: deploy, version, config, restart, flag (with --change)")
+	f.String("version", "", "the version rolled out (with --change)")
+	f.String("from-version", "", "the version before it, the rollback target (with --change)")
+	f.String("at", "", "when the change happened, `time` (with --change; default now)")
+	incidentFlags(f)
+	return cmd
+}
+
+func (a *app) logNote(cmd *cobra.Command, text string) error {
+	v := a.v
+	e := incident.Entry{Kind: incident.KindNote, Text: text}
+	if v.GetBool("change") {
+		svc := strings.TrimSpace(v.GetString("service"))
+		if svc == "" {
+			return usageError{errors.New("--change needs --service: the service that changed")}
+		}
+		kind := telemetry.ChangeKind(strings.ToLower(v.GetString("kind")))
+		switch kind {
+		case telemetry.ChangeDeploy, telemetry.ChangeVersion, telemetry.ChangeConfig, telemetry.ChangeRestart, telemetry.ChangeFlag:
+		default:
+			return usageError{fmt.Errorf("--kind %q: use deploy, version, config, restart or flag", v.GetString("kind"))}
+		}
+		at := a.now().UTC()
+		if s := v.GetString("at"); s != "" {
+			t, err := timerange.Parse(s, a.now())
+			if err != nil {
+				return usageError{fmt.Errorf("--at: %w", err)}
+			}
+			at = t.UTC()
+		}
+		e.Kind = incident.KindChange
+		e.Change = &telemetry.Change{
+			T: at, Service: svc, Kind: kind, Summary: text,
+			ToVersion: v.GetString("version"), FromVersion: v.GetString("from-version"), Source: "incident log",
+		}
+	} else {
+		for _, f := range []string{"service", "version", "from-version", "at"} {
+			if cmd.Flags().Changed(f) {
+				return usageError{fmt.Errorf("--%s only applies with --change", f)}
+			}
+		}
+	}
+	s := a.store()
+	id, err := a.resolveIncident(s, v.GetString("incident"))
+	if err != nil {
+		return err
+	}
+	if err := a.record(cmd.Context(), s, id, e); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "noted in %s\n", id)
+	return nil
+}
+
+// logTextCmd is mitigate or resolve: a milestone with a line of text.
+func (a *app) logTextCmd(kind incident.Kind) *cobra.Command {
+	short := map[incident.Kind]string{
+		incident.KindMitigate: "Record that the bleeding stopped (rollback, failover, ...)",
+		incident.KindResolve:  "Record that the incident is over",
+	}[kind]
+	cmd := &cobra.Command{
+		Use:   string(kind) + " TEXT...",
+		Short: short,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("%s needs a line on what was done, e.g. rca log %s \"rolled back checkout to v1.4.1\"", kind, kind)}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s := a.store()
+			id, err := a.resolveIncident(s, a.v.GetString("incident"))
+			if err != nil {
+				return err
+			}
+			if err := a.record(cmd.Context(), s, id, incident.Entry{Kind: kind, Text: strings.Join(args, " ")}); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "%s recorded in %s\n", kind, id)
+			if kind == incident.KindResolve {
+				fmt.Fprintf(a.stderr, "Next: rca update --incident %s for the last stakeholder update; rca review %s for the postmortem draft.\n", id, id)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("incident", "", "incident `ID` (default: the current one)")
+	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+	incidentFlags(f)
+	return cmd
+}
+
+func (a *app) logShowCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show [ID]",
+		Short: "Print an incident's timeline (default: the current incident)",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{errors.New("show takes at most one incident ID")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s := a.store()
+			want := ""
+			if len(args) == 1 {
+				want = args[0]
+			}
+			id, err := a.resolveIncident(s, want)
+			if err != nil {
+				return err
+			}
+			l, err := s.Read(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := incident.RenderMarkdown(&buf, l); err != nil {
+				return err
+			}
+			if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+				return fmt.Errorf("writing the log: %w", err)
+			}
+			for _, p := range l.Problems {
+				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(id), "log.jsonl"), p.Line, p.Err)
+			}
+			return nil
+		},
+	}
+	incidentFlags(cmd.Flags())
+	return cmd
+}
+
+func (a *app) logListCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the incidents, newest first (* marks the current one)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s := a.store()
+			list, err := s.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				fmt.Fprintf(a.stderr, "no incidents in %s (rca log start --title ... opens one)\n", s.Dir)
+				return nil
+			}
+			for _, in := range list {
+				mark := " "
+				if in.Current {
+					mark = "*"
+				}
+				fmt.Fprintf(a.stdout, "%s %-40s %-5s %-13s %s  %s\n", mark, in.ID, orDash(in.Severity), in.Status,
+					in.Started.UTC().Format("2006-01-02 15:04"), oneLine(in.Title))
+			}
+			return nil
+		},
+	}
+	incidentFlags(cmd.Flags())
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// evidenceDir makes a new folder for one attachment, named by time and
+// kind so attachments sort in the order they were made.
+func (a *app) evidenceDir(s incident.Store, id, kind string) (abs, rel string, err error) {
+	base := a.now().UTC().Format("20060102T150405Z") + "-" + kind
+	for i := 1; ; i++ {
+		name := base
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		abs = filepath.Join(s.EvidenceDir(id), name)
+		err = os.MkdirAll(filepath.Dir(abs), 0o755)
+		if err == nil {
+			err = os.Mkdir(abs, 0o755)
+		}
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("creating the evidence folder: %w", err)
+		}
+		rel, _ = filepath.Rel(s.Path(id), abs)
+		return abs, filepath.ToSlash(rel), nil
+	}
+}
+
+// updateEvery is the stakeholder update cadence.
+func (a *app) updateEvery(cmd *cobra.Command) (time.Duration, error) {
+	if cmd.Flags().Changed("every") || a.incident.UpdateEvery == "" {
+		return a.duration(cmd, "every")
+	}
+	return timerange.ParseDuration(a.incident.UpdateEvery)
+}

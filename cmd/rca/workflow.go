@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/incident"
+	"github.com/rca-tool/rca/report"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// incidentRef is the incident a command attaches its findings to.
+type incidentRef struct {
+	store incident.Store
+	id    string
+	// changes are the ones responders noted in the log, for the analysis.
+	changes []telemetry.Change
+}
+
+// attachTarget resolves --incident, if given, and reads the changes noted
+// in that incident's log.
+func (a *app) attachTarget(cmd *cobra.Command) (*incidentRef, error) {
+	want := strings.TrimSpace(a.v.GetString("incident"))
+	if want == "" {
+		return nil, nil
+	}
+	s := a.store()
+	id, err := a.resolveIncident(s, want)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.originName(cmd, "incident"), err)
+	}
+	l, err := s.Read(cmd.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	ref := &incidentRef{store: s, id: id}
+	for _, e := range l.Changes() {
+		ref.changes = append(ref.changes, *e.Change)
+	}
+	return ref, nil
+}
+
+// attachAnalysis writes the report in every format and the data it was
+// computed from into the incident's evidence folder, and logs a summary.
+func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysisRun) error {
+	if inc == nil {
+		return nil
+	}
+	abs, rel, err := a.evidenceDir(inc.store, inc.id, "analysis")
+	if err != nil {
+		return err
+	}
+	var files []string
+	for _, f := range []struct{ name, format string }{{"report.md", "markdown"}, {"report.json", "json"}, {"report.html", "html"}} {
+		var buf bytes.Buffer
+		if err := report.RenderWith(&buf, f.format, run.res, report.Options{}); err != nil {
+			return fmt.Errorf("rendering the %s report for %s: %w", f.format, inc.id, err)
+		}
+		if err := writeOutput(filepath.Join(abs, f.name), buf.Bytes()); err != nil {
+			return err
+		}
+		files = append(files, rel+"/"+f.name)
+	}
+	if err := collectors.WriteSnapshotMeta(ctx, filepath.Join(abs, "snapshot"), run.b, run.meta); err != nil {
+		return fmt.Errorf("saving the analysed data for %s: %w", inc.id, err)
+	}
+	files = append(files, rel+"/snapshot")
+	imp := analysis.AssessImpact(run.b, run.cat, run.res, run.lookback)
+	sum := incident.Summarize(run.res, imp)
+	text := "no root cause stands out"
+	if sum.RootCause != "" {
+		text = "top root cause " + sum.RootCause
+		if len(sum.Chain) > 0 {
+			text += "; chain: " + strings.Join(sum.Chain, " <- ")
+		}
+	}
+	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum, Files: files}
+	if err := a.record(ctx, inc.store, inc.id, e); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, filepath.Join(inc.store.Path(inc.id), rel))
+	return nil
+}
+
+func (a *app) impactCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "impact",
+		Short: "Say who is affected: failing endpoints, error ratio, failed requests and latency against the baseline",
+		Long: `impact reads the same data as analyze (a snapshot or the live servers, over
+the same window) and says what users feel: which services and endpoints fail
+or slow down, the error ratio and failed-request count against the baseline,
+latency against the baseline, when it started, whether it is still going on,
+and the latest change before the onset with the version to roll back to.
+
+The signals it reads are the catalog's symptom signals with an impact role
+(errors, latency, traffic, availability). With --incident the assessment is
+added to the incident log and its evidence folder.`,
+		Example: `  rca impact --snapshot testdata/incidents/pi-digits
+  rca impact --prometheus-url http://localhost:9090 --from now-30m --incident current`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.impact(cmd) },
+	}
+	f := cmd.Flags()
+	f.String("snapshot", "", "recorded incident `dir` to assess offline")
+	f.StringP("output", "o", "text", "output format: "+strings.Join(report.ImpactFormats(), ", "))
+	f.String("incident", "", "add the assessment to this incident's log (`ID`, or current)")
+	windowFlags(f)
+	sourceFlags(f)
+	incidentFlags(f)
+	return cmd
+}
+
+func (a *app) impact(cmd *cobra.Command) error {
+	format := strings.ToLower(strings.TrimSpace(a.v.GetString("output")))
+	if !slices.Contains(report.ImpactFormats(), format) && format != "md" {
+		return usageError{fmt.Errorf("--output: unknown format %q: use %s", format, strings.Join(report.ImpactFormats(), ", "))}
+	}
+	inc, err := a.attachTarget(cmd)
+	if err != nil {
+		return err
+	}
+	run, err := a.runAnalysis(cmd, inc)
+	if err != nil {
+		return err
+	}
+	imp := analysis.AssessImpact(run.b, run.cat, run.res, run.lookback)
+	var buf bytes.Buffer
+	if err := report.RenderImpact(&buf, format, imp); err != nil {
+		return err
+	}
+	if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing the impact: %w", err)
+	}
+	for _, w := range run.res.Warnings {
+		fmt.Fprintf(a.stderr, "rca: warning: %s\n", w)
+	}
+	if inc == nil {
+		return nil
+	}
+	abs, rel, err := a.evidenceDir(inc.store, inc.id, "impact")
+	if err != nil {
+		return err
+	}
+	var files []string
+	for _, f := range []struct{ name, format string }{{"impact.md", "markdown"}, {"impact.json", "json"}} {
+		var out bytes.Buffer
+		if err := report.RenderImpact(&out, f.format, imp); err != nil {
+			return err
+		}
+		if err := writeOutput(filepath.Join(abs, f.name), out.Bytes()); err != nil {
+			return err
+		}
+		files = append(files, rel+"/"+f.name)
+	}
+	text := report.ImpactHeadline(imp)
+	if l := report.RollbackLine(imp); l != "" {
+		text += " " + l
+	}
+	e := incident.Entry{Kind: incident.KindImpact, Text: text, Assessment: &imp, Files: files}
+	if err := a.record(cmd.Context(), inc.store, inc.id, e); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "added to %s\n", inc.id)
+	return nil
+}
+
+func (a *app) updateCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Draft (and optionally post) a stakeholder update from the incident log",
+		Long: `update drafts a plain-language stakeholder update from the incident log and
+its latest analysis and impact: status (investigating, identified, monitoring,
+resolved), impact, what is known, what is being done, and when the next
+update comes (every 30 minutes by default; --every or incident.update_every).
+
+The draft is printed. --post URL sends it to a Slack-compatible incoming
+webhook and records in the log that the update went out; --sent records an
+update you sent some other way. The webhook URL is a secret: it is never
+written to the log or printed.`,
+		Example: `  rca update
+  rca update --status identified --post "$SLACK_WEBHOOK_URL"
+  rca update --incident INC-20261124-1402-checkout-500s --sent`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.update(cmd) },
+	}
+	f := cmd.Flags()
+	f.String("incident", "", "incident `ID` (default: the current one)")
+	f.String("status", "", "status to announce: investigating, identified, monitoring, resolved (default: what the log shows)")
+	newDurationFlag(f, "every", incident.DefaultCadence, "time until the next update")
+	f.String("post", "", "Slack-compatible incoming webhook `url` to post the update to")
+	f.Bool("sent", false, "record that you sent this update yourself")
+	f.String("author", "", "who sends the update (default incident.author in the config, then $USER)")
+	incidentFlags(f)
+	return cmd
+}
+
+func (a *app) update(cmd *cobra.Command) error {
+	v := a.v
+	status := incident.Status(strings.ToLower(strings.TrimSpace(v.GetString("status"))))
+	switch status {
+	case "", incident.StatusInvestigating, incident.StatusIdentified, incident.StatusMonitoring, incident.StatusResolved:
+	default:
+		return usageError{fmt.Errorf("--status %q: use investigating, identified, monitoring or resolved", v.GetString("status"))}
+	}
+	every, err := a.updateEvery(cmd)
+	if err != nil {
+		return err
+	}
+	post := strings.TrimSpace(v.GetString("post"))
+	if post != "" && v.GetBool("sent") {
+		return usageError{errors.New("--post and --sent are alternatives: post it, or record that you sent it")}
+	}
+	var hook *url.URL
+	if post != "" {
+		if hook, err = url.Parse(post); err != nil || (hook.Scheme != "https" && hook.Scheme != "http") || hook.Host == "" {
+			return usageError{errors.New("--post: want the webhook's http(s) URL, e.g. https://hooks.slack.com/services/T000/B000/XXXX")}
+		}
+	}
+	s := a.store()
+	id, err := a.resolveIncident(s, v.GetString("incident"))
+	if err != nil {
+		return err
+	}
+	l, err := s.Read(cmd.Context(), id)
+	if err != nil {
+		return err
+	}
+	u := incident.DraftUpdate(l, status, a.now(), every)
+	if _, err := io.WriteString(a.stdout, u.Text); err != nil {
+		return fmt.Errorf("writing the update: %w", err)
+	}
+	e := incident.Entry{Kind: incident.KindUpdate, Text: u.Text, Status: u.Status}
+	switch {
+	case hook != nil:
+		if err := postWebhook(cmd.Context(), hook, u.Text); err != nil {
+			return err
+		}
+		e.PostedTo = "webhook at " + hook.Host
+	case v.GetBool("sent"):
+		e.PostedTo = "sent by hand"
+	default:
+		fmt.Fprintf(a.stderr, "draft only: --post URL sends it, --sent records that you sent it yourself\n")
+		return nil
+	}
+	if err := a.record(cmd.Context(), s, id, e); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "update recorded in %s (%s)\n", id, e.PostedTo)
+	return nil
+}
+
+// postWebhook sends text as a Slack-style incoming webhook message. Errors
+// name the host only: the path of a webhook URL is its secret.
+func postWebhook(ctx context.Context, hook *url.URL, text string) error {
+	// Slack reads &, < and > as markup: a log line must not become a link
+	// or a mention.
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
+	body, err := json.Marshal(map[string]string{"text": esc})
+	if err != nil {
+		return fmt.Errorf("encoding the update: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("posting the update to the webhook at %s: bad URL", hook.Host)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		reason := "cannot connect"
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = "no answer within 15s"
+		}
+		return fmt.Errorf("posting the update to the webhook at %s: %s; the update was not recorded as sent, try again", hook.Host, reason)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("posting the update to the webhook at %s: %s %s; the update was not recorded as sent, check the URL", hook.Host, resp.Status, oneLine(string(msg)))
+	}
+	return nil
+}
+
+func (a *app) reviewCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "review [ID]",
+		Short: "Write a blameless postmortem draft from the incident log",
+		Long: `review writes a blameless postmortem draft in Markdown from the incident log
+(default: the current incident): summary, impact, key times (time to detect,
+mitigate, resolve), a timeline merged from the log and the analysis, the
+cause chain with links to its evidence, and prompts and action items for
+the team to fill in.
+
+It writes review.md in the incident's folder, and never replaces one that
+is there (the team may have edited it) unless --force is given.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{errors.New("review takes at most one incident ID")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			want := ""
+			if len(args) == 1 {
+				want = args[0]
+			}
+			return a.review(cmd, want)
+		},
+	}
+	f := cmd.Flags()
+	f.String("out", "", "write the draft to `file` (default review.md in the incident's folder; - for stdout)")
+	f.Bool("force", false, "replace an existing review draft")
+	incidentFlags(f)
+	return cmd
+}
+
+func (a *app) review(cmd *cobra.Command, want string) error {
+	s := a.store()
+	id, err := a.resolveIncident(s, want)
+	if err != nil {
+		return err
+	}
+	l, err := s.Read(cmd.Context(), id)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := incident.WriteReview(&buf, l, a.now()); err != nil {
+		return err
+	}
+	out := a.v.GetString("out")
+	if out == "-" {
+		_, err := a.stdout.Write(buf.Bytes())
+		return err
+	}
+	if out == "" {
+		out = filepath.Join(s.Path(id), "review.md")
+	}
+	if _, err := os.Stat(out); err == nil && !a.v.GetBool("force") {
+		return fmt.Errorf("%s already exists and may hold the team's edits: pass --force to replace it, or --out FILE", out)
+	}
+	if err := writeOutput(out, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, out)
+	return nil
+}

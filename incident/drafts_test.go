@@ -1,0 +1,179 @@
+package incident
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+var d0 = time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
+
+func at(min int) time.Time { return d0.Add(time.Duration(min) * time.Minute) }
+
+// draftLog is an incident at each stage of its life: the entries up to and
+// including the named stage.
+func draftLog(stage Kind) *Log {
+	imp := analysis.Impact{
+		Window: analysisWindow(), Onset: at(3), Ongoing: true, Services: []string{"gateway", "checkout"},
+		Endpoints: []analysis.EndpointImpact{{
+			Service: "gateway", Endpoint: "POST /api/checkout", UserFacing: true, Onset: at(4), Until: at(19), Ongoing: true,
+			ErrorRatio: 0.36, BaselineErrorRatio: 0.005, Requests: 11300, FailedRequests: 4130,
+			Latency: 29.8, BaselineLatency: 0.47, LatencySignal: "p99 latency",
+			Availability: analysis.Measure(nan()), BaselineAvailability: analysis.Measure(nan()),
+		}},
+		FailedRequests: 4130,
+	}
+	all := []Entry{
+		{Time: at(6), Kind: KindStart, Author: "alice", Title: "Checkout 500s", Severity: "SEV2", Impact: "customers cannot pay", Text: "Checkout 500s"},
+		{Time: at(8), Kind: KindImpact, Author: "alice", Text: "impact", Assessment: &imp},
+		{Time: at(9), Kind: KindNote, Author: "bob", Text: "gateway logs: upstream timeouts <script>alert(1)</script>"},
+		{Time: at(10), Kind: KindAnalysis, Author: "alice", Text: "top root cause ...", Files: []string{"evidence/x-analysis/report.html"},
+			Analysis: &AnalysisSummary{
+				Window: analysisWindow(), Onset: at(3), Service: "checkout", RootCause: "change: deploy checkout v1.4.2 (checkout, 14:02:00)",
+				Chain:  []string{"symptom: 5xx ratio on POST /api/checkout (gateway, 14:04:30, 36.5%)", "resource: CPU throttling (checkout, 14:03:00, 1.29s)", "change: deploy checkout v1.4.2 (checkout, 14:02:00)"},
+				Change: "deploy checkout v1.4.2", ChangeTime: at(2), Rollback: "v1.4.1", Ongoing: true,
+			}},
+		{Time: at(12), Kind: KindUpdate, Author: "alice", Status: StatusIdentified, PostedTo: "webhook at hooks.example", Text: "..."},
+		{Time: at(20), Kind: KindMitigate, Author: "bob", Text: "rolled back checkout to v1.4.1"},
+		{Time: at(55), Kind: KindResolve, Author: "alice", Text: "error ratio back to baseline"},
+	}
+	l := &Log{ID: "INC-20261124-1406-checkout-500s"}
+	for _, e := range all {
+		l.Entries = append(l.Entries, e)
+		if e.Kind == stage {
+			break
+		}
+	}
+	return l
+}
+
+func analysisWindow() telemetry.Window { return telemetry.Window{From: at(-10), To: at(20)} }
+
+func nan() float64 { return math.NaN() }
+
+func TestDraftUpdate(t *testing.T) {
+	tests := []struct {
+		stage    Kind
+		status   Status
+		want     []string
+		wantNext bool
+	}{
+		{KindStart, StatusInvestigating, []string{"[Investigating] Checkout 500s (SEV2)", "Impact: customers cannot pay", "The cause is not known yet", "Next update: by 15:00 UTC"}, true},
+		{KindImpact, StatusInvestigating, []string{"about 4.13k requests failed", "POST /api/checkout: 36% of requests fail (normally 0.5%)", "63.4x slower than usual"}, true},
+		{KindAnalysis, StatusIdentified, []string{"[Identified]", "starts in the checkout service, shortly after a change to it at 14:02 UTC (deploy checkout v1.4.2)", "roll the checkout service back to its previous version (v1.4.1)"}, true},
+		{KindMitigate, StatusMonitoring, []string{"[Monitoring]", "rolled back checkout to v1.4.1. We are watching the service recover."}, true},
+		{KindResolve, StatusResolved, []string{"[Resolved]", "error ratio back to baseline", "This is the last update"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.stage), func(t *testing.T) {
+			u := DraftUpdate(draftLog(tc.stage), "", at(30), 0)
+			if u.Status != tc.status {
+				t.Errorf("status = %s, want %s", u.Status, tc.status)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(u.Text, w) {
+					t.Errorf("update lacks %q:\n%s", w, u.Text)
+				}
+			}
+			if got := !u.Next.IsZero(); got != tc.wantNext {
+				t.Errorf("next update set = %v, want %v", got, tc.wantNext)
+			}
+			for _, jargon := range []string{"p99", "alice", "bob", "commit"} {
+				if strings.Contains(u.Text, jargon) {
+					t.Errorf("update names %q (jargon or a person):\n%s", jargon, u.Text)
+				}
+			}
+		})
+	}
+	// The status can be overridden, and the cadence set.
+	u := DraftUpdate(draftLog(KindStart), StatusIdentified, at(30), 15*time.Minute)
+	if u.Status != StatusIdentified || !strings.Contains(u.Text, "Next update: by 14:45 UTC") {
+		t.Errorf("override: %s\n%s", u.Status, u.Text)
+	}
+}
+
+func TestMilestones(t *testing.T) {
+	m := draftLog(KindResolve).Milestones()
+	want := Milestones{FirstAnomaly: at(3), Change: at(2), Detected: at(6), FirstUpdate: at(12), Mitigated: at(20), Resolved: at(55)}
+	if m != want {
+		t.Errorf("milestones = %+v\nwant        %+v", m, want)
+	}
+	// Without a mitigation entry, the resolution is when the bleeding stopped.
+	l := draftLog(KindResolve)
+	l.Entries = append(l.Entries[:5], l.Entries[6])
+	if m := l.Milestones(); !m.Mitigated.Equal(at(55)) {
+		t.Errorf("mitigated = %s, want the resolution", m.Mitigated)
+	}
+}
+
+func TestWriteReview(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteReview(&buf, draftLog(KindResolve), at(70)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"# Postmortem: Checkout 500s",
+		"| Time to detect (first anomaly to incident opened) | 3m0s |",
+		"| Time to mitigate (first anomaly to mitigation) | 17m0s |",
+		"| Time to resolve (first anomaly to resolution) | 52m0s |",
+		"| Time to first update (incident opened to first stakeholder update) | 6m0s |",
+		"**2026-11-24 14:02:00** Change: deploy checkout v1.4.2",
+		"**2026-11-24 14:03:00** First anomaly",
+		"Rollback target: checkout v1.4.1",
+		"[report.html](evidence/x-analysis/report.html)",
+		"## What went well", "## Action items",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("review lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<script>") {
+		t.Error("a note's HTML reached the review unescaped")
+	}
+	// Timeline is in time order.
+	var last string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "- **2026-") {
+			stamp := line[4:23]
+			if stamp < last {
+				t.Errorf("timeline out of order at %q", line)
+			}
+			last = stamp
+		}
+	}
+	// An incident opened before the anomaly it is about says so.
+	early := draftLog(KindResolve)
+	early.Entries[0].Time = at(1)
+	buf.Reset()
+	if err := WriteReview(&buf, early, at(70)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "opened before the first anomaly") {
+		t.Error("a negative time to detect is not explained")
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	res := analysis.Result{}
+	if s := Summarize(res, analysis.Impact{}); s.RootCause != "" || len(s.Chain) != 0 || s.Change != "" {
+		t.Errorf("summary of nothing = %+v", s)
+	}
+}
+
+func TestReviewEvidenceLinks(t *testing.T) {
+	got := evidenceLinks([]string{"evidence/a b/report.html", "../../etc/passwd", "javascript:alert(1)"})
+	for _, want := range []string{"[report.html](evidence/a%20b/report.html)", "passwd", "javascript:alert(1)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("links %q lack %q", got, want)
+		}
+	}
+	if strings.Contains(got, "](../") || strings.Contains(got, "](javascript") {
+		t.Errorf("an unsafe path became a link: %q", got)
+	}
+}

@@ -1,0 +1,68 @@
+package incident
+
+import (
+	"time"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/report"
+)
+
+// Summarize keeps what the log needs of an analysis: the top root cause,
+// the chain in one line per link, the change at its bottom and the version
+// to roll back to.
+func Summarize(res analysis.Result, imp analysis.Impact) AnalysisSummary {
+	day := ""
+	if !res.Window.From.IsZero() {
+		day = res.Window.From.UTC().Format(time.DateOnly)
+	}
+	s := AnalysisSummary{Window: res.Window, Onset: imp.Onset, Ongoing: imp.Ongoing, Rollback: imp.Rollback}
+	if len(res.RootCauses) > 0 {
+		top := res.RootCauses[0]
+		s.Service = top.Service
+		s.RootCause = report.LinkLine(top.Finding, day)
+	}
+	for _, f := range res.Chain {
+		s.Chain = append(s.Chain, report.LinkLine(f, day))
+	}
+	if n := len(res.Chain); n > 0 && res.Chain[n-1].Change != nil {
+		c := res.Chain[n-1].Change
+		s.Change, s.ChangeTime = report.ChangeTitle(*c), c.T
+	} else if imp.Change != nil {
+		s.Change, s.ChangeTime = report.ChangeTitle(*imp.Change), imp.Change.T
+	}
+	if s.Onset.IsZero() && len(res.Chain) > 0 {
+		s.Onset = res.Chain[0].Onset
+	}
+	return s
+}
+
+// latest returns the last entry of a kind, if any.
+func (l *Log) latest(k Kind) (Entry, bool) {
+	for i := len(l.Entries) - 1; i >= 0; i-- {
+		if l.Entries[i].Kind == k {
+			return l.Entries[i], true
+		}
+	}
+	return Entry{}, false
+}
+
+// first returns the first entry of a kind, if any.
+func (l *Log) first(k Kind) (Entry, bool) {
+	for _, e := range l.Entries {
+		if e.Kind == k {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Changes are the changes responders noted with rca log note --change.
+func (l *Log) Changes() []Entry {
+	var out []Entry
+	for _, e := range l.Entries {
+		if e.Kind == KindChange && e.Change != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}

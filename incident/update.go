@@ -1,0 +1,158 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rca-tool/rca/report"
+)
+
+// DefaultCadence is how often stakeholders hear from the responders.
+const DefaultCadence = 30 * time.Minute
+
+// Update is a drafted stakeholder update.
+type Update struct {
+	Status Status
+	// Text is plain text for people outside the team: no metric names, no
+	// blame, no Markdown.
+	Text string
+	// Next is when the next update is due; zero once resolved.
+	Next time.Time
+}
+
+// DraftUpdate writes a stakeholder update from the log: status, impact in
+// plain words, what is known, what is being done and when the next update
+// comes. status overrides the status the log implies when not empty.
+func DraftUpdate(l *Log, status Status, now time.Time, cadence time.Duration) Update {
+	if cadence <= 0 {
+		cadence = DefaultCadence
+	}
+	if status == "" {
+		status = l.Status()
+	}
+	now = now.UTC()
+	start, _ := l.Start()
+	var b strings.Builder
+	title := oneLine(start.Title)
+	if title == "" {
+		title = l.ID
+	}
+	fmt.Fprintf(&b, "[%s] %s", statusWord(status), title)
+	if start.Severity != "" {
+		fmt.Fprintf(&b, " (%s)", start.Severity)
+	}
+	fmt.Fprintf(&b, " - update at %s UTC\n\n", now.Format("15:04"))
+
+	fmt.Fprintf(&b, "Status: %s\n", statusSentence(status))
+	fmt.Fprintf(&b, "Impact: %s\n", impactWords(l, start))
+	fmt.Fprintf(&b, "What we know: %s\n", knownWords(l))
+	fmt.Fprintf(&b, "What we are doing: %s\n", doingWords(l, status))
+	u := Update{Status: status}
+	if status != StatusResolved {
+		u.Next = now.Add(cadence).Truncate(time.Minute)
+		fmt.Fprintf(&b, "Next update: by %s UTC.\n", u.Next.Format("15:04"))
+	} else {
+		b.WriteString("This is the last update. A review of what happened will follow.\n")
+	}
+	u.Text = b.String()
+	return u
+}
+
+func statusWord(s Status) string {
+	if s == "" {
+		return "Update"
+	}
+	return strings.ToUpper(string(s[:1])) + string(s[1:])
+}
+
+func statusSentence(s Status) string {
+	switch s {
+	case StatusIdentified:
+		return "Identified. We know what is causing the problem and are working on a fix."
+	case StatusMonitoring:
+		return "Monitoring. A fix is in place and we are watching to confirm that service has recovered."
+	case StatusResolved:
+		return "Resolved. Service is back to normal."
+	}
+	return "Investigating. We are aware of the problem and are working to find its cause."
+}
+
+func impactWords(l *Log, start Entry) string {
+	e, ok := l.latest(KindImpact)
+	if !ok || e.Assessment == nil {
+		if s := oneLine(start.Impact); s != "" {
+			return s
+		}
+		return "Being assessed."
+	}
+	imp := *e.Assessment
+	s := report.ImpactHeadline(imp)
+	shown := 0
+	for _, ep := range imp.Endpoints {
+		if !ep.UserFacing || shown == 2 {
+			continue
+		}
+		where := ep.Service
+		if ep.Endpoint != "" {
+			where = ep.Endpoint
+		}
+		s += " " + where + ": " + report.PlainEndpointSentence(ep) + "."
+		shown++
+	}
+	return oneLine(s)
+}
+
+func knownWords(l *Log) string {
+	e, ok := l.latest(KindAnalysis)
+	if !ok || e.Analysis == nil || e.Analysis.Service == "" {
+		if c := l.Changes(); len(c) > 0 {
+			last := c[len(c)-1]
+			return oneLine("The cause is not confirmed yet. A recent change is being looked at: " + last.Change.Summary + ".")
+		}
+		return "The cause is not known yet."
+	}
+	a := e.Analysis
+	var s string
+	if !a.Onset.IsZero() {
+		s = "The problem began at " + a.Onset.UTC().Format("15:04") + " UTC"
+	} else {
+		s = "The problem"
+	}
+	s += " and starts in the " + a.Service + " service"
+	if a.Change != "" {
+		s += ", shortly after a change to it"
+		if !a.ChangeTime.IsZero() {
+			s += " at " + a.ChangeTime.UTC().Format("15:04") + " UTC"
+		}
+		s += " (" + a.Change + ")"
+	}
+	return oneLine(s + ".")
+}
+
+func doingWords(l *Log, status Status) string {
+	switch status {
+	case StatusResolved:
+		if e, ok := l.latest(KindResolve); ok && oneLine(e.Text) != "" {
+			return oneLine(e.Text)
+		}
+		return "Nothing further; the incident is closed."
+	case StatusMonitoring:
+		s := "We are watching the service recover."
+		if e, ok := l.latest(KindMitigate); ok && oneLine(e.Text) != "" {
+			s = oneLine(e.Text) + ". " + s
+		}
+		return s
+	}
+	if e, ok := l.latest(KindAnalysis); ok && e.Analysis != nil && e.Analysis.Rollback != "" && e.Analysis.Service != "" {
+		return "The likely fix is to roll the " + e.Analysis.Service + " service back to its previous version (" + e.Analysis.Rollback + ")."
+	}
+	if status == StatusIdentified {
+		return "Preparing and testing a fix."
+	}
+	return "Responders are investigating."
+}
+
+// oneLine collapses whitespace, so that text a responder typed cannot break
+// the update's layout.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
