@@ -184,7 +184,7 @@ func TestBrowserHTMLReport(t *testing.T) {
 			t.Fatalf("the rendered HTML lacks the escaped hostile line %q", l)
 		}
 	}
-	dir := os.Getenv("RCA_ARTIFACTS")
+	dir := os.Getenv("E2E_ARTIFACTS")
 	if dir == "" {
 		dir = t.TempDir()
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -59,6 +59,38 @@ func incidentFlags(f *pflag.FlagSet) {
 	f.String("incidents-dir", "", "`dir` holding the incidents (default ./incidents; also incident.dir in the config)")
 }
 
+// authorFlag is the flag of the commands that sign log entries.
+func authorFlag(f *pflag.FlagSet) {
+	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+}
+
+// readIncident reads the log of the incident named (an ID, "current" or "").
+func (a *app) readIncident(ctx context.Context, want string) (incident.Store, *incident.Log, error) {
+	s := a.store()
+	id, err := a.resolveIncident(s, want)
+	if err != nil {
+		return s, nil, err
+	}
+	l, err := s.Read(ctx, id)
+	return s, l, err
+}
+
+// atMostOneID is the Args check of the commands that take an optional ID.
+func atMostOneID(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageError{fmt.Errorf("%s takes at most one incident ID", cmd.Name())}
+	}
+	return nil
+}
+
+// optionalID is the ID argument, or "" for the current incident.
+func optionalID(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return ""
+}
+
 // store is the incidents directory the user chose.
 func (a *app) store() incident.Store {
 	dir := a.v.GetString("incidents-dir")
@@ -181,7 +213,7 @@ func (a *app) logStartCmd() *cobra.Command {
 	f.String("title", "", "what is broken, in a few words (required)")
 	f.String("severity", "", "severity, SEV1 (worst) to SEV5")
 	f.String("impact", "", "who is affected and how, as far as you know yet")
-	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+	authorFlag(f)
 	incidentFlags(f)
 	return cmd
 }
@@ -206,7 +238,7 @@ and --version/--from-version when known; --at says when it happened
 	}
 	f := cmd.Flags()
 	f.String("incident", "", "incident `ID` (default: the current one)")
-	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+	authorFlag(f)
 	f.Bool("change", false, "record a change event for the analysis")
 	f.String("service", "", "the service that changed (with --change)")
 	f.String("kind", "deploy", "kind of change: deploy, version, config, restart, flag (with --change)")
@@ -296,7 +328,7 @@ func (a *app) logTextCmd(kind incident.Kind) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.String("incident", "", "incident `ID` (default: the current one)")
-	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+	authorFlag(f)
 	incidentFlags(f)
 	return cmd
 }
@@ -305,23 +337,9 @@ func (a *app) logShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show [ID]",
 		Short: "Print an incident's timeline (default: the current incident)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageError{errors.New("show takes at most one incident ID")}
-			}
-			return nil
-		},
+		Args:  atMostOneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s := a.store()
-			want := ""
-			if len(args) == 1 {
-				want = args[0]
-			}
-			id, err := a.resolveIncident(s, want)
-			if err != nil {
-				return err
-			}
-			l, err := s.Read(cmd.Context(), id)
+			s, l, err := a.readIncident(cmd.Context(), optionalID(args))
 			if err != nil {
 				return err
 			}
@@ -333,7 +351,7 @@ func (a *app) logShowCmd() *cobra.Command {
 				return fmt.Errorf("writing the log: %w", err)
 			}
 			for _, p := range l.Problems {
-				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(id), "log.jsonl"), p.Line, p.Err)
+				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(l.ID), "log.jsonl"), p.Line, p.Err)
 			}
 			return nil
 		},

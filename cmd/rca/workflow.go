@@ -204,7 +204,7 @@ written to the log or printed.`,
 	newDurationFlag(f, "every", incident.DefaultCadence, "time until the next update")
 	f.String("post", "", "Slack-compatible incoming webhook `url` to post the update to")
 	f.Bool("sent", false, "record that you sent this update yourself")
-	f.String("author", "", "who sends the update (default incident.author in the config, then $USER)")
+	authorFlag(f)
 	incidentFlags(f)
 	return cmd
 }
@@ -231,15 +231,11 @@ func (a *app) update(cmd *cobra.Command) error {
 			return usageError{errors.New("--post: want the webhook's http(s) URL, e.g. https://hooks.slack.com/services/T000/B000/XXXX")}
 		}
 	}
-	s := a.store()
-	id, err := a.resolveIncident(s, v.GetString("incident"))
+	s, l, err := a.readIncident(cmd.Context(), v.GetString("incident"))
 	if err != nil {
 		return err
 	}
-	l, err := s.Read(cmd.Context(), id)
-	if err != nil {
-		return err
-	}
+	id := l.ID
 	u := incident.DraftUpdate(l, status, a.now(), every)
 	if _, err := io.WriteString(a.stdout, u.Text); err != nil {
 		return fmt.Errorf("writing the update: %w", err)
@@ -309,19 +305,8 @@ the team to fill in.
 
 It writes review.md in the incident's folder, and never replaces one that
 is there (the team may have edited it) unless --force is given.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageError{errors.New("review takes at most one incident ID")}
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			want := ""
-			if len(args) == 1 {
-				want = args[0]
-			}
-			return a.review(cmd, want)
-		},
+		Args: atMostOneID,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.review(cmd, optionalID(args)) },
 	}
 	f := cmd.Flags()
 	f.String("out", "", "write the draft to `file` (default review.md in the incident's folder; - for stdout)")
@@ -331,12 +316,7 @@ is there (the team may have edited it) unless --force is given.`,
 }
 
 func (a *app) review(cmd *cobra.Command, want string) error {
-	s := a.store()
-	id, err := a.resolveIncident(s, want)
-	if err != nil {
-		return err
-	}
-	l, err := s.Read(cmd.Context(), id)
+	s, l, err := a.readIncident(cmd.Context(), want)
 	if err != nil {
 		return err
 	}
@@ -350,7 +330,7 @@ func (a *app) review(cmd *cobra.Command, want string) error {
 		return err
 	}
 	if out == "" {
-		out = filepath.Join(s.Path(id), "review.md")
+		out = filepath.Join(s.Path(l.ID), "review.md")
 	}
 	if _, err := os.Stat(out); err == nil && !a.v.GetBool("force") {
 		return fmt.Errorf("%s already exists and may hold the team's edits: pass --force to replace it, or --out FILE", out)
