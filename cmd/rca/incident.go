@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -103,12 +104,15 @@ func (a *app) store() incident.Store {
 	return incident.Store{Dir: dir}
 }
 
-// author signs entries: --author, incident.author, $USER.
+// author signs entries: --author, incident.author, $USER, the login name.
 func (a *app) author() string {
 	for _, s := range []string{a.v.GetString("author"), a.incident.Author, os.Getenv("USER"), os.Getenv("USERNAME")} {
 		if s = strings.TrimSpace(s); s != "" {
 			return s
 		}
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
 	}
 	return "unknown"
 }

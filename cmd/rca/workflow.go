@@ -84,10 +84,7 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	sum := incident.Summarize(run.res, imp)
 	text := "no root cause stands out"
 	if sum.RootCause != "" {
-		text = "top root cause " + sum.RootCause
-		if len(sum.Chain) > 0 {
-			text += "; chain: " + strings.Join(sum.Chain, " <- ")
-		}
+		text = fmt.Sprintf("top root cause on %s (a chain of %d links from the symptom down)", sum.Service, len(sum.Chain))
 	}
 	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum, Files: files}
 	if err := a.record(ctx, inc.store, inc.id, e); err != nil {
