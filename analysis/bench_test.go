@@ -24,3 +24,21 @@ func BenchmarkAnalyzePiDigits(b *testing.B) {
 		analysis.Analyze(bundle, cat, analysis.Options{})
 	}
 }
+
+// BenchmarkAssessImpactPiDigits measures rca impact's own work on top of
+// the analysis it reads (BenchmarkAnalyzePiDigits).
+func BenchmarkAssessImpactPiDigits(b *testing.B) {
+	cat, err := catalog.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := demo.Generate(demo.PiDigits())
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := analysis.Analyze(bundle, cat, analysis.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		analysis.AssessImpact(bundle, cat, res, 0)
+	}
+}
