@@ -145,12 +145,15 @@ func levelOf(cat *catalog.Catalog, labels telemetry.Labels) (name, value string)
 
 // logSeries turns log lines into per-service, per-minute counts for every
 // log signal of the catalog, zero-filled across baseline and window so that
-// a quiet minute counts as a zero rather than a gap.
+// a quiet minute counts as a zero rather than a gap. A signal and service
+// the bundle already has counts of (pushedDown) get no series from the
+// lines.
 func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
 	if len(ix.lines) == 0 || len(ix.sigs) == 0 {
 		return nil
 	}
 	type key struct{ signal, service string }
+	pushed := pushedDown(b, cat)
 	bySignal := map[string]catalog.Signal{}
 	for _, s := range ix.sigs {
 		bySignal[s.ID] = s
@@ -163,6 +166,9 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 				continue
 			}
 			k := key{sig.ID, l.service}
+			if pushed[[2]string{sig.ID, l.service}] {
+				continue
+			}
 			if counts[k] == nil {
 				counts[k] = map[int64]float64{}
 			}
@@ -193,6 +199,30 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 			Labels: telemetry.Labels{serviceLabel(cat): k.service},
 			Points: pts,
 		})
+	}
+	return out
+}
+
+// pushedDown are the log signals and services, {signal id, service}, the
+// bundle already holds series of: counts Loki made on the server (the live
+// collector pushes each log signal's LogQL metric query down, and a
+// snapshot records its result with the other series). They count every
+// line where the lines read may be a sample (sources.loki.max_lines), so
+// the lines make no series of their own for them; the patterns, their
+// examples and callees still come from the lines.
+func pushedDown(b telemetry.Bundle, cat *catalog.Catalog) map[[2]string]bool {
+	out := map[[2]string]bool{}
+	for _, s := range b.Series {
+		if s.Signal == "" {
+			continue
+		}
+		sig, ok := cat.Signal(s.Signal)
+		if !ok || !sig.IsLog() {
+			continue
+		}
+		if svc := cat.Service(s.Labels); svc != "" {
+			out[[2]string{sig.ID, svc}] = true
+		}
 	}
 	return out
 }

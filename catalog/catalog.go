@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -100,13 +101,19 @@ type Signal struct {
 	// level is one of LogLevels or whose text matches LogPattern.
 	LogLevels  []string `yaml:"log_levels"`
 	LogPattern string   `yaml:"log_pattern"`
+	// LogQL is the LogQL metric query a live Loki collector runs to count
+	// a log signal's lines per service and minute on the server, e.g.
+	// sum by (service) (count_over_time($selector |= "timeout" [1m] offset 1ms)).
+	// $selector stands for the Loki selector in use. Without it, one is
+	// derived from LogPattern or LogLevels (see LogMetricQuery).
+	LogQL string `yaml:"logql"`
 
 	metrics []*regexp.Regexp
 	logRe   *regexp.Regexp
 }
 
 // IsLog reports whether the signal is derived from log lines.
-func (s Signal) IsLog() bool { return len(s.LogLevels) > 0 || s.LogPattern != "" }
+func (s Signal) IsLog() bool { return len(s.LogLevels) > 0 || s.LogPattern != "" || s.LogQL != "" }
 
 // MatchLog reports whether a log line with the given level counts toward the signal.
 func (s Signal) MatchLog(level, line string) bool {
@@ -299,6 +306,14 @@ func (c *Catalog) compile() error {
 			// A broken query would fail on every live run; say so at load.
 			if _, err := parser.ParseExpr(s.Query); err != nil {
 				return fmt.Errorf("signal %q: query is not valid PromQL: %s", s.ID, strings.Join(strings.Fields(err.Error()), " "))
+			}
+		}
+		if s.LogQL != "" {
+			if s.Query != "" {
+				return fmt.Errorf("signal %q: logql (counted by Loki) and query (read from Prometheus) exclude each other: give it one", s.ID)
+			}
+			if err := checkLogQL(s.LogQL); err != nil {
+				return fmt.Errorf("signal %q: logql: %w", s.ID, err)
 			}
 		}
 		s.logRe = nil
@@ -507,4 +522,252 @@ func ServiceFromPod(pod string) string {
 		}
 	}
 	return pod
+}
+
+// SelectorPlaceholder is what a signal's logql writes for the Loki
+// selector in use (sources.loki.selector, --loki-selector).
+const SelectorPlaceholder = "$selector"
+
+// LogMetricQuery is the LogQL metric query that counts a log signal's lines
+// per service and minute on the server: the signal's logql with
+// $selector replaced by selector, or else one derived from it,
+//
+//	sum by (service) (count_over_time(SELECTOR |~ "PATTERN" [1m] offset 1ms))
+//
+// with a level filter instead of the line filter for a signal of levels:
+// the first of the catalog's level labels a line has decides its level, as
+// it does for lines read (Level), so with several level labels the derived
+// query first sets the first one to the first value present
+// (label_format level=`{{or .level .detected_level ...}}`). The result is
+// summed by the catalog's first service label; when the selector does not
+// make every stream carry it, that label is first set to the first service
+// label present, as Service reads them (pod names are not stripped in
+// LogQL: streams named by a pod alone make no series and are counted from
+// the lines read). Loki's range at t holds (t-1m, t]; with `offset 1ms`
+// it holds (t-1m-1ms, t-1ms], which for timestamps of whole milliseconds
+// is [t-1m, t), the minute the analysis labels t-1m when it counts lines
+// (a finer offset would be exact to the nanosecond, but Loki's range
+// queries drop the samples it moves off the step). Only a line stamped
+// between a minute's last whole millisecond and its end, a timestamp finer
+// than milliseconds, counts in the next minute.
+//
+// ok is false for a signal it cannot count on the server: not a log
+// signal, or one of both levels and a pattern without logql (LogQL cannot
+// or a label filter with a line filter), or one of levels when the catalog
+// has no level labels. Such signals are counted from the lines read.
+func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
+	selector = strings.TrimSpace(selector)
+	if s.LogQL != "" {
+		return replacePlaceholder(strings.TrimSpace(s.LogQL), selector), true
+	}
+	var b strings.Builder
+	b.WriteString(selector)
+	switch {
+	case s.LogPattern != "" && len(s.LogLevels) > 0:
+		return "", false
+	case s.LogPattern != "":
+		b.WriteString(" |~ " + logqlString(s.LogPattern))
+	case len(s.LogLevels) > 0 && len(c.LevelLabels) > 0:
+		level := c.LevelLabels[0]
+		if len(c.LevelLabels) > 1 {
+			b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels))
+		}
+		quoted := make([]string, len(s.LogLevels))
+		for i, l := range s.LogLevels {
+			quoted[i] = regexp.QuoteMeta(l)
+		}
+		// Label matchers are anchored, as the level's comparison is whole.
+		b.WriteString(" | " + level + "=~" + logqlString("(?i)"+strings.Join(quoted, "|")))
+	default:
+		return "", false
+	}
+	label := c.serviceLabel()
+	if len(c.ServiceLabels) > 1 && !selectorRequires(selector, label) {
+		b.WriteString(" | label_format " + label + "=" + firstLabelTemplate(c.ServiceLabels))
+	}
+	return fmt.Sprintf("sum by (%s) (count_over_time(%s [1m] offset 1ms))", label, b.String()), true
+}
+
+// serviceLabel is the label log-derived series name their service by.
+func (c *Catalog) serviceLabel() string {
+	if len(c.ServiceLabels) > 0 {
+		return c.ServiceLabels[0]
+	}
+	return "service"
+}
+
+// firstLabelTemplate is a label_format template giving the first of the
+// labels that is set: Go templates' or returns its first non-empty
+// argument, and Loki reads a missing label as "".
+func firstLabelTemplate(labels []string) string {
+	return "`{{or ." + strings.Join(labels, " .") + "}}`"
+}
+
+// logqlString quotes s as a LogQL string: raw (backquotes) when it holds
+// backslashes, which a regular expression often does, else Go-quoted.
+func logqlString(s string) string {
+	if strings.Contains(s, `\`) && !strings.Contains(s, "`") {
+		return "`" + s + "`"
+	}
+	return strconv.Quote(s)
+}
+
+// selectorRequires reports whether a LogQL selector only matches streams
+// that carry label: it has a matcher label="v" or label=~"re" that the
+// empty value fails. An unreadable selector requires nothing.
+func selectorRequires(selector, label string) bool {
+	s := strings.TrimSpace(selector)
+	if !strings.HasPrefix(s, "{") {
+		return false
+	}
+	s = s[1:]
+	for {
+		s = strings.TrimLeft(s, " \t\r\n")
+		if strings.HasPrefix(s, "}") || s == "" {
+			return false
+		}
+		n := 0
+		for n < len(s) && (s[n] == '_' || isAlnumByte(s[n])) {
+			n++
+		}
+		name := s[:n]
+		s = strings.TrimLeft(s[n:], " \t\r\n")
+		op := ""
+		for _, o := range []string{"=~", "!~", "!=", "="} {
+			if strings.HasPrefix(s, o) {
+				op = o
+				break
+			}
+		}
+		if name == "" || op == "" {
+			return false
+		}
+		s = strings.TrimLeft(s[len(op):], " \t\r\n")
+		end := stringLiteralEnd(s)
+		if end < 0 {
+			return false
+		}
+		value, err := strconv.Unquote(s[:end])
+		if err != nil {
+			return false
+		}
+		s = strings.TrimLeft(s[end:], " \t\r\n")
+		if name == label {
+			switch op {
+			case "=":
+				if value != "" {
+					return true
+				}
+			case "=~":
+				if re, err := regexp.Compile("^(?:" + value + ")$"); err == nil && !re.MatchString("") {
+					return true
+				}
+			}
+		}
+		if !strings.HasPrefix(s, ",") {
+			return false
+		}
+		s = s[1:]
+	}
+}
+
+func isAlnumByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// stringLiteralEnd is the length of the "..." or `...` literal s starts
+// with, or -1.
+func stringLiteralEnd(s string) int {
+	if s == "" || (s[0] != '"' && s[0] != '`') {
+		return -1
+	}
+	q := s[0]
+	for i := 1; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && q == '"':
+			i++
+		case s[i] == q:
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// rangeAggregations are LogQL's log range aggregations: a metric query
+// has one.
+var rangeAggregations = regexp.MustCompile(`\b(count_over_time|rate|rate_counter|bytes_over_time|bytes_rate|absent_over_time|sum_over_time|avg_over_time|max_over_time|min_over_time|first_over_time|last_over_time|stdvar_over_time|stddev_over_time|quantile_over_time)\s*\(`)
+
+// checkLogQL catches what can be caught without Loki's parser: an empty
+// query, a log query where a metric query is needed, unbalanced brackets,
+// an unterminated string and placeholders other than $selector (Grafana's
+// $__interval, say).
+func checkLogQL(q string) error {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return errors.New("empty")
+	}
+	var outside strings.Builder // the query with its string literals blanked
+	var stack []byte
+	closing := map[byte]byte{')': '(', ']': '[', '}': '{'}
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '"' || c == '`':
+			end := stringLiteralEnd(q[i:])
+			if end < 0 {
+				return fmt.Errorf("a string starting at byte %d is not closed", i+1)
+			}
+			outside.WriteString(`""`)
+			i += end - 1
+			continue
+		case c == '(' || c == '[' || c == '{':
+			stack = append(stack, c)
+		case c == ')' || c == ']' || c == '}':
+			if len(stack) == 0 || stack[len(stack)-1] != closing[c] {
+				return fmt.Errorf("unbalanced %q at byte %d", c, i+1)
+			}
+			stack = stack[:len(stack)-1]
+		case c == '$':
+			n := 1
+			for i+n < len(q) && (q[i+n] == '_' || isAlnumByte(q[i+n])) {
+				n++
+			}
+			if q[i:i+n] != SelectorPlaceholder {
+				return fmt.Errorf("unknown placeholder %s: only %s is replaced (rca counts per minute: write [1m], not Grafana's $__interval)", q[i:i+n], SelectorPlaceholder)
+			}
+		}
+		outside.WriteByte(c)
+	}
+	if len(stack) > 0 {
+		return fmt.Errorf("unclosed %q", stack[len(stack)-1])
+	}
+	o := outside.String()
+	switch {
+	case !rangeAggregations.MatchString(o) || !strings.Contains(o, "["):
+		return errors.New("not a metric query: count the lines per minute, e.g. sum by (service) (count_over_time($selector |= \"timeout\" [1m] offset 1ms))")
+	case !strings.Contains(o, "{") && !strings.Contains(o, SelectorPlaceholder):
+		return fmt.Errorf("no stream selector: write {label=\"value\"} or %s", SelectorPlaceholder)
+	}
+	return nil
+}
+
+// replacePlaceholder replaces $selector outside string literals.
+func replacePlaceholder(q, selector string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; c == '"' || c == '`' {
+			if end := stringLiteralEnd(q[i:]); end > 0 {
+				b.WriteString(q[i : i+end])
+				i += end - 1
+				continue
+			}
+		}
+		if strings.HasPrefix(q[i:], SelectorPlaceholder) {
+			b.WriteString(selector)
+			i += len(SelectorPlaceholder) - 1
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
 }

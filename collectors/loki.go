@@ -129,8 +129,9 @@ func (l *Loki) Query() string { return l.cfg.Selector }
 
 // Collect reads the selector's lines over the baseline and the window. A
 // failed page ends that range with a warning; an unreachable server is an
-// error wrapping ErrLokiUnreachable.
-func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) ([]telemetry.LogLine, []string, error) {
+// error wrapping ErrLokiUnreachable. The catalog's service labels explain
+// a selector that matches nothing.
+func (l *Loki) Collect(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window) ([]telemetry.LogLine, []string, error) {
 	spans := readSpans(window, baseline)
 	var lines []telemetry.LogLine
 	var warns []string
@@ -148,7 +149,7 @@ func (l *Loki) Collect(ctx context.Context, window, baseline telemetry.Window) (
 	sortLogs(lines)
 	lines = slices.CompactFunc(lines, func(a, b telemetry.LogLine) bool { return compareLogs(a, b) == 0 })
 	if len(lines) == 0 && len(warns) == 0 {
-		warns = append(warns, l.noLines(ctx, spans[0].From, spans[len(spans)-1].To))
+		warns = append(warns, l.noLines(ctx, cat, spans[0].From, spans[len(spans)-1].To))
 	}
 	return lines, warns, nil
 }
@@ -180,36 +181,62 @@ func (l *Loki) Changes(ctx context.Context, cat *catalog.Catalog, from, to time.
 }
 
 // noLines explains an empty answer: usually a selector naming labels the
-// streams do not have, so it lists the labels Loki does have.
-func (l *Loki) noLines(ctx context.Context, from, to time.Time) string {
+// streams do not have, so it lists the labels Loki does have and the
+// values of the first of the catalog's service labels among them.
+func (l *Loki) noLines(ctx context.Context, cat *catalog.Catalog, from, to time.Time) string {
 	msg := fmt.Sprintf("loki %s: no lines match %s between %s and %s", l.URL(), l.cfg.Selector, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	u := *l.base
-	u.Path += "/loki/api/v1/labels"
-	u.RawQuery = url.Values{"start": {strconv.FormatInt(from.UnixNano(), 10)}, "end": {strconv.FormatInt(to.UnixNano(), 10)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	span := url.Values{"start": {strconv.FormatInt(from.UnixNano(), 10)}, "end": {strconv.FormatInt(to.UnixNano(), 10)}}
+	labels, err := l.labelList(ctx, "/loki/api/v1/labels", span)
 	if err != nil {
 		return msg
 	}
-	resp, err := l.hc.Do(req)
-	if err != nil {
-		return msg
+	if len(labels) == 0 {
+		return msg + "; Loki has no streams at all in that range"
 	}
-	defer resp.Body.Close()
-	var body struct {
+	have := fmt.Sprintf("the streams there have the labels %s", strings.Join(labels, ", "))
+	if cat != nil {
+		for _, name := range cat.ServiceLabels {
+			if !slices.Contains(labels, name) {
+				continue
+			}
+			if values, err := l.labelList(ctx, "/loki/api/v1/label/"+name+"/values", span); err == nil && len(values) > 0 {
+				have += fmt.Sprintf(" (%s: %s)", name, listSome(values, maxHintValues))
+			}
+			break
+		}
+	}
+	return l.redact.String(fmt.Sprintf("%s; %s: set --loki-selector (or sources.loki.selector) to match yours", msg, have))
+}
+
+// maxHintValues is how many label values a hint lists.
+const maxHintValues = 20
+
+// listSome joins up to n values, saying how many there are in all.
+func listSome(values []string, n int) string {
+	if len(values) <= n {
+		return strings.Join(values, ", ")
+	}
+	return fmt.Sprintf("%s … (%d in all)", strings.Join(values[:n], ", "), len(values))
+}
+
+// labelList reads a label API answer ({"status":"success","data":[...]}),
+// sorted.
+func (l *Loki) labelList(ctx context.Context, path string, q url.Values) ([]string, error) {
+	body, err := l.get(ctx, path, q)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
 		Status string   `json:"status"`
 		Data   []string `json:"data"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil || body.Status != "success" {
-		return msg
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Status != "success" {
+		return nil, fmt.Errorf("%s: not a Loki label API answer", path)
 	}
-	if len(body.Data) == 0 {
-		return msg + "; Loki has no streams at all in that range"
-	}
-	slices.Sort(body.Data)
-	return l.redact.String(fmt.Sprintf("%s; the streams there have the labels %s: set --loki-selector (or sources.loki.selector) to match yours",
-		msg, strings.Join(body.Data, ", ")))
+	slices.Sort(resp.Data)
+	return resp.Data, nil
 }
 
 // readRange pages forward through one range until it is read or max lines
@@ -275,42 +302,16 @@ func lineKey(l telemetry.LogLine) string { return l.Labels.String() + "\x00" + l
 func (l *Loki) page(ctx context.Context, query string, from, to time.Time, limit int) ([]telemetry.LogLine, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	u := *l.base
-	u.Path += "/loki/api/v1/query_range"
 	q := url.Values{}
 	q.Set("query", query)
 	q.Set("start", strconv.FormatInt(from.UnixNano(), 10))
 	q.Set("end", strconv.FormatInt(to.UnixNano(), 10))
 	q.Set("limit", strconv.Itoa(limit))
 	q.Set("direction", "forward")
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	started := time.Now()
+	body, err := l.get(ctx, "/loki/api/v1/query_range", q)
 	if err != nil {
 		return nil, nil, err
-	}
-	started := time.Now()
-	resp, err := l.hc.Do(req)
-	if err != nil {
-		return nil, nil, l.describe(ctx, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, l.describe(ctx, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
-		return nil, nil, fmt.Errorf("%w at %s: %s: not a Loki API at this URL — check the path", ErrLokiUnreachable, l.URL(), resp.Status)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, nil, fmt.Errorf("%w at %s: %s: the server refused the credentials — check sources.loki (and the X-Scope-OrgID tenant header)", ErrLokiUnreachable, l.URL(), resp.Status)
-	case resp.StatusCode/100 != 2:
-		// Loki answers errors in plain text, not the JSON envelope.
-		// Redact before cutting: a secret across the cut would leave its head.
-		msg := l.redact.String(strings.Join(strings.Fields(string(body)), " "))
-		if len(msg) > 300 {
-			msg = strings.ToValidUTF8(msg[:300], "") + "…"
-		}
-		return nil, nil, fmt.Errorf("%s: %s", resp.Status, msg)
 	}
 	lines, notes, err := decodeLokiStreams(body)
 	if err != nil {
@@ -321,6 +322,42 @@ func (l *Loki) page(ctx context.Context, query string, from, to time.Time, limit
 		notes[i] = l.redact.String(notes[i])
 	}
 	return lines, notes, nil
+}
+
+// get is one GET of the Loki API under ctx: the body of a 2xx answer, or
+// an error that says what went wrong, free of secrets.
+func (l *Loki) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
+	u := *l.base
+	u.Path += path
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return nil, l.describe(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, l.describe(ctx, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		return nil, fmt.Errorf("%w at %s: %s: not a Loki API at this URL — check the path", ErrLokiUnreachable, l.URL(), resp.Status)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, fmt.Errorf("%w at %s: %s: the server refused the credentials — check sources.loki (and the X-Scope-OrgID tenant header)", ErrLokiUnreachable, l.URL(), resp.Status)
+	case resp.StatusCode/100 != 2:
+		// Loki answers errors in plain text, not the JSON envelope.
+		// Redact before cutting: a secret across the cut would leave its head.
+		msg := l.redact.String(strings.Join(strings.Fields(string(body)), " "))
+		if len(msg) > 300 {
+			msg = strings.ToValidUTF8(msg[:300], "") + "…"
+		}
+		return nil, fmt.Errorf("%s: %s", resp.Status, msg)
+	}
+	return body, nil
 }
 
 // describe words transport errors as Prometheus's collector does.

@@ -29,6 +29,10 @@ import (
 type fakeLoki struct {
 	lines []telemetry.LogLine
 	fault func(w http.ResponseWriter, r *http.Request) bool
+	// counts answers metric queries (a step and no limit): the lines a
+	// query counts, by query; see serveMetric.
+	counts map[string]func(telemetry.LogLine) bool
+	cat    *catalog.Catalog
 
 	mu   sync.Mutex
 	reqs []*http.Request
@@ -56,6 +60,10 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if q.Get("step") != "" && q.Get("limit") == "" {
+		f.serveMetric(w, q)
+		return
+	}
 	start, _ := strconv.ParseInt(q.Get("start"), 10, 64)
 	end, _ := strconv.ParseInt(q.Get("end"), 10, 64)
 	limit, _ := strconv.Atoi(q.Get("limit"))
@@ -142,7 +150,7 @@ func TestLokiCollectPages(t *testing.T) {
 				c.Headers = map[string]string{"X-Scope-OrgID": "shop"}
 				c.Selector = `{namespace="shop"}`
 			})
-			got, warns, err := l.Collect(context.Background(), window, tc.baseline)
+			got, warns, err := l.Collect(context.Background(), testCatalog(t), window, tc.baseline)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +241,7 @@ func TestLokiCollectFaults(t *testing.T) {
 			f := newFakeLoki(t, lines)
 			f.fault = tc.fault
 			l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) { c.Limit = 40; c.MaxLines = tc.maxLines })
-			got, warns, err := l.Collect(context.Background(), window, baseline)
+			got, warns, err := l.Collect(context.Background(), testCatalog(t), window, baseline)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrLokiUnreachable) {
 					t.Fatalf("err = %v, want ErrLokiUnreachable saying %q", err, tc.wantErr)
@@ -266,7 +274,7 @@ func TestLokiUnreachable(t *testing.T) {
 	ln.Close()
 	l := newTestLoki(t, "http://"+addr, nil)
 	start := time.Now()
-	_, _, err = l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	_, _, err = l.Collect(context.Background(), testCatalog(t), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
 	if !errors.Is(err, ErrLokiUnreachable) || !strings.Contains(err.Error(), "check --loki-url") {
 		t.Fatalf("err = %v, want ErrLokiUnreachable naming --loki-url", err)
 	}
@@ -300,10 +308,16 @@ func lokiSecretsNeverShown(t *testing.T, pad int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	_, warns, err := l.Collect(context.Background(), testCatalog(t), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The log signals' metric queries fail the same way, one warning each.
+	_, mwarns, err := l.Metrics(context.Background(), testCatalog(t), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	if err != nil || len(mwarns) != len(testCatalog(t).LogSignals()) {
+		t.Fatalf("metrics: %v, %d warnings, want one per log signal", err, len(mwarns))
+	}
+	warns = append(warns, mwarns...)
 	all := strings.Join(warns, "\n") + logs.String()
 	if strings.Contains(all, token[:8]) {
 		t.Errorf("token shown: %s", all)
@@ -341,7 +355,7 @@ func TestLokiPageOfOneInstant(t *testing.T) {
 	lines = append(lines, telemetry.LogLine{T: lokiT0.Add(time.Second), Labels: telemetry.Labels{"service": "gateway"}, Line: "after"})
 	f := newFakeLoki(t, lines)
 	l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) { c.Limit = 4 })
-	got, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Minute)}, telemetry.Window{})
+	got, warns, err := l.Collect(context.Background(), testCatalog(t), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Minute)}, telemetry.Window{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,19 +371,43 @@ func TestLokiPageOfOneInstant(t *testing.T) {
 // usually the wrong label; the warning lists the labels Loki has.
 func TestLokiNoLinesNamesTheLabels(t *testing.T) {
 	t.Parallel()
+	many := make([]string, 25)
+	for i := range many {
+		many[i] = fmt.Sprintf("%q", fmt.Sprintf("svc-%02d", i))
+	}
 	tests := []struct {
 		name, labels string
+		values       map[string]string // label values answers, by label
 		want         string
 	}{
-		{"labels listed", `{"status":"success","data":["namespace","app","job"]}`, "the streams there have the labels app, job, namespace: set --loki-selector"},
-		{"nothing at all", `{"status":"success","data":[]}`, "Loki has no streams at all in that range"},
-		{"labels API refused", `not json`, `no lines match {service=~".+"} between`},
+		{"labels listed", `{"status":"success","data":["namespace","app","job"]}`, nil, "the streams there have the labels app, job, namespace: set --loki-selector"},
+		{"service label values", `{"status":"success","data":["namespace","app","job","service_name"]}`,
+			map[string]string{"service_name": `{"status":"success","data":["gateway","checkout","cart"]}`, "app": `{"status":"success","data":["x"]}`},
+			"the streams there have the labels app, job, namespace, service_name (service_name: cart, checkout, gateway): set --loki-selector"},
+		{"the first service label the streams have", `{"status":"success","data":["namespace","app","job"]}`,
+			map[string]string{"app": `{"status":"success","data":["shop-web","shop-api"]}`},
+			"the labels app, job, namespace (app: shop-api, shop-web): set"},
+		{"many values", `{"status":"success","data":["app"]}`,
+			map[string]string{"app": `{"status":"success","data":[` + strings.Join(many, ",") + `]}`},
+			"(app: svc-00, svc-01, svc-02, svc-03, svc-04, svc-05, svc-06, svc-07, svc-08, svc-09, svc-10, svc-11, svc-12, svc-13, svc-14, svc-15, svc-16, svc-17, svc-18, svc-19 … (25 in all))"},
+		{"values API refused", `{"status":"success","data":["namespace","app","job"]}`,
+			map[string]string{"app": `not json`}, "the streams there have the labels app, job, namespace: set --loki-selector"},
+		{"nothing at all", `{"status":"success","data":[]}`, nil, "Loki has no streams at all in that range"},
+		{"labels API refused", `not json`, nil, `no lines match {service=~".+"} between`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeLoki(t, nil)
 			f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+				if name, ok := strings.CutPrefix(r.URL.Path, "/loki/api/v1/label/"); ok {
+					name, _ = strings.CutSuffix(name, "/values")
+					if v, ok := tc.values[name]; ok && r.URL.Query().Get("start") != "" {
+						_, _ = w.Write([]byte(v))
+						return true
+					}
+					return false
+				}
 				if r.URL.Path != "/loki/api/v1/labels" {
 					return false
 				}
@@ -377,7 +415,7 @@ func TestLokiNoLinesNamesTheLabels(t *testing.T) {
 				return true
 			}
 			l := newTestLoki(t, f.srv.URL, nil)
-			got, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+			got, warns, err := l.Collect(context.Background(), testCatalog(t), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
 			if err != nil || len(got) != 0 {
 				t.Fatalf("got %d lines, err %v", len(got), err)
 			}
@@ -443,7 +481,7 @@ func TestLokiBusyIsNotUnreachable(t *testing.T) {
 		return true
 	}
 	l := newTestLoki(t, f.srv.URL, func(c *LokiConfig) { c.Retries = 2 })
-	_, warns, err := l.Collect(context.Background(), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
+	_, warns, err := l.Collect(context.Background(), testCatalog(t), telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}, telemetry.Window{})
 	if err != nil {
 		t.Fatalf("err = %v, want a warning", err)
 	}

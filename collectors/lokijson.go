@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -170,4 +172,43 @@ func encodeLokiStreams(lines []telemetry.LogLine) ([]byte, error) {
 	}
 	b.WriteString("]\n  }\n}\n")
 	return b.Bytes(), nil
+}
+
+// DecodeLokiMatrix decodes a Loki /loki/api/v1/query_range response to a
+// LogQL metric query (resultType "matrix", Prometheus's shape: values are
+// [<unix seconds>, "<value>"]) into series. A status "error" response
+// becomes an *APIError. Signal and Query are left for the caller to fill.
+func DecodeLokiMatrix(body []byte) ([]telemetry.Series, error) {
+	s, _, err := decodeLokiMatrix(body)
+	return s, err
+}
+
+func decodeLokiMatrix(body []byte) ([]telemetry.Series, []string, error) {
+	raw, warnings, err := decodeEnvelope("Loki query_range", body, model.ValMatrix.String(),
+		"a log query returns streams: a log signal's logql must be a metric query, e.g. sum by (service) (count_over_time($selector [1m]))")
+	if err != nil {
+		return nil, nil, err
+	}
+	var m model.Matrix
+	if err := decodeJSONPart(body, raw, &m); err != nil {
+		return nil, nil, fmt.Errorf("in data.result: %w", err)
+	}
+	for _, ss := range m {
+		if ss == nil {
+			continue
+		}
+		for name := range ss.Metric {
+			if !model.UTF8Validation.IsValidLabelName(string(name)) {
+				return nil, nil, fmt.Errorf("in data.result: %q is not a valid label name", name)
+			}
+		}
+		if len(ss.Histograms) > 0 {
+			return nil, nil, errors.New("in data.result: histogram samples: a LogQL metric query has none")
+		}
+	}
+	var notes []string
+	for _, w := range warnings {
+		notes = append(notes, "loki warning: "+w)
+	}
+	return MatrixToSeries(m), notes, nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -133,4 +135,105 @@ func TestEncodeLokiStreamsEmptyLabels(t *testing.T) {
 	if !strings.Contains(string(data), `"stream": {}`) {
 		t.Errorf("stream without labels should render as {}:\n%s", data)
 	}
+}
+
+// lokiMatrixSeeds are realistic answers to LogQL metric queries.
+var lokiMatrixSeeds = []string{
+	// As Loki 3 answers sum by (service) (count_over_time(... [1m] offset 1ns)), stats and all.
+	`{"status":"success","data":{"resultType":"matrix","result":[
+	  {"metric":{"service":"gateway"},"values":[[1795967459.999,"3"],[1795967519.999,"12"]]},
+	  {"metric":{"service":"checkout"},"values":[[1795967519.999,"1"]]}],
+	  "stats":{"summary":{"bytesProcessedPerSecond":1234,"linesProcessedPerSecond":10,"totalEntriesReturned":2}}}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["query was split"]}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1795967460,"NaN"],[1795967520,"+Inf"]]}]}}`,
+	`{"status":"success","data":{"resultType":"streams","result":[]}}`,
+	`{"status":"success","data":{"resultType":"vector","result":[]}}`,
+	`{"status":"error","errorType":"bad_data","error":"parse error at line 1, col 36: syntax error: unexpected |"}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"":"x"},"values":[]}]}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"x"]]}]}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"histograms":[[1,{"count":"1","sum":"1"}]]}]}}`,
+}
+
+func TestDecodeLokiMatrix(t *testing.T) {
+	got, err := DecodeLokiMatrix([]byte(lokiMatrixSeeds[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Labels["service"] != "gateway" || len(got[0].Points) != 2 || got[0].Points[1].V != 12 ||
+		got[0].Points[0].T.UnixMilli() != 1795967459999 || got[0].Metric != "" || got[0].Signal != "" {
+		t.Fatalf("got %+v", got)
+	}
+	s, notes, err := decodeLokiMatrix([]byte(lokiMatrixSeeds[1]))
+	if err != nil || len(s) != 0 || len(notes) != 1 || notes[0] != "loki warning: query was split" {
+		t.Errorf("empty result with a warning: %+v %q %v", s, notes, err)
+	}
+	for _, tc := range []struct {
+		body string
+		is   error
+		want string
+	}{
+		{lokiMatrixSeeds[3], ErrResultType, `wrong resultType "streams", want "matrix" — a log query returns streams: a log signal's logql must be a metric query`},
+		{lokiMatrixSeeds[4], ErrResultType, `wrong resultType "vector", want "matrix"`},
+		{lokiMatrixSeeds[5], nil, "failed on the server (bad_data): parse error at line 1, col 36"},
+		{lokiMatrixSeeds[6], nil, `"" is not a valid label name`},
+		{lokiMatrixSeeds[7], nil, "in data.result"},
+		{lokiMatrixSeeds[8], nil, "histogram samples"},
+		{`parse error at line 1`, nil, `not a Loki query_range JSON response`},
+	} {
+		_, err := DecodeLokiMatrix([]byte(tc.body))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%.60s: err %v, want one line saying %q", tc.body, err, tc.want)
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%.60s: errors.Is(%v, %v) = false", tc.body, err, tc.is)
+		}
+	}
+}
+
+// FuzzDecodeLokiMatrix: never panic, errors on one line, and what decodes
+// can be written to a snapshot and read back to the same series.
+func FuzzDecodeLokiMatrix(f *testing.F) {
+	for _, s := range lokiMatrixSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		series, err := DecodeLokiMatrix(body)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error %q", err)
+			}
+			return
+		}
+		streams := make([]*model.SampleStream, 0, len(series))
+		for _, s := range series {
+			ss, err := seriesToStream(s, s.Metric != "")
+			if err != nil {
+				t.Fatalf("decoded series cannot be written back: %v", err)
+			}
+			streams = append(streams, ss)
+		}
+		data, err := encodePromMatrix(streams)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		again, err := DecodeLokiMatrix(data)
+		if err != nil {
+			t.Fatalf("re-decode: %v\n%s", err, data)
+		}
+		if len(again) != len(series) {
+			t.Fatalf("re-decode: %d series, want %d", len(again), len(series))
+		}
+		for i := range series {
+			a, b := series[i], again[i]
+			if a.ID() != b.ID() || len(a.Points) != len(b.Points) {
+				t.Fatalf("re-decode: series %d = %s with %d points, want %s with %d", i, b.ID(), len(b.Points), a.ID(), len(a.Points))
+			}
+			for j := range a.Points {
+				pa, pb := a.Points[j], b.Points[j]
+				if !pa.T.Equal(pb.T) || (pa.V != pb.V && (pa.V == pa.V || pb.V == pb.V)) {
+					t.Fatalf("re-decode: series %s point %d = %v, want %v", a.ID(), j, pb, pa)
+				}
+			}
+		}
+	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/grafana/loki-client-go/pkg/backoff"
 	"github.com/prometheus/common/model"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -342,4 +343,197 @@ func (b *lockedBuffer) tail(n int) string {
 		return s
 	}
 	return "...\n" + s[len(s)-n:]
+}
+
+// TestLokiPushdown counts the catalog's log signals on a real Loki, as the
+// live collector pushes them down (one LogQL metric query per signal), and
+// checks every count against the lines Loki returns for the same selector,
+// counted minute by minute as the analysis counts them: the demo's lines,
+// and lines on the first and last nanosecond of minutes, some with a level
+// label, some with only the level Loki detects, one stream named by app.
+func TestLokiPushdown(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, bins.demogen, "-out", dir)
+	b, err := collectors.ReadSnapshot(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := append(slices.Clone(b.Logs), edgeLines(b.Baseline.From.Add(-2*time.Minute), b.Window.To.Add(2*time.Minute))...)
+	lokiURL := startLoki(t)
+	pushLogs(t, lokiURL, lines)
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, selector := range []string{collectors.DefaultLokiSelector, `{service_name=~".+"}`} {
+		t.Run(selector, func(t *testing.T) {
+			cfg := collectors.NewLokiConfig(lokiURL)
+			cfg.Selector = selector
+			loki, err := collectors.NewLoki(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, warns, err := loki.Collect(context.Background(), cat, b.Window, b.Baseline)
+			if err != nil || len(warns) > 0 {
+				t.Fatalf("collect: %v %q", err, warns)
+			}
+			start := time.Now()
+			got, warns, err := loki.Metrics(context.Background(), cat, b.Window, b.Baseline)
+			if err != nil || len(warns) > 0 {
+				t.Fatalf("metrics: %v %q", err, warns)
+			}
+			t.Logf("%d lines read; %d series counted on the server in %s", len(read), len(got), time.Since(start).Round(time.Millisecond))
+			want := minuteCounts(cat, read, b.Window, b.Baseline)
+			checkCounts(t, got, want, 6)
+
+			// The gateway's timeouts, against the lines as pushed.
+			var pushed []telemetry.LogLine
+			timeouts, _ := cat.Signal("log_timeouts")
+			for _, l := range lines {
+				if l.Labels["service"] == "gateway" && timeouts.MatchLog("", l.Line) {
+					pushed = append(pushed, l)
+				}
+			}
+			wantGW := minuteCounts(cat, pushed, b.Window, b.Baseline)[`log_timeouts{service="gateway"}`]
+			var gw *telemetry.Series
+			for i, s := range got {
+				if s.Signal == "log_timeouts" && s.Labels["service"] == "gateway" {
+					gw = &got[i]
+				}
+			}
+			if gw == nil || len(wantGW) == 0 {
+				t.Fatalf("no gateway log_timeouts series (%v), or no pushed timeout lines (%d)", gw != nil, len(wantGW))
+			}
+			total := 0.0
+			for i, p := range gw.Points {
+				total += p.V
+				if p != wantGW[i] {
+					t.Errorf("gateway timeouts at %s: Loki counts %v, %v lines were pushed", p.T.Format("15:04"), p.V, wantGW[i].V)
+				}
+			}
+			if total < 50 {
+				t.Errorf("gateway timeouts: %v in all, want the incident's", total)
+			}
+		})
+	}
+}
+
+// edgeLines are log-signal lines at the edges of every minute from from
+// to to: a minute's first nanosecond and last millisecond, inside its
+// first millisecond, its second half. Stream "edge" has level labels (info
+// lines that say error among them: the label wins) or none (Loki detects
+// the level from the text); stream app=edge-app has no service label.
+func edgeLines(from, to time.Time) []telemetry.LogLine {
+	texts := []string{
+		"upstream timed out (110: Connection timed out) while connecting to upstream",
+		"dial tcp 10.0.0.9:5432: connect: connection refused",
+		"panic: runtime error: invalid memory address or nil pointer dereference",
+		"level=error msg=\"write failed\" err=\"disk quota exceeded\"",
+		"GET /healthz 200",
+	}
+	offsets := []time.Duration{0, time.Nanosecond, time.Minute - time.Millisecond, 999 * time.Microsecond, time.Minute/2 + 17*time.Millisecond}
+	var out []telemetry.LogLine
+	n := 0
+	for m := from.Truncate(time.Minute); m.Before(to); m = m.Add(time.Minute) {
+		for i, off := range offsets {
+			n++
+			if n%7 == 3 {
+				continue // some minutes quieter
+			}
+			var labels telemetry.Labels
+			switch n % 4 {
+			case 0:
+				labels = telemetry.Labels{"service": "edge", "level": "error"}
+			case 1:
+				labels = telemetry.Labels{"service": "edge", "level": "info"}
+			case 2:
+				labels = telemetry.Labels{"service": "edge"}
+			default:
+				labels = telemetry.Labels{"app": "edge-app"}
+			}
+			out = append(out, telemetry.LogLine{T: m.Add(off), Labels: labels, Line: fmt.Sprintf("%s #%d", texts[(n+i)%len(texts)], n)})
+		}
+	}
+	return out
+}
+
+// minuteCounts counts lines per log signal, service and minute as the
+// analysis does (analysis/logs.go logSeries): a line at t counts in the
+// minute t.Truncate(1m), by its catalog service and level; one point for
+// each whole minute that starts in the baseline or the window.
+func minuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, baseline telemetry.Window) map[string][]telemetry.Point {
+	var grid []time.Time
+	for _, w := range []telemetry.Window{baseline, window} {
+		for t := w.From.Truncate(time.Minute); t.Before(w.To); t = t.Add(time.Minute) {
+			if !t.Before(w.From) {
+				grid = append(grid, t)
+			}
+		}
+	}
+	slices.SortFunc(grid, func(a, b time.Time) int { return a.Compare(b) })
+	counts := map[string]map[int64]float64{}
+	for _, l := range lines {
+		svc := cat.Service(l.Labels)
+		if svc == "" || (!window.Contains(l.T) && !baseline.Contains(l.T)) {
+			continue
+		}
+		for _, s := range cat.LogSignals() {
+			if s.MatchLog(cat.Level(l.Labels), l.Line) {
+				k := s.ID + telemetry.Labels{"service": svc}.String()
+				if counts[k] == nil {
+					counts[k] = map[int64]float64{}
+				}
+				counts[k][l.T.Truncate(time.Minute).Unix()]++
+			}
+		}
+	}
+	out := map[string][]telemetry.Point{}
+	for k, c := range counts {
+		for _, t := range grid {
+			out[k] = append(out[k], telemetry.Point{T: t, V: c[t.Unix()]})
+		}
+	}
+	return out
+}
+
+// checkCounts compares Loki's series with the lines' counts, of at least
+// pairs signals and services.
+func checkCounts(t *testing.T, got []telemetry.Series, want map[string][]telemetry.Point, pairs int) {
+	t.Helper()
+	seen := map[string]bool{}
+	minutes, lines := 0, 0.0
+	defer func() {
+		t.Logf("compared %d series, %d minutes, %v counted lines", len(got), minutes, lines)
+	}()
+	for _, s := range got {
+		k := s.Signal + s.Labels.String()
+		seen[k] = true
+		w, ok := want[k]
+		switch {
+		case !ok:
+			t.Errorf("Loki counts %s, no line does", k)
+		case len(w) != len(s.Points):
+			t.Errorf("%s: %d minutes from Loki, %d from the lines", k, len(s.Points), len(w))
+		default:
+			minutes += len(w)
+			for _, p := range w {
+				lines += p.V
+			}
+			for i := range w {
+				if s.Points[i] != w[i] {
+					t.Errorf("%s at %s: Loki counts %v, the lines %v", k, w[i].T.Format("15:04:05"), s.Points[i].V, w[i].V)
+					break
+				}
+			}
+		}
+	}
+	for k := range want {
+		if !seen[k] {
+			t.Errorf("%s: lines count toward it, Loki has no series", k)
+		}
+	}
+	if len(want) < pairs {
+		t.Errorf("only %d signal and service pairs to compare, want %d", len(want), pairs)
+	}
 }

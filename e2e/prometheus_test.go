@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/gitfixture"
+	"github.com/rca-tool/rca/telemetry"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/incidents/pi-digits from the real Prometheus with rca snapshot")
@@ -126,7 +128,9 @@ func TestLiveDemo(t *testing.T) {
 		t.Logf("re-recorded %s from %s", bundledDemo, prom.url)
 	}
 
+	started := time.Now()
 	liveJSON := mustRun(t, bins.rca, append([]string{"analyze", "-o", "json"}, live...)...).stdout
+	t.Logf("live rca analyze (Prometheus and Loki) took %s", time.Since(started).Round(time.Millisecond))
 	r := parseReport(t, liveJSON)
 
 	t.Run("root cause is the checkout deploy", func(t *testing.T) {
@@ -185,8 +189,9 @@ func TestLiveDemo(t *testing.T) {
 		}
 	})
 
+	recorded := filepath.Join(t.TempDir(), "snap")
 	t.Run("snapshot replays the live analysis", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "snap")
+		dir := recorded
 		res := mustRun(t, bins.rca, append([]string{"snapshot", "--out", dir}, live...)...)
 		if !strings.Contains(res.stdout, "recorded ") {
 			t.Errorf("snapshot stdout = %q, want a summary line", res.stdout)
@@ -206,6 +211,46 @@ func TestLiveDemo(t *testing.T) {
 		again := run(t, bins.rca, append([]string{"snapshot", "--out", dir}, live...)...)
 		if again.code == 0 || !strings.Contains(again.stderr, "--force") {
 			t.Errorf("second snapshot into %s: exit %d, stderr %q; want a refusal naming --force", dir, again.code, again.stderr)
+		}
+	})
+
+	t.Run("log signals counted by Loki", func(t *testing.T) {
+		// The live run pushed each log signal's count down to Loki; the
+		// recording holds the series it returned. The gateway's timeouts
+		// must be there, and every minute must count the lines pushed.
+		b, err := collectors.ReadSnapshot(context.Background(), recorded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat, err := catalog.Default()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []telemetry.Series
+		for _, s := range b.Series {
+			if sig, ok := cat.Signal(s.Signal); ok && sig.IsLog() {
+				got = append(got, s)
+				if !strings.Contains(s.Query, "count_over_time") {
+					t.Errorf("%s: query %q, want the LogQL metric query", s.ID(), s.Query)
+				}
+			}
+		}
+		want := minuteCounts(cat, gen.Logs, b.Window, b.Baseline)
+		if _, ok := want[`log_timeouts{service="gateway"}`]; !ok {
+			t.Fatal("the demo has no gateway timeout lines")
+		}
+		checkCounts(t, got, want, 2) // the gateway's timeouts and errors
+		var timeouts float64
+		for _, s := range got {
+			if s.Signal == "log_timeouts" && s.Labels["service"] == "gateway" {
+				for _, p := range s.Points {
+					timeouts += p.V
+				}
+			}
+		}
+		t.Logf("%d log-signal series from Loki; the gateway's timeouts: %v lines", len(got), timeouts)
+		if timeouts == 0 {
+			t.Error("no gateway timeouts counted by Loki")
 		}
 	})
 

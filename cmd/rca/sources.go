@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -160,14 +161,40 @@ func (a *app) collectLogs(cmd *cobra.Command, cat *catalog.Catalog, cfg collecto
 		loki.Progress = func(n int) { done(fmt.Sprintf("reading %s: %d lines", loki.URL(), n)) }
 		defer done("")
 	}
+	// The log signals are counted on the server, while the lines are read:
+	// whole counts, however many lines max_lines lets us read. A signal it
+	// cannot count is counted from the lines by the analysis.
+	type counted struct {
+		series []telemetry.Series
+		warns  []string
+		err    error
+		took   time.Duration
+	}
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	countedC := make(chan counted, 1)
+	go func() {
+		start := time.Now()
+		series, warns, err := loki.Metrics(ctx, cat, b.Window, b.Baseline)
+		countedC <- counted{series, warns, err, time.Since(start)}
+	}()
+
 	start := time.Now()
-	lines, warns, err := loki.Collect(cmd.Context(), b.Window, b.Baseline)
+	lines, warns, err := loki.Collect(cmd.Context(), cat, b.Window, b.Baseline)
 	if err != nil {
 		return "", err
 	}
 	b.Logs = append(b.Logs, lines...)
 	b.Warnings = append(b.Warnings, warns...)
 	a.log.Debug("collected from loki", "url", loki.URL(), "query", loki.Query(), "lines", len(lines), "took", time.Since(start).Round(time.Millisecond))
+
+	c := <-countedC
+	if c.err != nil {
+		return "", c.err
+	}
+	b.Series = collectors.AddSeries(b.Series, c.series)
+	b.Warnings = append(b.Warnings, c.warns...)
+	a.log.Debug("counted log signals on loki", "url", loki.URL(), "series", len(c.series), "took", c.took.Round(time.Millisecond))
 
 	// Deploy and startup lines announce changes; they may lie before the
 	// baseline, as far back as the lookback reaches.
