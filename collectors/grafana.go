@@ -19,9 +19,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
-
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -52,11 +49,9 @@ var DefaultGrafanaServiceTagPrefixes = []string{"service:", "service=", "app:", 
 // credentials_file), or basic_auth, tls_config, proxy_url.
 type GrafanaConfig struct {
 	// URL is Grafana's base URL, e.g. https://grafana.example.com or
-	// https://example.com/grafana; not a dashboard link.
-	URL              string                  `yaml:"url"`
-	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
-	// Headers are sent with every request, e.g. X-Grafana-Org-Id.
-	Headers map[string]string `yaml:"headers,omitempty"`
+	// https://example.com/grafana, not a dashboard link; Headers may hold
+	// X-Grafana-Org-Id.
+	HTTPSource `yaml:",inline"`
 	// Tags keeps only annotations with at least one of these tags; none
 	// reads every annotation (alert annotations excluded).
 	Tags []string `yaml:"tags,omitempty"`
@@ -64,24 +59,15 @@ type GrafanaConfig struct {
 	// "service:" for a tag service:checkout. Default
 	// DefaultGrafanaServiceTagPrefixes.
 	ServiceTagPrefixes []string `yaml:"service_tag_prefixes,omitempty"`
-	// Timeout bounds the request, retries included.
-	Timeout model.Duration `yaml:"timeout,omitempty"`
-	// Retries is how often the request is retried after a 429, a 502-504
-	// or a connection error (-1: never).
-	Retries int `yaml:"retries,omitempty"`
-	// MaxResponseBytes caps the response body.
-	MaxResponseBytes int64 `yaml:"max_response_bytes,omitempty"`
 	// Limit is the most annotations read; Grafana returns the newest.
 	Limit int `yaml:"limit,omitempty"`
 }
 
 // UnmarshalYAML starts from Prometheus's HTTP client defaults, as
-// sources.prometheus does. (The HTTP settings are a named field inlined,
-// not an embedded struct: embedding would promote HTTPClientConfig's own
-// UnmarshalYAML, Validate and SetDirectory onto GrafanaConfig.)
+// sources.prometheus does.
 func (c *GrafanaConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	type plain GrafanaConfig
-	p := plain{HTTPClientConfig: config.DefaultHTTPClientConfig}
+	p := plain{HTTPSource: newHTTPSource("")}
 	if err := unmarshal(&p); err != nil {
 		return err
 	}
@@ -91,15 +77,12 @@ func (c *GrafanaConfig) UnmarshalYAML(unmarshal func(any) error) error {
 
 // NewGrafanaConfig is the configuration used when only a URL is given.
 func NewGrafanaConfig(rawURL string) GrafanaConfig {
-	return GrafanaConfig{URL: rawURL, HTTPClientConfig: config.DefaultHTTPClientConfig}
+	return GrafanaConfig{HTTPSource: newHTTPSource(rawURL)}
 }
 
 // http is the shared HTTP part, checked and defaulted as Prometheus's.
 func (c GrafanaConfig) http() (PrometheusConfig, error) {
-	return PrometheusConfig{
-		URL: c.URL, HTTPClientConfig: c.HTTPClientConfig, Headers: c.Headers, Timeout: c.Timeout,
-		Retries: c.Retries, MaxResponseBytes: c.MaxResponseBytes,
-	}.withDefaultsFor("Grafana", "changes.grafana.url")
+	return c.HTTPSource.http("Grafana", "changes.grafana.url")
 }
 
 // grafanaRedactor scrubs the configuration's secrets from messages.

@@ -642,9 +642,9 @@ func TestGrafanaConfigErrors(t *testing.T) {
 		"dashboard link": {cfg: NewGrafanaConfig("https://g.example.com/d/abc/checkout?orgId=1"), want: "is a page of Grafana, not its base URL: write https://g.example.com"},
 		"explore link":   {cfg: NewGrafanaConfig("https://g.example.com/grafana/explore?left=x"), want: "write https://g.example.com/grafana"},
 		"api path":       {cfg: NewGrafanaConfig("https://g.example.com/api/annotations"), want: "write https://g.example.com"},
-		"limit":          {cfg: GrafanaConfig{URL: "http://g:3000", Limit: -1}, want: "changes.grafana.limit -1"},
-		"empty tag":      {cfg: GrafanaConfig{URL: "http://g:3000", Tags: []string{"deploy", " "}}, want: "changes.grafana.tags: an empty tag"},
-		"empty prefix":   {cfg: GrafanaConfig{URL: "http://g:3000", ServiceTagPrefixes: []string{""}}, want: "service_tag_prefixes: an empty prefix"},
+		"limit":          {cfg: GrafanaConfig{HTTPSource: HTTPSource{URL: "http://g:3000"}, Limit: -1}, want: "changes.grafana.limit -1"},
+		"empty tag":      {cfg: GrafanaConfig{HTTPSource: HTTPSource{URL: "http://g:3000"}, Tags: []string{"deploy", " "}}, want: "changes.grafana.tags: an empty tag"},
+		"empty prefix":   {cfg: GrafanaConfig{HTTPSource: HTTPSource{URL: "http://g:3000"}, ServiceTagPrefixes: []string{""}}, want: "service_tag_prefixes: an empty prefix"},
 		"range":          {cfg: NewGrafanaConfig("http://g:3000"), from: grafanaTo, to: grafanaFrom, want: "empty time range"},
 		"password in url with query": {
 			cfg:  NewGrafanaConfig("http://u:hunter2-secret@g:3000/d/x?token=zz-query-secret"),

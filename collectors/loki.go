@@ -14,9 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
-
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -35,12 +32,7 @@ const (
 // as sources.prometheus (auth, TLS, headers such as X-Scope-OrgID for a
 // tenant, timeout, retries), plus what to read.
 type LokiConfig struct {
-	URL              string                  `yaml:"url"`
-	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
-	Headers          map[string]string       `yaml:"headers,omitempty"`
-	Timeout          model.Duration          `yaml:"timeout,omitempty"`
-	Retries          int                     `yaml:"retries,omitempty"`
-	MaxResponseBytes int64                   `yaml:"max_response_bytes,omitempty"`
+	HTTPSource `yaml:",inline"`
 	// Selector is the LogQL stream selector (with optional filters) of the
 	// services' logs, e.g. {namespace="shop"} or {job=~"shop/.+"} |~ "(?i)error|timeout".
 	Selector string `yaml:"selector,omitempty"`
@@ -54,7 +46,7 @@ type LokiConfig struct {
 // sources.prometheus does.
 func (c *LokiConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	type plain LokiConfig
-	p := plain{HTTPClientConfig: config.DefaultHTTPClientConfig}
+	p := plain{HTTPSource: newHTTPSource("")}
 	if err := unmarshal(&p); err != nil {
 		return err
 	}
@@ -64,15 +56,12 @@ func (c *LokiConfig) UnmarshalYAML(unmarshal func(any) error) error {
 
 // NewLokiConfig is the configuration used when only a URL is given.
 func NewLokiConfig(rawURL string) LokiConfig {
-	return LokiConfig{URL: rawURL, HTTPClientConfig: config.DefaultHTTPClientConfig}
+	return LokiConfig{HTTPSource: newHTTPSource(rawURL)}
 }
 
 // http is the shared HTTP part, checked and defaulted as Prometheus's.
 func (c LokiConfig) http() (PrometheusConfig, error) {
-	return PrometheusConfig{
-		URL: c.URL, HTTPClientConfig: c.HTTPClientConfig, Headers: c.Headers, Timeout: c.Timeout,
-		Retries: c.Retries, MaxResponseBytes: c.MaxResponseBytes,
-	}.withDefaultsFor("Loki", "--loki-url, RCA_LOKI_URL or sources.loki.url")
+	return c.HTTPSource.http("Loki", "--loki-url, RCA_LOKI_URL or sources.loki.url")
 }
 
 // Loki is the live log collector: raw lines of the selector over the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	yaml "go.yaml.in/yaml/v2"
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
@@ -487,5 +488,26 @@ func TestLokiBusyIsNotUnreachable(t *testing.T) {
 	}
 	if len(warns) != 1 || !strings.Contains(warns[0], "asked to wait 1h0m0s, past the query timeout (sources.loki.timeout)") || strings.Contains(warns[0], "unreachable") {
 		t.Errorf("warnings %q, want one saying the server is busy", warns)
+	}
+}
+
+// TestLokiConfigYAML: the shared HTTP settings decode into the inlined
+// HTTPSource beside Loki's own keys, from Prometheus's client defaults.
+func TestLokiConfigYAML(t *testing.T) {
+	var cfg LokiConfig
+	doc := "url: http://loki:3100\nbasic_auth: {username: alice, password: pw}\nheaders: {X-Scope-OrgID: team-a}\ntimeout: 10s\nretries: -1\nmax_response_bytes: 1024\nselector: '{app=\"shop\"}'\nlimit: 100\n"
+	if err := yaml.UnmarshalStrict([]byte(doc), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.URL != "http://loki:3100" || cfg.HTTPClientConfig.BasicAuth == nil || cfg.HTTPClientConfig.BasicAuth.Username != "alice" ||
+		cfg.Headers["X-Scope-OrgID"] != "team-a" || time.Duration(cfg.Timeout) != 10*time.Second || cfg.Retries != -1 ||
+		cfg.MaxResponseBytes != 1024 || cfg.Selector != `{app="shop"}` || cfg.Limit != 100 {
+		t.Errorf("decoded %+v", cfg)
+	}
+	if !cfg.HTTPClientConfig.FollowRedirects || !cfg.HTTPClientConfig.EnableHTTP2 {
+		t.Error("Prometheus's HTTP client defaults were not applied")
+	}
+	if err := yaml.UnmarshalStrict([]byte("url: x\ntimeout_s: 3\n"), &cfg); err == nil {
+		t.Error("an unknown key was accepted")
 	}
 }
