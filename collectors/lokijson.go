@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -184,23 +182,14 @@ func DecodeLokiMatrix(body []byte) ([]telemetry.Series, error) {
 }
 
 func decodeLokiMatrix(body []byte) ([]telemetry.Series, []string, error) {
-	raw, warnings, err := decodeEnvelope("Loki query_range", body, model.ValMatrix.String(),
+	m, warnings, err := decodeMatrix("Loki query_range", body,
 		"a log query returns streams: a log signal's logql must be a metric query, e.g. sum by (service) (count_over_time($selector [1m]))")
 	if err != nil {
 		return nil, nil, err
 	}
-	var m model.Matrix
-	if err := decodeJSONPart(body, raw, &m); err != nil {
-		return nil, nil, fmt.Errorf("in data.result: %w", err)
-	}
 	for _, ss := range m {
 		if ss == nil {
 			continue
-		}
-		for name := range ss.Metric {
-			if !model.UTF8Validation.IsValidLabelName(string(name)) {
-				return nil, nil, fmt.Errorf("in data.result: %q is not a valid label name", name)
-			}
 		}
 		if len(ss.Histograms) > 0 {
 			return nil, nil, errors.New("in data.result: histogram samples: a LogQL metric query has none")

@@ -89,8 +89,34 @@ func DecodePromMatrix(body []byte) ([]telemetry.Series, error) {
 // decodePromMatrix also returns what the response warned about, so a
 // snapshot reader can surface partial results.
 func decodePromMatrix(body []byte) ([]telemetry.Series, []string, error) {
-	raw, warnings, err := decodeEnvelope("Prometheus query_range", body, model.ValMatrix.String(),
+	m, warnings, err := decodeMatrix("Prometheus query_range", body,
 		"capture with /api/v1/query_range (start, end, step), not /api/v1/query")
+	if err != nil {
+		return nil, nil, err
+	}
+	var notes []string
+	for _, w := range warnings {
+		notes = append(notes, "prometheus warning: "+w)
+	}
+	hist := 0
+	for _, ss := range m {
+		if ss != nil {
+			hist += len(ss.Histograms)
+		}
+	}
+	if hist > 0 {
+		// Native histograms have no single value to score; say so rather than drop them silently.
+		notes = append(notes, fmt.Sprintf("%d native histogram samples ignored (query a histogram_quantile or rate instead)", hist))
+	}
+	return MatrixToSeries(m), notes, nil
+}
+
+// decodeMatrix decodes the envelope and the matrix of a query_range
+// response in Prometheus's shape (Prometheus's, or Loki's to a metric
+// query), checking the label names; hint says what to do when the result
+// is not a matrix. It returns the response's warnings.
+func decodeMatrix(what string, body []byte, hint string) (model.Matrix, []string, error) {
+	raw, warnings, err := decodeEnvelope(what, body, model.ValMatrix.String(), hint)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,21 +135,7 @@ func decodePromMatrix(body []byte) ([]telemetry.Series, []string, error) {
 			}
 		}
 	}
-	var notes []string
-	for _, w := range warnings {
-		notes = append(notes, "prometheus warning: "+w)
-	}
-	hist := 0
-	for _, ss := range m {
-		if ss != nil {
-			hist += len(ss.Histograms)
-		}
-	}
-	if hist > 0 {
-		// Native histograms have no single value to score; say so rather than drop them silently.
-		notes = append(notes, fmt.Sprintf("%d native histogram samples ignored (query a histogram_quantile or rate instead)", hist))
-	}
-	return MatrixToSeries(m), notes, nil
+	return m, warnings, nil
 }
 
 // MatrixToSeries converts a Prometheus matrix into series: the __name__ label
