@@ -90,19 +90,29 @@ func (l *Loki) Metrics(ctx context.Context, cat *catalog.Catalog, window, baseli
 	var warns []string
 	for qi, q := range queries {
 		var groups [][]telemetry.Series
-		failed := false
+		var firstErr error
+		var firstRange telemetry.Window
+		failed := 0
 		for ri, r := range ranges {
 			res := results[qi*len(ranges)+ri]
 			warns = append(warns, res.warns...)
 			if res.err != nil {
-				failed = true
-				warns = append(warns, fmt.Sprintf("loki %s: signal %s: query %s failed over %s: %v; counted from the lines read instead",
-					l.URL(), q.signal, oneLineQuery(q.query), bucketSpan(r), res.err))
+				if failed == 0 {
+					firstErr, firstRange = res.err, r
+				}
+				failed++
 				continue
 			}
 			groups = append(groups, res.series)
 		}
-		if failed {
+		if failed > 0 {
+			// One warning per signal, however many of its ranges failed.
+			more := ""
+			if failed > 1 {
+				more = fmt.Sprintf(" (and %d more ranges)", failed-1)
+			}
+			warns = append(warns, fmt.Sprintf("loki %s: signal %s: query %s failed over %s%s: %v; counted from the lines read instead",
+				l.URL(), q.signal, oneLineQuery(q.query), bucketSpan(firstRange), more, firstErr))
 			// Part of a series would be read as a quiet baseline or window.
 			continue
 		}

@@ -177,3 +177,50 @@ func TestReviewEvidenceLinks(t *testing.T) {
 		t.Errorf("an unsafe path became a link: %q", got)
 	}
 }
+
+// TestDraftsNameTheChangedService: when the cause is one service and the
+// latest change another's, nobody is told to roll back the wrong one.
+func TestDraftsNameTheChangedService(t *testing.T) {
+	l := draftLog(KindAnalysis)
+	a := l.Entries[3].Analysis
+	a.Service, a.ChangeService, a.Change, a.Rollback = "db", "frontend", "deploy frontend v9", "v8"
+	u := DraftUpdate(l, "", at(30), 0)
+	for _, want := range []string{"starts in the db service, shortly after a change to the frontend service", "roll the frontend service back to its previous version (v8)"} {
+		if !strings.Contains(u.Text, want) {
+			t.Errorf("update lacks %q:\n%s", want, u.Text)
+		}
+	}
+	if strings.Contains(u.Text, "roll the db service back") {
+		t.Errorf("update rolls back the wrong service:\n%s", u.Text)
+	}
+	var b bytes.Buffer
+	if err := WriteReview(&b, l, at(70)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Rollback target: frontend v8") {
+		t.Errorf("review's rollback target is not frontend v8:\n%s", b.String())
+	}
+}
+
+func TestSummarizeChangeOfAnotherService(t *testing.T) {
+	res := analysis.Result{RootCauses: []analysis.Candidate{{Rank: 1, Service: "db", Finding: analysis.Finding{Service: "db", Signal: "connections", Layer: "resource"}}}}
+	imp := analysis.Impact{Change: &telemetry.Change{T: at(1), Service: "frontend", Kind: telemetry.ChangeDeploy, Summary: "deploy frontend v9", FromVersion: "v8"}, Rollback: "v8"}
+	s := Summarize(res, imp)
+	if s.Service != "db" || s.ChangeService != "frontend" || s.Rollback != "v8" || s.Change != "deploy frontend v9" {
+		t.Errorf("summary = %+v", s)
+	}
+}
+
+// TestMilestonesLatestAnalysis: the review's change time and text come
+// from the same, latest, analysis.
+func TestMilestonesLatestAnalysis(t *testing.T) {
+	l := draftLog(KindResolve)
+	again := l.Entries[3]
+	second := *again.Analysis
+	second.Change, second.ChangeTime = "config checkout", at(1)
+	again.Analysis, again.Time = &second, at(11)
+	l.Entries = append(l.Entries[:4], append([]Entry{again}, l.Entries[4:]...)...)
+	if m := l.Milestones(); !m.Change.Equal(at(1)) {
+		t.Errorf("change time = %s, want the latest analysis's %s", m.Change, at(1))
+	}
+}

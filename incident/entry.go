@@ -63,11 +63,13 @@ type AnalysisSummary struct {
 	RootCause string           `json:"root_cause,omitempty"` // its one-line finding
 	// Chain is one line per link, top symptom first, root cause last.
 	Chain []string `json:"chain,omitempty"`
-	// Change is the change at the bottom of the chain, if any, and
-	// Rollback the version to roll back to when known.
-	Change     string    `json:"change,omitempty"`
-	ChangeTime time.Time `json:"change_time,omitempty"`
-	Rollback   string    `json:"rollback,omitempty"`
+	// Change is the change at the bottom of the chain, or else the latest
+	// change before the onset, of ChangeService; Rollback is the version
+	// of ChangeService to roll back to when known.
+	Change        string    `json:"change,omitempty"`
+	ChangeService string    `json:"change_service,omitempty"`
+	ChangeTime    time.Time `json:"change_time,omitempty"`
+	Rollback      string    `json:"rollback,omitempty"`
 	// Ongoing is true when the symptoms were still abnormal at the end of
 	// the window.
 	Ongoing bool `json:"ongoing,omitempty"`

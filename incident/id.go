@@ -116,7 +116,7 @@ func checkID(id string) error {
 	case id == "":
 		return fmt.Errorf("the incident id is empty")
 	case id == "current":
-		return fmt.Errorf(`"current" is not an incident id (resolve it first)`)
+		return fmt.Errorf(`"current" is not an incident id (name the incident's ID)`)
 	case strings.HasPrefix(id, "."), strings.Contains(id, ".."):
 		return fmt.Errorf("invalid incident id %q: it must not start with '.' or contain '..'", id)
 	case len(id) > 200:

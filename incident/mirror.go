@@ -168,9 +168,13 @@ func parseLokiTarget(raw, tenant string) (*lokiTarget, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		if len(t.secrets) > 0 {
+			// The parser's reason quotes pieces of the credentials.
+			return nil, bad("it does not parse (percent-encode / ? # @ in a user name or password)")
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err // ue repeats the whole URL, credentials included
+			err = ue.Err // ue repeats the whole URL
 		}
 		return nil, bad(err.Error())
 	}
@@ -198,6 +202,19 @@ func parseLokiTarget(raw, tenant string) (*lokiTarget, error) {
 	return t, nil
 }
 
+// Validate checks the URL without sending anything, for a config loader
+// to fail early and once.
+func (m Mirror) Validate() error {
+	if m.URL == "" {
+		return nil
+	}
+	_, err := parseLokiTarget(m.URL, m.TenantID)
+	if err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "incident log saved locally; not mirrored to Loki: "))
+	}
+	return nil
+}
+
 // key names the target in the cursor: another Loki or tenant starts over.
 func (t *lokiTarget) key() string {
 	if t.tenant == "" {
@@ -222,14 +239,13 @@ func (t *lokiTarget) redact(s string) string {
 }
 
 // userinfo is the user[:password] part of a URL, found without url.Parse
-// so that it can be hidden even in a URL that does not parse.
+// so that it can be hidden even in a URL that does not parse. It runs to
+// the last @ of the whole URL: a password with an unencoded / ? or # must
+// still be hidden, and a Loki URL has no other @.
 func userinfo(raw string) (string, bool) {
 	_, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return "", false
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
 	}
 	i := strings.LastIndex(rest, "@")
 	if i < 0 {
@@ -338,6 +354,11 @@ func (l *pushLog) Log(kv ...any) error {
 	case "error sending batch, will retry":
 		l.tries++
 	case "final error sending batch", "error encoding batch":
+		// With several batches, a failure worth retrying wins over a 400:
+		// the cursor must not move past entries Loki never got.
+		if l.failed && l.status != http.StatusBadRequest && status == http.StatusBadRequest {
+			return nil
+		}
 		l.failed, l.status, l.err = true, status, err
 	}
 	return nil

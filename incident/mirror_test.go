@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -528,6 +529,38 @@ func TestMirrorLine(t *testing.T) {
 	} {
 		if got := MirrorLine(tc.e); got != tc.want {
 			t.Errorf("MirrorLine(%+v)\n got %s\nwant %s", tc.e, got, tc.want)
+		}
+	}
+}
+
+func TestMirrorURLWithUnencodedPassword(t *testing.T) {
+	for _, raw := range []string{"http://alice:s3cr#t@127.0.0.1:3100", "http://alice:s3/cr?t@127.0.0.1:3100"} {
+		err := Mirror{URL: raw}.Validate()
+		if err == nil {
+			t.Errorf("%s: accepted", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr") || strings.Contains(err.Error(), "cr?t") {
+			t.Errorf("the password shows: %v", err)
+		}
+	}
+	if err := (Mirror{URL: "http://alice:pw@127.0.0.1:3100"}).Validate(); err != nil {
+		t.Errorf("a good URL: %v", err)
+	}
+}
+
+// TestPushLogRetryableWins: of two batches, a 500 then a 400, the 500 is
+// the outcome, so the cursor does not skip the first batch.
+func TestPushLogRetryableWins(t *testing.T) {
+	for _, order := range [][2]int{{500, 400}, {400, 500}} {
+		var l pushLog
+		for _, status := range order {
+			l.Log("msg", "final error sending batch", "status", status, "error", fmt.Sprintf("server returned HTTP status %d (%d): x", status, status))
+		}
+		err := l.outcome(time.Second)
+		var rej *pushRejected
+		if err == nil || errors.As(err, &rej) {
+			t.Errorf("batches %v: outcome %v, want a retryable failure", order, err)
 		}
 	}
 }

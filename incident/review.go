@@ -33,9 +33,8 @@ func (l *Log) Milestones() Milestones {
 		switch {
 		case e.Kind == KindAnalysis && e.Analysis != nil:
 			onset = e.Analysis.Onset
-			if m.Change.IsZero() {
-				m.Change = e.Analysis.ChangeTime
-			}
+			// The latest analysis's change, as the timeline names it.
+			m.Change = e.Analysis.ChangeTime
 		case e.Kind == KindImpact && e.Assessment != nil:
 			onset = e.Assessment.Onset
 		}
@@ -92,6 +91,8 @@ func WriteReview(w io.Writer, l *Log, now time.Time) error {
 		if a.Analysis.Change != "" {
 			fmt.Fprintf(&b, "- Triggered by: %s\n", esc(a.Analysis.Change))
 		}
+	} else if hasAnalysis {
+		b.WriteString("- Root cause: _to be written; the attached analysis found no clear candidate._\n")
 	} else {
 		b.WriteString("- Root cause: _to be written; no analysis is attached to the log._\n")
 	}
@@ -185,7 +186,11 @@ that could not see the risk, a deploy with no canary, an alert that fired late._
 // failing that, the latest impact assessment.
 func rollback(l *Log) (service, version string) {
 	if e, ok := l.latest(KindAnalysis); ok && e.Analysis != nil && e.Analysis.Rollback != "" {
-		return e.Analysis.Service, e.Analysis.Rollback
+		svc := e.Analysis.ChangeService
+		if svc == "" { // written before change_service existed
+			svc = e.Analysis.Service
+		}
+		return svc, e.Analysis.Rollback
 	}
 	if e, ok := l.latest(KindImpact); ok && e.Assessment != nil && e.Assessment.Change != nil && e.Assessment.Rollback != "" {
 		return e.Assessment.Change.Service, e.Assessment.Rollback

@@ -113,11 +113,31 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 		os.RemoveAll(s.Path(id))
 		return "", err
 	}
-	if err := s.Render(ctx, id); err != nil {
-		return id, err
+	// The new folder and log must survive a power cut with their entry.
+	syncDir(s.Path(id))
+	syncDir(s.Dir)
+	// Current first: later notes must never land in the previous incident
+	// because the cosmetic log.md could not be written.
+	if err := s.setCurrent(id); err != nil {
+		return id, &StartedError{ID: id, Err: fmt.Errorf("could not make it the current incident: %w", err)}
 	}
-	return id, s.setCurrent(id)
+	if err := s.Render(ctx, id); err != nil {
+		return id, &StartedError{ID: id, Err: err, Current: true}
+	}
+	return id, nil
 }
+
+// StartedError is Start's error once the incident exists: its log holds the
+// start entry, but making it current (Current false) or rendering log.md
+// failed.
+type StartedError struct {
+	ID      string
+	Current bool
+	Err     error
+}
+
+func (e *StartedError) Error() string { return "started " + e.ID + ", but " + e.Err.Error() }
+func (e *StartedError) Unwrap() error { return e.Err }
 
 // Current is the current incident's ID, or ErrNoCurrent.
 func (s Store) Current() (string, error) {

@@ -206,7 +206,7 @@ func TestAppendValidation(t *testing.T) {
 		{"no kind", id, Entry{Time: st0}, "no kind"},
 		{"unknown incident", "INC-19990101-0000-nope", noteAt(0, "x"), "no incident INC-19990101-0000-nope in " + s.Dir + " (rca log list shows them)"},
 		{"traversal", "../" + id, noteAt(0, "x"), "invalid incident id"},
-		{"current is not resolved here", "current", noteAt(0, "x"), "resolve it first"},
+		{"current is not resolved here", "current", noteAt(0, "x"), "name the incident"},
 	}
 	for _, tt := range tests {
 		_, err := s.Append(ctx, tt.id, tt.e)

@@ -15,7 +15,7 @@ func Summarize(res analysis.Result, imp analysis.Impact) AnalysisSummary {
 	if !res.Window.From.IsZero() {
 		day = res.Window.From.UTC().Format(time.DateOnly)
 	}
-	s := AnalysisSummary{Window: res.Window, Onset: imp.Onset, Ongoing: imp.Ongoing, Rollback: imp.Rollback}
+	s := AnalysisSummary{Window: res.Window, Onset: imp.Onset, Ongoing: imp.Ongoing}
 	if len(res.RootCauses) > 0 {
 		top := res.RootCauses[0]
 		s.Service = top.Service
@@ -24,11 +24,14 @@ func Summarize(res analysis.Result, imp analysis.Impact) AnalysisSummary {
 	for _, f := range res.Chain {
 		s.Chain = append(s.Chain, report.LinkLine(f, day))
 	}
+	// The chain's own change, or else the latest before the onset; the
+	// rollback target is that change's previous version, of its service.
+	c := imp.Change
 	if n := len(res.Chain); n > 0 && res.Chain[n-1].Change != nil {
-		c := res.Chain[n-1].Change
-		s.Change, s.ChangeTime = report.ChangeTitle(*c), c.T
-	} else if imp.Change != nil {
-		s.Change, s.ChangeTime = report.ChangeTitle(*imp.Change), imp.Change.T
+		c = res.Chain[n-1].Change
+	}
+	if c != nil {
+		s.Change, s.ChangeService, s.ChangeTime, s.Rollback = report.ChangeTitle(*c), c.Service, c.T, c.FromVersion
 	}
 	if s.Onset.IsZero() && len(res.Chain) > 0 {
 		s.Onset = res.Chain[0].Onset

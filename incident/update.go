@@ -121,7 +121,12 @@ func knownWords(l *Log) string {
 	}
 	s += " and starts in the " + a.Service + " service"
 	if a.Change != "" {
-		s += ", shortly after a change to it"
+		switch a.ChangeService {
+		case "", a.Service:
+			s += ", shortly after a change to it"
+		default:
+			s += ", shortly after a change to the " + a.ChangeService + " service"
+		}
 		if !a.ChangeTime.IsZero() {
 			s += " at " + a.ChangeTime.UTC().Format("15:04") + " UTC"
 		}
@@ -144,8 +149,8 @@ func doingWords(l *Log, status Status) string {
 		}
 		return s
 	}
-	if e, ok := l.latest(KindAnalysis); ok && e.Analysis != nil && e.Analysis.Rollback != "" && e.Analysis.Service != "" {
-		return "The likely fix is to roll the " + e.Analysis.Service + " service back to its previous version (" + e.Analysis.Rollback + ")."
+	if svc, version := rollback(l); version != "" {
+		return "The likely fix is to roll the " + svc + " service back to its previous version (" + version + ")."
 	}
 	if status == StatusIdentified {
 		return "Preparing and testing a fix."

@@ -52,6 +52,9 @@ func loadIncidentConfig(path string, data []byte) (incidentConfig, error) {
 			return c, fmt.Errorf("config file %s: incident: update_every: %w", path, err)
 		}
 	}
+	if err := (incident.Mirror{URL: c.LokiURL, TenantID: c.LokiTenant}).Validate(); err != nil {
+		return c, fmt.Errorf("config file %s: %w", path, err)
+	}
 	return c, nil
 }
 
@@ -84,12 +87,17 @@ func atMostOneID(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// optionalID is the ID argument, or "" for the current incident.
-func optionalID(args []string) string {
-	if len(args) == 1 {
-		return args[0]
+// incidentArg is the incident named by the optional ID argument or by
+// --incident (not both), "" for the current one.
+func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
+	flag := a.v.GetString("incident")
+	switch {
+	case len(args) == 1 && cmd.Flags().Changed("incident"):
+		return "", usageError{errors.New("name the incident once: as an argument or with --incident, not both")}
+	case len(args) == 1:
+		return args[0], nil
 	}
-	return ""
+	return flag, nil
 }
 
 // store is the incidents directory the user chose.
@@ -204,7 +212,15 @@ func (a *app) logStartCmd() *cobra.Command {
 				Title: title, Severity: a.v.GetString("severity"), Impact: a.v.GetString("impact"),
 				Author: a.author(), Time: a.clock().UTC(),
 			})
-			if err != nil {
+			var started *incident.StartedError
+			switch {
+			case errors.As(err, &started) && !started.Current:
+				// The incident exists: say its ID, or notes would go elsewhere.
+				fmt.Fprintln(a.stdout, id)
+				return fmt.Errorf("%w: pass --incident %s to the next commands", err, id)
+			case errors.As(err, &started):
+				fmt.Fprintf(a.stderr, "rca: warning: %v\n", err)
+			case err != nil:
 				return err
 			}
 			a.mirror(cmd.Context(), s, id)
@@ -281,7 +297,7 @@ func (a *app) logNote(cmd *cobra.Command, text string) error {
 			ToVersion: v.GetString("version"), FromVersion: v.GetString("from-version"), Source: "incident log",
 		}
 	} else {
-		for _, f := range []string{"service", "version", "from-version", "at"} {
+		for _, f := range []string{"service", "kind", "version", "from-version", "at"} {
 			if cmd.Flags().Changed(f) {
 				return usageError{fmt.Errorf("--%s only applies with --change", f)}
 			}
@@ -296,6 +312,7 @@ func (a *app) logNote(cmd *cobra.Command, text string) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "noted in %s\n", id)
+	a.warnResolved(cmd.Context(), s, id)
 	return nil
 }
 
@@ -343,7 +360,11 @@ func (a *app) logShowCmd() *cobra.Command {
 		Short: "Print an incident's timeline (default: the current incident)",
 		Args:  atMostOneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, l, err := a.readIncident(cmd.Context(), optionalID(args))
+			want, err := a.incidentArg(cmd, args)
+			if err != nil {
+				return err
+			}
+			s, l, err := a.readIncident(cmd.Context(), want)
 			if err != nil {
 				return err
 			}
@@ -360,6 +381,7 @@ func (a *app) logShowCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().String("incident", "", "incident `ID` (default: the current one; or give it as the argument)")
 	incidentFlags(cmd.Flags())
 	return cmd
 }
@@ -384,8 +406,11 @@ func (a *app) logListCmd() *cobra.Command {
 				if in.Current {
 					mark = "*"
 				}
-				fmt.Fprintf(a.stdout, "%s %-40s %-5s %-13s %s  %s\n", mark, in.ID, orDash(in.Severity), in.Status,
-					in.Started.UTC().Format("2006-01-02 15:04"), oneLine(in.Title))
+				started := "-"
+				if !in.Started.IsZero() {
+					started = in.Started.UTC().Format("2006-01-02 15:04")
+				}
+				fmt.Fprintf(a.stdout, "%s %-40s %-5s %-13s %-16s  %s\n", mark, in.ID, orDash(in.Severity), in.Status, started, oneLine(in.Title))
 			}
 			return nil
 		},
@@ -401,8 +426,17 @@ func orDash(s string) string {
 	return s
 }
 
-// evidenceDir makes a new folder for one attachment, named by time and
-// kind so attachments sort in the order they were made.
+// warnResolved points out an entry added to an incident already resolved:
+// at the next page, the current incident may be last night's.
+func (a *app) warnResolved(ctx context.Context, s incident.Store, id string) {
+	if l, err := s.Read(ctx, id); err == nil && l.Status() == incident.StatusResolved {
+		fmt.Fprintf(a.stderr, "rca: warning: %s was already resolved; for a new incident run rca log start --title \"...\"\n", id)
+	}
+}
+
+// evidenceDir names a new folder for one attachment, by time and kind so
+// attachments sort in the order they were made, and makes the evidence
+// folder it goes in.
 func (a *app) evidenceDir(s incident.Store, id, kind string) (abs, rel string, err error) {
 	base := a.now().UTC().Format("20060102T150405Z") + "-" + kind
 	for i := 1; ; i++ {

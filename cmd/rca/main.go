@@ -472,6 +472,11 @@ func writeOutput(path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("writing report %s: %w", path, err)
 	}
+	// On disk before the rename: an incident log entry may point at it.
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing report %s: %w", path, err)
 	}

@@ -61,36 +61,78 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	if inc == nil {
 		return nil
 	}
-	abs, rel, err := a.evidenceDir(inc.store, inc.id, "analysis")
-	if err != nil {
-		return err
-	}
-	var files []string
-	for _, f := range []struct{ name, format string }{{"report.md", "markdown"}, {"report.json", "json"}, {"report.html", "html"}} {
-		var buf bytes.Buffer
-		if err := report.RenderWith(&buf, f.format, run.res, report.Options{}); err != nil {
-			return fmt.Errorf("rendering the %s report for %s: %w", f.format, inc.id, err)
-		}
-		if err := writeOutput(filepath.Join(abs, f.name), buf.Bytes()); err != nil {
-			return err
-		}
-		files = append(files, rel+"/"+f.name)
-	}
-	if err := collectors.WriteSnapshotMeta(ctx, filepath.Join(abs, "snapshot"), run.b, run.meta); err != nil {
-		return fmt.Errorf("saving the analysed data for %s: %w", inc.id, err)
-	}
-	files = append(files, rel+"/snapshot")
 	imp := analysis.AssessImpact(run.b, run.cat, run.res, run.lookback)
 	sum := incident.Summarize(run.res, imp)
 	text := "no root cause stands out"
 	if sum.RootCause != "" {
 		text = fmt.Sprintf("top root cause on %s (a chain of %d links from the symptom down)", sum.Service, len(sum.Chain))
 	}
-	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum, Files: files}
-	if err := a.record(ctx, inc.store, inc.id, e); err != nil {
-		return err
+	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum}
+	return a.attach(ctx, inc, "analysis", "report", e, func(dir string) ([]string, error) {
+		var files []string
+		for _, f := range []struct{ name, format string }{{"report.md", "markdown"}, {"report.json", "json"}, {"report.html", "html"}} {
+			var buf bytes.Buffer
+			if err := report.RenderWith(&buf, f.format, run.res, report.Options{}); err != nil {
+				return nil, fmt.Errorf("rendering the %s report: %w", f.format, err)
+			}
+			if err := writeOutput(filepath.Join(dir, f.name), buf.Bytes()); err != nil {
+				return nil, err
+			}
+			files = append(files, f.name)
+		}
+		if err := collectors.WriteSnapshotMeta(ctx, filepath.Join(dir, "snapshot"), run.b, run.meta); err != nil {
+			return nil, fmt.Errorf("saving the analysed data: %w", err)
+		}
+		return append(files, "snapshot"), nil
+	})
+}
+
+// attach files a finding in the incident: write puts its files into a
+// fresh folder, which becomes evidence/<time>-<kind> only once complete,
+// and the entry that links them is appended last. On any failure nothing
+// is left behind: no half-written folder, no entry linking missing files.
+func (a *app) attach(ctx context.Context, inc *incidentRef, kind, what string, e incident.Entry, write func(dir string) ([]string, error)) error {
+	fail := func(err error) error {
+		return fmt.Errorf("the %s above is complete, but attaching it to %s failed: %w", what, inc.id, err)
 	}
-	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, filepath.Join(inc.store.Path(inc.id), rel))
+	// The final folder is made empty first, to reserve its name.
+	final, rel, err := a.evidenceDir(inc.store, inc.id, kind)
+	if err != nil {
+		return fail(err)
+	}
+	recorded := false
+	defer func() {
+		if !recorded {
+			os.RemoveAll(final)
+		}
+	}()
+	tmp, err := os.MkdirTemp(filepath.Dir(final), ".partial-"+kind+"-")
+	if err != nil {
+		return fail(fmt.Errorf("creating the evidence folder: %w", err))
+	}
+	defer os.RemoveAll(tmp) // gone after the rename
+	files, err := write(tmp)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	// os.Rename never replaces a folder: free the reserved name first.
+	if err := os.Remove(final); err != nil {
+		return fail(fmt.Errorf("moving the evidence into place: %w", err))
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fail(fmt.Errorf("moving the evidence into place: %w", err))
+	}
+	for _, f := range files {
+		e.Files = append(e.Files, rel+"/"+f)
+	}
+	if err := a.record(ctx, inc.store, inc.id, e); err != nil {
+		return fail(err)
+	}
+	recorded = true
+	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, final)
 	return nil
 }
 
@@ -149,31 +191,25 @@ func (a *app) impact(cmd *cobra.Command) error {
 	if inc == nil {
 		return nil
 	}
-	abs, rel, err := a.evidenceDir(inc.store, inc.id, "impact")
-	if err != nil {
-		return err
-	}
-	var files []string
-	for _, f := range []struct{ name, format string }{{"impact.md", "markdown"}, {"impact.json", "json"}} {
-		var out bytes.Buffer
-		if err := report.RenderImpact(&out, f.format, imp); err != nil {
-			return err
-		}
-		if err := writeOutput(filepath.Join(abs, f.name), out.Bytes()); err != nil {
-			return err
-		}
-		files = append(files, rel+"/"+f.name)
-	}
 	text := report.ImpactHeadline(imp)
 	if l := report.RollbackLine(imp); l != "" {
 		text += " " + l
 	}
-	e := incident.Entry{Kind: incident.KindImpact, Text: text, Assessment: &imp, Files: files}
-	if err := a.record(cmd.Context(), inc.store, inc.id, e); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stderr, "added to %s\n", inc.id)
-	return nil
+	e := incident.Entry{Kind: incident.KindImpact, Text: text, Assessment: &imp}
+	return a.attach(cmd.Context(), inc, "impact", "assessment", e, func(dir string) ([]string, error) {
+		var files []string
+		for _, f := range []struct{ name, format string }{{"impact.md", "markdown"}, {"impact.json", "json"}} {
+			var out bytes.Buffer
+			if err := report.RenderImpact(&out, f.format, imp); err != nil {
+				return nil, err
+			}
+			if err := writeOutput(filepath.Join(dir, f.name), out.Bytes()); err != nil {
+				return nil, err
+			}
+			files = append(files, f.name)
+		}
+		return files, nil
+	})
 }
 
 func (a *app) updateCmd() *cobra.Command {
@@ -276,7 +312,12 @@ func postWebhook(ctx context.Context, hook *url.URL, text string) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		reason := "cannot connect"
+		// url.Error carries the whole URL; its cause names only host:port.
+		reason := err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			reason = ue.Err.Error()
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			reason = "no answer within 15s"
 		}
@@ -303,11 +344,18 @@ the team to fill in.
 It writes review.md in the incident's folder, and never replaces one that
 is there (the team may have edited it) unless --force is given.`,
 		Args: atMostOneID,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.review(cmd, optionalID(args)) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			want, err := a.incidentArg(cmd, args)
+			if err != nil {
+				return err
+			}
+			return a.review(cmd, want)
+		},
 	}
 	f := cmd.Flags()
 	f.String("out", "", "write the draft to `file` (default review.md in the incident's folder; - for stdout)")
 	f.Bool("force", false, "replace an existing review draft")
+	f.String("incident", "", "incident `ID` (default: the current one; or give it as the argument)")
 	incidentFlags(f)
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -287,6 +288,8 @@ func TestIncidentCommandErrors(t *testing.T) {
 		{"note without text", []string{"log", "note"}, "needs the text"},
 		{"change without service", []string{"log", "note", "--change", "x"}, "--change needs --service"},
 		{"version without change", []string{"log", "note", "--version", "v2", "x"}, "only applies with --change"},
+		{"kind without change", []string{"log", "note", "--kind", "config", "x"}, "--kind only applies with --change"},
+		{"id twice", []string{"log", "show", "INC-a", "--incident", "INC-b"}, "not both"},
 		{"unknown incident", []string{"log", "show", "INC-19990101-0000-nope"}, "INC-19990101-0000-nope"},
 		{"bad status", []string{"update", "--status", "fixed"}, "use investigating"},
 		{"bad webhook", []string{"update", "--post", "hooks.slack.com/x"}, "http(s) URL"},
@@ -396,5 +399,96 @@ func TestGrafanaAnnotations(t *testing.T) {
 	r = must(t, rca(t, "--config", cfg, "analyze", "--snapshot", piDigits, "-o", "json"), "analyze, grafana down")
 	if !strings.Contains(r.stdout, "changes from Grafana annotations are missing") || strings.Contains(r.stdout+r.stderr, "glsa_t0ps3cret") {
 		t.Errorf("a failing Grafana should be a warning without the token:\n%s", r.stdout)
+	}
+}
+
+// TestIncidentFlagAndResolvedWarning: show and review take --incident as
+// well as the ID; a note to a resolved incident warns.
+func TestIncidentFlagAndResolvedWarning(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "incidents")
+	at := func(args ...string) result { return rca(t, append(args, "--incidents-dir", dir)...) }
+	first := strings.TrimSpace(must(t, at("log", "start", "--title", "first"), "start").stdout)
+	must(t, at("log", "resolve", "done"), "resolve")
+	r := must(t, at("log", "note", "late thought"), "note")
+	if !strings.Contains(r.stderr, "already resolved") {
+		t.Errorf("a note to a resolved incident does not warn: %q", r.stderr)
+	}
+	must(t, rcaAt(t, fixedNow.Add(time.Minute), "log", "start", "--title", "second", "--incidents-dir", dir), "start second")
+	r = must(t, at("log", "show", "--incident", first), "show --incident")
+	if !strings.Contains(r.stdout, "late thought") {
+		t.Errorf("show --incident %s shows another incident:\n%s", first, r.stdout)
+	}
+	r = must(t, at("review", "--incident", first, "--out", "-"), "review --incident")
+	if !strings.Contains(r.stdout, "# Postmortem: first") {
+		t.Errorf("review --incident %s reviews another incident", first)
+	}
+}
+
+// TestStartCannotSetCurrent: an incident whose log exists but which could
+// not be made current is still named, so notes do not go astray.
+func TestStartCannotSetCurrent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "incidents")
+	if err := os.MkdirAll(filepath.Join(dir, "current"), 0o755); err != nil { // a folder where the pointer file goes
+		t.Fatal(err)
+	}
+	r := rca(t, "log", "start", "--title", "disk trouble", "--incidents-dir", dir)
+	if r.code == 0 {
+		t.Fatal("start succeeded although current could not be written")
+	}
+	id := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(id, "INC-") || !strings.Contains(r.stderr, "--incident "+id) {
+		t.Errorf("the new incident is not named: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if _, err := (incident.Store{Dir: dir}).Read(context.Background(), id); err != nil {
+		t.Errorf("the started incident's log: %v", err)
+	}
+}
+
+// TestAttachLeavesNothingHalfDone: a failure while attaching leaves no
+// evidence folder and no entry linking missing files.
+func TestAttachLeavesNothingHalfDone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "incidents")
+	id := strings.TrimSpace(must(t, rca(t, "log", "start", "--title", "t", "--incidents-dir", dir), "start").stdout)
+	s := incident.Store{Dir: dir}
+	var out, errb bytes.Buffer
+	a := newApp(&out, &errb, func() time.Time { return fixedNow })
+	inc := &incidentRef{store: s, id: id}
+	e := incident.Entry{Kind: incident.KindNote, Text: "evidence"}
+	ctx := context.Background()
+
+	failing := func(string) ([]string, error) { return nil, errors.New("disk full") }
+	if err := a.attach(ctx, inc, "analysis", "report", e, failing); err == nil || !strings.Contains(err.Error(), "the report above is complete") {
+		t.Errorf("attach error = %v", err)
+	}
+	// The log vanishes between writing the files and appending the entry.
+	logFile := filepath.Join(s.Path(id), "log.jsonl")
+	saved, _ := os.ReadFile(logFile)
+	vanish := func(d string) ([]string, error) {
+		if err := os.WriteFile(filepath.Join(d, "report.md"), []byte("x"), 0o644); err != nil {
+			return nil, err
+		}
+		return []string{"report.md"}, os.Remove(logFile)
+	}
+	if err := a.attach(ctx, inc, "analysis", "report", e, vanish); err == nil {
+		t.Error("attach succeeded without a log to record in")
+	}
+	left, _ := os.ReadDir(s.EvidenceDir(id))
+	for _, f := range left {
+		t.Errorf("left behind in evidence/: %s", f.Name())
+	}
+	if err := os.WriteFile(logFile, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Read(ctx, id); err != nil || len(l.Entries) != 1 {
+		t.Errorf("log after failed attachments: %v entries, %v", l, err)
+	}
+}
+
+func TestIncidentConfigBadLokiURL(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "rca.yaml", "incident:\n  loki_url: \"http://alice:pa#ss@127.0.0.1:3100\"\n")
+	r := rca(t, "--config", p, "log", "list")
+	wantOneLineError(t, r, 0, "incident.loki_url")
+	if strings.Contains(r.stderr, "pa#ss") || strings.Contains(r.stderr, ":pa") {
+		t.Errorf("the password shows: %s", r.stderr)
 	}
 }
