@@ -224,3 +224,26 @@ func TestMilestonesLatestAnalysis(t *testing.T) {
 		t.Errorf("change time = %s, want the latest analysis's %s", m.Change, at(1))
 	}
 }
+
+func TestNextUpdateDue(t *testing.T) {
+	tests := []struct {
+		stage  Kind
+		want   time.Time
+		wantOK bool
+	}{
+		{KindStart, at(36), true},    // opened at 06, none sent yet
+		{KindAnalysis, at(36), true}, // still none sent
+		{KindUpdate, at(42), true},   // sent at 12
+		{KindMitigate, at(42), true}, // monitoring still gets updates
+		{KindResolve, time.Time{}, false},
+	}
+	for _, tc := range tests {
+		got, ok := draftLog(tc.stage).NextUpdateDue(0)
+		if ok != tc.wantOK || !got.Equal(tc.want) {
+			t.Errorf("%s: next update = %s, %v; want %s, %v", tc.stage, got, ok, tc.want, tc.wantOK)
+		}
+	}
+	if got, _ := draftLog(KindUpdate).NextUpdateDue(15 * time.Minute); !got.Equal(at(27)) {
+		t.Errorf("15m cadence: next update = %s, want %s", got, at(27))
+	}
+}

@@ -161,3 +161,22 @@ func doingWords(l *Log, status Status) string {
 // oneLine collapses whitespace, so that text a responder typed cannot break
 // the update's layout.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// NextUpdateDue is when stakeholders should next hear from the responders:
+// a cadence after the last update went out, or after the incident was
+// opened if none has. It is false once the incident is resolved.
+func (l *Log) NextUpdateDue(cadence time.Duration) (time.Time, bool) {
+	if cadence <= 0 {
+		cadence = DefaultCadence
+	}
+	if l.Status() == StatusResolved {
+		return time.Time{}, false
+	}
+	last, ok := l.latest(KindUpdate)
+	if !ok || last.PostedTo == "" {
+		if last, ok = l.Start(); !ok {
+			return time.Time{}, false
+		}
+	}
+	return last.Time.Add(cadence).UTC(), true
+}

@@ -378,10 +378,23 @@ func (a *app) logShowCmd() *cobra.Command {
 			for _, p := range l.Problems {
 				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(l.ID), "log.jsonl"), p.Line, p.Err)
 			}
+			every, err := a.updateEvery(cmd)
+			if err != nil {
+				return err
+			}
+			if due, ok := l.NextUpdateDue(every); ok {
+				now := a.now().UTC()
+				if late := now.Sub(due); late > 0 {
+					fmt.Fprintf(a.stderr, "stakeholder update overdue by %s (due %s UTC): rca update drafts it\n", timerange.FormatDuration(max(late.Truncate(time.Minute), time.Minute)), due.Format("15:04"))
+				} else {
+					fmt.Fprintf(a.stderr, "next stakeholder update due by %s UTC\n", due.Format("15:04"))
+				}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().String("incident", "", "incident `ID` (default: the current one; or give it as the argument)")
+	newDurationFlag(cmd.Flags(), "every", incident.DefaultCadence, "stakeholder update cadence, for the reminder")
 	incidentFlags(cmd.Flags())
 	return cmd
 }

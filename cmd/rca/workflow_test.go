@@ -492,3 +492,26 @@ func TestIncidentConfigBadLokiURL(t *testing.T) {
 		t.Errorf("the password shows: %s", r.stderr)
 	}
 }
+
+func TestShowRemindsOfUpdates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "incidents")
+	at := func(hhmm string, args ...string) result {
+		tm, _ := time.Parse("2006-01-02 15:04", "2026-11-24 "+hhmm)
+		return rcaAt(t, tm, append(args, "--incidents-dir", dir)...)
+	}
+	must(t, at("14:00", "log", "start", "--title", "t"), "start")
+	if r := must(t, at("14:10", "log", "show"), "show"); !strings.Contains(r.stderr, "next stakeholder update due by 14:30 UTC") {
+		t.Errorf("no reminder: %q", r.stderr)
+	}
+	if r := must(t, at("14:42", "log", "show"), "show"); !strings.Contains(r.stderr, "overdue by 12m") {
+		t.Errorf("no overdue warning: %q", r.stderr)
+	}
+	must(t, at("14:43", "update", "--sent"), "update")
+	if r := must(t, at("14:44", "log", "show"), "show"); !strings.Contains(r.stderr, "due by 15:13 UTC") {
+		t.Errorf("the sent update did not reset the clock: %q", r.stderr)
+	}
+	must(t, at("14:50", "log", "resolve", "done"), "resolve")
+	if r := must(t, at("15:30", "log", "show"), "show"); strings.Contains(r.stderr, "stakeholder update") {
+		t.Errorf("a resolved incident still asks for updates: %q", r.stderr)
+	}
+}
