@@ -19,6 +19,7 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/logoracle"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -181,48 +182,6 @@ func boundaryLines(from, to time.Time, seed uint64) []telemetry.LogLine {
 	return out
 }
 
-// lineCounts counts lines per log signal, service and minute as the
-// analysis does (analysis/logs.go logSeries): a line at t counts in the
-// minute t.Truncate(1m), by its catalog service and level, on the grid of
-// whole minutes that start inside the baseline or the window, zero-filled.
-func lineCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, baseline telemetry.Window) map[string][]telemetry.Point {
-	var grid []time.Time
-	for _, w := range []telemetry.Window{baseline, window} {
-		for t := w.From.Truncate(time.Minute); t.Before(w.To); t = t.Add(time.Minute) {
-			if !t.Before(w.From) {
-				grid = append(grid, t)
-			}
-		}
-	}
-	slices.SortFunc(grid, func(a, b time.Time) int { return a.Compare(b) })
-	counts := map[string]map[int64]float64{}
-	for _, l := range lines {
-		if !window.Contains(l.T) && !baseline.Contains(l.T) {
-			continue
-		}
-		svc := cat.Service(l.Labels)
-		for _, s := range cat.LogSignals() {
-			if svc == "" || !s.MatchLog(cat.Level(l.Labels), l.Line) {
-				continue
-			}
-			k := s.ID + telemetry.Labels{"service": svc}.String()
-			if counts[k] == nil {
-				counts[k] = map[int64]float64{}
-			}
-			counts[k][l.T.Truncate(time.Minute).Unix()]++
-		}
-	}
-	out := map[string][]telemetry.Point{}
-	for k, c := range counts {
-		pts := make([]telemetry.Point, len(grid))
-		for i, t := range grid {
-			pts[i] = telemetry.Point{T: t, V: c[t.Unix()]}
-		}
-		out[k] = pts
-	}
-	return out
-}
-
 // TestLokiMetricsMatchLines is the check of the pushed-down counts: for the
 // same lines, Loki's per-minute counts (as Loki computes them, with its
 // left-open ranges and the frontend's step alignment) must equal the
@@ -272,7 +231,7 @@ func TestLokiMetricsMatchLines(t *testing.T) {
 			if err != nil || len(warns) > 0 {
 				t.Fatalf("metrics: %v %q", err, warns)
 			}
-			want := lineCounts(cat, read, tc.window, tc.baseline)
+			want := logoracle.MinuteCounts(cat, read, tc.window, tc.baseline)
 			if len(want) < 10 {
 				t.Fatalf("only %d signal and service pairs: the test lines are too few", len(want))
 			}
@@ -351,7 +310,7 @@ func TestLokiMetricsSubMillisecond(t *testing.T) {
 	if want := []float64{1, 2, 2}; !slices.Equal(counts, want) {
 		t.Errorf("Loki's counts %v, want %v", counts, want)
 	}
-	if want := lineCounts(cat, lines, window, telemetry.Window{})[`log_timeouts{service="gateway"}`]; want[0].V != 2 || want[1].V != 1 {
+	if want := logoracle.MinuteCounts(cat, lines, window, telemetry.Window{})[`log_timeouts{service="gateway"}`]; want[0].V != 2 || want[1].V != 1 {
 		t.Errorf("the lines' counts %v, want 2, 1, 2", want)
 	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/logoracle"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -384,7 +385,7 @@ func TestLokiPushdown(t *testing.T) {
 				t.Fatalf("metrics: %v %q", err, warns)
 			}
 			t.Logf("%d lines read; %d series counted on the server in %s", len(read), len(got), time.Since(start).Round(time.Millisecond))
-			want := minuteCounts(cat, read, b.Window, b.Baseline)
+			want := logoracle.MinuteCounts(cat, read, b.Window, b.Baseline)
 			checkCounts(t, got, want, 6)
 
 			// The gateway's timeouts, against the lines as pushed.
@@ -395,7 +396,7 @@ func TestLokiPushdown(t *testing.T) {
 					pushed = append(pushed, l)
 				}
 			}
-			wantGW := minuteCounts(cat, pushed, b.Window, b.Baseline)[`log_timeouts{service="gateway"}`]
+			wantGW := logoracle.MinuteCounts(cat, pushed, b.Window, b.Baseline)[`log_timeouts{service="gateway"}`]
 			var gw *telemetry.Series
 			for i, s := range got {
 				if s.Signal == "log_timeouts" && s.Labels["service"] == "gateway" {
@@ -453,45 +454,6 @@ func edgeLines(from, to time.Time) []telemetry.LogLine {
 				labels = telemetry.Labels{"app": "edge-app"}
 			}
 			out = append(out, telemetry.LogLine{T: m.Add(off), Labels: labels, Line: fmt.Sprintf("%s #%d", texts[(n+i)%len(texts)], n)})
-		}
-	}
-	return out
-}
-
-// minuteCounts counts lines per log signal, service and minute as the
-// analysis does (analysis/logs.go logSeries): a line at t counts in the
-// minute t.Truncate(1m), by its catalog service and level; one point for
-// each whole minute that starts in the baseline or the window.
-func minuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, baseline telemetry.Window) map[string][]telemetry.Point {
-	var grid []time.Time
-	for _, w := range []telemetry.Window{baseline, window} {
-		for t := w.From.Truncate(time.Minute); t.Before(w.To); t = t.Add(time.Minute) {
-			if !t.Before(w.From) {
-				grid = append(grid, t)
-			}
-		}
-	}
-	slices.SortFunc(grid, func(a, b time.Time) int { return a.Compare(b) })
-	counts := map[string]map[int64]float64{}
-	for _, l := range lines {
-		svc := cat.Service(l.Labels)
-		if svc == "" || (!window.Contains(l.T) && !baseline.Contains(l.T)) {
-			continue
-		}
-		for _, s := range cat.LogSignals() {
-			if s.MatchLog(cat.Level(l.Labels), l.Line) {
-				k := s.ID + telemetry.Labels{"service": svc}.String()
-				if counts[k] == nil {
-					counts[k] = map[int64]float64{}
-				}
-				counts[k][l.T.Truncate(time.Minute).Unix()]++
-			}
-		}
-	}
-	out := map[string][]telemetry.Point{}
-	for k, c := range counts {
-		for _, t := range grid {
-			out[k] = append(out[k], telemetry.Point{T: t, V: c[t.Unix()]})
 		}
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/gitfixture"
+	"github.com/rca-tool/rca/internal/logoracle"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -235,7 +236,7 @@ func TestLiveDemo(t *testing.T) {
 				}
 			}
 		}
-		want := minuteCounts(cat, gen.Logs, b.Window, b.Baseline)
+		want := logoracle.MinuteCounts(cat, gen.Logs, b.Window, b.Baseline)
 		if _, ok := want[`log_timeouts{service="gateway"}`]; !ok {
 			t.Fatal("the demo has no gateway timeout lines")
 		}
