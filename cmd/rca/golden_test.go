@@ -42,6 +42,23 @@ func TestPiDigitsGolden(t *testing.T) {
 	}
 }
 
+// TestPiDigitsHTML: the command's page is the one the report package pins
+// (report/testdata, regenerated there with go test ./report -update).
+func TestPiDigitsHTML(t *testing.T) {
+	needPiDigits(t)
+	r := rca(t, "analyze", "--snapshot", piDigits, "-o", "html")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "report", "testdata", "pi-digits.html.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Error("rca analyze -o html differs from report/testdata/pi-digits.html.golden")
+	}
+}
+
 // TestEvalCommand runs rca eval on the loader's fixture dataset, whose case
 // without baseline rows must be reported as an error while the rest is scored.
 func TestEvalCommand(t *testing.T) {
