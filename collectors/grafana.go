@@ -85,9 +85,6 @@ func (c GrafanaConfig) http() (PrometheusConfig, error) {
 	return c.HTTPSource.http("Grafana", "changes.grafana.url")
 }
 
-// grafanaRedactor scrubs the configuration's secrets from messages.
-func grafanaRedactor(c PrometheusConfig) redactor { return redactor(c.secrets()) }
-
 // ReadGrafanaAnnotations reads the annotations between from and to (those
 // overlapping the range; a region's change time is its start) and turns
 // them into changes: the service from a service tag (service:checkout),
@@ -98,7 +95,7 @@ func grafanaRedactor(c PrometheusConfig) redactor { return redactor(c.secrets())
 // mean Grafana could not be asked wrap ErrGrafanaUnreachable.
 func ReadGrafanaAnnotations(ctx context.Context, cfg GrafanaConfig, from, to time.Time) ([]telemetry.Change, []string, error) {
 	hcfg, err := cfg.http()
-	red := grafanaRedactor(hcfg)
+	red := redactor(hcfg.secrets())
 	if err != nil {
 		return nil, nil, red.Error(fmt.Errorf("changes.grafana: %w", err))
 	}

@@ -788,6 +788,24 @@ func TestCollectRetries(t *testing.T) {
 	}
 }
 
+// collectCancelled runs Collect and cancels it once the server was asked;
+// Collect must end with context.Canceled. It returns how long it took.
+func collectCancelled(t *testing.T, p *Prometheus, asked <-chan struct{}) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-asked
+		cancel()
+	}()
+	start := time.Now()
+	_, err := p.Collect(ctx, smallCatalog(t), tWindow, tBaseline)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	return time.Since(start)
+}
+
 // Cancelling the context while a request waits to be retried ends Collect
 // at once.
 func TestCollectCancelDuringBackoff(t *testing.T) {
@@ -803,18 +821,7 @@ func TestCollectCancelDuringBackoff(t *testing.T) {
 		return true
 	})
 	p := newTestProm(t, f.srv.URL, nil, func(c *PrometheusConfig) { c.Timeout = model.Duration(30 * time.Second) })
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-asked
-		cancel()
-	}()
-	start := time.Now()
-	_, err := p.Collect(ctx, smallCatalog(t), tWindow, tBaseline)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
+	if elapsed := collectCancelled(t, p, asked); elapsed > 2*time.Second {
 		t.Errorf("Collect took %s after the cancel, want it to stop waiting at once", elapsed)
 	}
 	if n := len(f.requests("")); n != 1 {
@@ -834,18 +841,7 @@ func TestCollectCancelDuringQueries(t *testing.T) {
 		return true
 	})
 	p := newTestProm(t, f.srv.URL, nil, func(c *PrometheusConfig) { c.Timeout = model.Duration(30 * time.Second); c.Concurrency = 1 })
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-asked
-		cancel()
-	}()
-	start := time.Now()
-	_, err := p.Collect(ctx, smallCatalog(t), tWindow, tBaseline)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
+	if elapsed := collectCancelled(t, p, asked); elapsed > 2*time.Second {
 		t.Errorf("Collect took %s after the cancel", elapsed)
 	}
 	// Queries waiting for a slot are not started after the cancel.

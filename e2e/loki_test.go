@@ -463,38 +463,7 @@ func edgeLines(from, to time.Time) []telemetry.LogLine {
 // pairs signals and services.
 func checkCounts(t *testing.T, got []telemetry.Series, want map[string][]telemetry.Point, pairs int) {
 	t.Helper()
-	seen := map[string]bool{}
-	minutes, lines := 0, 0.0
-	defer func() {
-		t.Logf("compared %d series, %d minutes, %v counted lines", len(got), minutes, lines)
-	}()
-	for _, s := range got {
-		k := s.Signal + s.Labels.String()
-		seen[k] = true
-		w, ok := want[k]
-		switch {
-		case !ok:
-			t.Errorf("Loki counts %s, no line does", k)
-		case len(w) != len(s.Points):
-			t.Errorf("%s: %d minutes from Loki, %d from the lines", k, len(s.Points), len(w))
-		default:
-			minutes += len(w)
-			for _, p := range w {
-				lines += p.V
-			}
-			for i := range w {
-				if s.Points[i] != w[i] {
-					t.Errorf("%s at %s: Loki counts %v, the lines %v", k, w[i].T.Format("15:04:05"), s.Points[i].V, w[i].V)
-					break
-				}
-			}
-		}
-	}
-	for k := range want {
-		if !seen[k] {
-			t.Errorf("%s: lines count toward it, Loki has no series", k)
-		}
-	}
+	logoracle.CompareCounts(t, got, want)
 	if len(want) < pairs {
 		t.Errorf("only %d signal and service pairs to compare, want %d", len(want), pairs)
 	}

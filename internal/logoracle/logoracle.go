@@ -1,9 +1,10 @@
-// Package logoracle counts log lines the simple way, for tests that check
-// faster or remote counts (Loki's metric queries) against it.
+// Package logoracle counts log lines the simple way, and compares faster
+// or remote counts (Loki's metric queries) with it, for tests.
 package logoracle
 
 import (
 	"slices"
+	"testing"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -47,4 +48,42 @@ func MinuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, basel
 		}
 	}
 	return out
+}
+
+// CompareCounts checks counted series (Signal + labels as the key, as
+// MinuteCounts keys them) against want, minute by minute: every series
+// must have lines, every counted signal and service a series, and every
+// minute the same count.
+func CompareCounts(t testing.TB, got []telemetry.Series, want map[string][]telemetry.Point) {
+	t.Helper()
+	seen := map[string]bool{}
+	minutes, lines := 0, 0.0
+	for _, s := range got {
+		k := s.Signal + s.Labels.String()
+		seen[k] = true
+		w, ok := want[k]
+		switch {
+		case !ok:
+			t.Errorf("%s is counted, but no line counts toward it", k)
+		case len(w) != len(s.Points):
+			t.Errorf("%s: %d minutes counted, %d from the lines", k, len(s.Points), len(w))
+		default:
+			minutes += len(w)
+			for _, p := range w {
+				lines += p.V
+			}
+			for i := range w {
+				if !s.Points[i].T.Equal(w[i].T) || s.Points[i].V != w[i].V {
+					t.Errorf("%s: minute %s counts %v, the lines %v (at %s)", k, s.Points[i].T.Format("15:04:05"), s.Points[i].V, w[i].V, w[i].T.Format("15:04:05"))
+					break
+				}
+			}
+		}
+	}
+	for k := range want {
+		if !seen[k] {
+			t.Errorf("%s: lines count toward it, but it has no series", k)
+		}
+	}
+	t.Logf("compared %d series, %d minutes, %v counted lines", len(got), minutes, lines)
 }
