@@ -22,7 +22,7 @@ func RenderMarkdown(w io.Writer, l *Log) error {
 	md := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	start, hasStart := l.Start()
-	if t := mdFlat(start.Title); t != "" {
+	if t := report.OneLine(start.Title); t != "" {
 		md("# %s\n\n", report.EscapeMarkdown(t))
 	} else {
 		md("# Incident %s\n\n", report.EscapeMarkdown(l.ID))
@@ -36,7 +36,7 @@ func RenderMarkdown(w io.Writer, l *Log) error {
 		md("- **Started:** unknown (the log has no start entry)\n")
 	}
 	md("- **Impact:** %s\n", orNotSet(start.Impact))
-	if a := mdFlat(start.Author); a != "" {
+	if a := report.OneLine(start.Author); a != "" {
 		md("- **Opened by:** %s\n", report.EscapeMarkdown(a))
 	}
 
@@ -51,10 +51,10 @@ func RenderMarkdown(w io.Writer, l *Log) error {
 		var when string
 		when, day = entryTime(e.Time, day)
 		md("- **%s** %s", when, report.EscapeMarkdown(orUnknown(string(e.Kind))))
-		if a := mdFlat(e.Author); a != "" {
+		if a := report.OneLine(e.Author); a != "" {
 			md(" (%s)", report.EscapeMarkdown(a))
 		}
-		if t := mdFlat(e.Text); t != "" {
+		if t := report.OneLine(e.Text); t != "" {
 			md(": %s", report.EscapeMarkdown(t))
 		}
 		md("\n")
@@ -84,19 +84,19 @@ func entryDetails(e Entry, day string) []string {
 	case KindChange:
 		if c := e.Change; c != nil {
 			var facts []string
-			if s := mdFlat(c.Service); s != "" {
+			if s := report.OneLine(c.Service); s != "" {
 				facts = append(facts, "service "+s)
 			}
 			if c.FromVersion != "" || c.ToVersion != "" {
-				facts = append(facts, orUnknown(mdFlat(c.FromVersion))+" → "+orUnknown(mdFlat(c.ToVersion)))
+				facts = append(facts, orUnknown(report.OneLine(c.FromVersion))+" → "+orUnknown(report.OneLine(c.ToVersion)))
 			}
-			if s := mdFlat(c.Commit); s != "" {
+			if s := report.OneLine(c.Commit); s != "" {
 				facts = append(facts, "commit "+s)
 			}
 			if !c.T.IsZero() {
 				facts = append(facts, "at "+clockIn(c.T, day))
 			}
-			line := "Change: " + report.EscapeMarkdown(orUnknown(mdFlat(c.Summary)))
+			line := "Change: " + report.EscapeMarkdown(orUnknown(report.OneLine(c.Summary)))
 			if len(facts) > 0 {
 				line += " (" + report.EscapeMarkdown(strings.Join(facts, ", ")) + ")"
 			}
@@ -110,9 +110,9 @@ func entryDetails(e Entry, day string) []string {
 			if !a.Onset.IsZero() {
 				d = append(d, "Onset: "+report.EscapeMarkdown(clockIn(a.Onset, day)))
 			}
-			if rc := mdFlat(a.RootCause); rc != "" || mdFlat(a.Service) != "" {
+			if rc := report.OneLine(a.RootCause); rc != "" || report.OneLine(a.Service) != "" {
 				line := "Root cause: "
-				if s := mdFlat(a.Service); s != "" {
+				if s := report.OneLine(a.Service); s != "" {
 					line += "**" + report.EscapeMarkdown(s) + "**"
 					if rc != "" {
 						line += ": "
@@ -123,14 +123,14 @@ func entryDetails(e Entry, day string) []string {
 			if len(a.Chain) > 0 {
 				chain := "Cause chain, from the symptom down:"
 				for i, c := range a.Chain {
-					chain += "\n    " + strconv.Itoa(i+1) + ". " + report.EscapeMarkdown(orUnknown(mdFlat(c)))
+					chain += "\n    " + strconv.Itoa(i+1) + ". " + report.EscapeMarkdown(orUnknown(report.OneLine(c)))
 				}
 				d = append(d, chain)
 			}
-			if s := mdFlat(a.Change); s != "" {
+			if s := report.OneLine(a.Change); s != "" {
 				d = append(d, "Change: "+report.EscapeMarkdown(s))
 			}
-			if s := mdFlat(a.Rollback); s != "" {
+			if s := report.OneLine(a.Rollback); s != "" {
 				d = append(d, "Roll back to: "+report.EscapeMarkdown(s))
 			}
 			if a.Ongoing {
@@ -138,8 +138,8 @@ func entryDetails(e Entry, day string) []string {
 			}
 		}
 	case KindUpdate:
-		line := "Status announced: " + report.EscapeMarkdown(orUnknown(mdFlat(string(e.Status))))
-		if p := mdFlat(e.PostedTo); p != "" {
+		line := "Status announced: " + report.EscapeMarkdown(orUnknown(report.OneLine(string(e.Status))))
+		if p := report.OneLine(e.PostedTo); p != "" {
 			line += "; posted to " + report.EscapeMarkdown(p)
 		} else {
 			line += "; drafted, not posted"
@@ -189,7 +189,7 @@ func startedTime(t time.Time) string {
 }
 
 func orNotSet(s string) string {
-	if s = mdFlat(s); s == "" {
+	if s = report.OneLine(s); s == "" {
 		return "not set"
 	}
 	return report.EscapeMarkdown(s)
@@ -205,7 +205,7 @@ func orUnknown(s string) string {
 // fileLink is a relative link to an evidence file. A path that is absolute
 // or climbs out of the incident's folder is shown as text, not linked.
 func fileLink(p string) string {
-	text := report.EscapeMarkdown(orUnknown(mdFlat(p)))
+	text := report.EscapeMarkdown(orUnknown(report.OneLine(p)))
 	if !linkable(p) {
 		return text
 	}
@@ -245,17 +245,4 @@ func encodePath(p string) string {
 		}
 	}
 	return b.String()
-}
-
-// mdFlat puts s on one line, as report.EscapeMarkdown does before
-// escaping: control, bidi and line-separator characters become spaces and
-// runs of white space one space. It decides what counts as empty.
-func mdFlat(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
 }

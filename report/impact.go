@@ -38,6 +38,11 @@ func RenderImpact(w io.Writer, format string, imp analysis.Impact) error {
 	return fmt.Errorf("unknown output format %q (valid: %s)", format, strings.Join(ImpactFormats(), ", "))
 }
 
+// OneLine puts text from users or telemetry on one line, as every report
+// format does before escaping: control, bidi and line-separator characters
+// become spaces, runs of white space one space.
+func OneLine(s string) string { return clean(s) }
+
 // EscapeMarkdown makes text from users or telemetry inert in Markdown.
 func EscapeMarkdown(s string) string { return escapeMarkdown(s) }
 

@@ -63,6 +63,17 @@ func incidentFlags(f *pflag.FlagSet) {
 	f.String("incidents-dir", "", "`dir` holding the incidents (default ./incidents; also incident.dir in the config)")
 }
 
+// incidentIDFlag is --incident on the commands that act on one incident,
+// the current one unless named; argToo says the ID may also be the
+// command's argument.
+func incidentIDFlag(f *pflag.FlagSet, argToo bool) {
+	usage := "incident `ID` (default: the current one)"
+	if argToo {
+		usage = "incident `ID` (default: the current one; or give it as the argument)"
+	}
+	f.String("incident", "", usage)
+}
+
 // authorFlag is the flag of the commands that sign log entries.
 func authorFlag(f *pflag.FlagSet) {
 	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
@@ -257,7 +268,7 @@ and --version/--from-version when known; --at says when it happened
 		RunE: func(cmd *cobra.Command, args []string) error { return a.logNote(cmd, strings.Join(args, " ")) },
 	}
 	f := cmd.Flags()
-	f.String("incident", "", "incident `ID` (default: the current one)")
+	incidentIDFlag(f, false)
 	authorFlag(f)
 	f.Bool("change", false, "record a change event for the analysis")
 	f.String("service", "", "the service that changed (with --change)")
@@ -348,7 +359,7 @@ func (a *app) logTextCmd(kind incident.Kind) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.String("incident", "", "incident `ID` (default: the current one)")
+	incidentIDFlag(f, false)
 	authorFlag(f)
 	incidentFlags(f)
 	return cmd
@@ -393,7 +404,7 @@ func (a *app) logShowCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().String("incident", "", "incident `ID` (default: the current one; or give it as the argument)")
+	incidentIDFlag(cmd.Flags(), true)
 	newDurationFlag(cmd.Flags(), "every", incident.DefaultCadence, "stakeholder update cadence, for the reminder")
 	incidentFlags(cmd.Flags())
 	return cmd

@@ -232,7 +232,7 @@ written to the log or printed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.update(cmd) },
 	}
 	f := cmd.Flags()
-	f.String("incident", "", "incident `ID` (default: the current one)")
+	incidentIDFlag(f, false)
 	f.String("status", "", "status to announce: investigating, identified, monitoring, resolved (default: what the log shows)")
 	newDurationFlag(f, "every", incident.DefaultCadence, "time until the next update")
 	f.String("post", "", "Slack-compatible incoming webhook `url` to post the update to")
@@ -355,7 +355,7 @@ is there (the team may have edited it) unless --force is given.`,
 	f := cmd.Flags()
 	f.String("out", "", "write the draft to `file` (default review.md in the incident's folder; - for stdout)")
 	f.Bool("force", false, "replace an existing review draft")
-	f.String("incident", "", "incident `ID` (default: the current one; or give it as the argument)")
+	incidentIDFlag(f, true)
 	incidentFlags(f)
 	return cmd
 }
