@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/eval/dataset"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -116,7 +116,7 @@ type Report struct {
 type caseResult struct {
 	dir       string
 	id, fault string
-	truth     collectors.Truth
+	truth     dataset.Truth
 	loadErr   error
 	methods   []methodResult
 }
@@ -147,7 +147,7 @@ func Run(ctx context.Context, datasets []string, rankers []Ranker, progress func
 	var jobs []job
 	results := make([][]caseResult, len(datasets))
 	for d, dir := range datasets {
-		cases, err := collectors.ListCases(dir)
+		cases, err := dataset.List(dir)
 		if err != nil {
 			return Report{}, err
 		}
@@ -207,7 +207,7 @@ feed:
 }
 
 func runCase(ctx context.Context, r *caseResult, rankers []Ranker) {
-	c, err := collectors.LoadCase(ctx, r.dir)
+	c, err := dataset.Load(ctx, r.dir)
 	if err != nil {
 		r.id, r.loadErr = filepath.Base(r.dir), err
 		return
@@ -221,7 +221,7 @@ func runCase(ctx context.Context, r *caseResult, rankers []Ranker) {
 
 // runRanker times one ranker on one case. A panic is that case's error for
 // that method (scored as not ranked), not the end of the run.
-func runRanker(rk Ranker, c collectors.Case) (m methodResult) {
+func runRanker(rk Ranker, c dataset.Case) (m methodResult) {
 	m.metricRank = -1
 	start := time.Now()
 	defer func() {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/eval/dataset"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -234,7 +234,7 @@ type panicky struct{}
 func (panicky) Name() string                   { return "panicky" }
 func (panicky) Rank(telemetry.Bundle) []string { panic("boom") }
 
-const fixture = "../collectors/testdata/dataset"
+const fixture = "dataset/testdata/dataset"
 
 func TestRunFixture(t *testing.T) {
 	var mu sync.Mutex
@@ -343,7 +343,7 @@ func TestRCARanker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := collectors.LoadCase(context.Background(), filepath.Join(fixture, "cases", "case-a"))
+	c, err := dataset.Load(context.Background(), filepath.Join(fixture, "cases", "case-a"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/eval"
+	"github.com/rca-tool/rca/eval/dataset"
 )
 
 // newEvalCmd is `rca eval`: score rca's ranker beside the N-Sigma and BARO
@@ -53,7 +53,7 @@ and the cases rca got wrong with where the truth ranked.`,
 		}
 		// Check every directory before the long run, so a typo fails at once.
 		for _, dir := range datasets {
-			cases, err := collectors.ListCases(dir)
+			cases, err := dataset.List(dir)
 			if errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("dataset %s does not exist", dir)
 			}

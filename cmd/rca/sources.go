@@ -440,7 +440,7 @@ func (a *app) addCommits(cmd *cobra.Command, cat *catalog.Catalog, b *telemetry.
 	}
 	b.Warnings = append(b.Warnings, warns...)
 	b.Changes = changes
-	collectors.SortChanges(b.Changes)
+	telemetry.SortChanges(b.Changes)
 	a.log.Debug("read git", "repo", cfg.Repo, "commits", len(commits))
 	return nil
 }

@@ -1,0 +1,226 @@
+package promapi
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// promSeeds are realistic query_range bodies: what Prometheus, Thanos and
+// Mimir return, and what a failed capture leaves behind.
+var promSeeds = []string{
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","instance":"checkout:8080","job":"checkout"},"values":[[1714572000,"1"],[1714572015,"1"],[1714572030,"0"]]}]}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":"gateway"},"values":[[1714572000.123,"NaN"],[1714572015.5,"+Inf"],[1714572030,"-Inf"],[1714572045,"1e-9"]]}]},"warnings":["partial response"],"infos":["info"]}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[]}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":null}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"le":"0.5"},"histograms":[[1714572000,{"count":"2","sum":"1","buckets":[[0,"0","1","2"]]}]]}]}}`,
+	`{"status":"error","errorType":"bad_data","error":"1:1: parse error: unexpected end of input"}`,
+	`{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`,
+	`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1714572000,"1"]}]}}`,
+	`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1714572015,"2"],[1714572000,"1"],[1714572000,"1"]]},null]}}`,
+	`<html><body><h1>504 Gateway Time-out</h1></body></html>`,
+	`parse error at line 1, col 5: syntax error`,
+	``,
+	`{"status":"error","errorType":"execution","error":"expanding series:\nquery processing would load too many samples into memory"}`,
+}
+
+func TestDecodePromMatrix(t *testing.T) {
+	got, err := DecodePromMatrix([]byte(promSeeds[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %d series", len(got))
+	}
+	s := got[0]
+	if s.Metric != "" || s.Labels["service"] != "gateway" || s.Signal != "" || s.Query != "" {
+		t.Errorf("series = %+v", s)
+	}
+	wantT := []time.Time{
+		time.UnixMilli(1714572000123).UTC(), time.UnixMilli(1714572015500).UTC(),
+		time.Unix(1714572030, 0).UTC(), time.Unix(1714572045, 0).UTC(),
+	}
+	wantV := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e-9}
+	for i, p := range s.Points {
+		if !p.T.Equal(wantT[i]) || !sameFloat(p.V, wantV[i]) || p.T.Location() != time.UTC {
+			t.Errorf("point %d = %v %v, want %v %v", i, p.T, p.V, wantT[i], wantV[i])
+		}
+	}
+
+	got, err = DecodePromMatrix([]byte(promSeeds[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Metric != "up" || got[0].Labels["job"] != "checkout" {
+		t.Errorf("series = %+v", got[0])
+	}
+	if _, ok := got[0].Labels["__name__"]; ok {
+		t.Error("__name__ left in labels")
+	}
+
+	// Out of order samples come back sorted; a null entry is skipped.
+	got, err = DecodePromMatrix([]byte(promSeeds[8]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Points[0].V != 1 || got[0].Points[2].V != 2 {
+		t.Errorf("got %+v", got)
+	}
+
+	for _, empty := range []string{promSeeds[2], promSeeds[3]} {
+		if got, err := DecodePromMatrix([]byte(empty)); err != nil || len(got) != 0 {
+			t.Errorf("DecodePromMatrix(%s) = %v, %v; want no series", empty, got, err)
+		}
+	}
+}
+
+func TestDecodePromMatrixWarnings(t *testing.T) {
+	_, notes, err := DecodeMatrix([]byte(promSeeds[1]))
+	if err != nil || len(notes) != 1 || notes[0] != "prometheus warning: partial response" {
+		t.Errorf("notes = %q, err %v", notes, err)
+	}
+	_, notes, err = DecodeMatrix([]byte(promSeeds[4]))
+	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "1 native histogram samples ignored") {
+		t.Errorf("notes = %q, err %v", notes, err)
+	}
+}
+
+func TestDecodePromMatrixErrors(t *testing.T) {
+	tests := []struct {
+		name, body string
+		is         error
+		substr     string
+	}{
+		{"error response", promSeeds[5], nil, "the query failed on the server (bad_data): 1:1: parse error"},
+		{"error without type", `{"status":"error","error":"boom"}`, nil, "(unknown): boom"},
+		{"multi-line error", promSeeds[12], nil, "(execution): expanding series: query processing"},
+		{"vector", promSeeds[7], ErrResultType, `wrong resultType "vector", want "matrix" — capture with /api/v1/query_range`},
+		{"html", promSeeds[9], nil, `not a Prometheus query_range JSON response (it starts with "<html>`},
+		{"text error", promSeeds[10], nil, "it starts with \"parse error"},
+		{"empty", "", nil, "it starts with \"\""},
+		{"no status", `{"data":{}}`, nil, `no "status" field`},
+		{"odd status", `{"status":"partial"}`, nil, `unknown response status "partial"`},
+		{"no data", `{"status":"success"}`, nil, `has no "data"`},
+		{"data not object", `{"status":"success","data":[1]}`, nil, `line 1, column 28: "data" must be an object, not a JSON array`},
+		{"bad label name", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"":"x"},"values":[]}]}}`, nil, `"" is not a valid label name`},
+		{"bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"one"]]}]}}`, nil, `invalid syntax`},
+		{"bad time", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`, nil, `in data.result`},
+		{"truncated", promSeeds[0][:80], nil, "invalid JSON at line 1, column 80"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DecodePromMatrix([]byte(tc.body))
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.substr)
+			}
+			if !strings.Contains(err.Error(), tc.substr) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q does not contain %q on one line", err, tc.substr)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tc.is)
+			}
+		})
+	}
+	var apiErr *APIError
+	if _, err := DecodePromMatrix([]byte(promSeeds[6])); !errors.As(err, &apiErr) || apiErr.Type != "timeout" || !strings.Contains(apiErr.Msg, "timed out") {
+		t.Errorf("err = %v, want an *APIError of type timeout", err)
+	}
+}
+
+func TestMatrixToSeries(t *testing.T) {
+	m := model.Matrix{
+		{Metric: model.Metric{"__name__": "x", "a": "1"}, Values: []model.SamplePair{{Timestamp: 2000, Value: 2}, {Timestamp: 1000, Value: 1}}},
+		nil,
+		{Metric: nil},
+	}
+	got := ToSeries(m)
+	if len(got) != 2 {
+		t.Fatalf("got %d series, want 2", len(got))
+	}
+	want := telemetry.Series{Metric: "x", Labels: telemetry.Labels{"a": "1"},
+		Points: []telemetry.Point{{T: time.Unix(1, 0).UTC(), V: 1}, {T: time.Unix(2, 0).UTC(), V: 2}}}
+	if got[0].ID() != want.ID() || !got[0].Points[0].T.Equal(want.Points[0].T) || got[0].Points[1].V != 2 {
+		t.Errorf("got %+v, want %+v", got[0], want)
+	}
+	if got[1].Labels == nil || got[1].Points != nil {
+		t.Errorf("empty stream = %+v, want empty labels and no points", got[1])
+	}
+}
+
+// FuzzDecodeMatrix: never panic, and whatever decodes can be written
+// back by the snapshot writer and decodes to the same series.
+func FuzzDecodeMatrix(f *testing.F) {
+	for _, s := range promSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		series, err := DecodePromMatrix(body)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("multi-line error %q", err)
+			}
+			return
+		}
+		streams := make([]*model.SampleStream, len(series))
+		for i, s := range series {
+			ss, err := SeriesToStream(s, s.Metric != "")
+			if err != nil {
+				t.Fatalf("decoded series cannot be written back: %v", err)
+			}
+			streams[i] = ss
+		}
+		data, err := EncodeMatrix(streams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := DecodePromMatrix(data)
+		if err != nil {
+			t.Fatalf("re-decode: %v\n%s", err, data)
+		}
+		if len(again) != len(series) {
+			t.Fatalf("re-decode: %d series, want %d", len(again), len(series))
+		}
+		for i := range series {
+			a, b := series[i], again[i]
+			if a.ID() != b.ID() || len(a.Points) != len(b.Points) {
+				t.Fatalf("re-decode: %s with %d points, want %s with %d", b.ID(), len(b.Points), a.ID(), len(a.Points))
+			}
+			for j := range a.Points {
+				if !a.Points[j].T.Equal(b.Points[j].T) || !sameFloat(a.Points[j].V, b.Points[j].V) {
+					t.Fatalf("re-decode: point %d = %v, want %v", j, b.Points[j], a.Points[j])
+				}
+			}
+		}
+	})
+}
+
+func TestAppendSamplePair(t *testing.T) {
+	tests := []struct {
+		p    model.SamplePair
+		want string
+	}{
+		{model.SamplePair{Timestamp: 1714572000000, Value: 1}, `[1714572000,"1"]`},
+		{model.SamplePair{Timestamp: 1714572000120, Value: 0.5}, `[1714572000.120,"0.5"]`},
+		{model.SamplePair{Timestamp: 1714572000007, Value: model.SampleValue(math.NaN())}, `[1714572000.007,"NaN"]`},
+		{model.SamplePair{Timestamp: -1500, Value: model.SampleValue(math.Inf(1))}, `[-1.500,"+Inf"]`},
+		{model.SamplePair{Timestamp: -5, Value: model.SampleValue(math.Inf(-1))}, `[-0.005,"-Inf"]`},
+		{model.SamplePair{Timestamp: math.MinInt64, Value: 1e21}, `[-9223372036854775.808,"1000000000000000000000"]`},
+		{model.SamplePair{Timestamp: 170000000000010000, Value: 0}, `[170000000000010,"0"]`},
+	}
+	for _, tc := range tests {
+		got := string(appendSamplePair(nil, tc.p))
+		if got != tc.want {
+			t.Errorf("appendSamplePair(%v) = %s, want %s", tc.p, got, tc.want)
+		}
+		var back model.SamplePair
+		if err := back.UnmarshalJSON([]byte(got)); err != nil || !back.Equal(&tc.p) {
+			t.Errorf("%s decodes to %v (%v), want %v", got, back, err, tc.p)
+		}
+	}
+}

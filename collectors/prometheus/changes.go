@@ -1,0 +1,190 @@
+package prometheus
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// DetectChanges turns the series of one change source (the answer to its
+// query) into change events, per the source's detect rule. Series whose
+// service cannot be told are skipped. The result is sorted by time.
+func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *catalog.Catalog) []telemetry.Change {
+	var out []telemetry.Change
+	source := "prometheus: " + src.Name
+	switch src.Detect {
+	case catalog.DetectIncrease:
+		for _, s := range series {
+			svc := cat.Service(s.Labels)
+			if svc == "" {
+				continue
+			}
+			for i := 1; i < len(s.Points); i++ {
+				prev, cur := s.Points[i-1].V, s.Points[i].V
+				if !(cur > prev) || math.IsNaN(prev) {
+					continue
+				}
+				out = append(out, telemetry.Change{
+					T: s.Points[i].T, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+					Summary: fmt.Sprintf("%s %s (%s %s -> %s)", src.Kind, svc, src.Name, formatCount(prev), formatCount(cur)),
+				})
+			}
+		}
+	case catalog.DetectTimestamp:
+		for _, s := range series {
+			svc := cat.Service(s.Labels)
+			if svc == "" {
+				continue
+			}
+			for i := 1; i < len(s.Points); i++ {
+				prev, cur := s.Points[i-1].V, s.Points[i].V
+				if cur == prev || cur <= 0 || prev <= 0 || math.IsNaN(cur) || math.IsNaN(prev) {
+					continue
+				}
+				// The value says when; keep it within the samples that saw it.
+				t := time.Unix(0, int64(cur*1e9)).UTC()
+				if t.Before(s.Points[i-1].T) || t.After(s.Points[i].T) {
+					t = s.Points[i].T
+				}
+				what := svc
+				if inst := cmp.Or(s.Labels["pod"], s.Labels["instance"]); inst != "" {
+					what += " " + inst
+				}
+				out = append(out, telemetry.Change{
+					T: t, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+					Summary: fmt.Sprintf("%s %s (%s)", src.Kind, what, src.Name),
+				})
+			}
+		}
+	case catalog.DetectCreated:
+		for _, s := range series {
+			svc := cat.Service(s.Labels)
+			if svc == "" || len(s.Points) == 0 {
+				continue
+			}
+			v := s.Points[0].V
+			if math.IsNaN(v) || v <= 0 {
+				continue
+			}
+			// Only an object born while we watched is a change: one that
+			// existed before the range began says nothing about when.
+			t := time.Unix(0, int64(v*1e9)).UTC()
+			if t.Before(s.Points[0].T.Add(-step(s.Points))) || t.After(s.Points[len(s.Points)-1].T) {
+				continue
+			}
+			what := svc
+			for _, l := range []string{"replicaset", "pod", "instance"} {
+				if x := s.Labels[l]; x != "" {
+					what = x
+					break
+				}
+			}
+			out = append(out, telemetry.Change{
+				T: t, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+				Summary: fmt.Sprintf("%s %s (%s %s)", src.Kind, svc, src.Name, what),
+			})
+		}
+	case catalog.DetectLabel:
+		out = detectVersions(src, series, cat, source)
+	}
+	out = collectors.DedupeChanges(out)
+	telemetry.SortChanges(out)
+	return out
+}
+
+// step is the sampling interval of a series, a minute when unknown.
+func step(pts []telemetry.Point) time.Duration {
+	if len(pts) < 2 {
+		return time.Minute
+	}
+	return pts[1].T.Sub(pts[0].T)
+}
+
+// detectVersions finds, per service, each version that first appears after
+// the first sample: a rollout from the version seen before it.
+func detectVersions(src catalog.ChangeSource, series []telemetry.Series, cat *catalog.Catalog, source string) []telemetry.Change {
+	type seen struct {
+		version, revision string
+		first, last       time.Time
+	}
+	byService := map[string]map[string]*seen{}
+	start := time.Time{}
+	for _, s := range series {
+		svc, v := cat.Service(s.Labels), s.Labels[src.Label]
+		if svc == "" || v == "" || len(s.Points) == 0 {
+			continue
+		}
+		if start.IsZero() || s.Points[0].T.Before(start) {
+			start = s.Points[0].T
+		}
+		if byService[svc] == nil {
+			byService[svc] = map[string]*seen{}
+		}
+		e := byService[svc][v]
+		if e == nil {
+			e = &seen{version: v, first: s.Points[0].T, last: s.Points[len(s.Points)-1].T}
+			byService[svc][v] = e
+		}
+		e.first = earliest(e.first, s.Points[0].T)
+		e.last = latest(e.last, s.Points[len(s.Points)-1].T)
+		for _, l := range src.RevisionLabels {
+			if r := s.Labels[l]; r != "" && e.revision == "" {
+				e.revision = r
+			}
+		}
+	}
+	var out []telemetry.Change
+	for svc, versions := range byService {
+		list := make([]*seen, 0, len(versions))
+		for _, e := range versions {
+			list = append(list, e)
+		}
+		slices.SortFunc(list, func(a, b *seen) int { return cmp.Or(a.first.Compare(b.first), cmp.Compare(a.version, b.version)) })
+		for i, e := range list {
+			if i == 0 || !e.first.After(start) {
+				continue
+			}
+			// The version before is the latest one still running when this
+			// one appeared.
+			prev := list[i-1]
+			for _, p := range list[:i] {
+				if !p.last.Before(e.first) && p.first.Before(e.first) {
+					prev = p
+				}
+			}
+			out = append(out, telemetry.Change{
+				T: e.first, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+				Summary:     fmt.Sprintf("%s %s %s -> %s", src.Kind, svc, prev.version, e.version),
+				FromVersion: prev.version, ToVersion: e.version, Commit: e.revision,
+			})
+		}
+	}
+	return out
+}
+
+func formatCount(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return fmt.Sprintf("%d", int64(v))
+	}
+	return fmt.Sprintf("%g", v)
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,476 @@
+package prometheus
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/internal/promapi"
+	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// ErrUnreachable is a Prometheus that could not be asked at all: refused
+// connections, DNS failures, timeouts, or an endpoint that is not the API.
+var ErrUnreachable = errors.New("Prometheus is unreachable")
+
+// maxRawMetrics bounds how many metric names one catalog signal without a
+// query may pull raw: a loose regex must not fetch a whole server.
+const maxRawMetrics = 20
+
+// Source is the live metrics source: one range query per catalog signal
+// over the baseline and the window, aggregated on the server.
+type Source struct {
+	cfg    Config
+	api    v1.API
+	log    *slog.Logger
+	redact httpsource.Redactor
+	// Progress, when set, is called by Read after each query with the
+	// number done and the total.
+	Progress func(done, total int)
+}
+
+// New checks cfg and builds the HTTP client. It does no I/O.
+func New(cfg Config, log *slog.Logger) (*Source, error) {
+	cfg, err := cfg.check()
+	red := httpsource.Redactor(cfg.Secrets())
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc, err := cfg.Client(log, red)
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
+	}
+	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
+	}
+	return &Source{cfg: cfg, api: v1.NewAPI(client), log: log, redact: red}, nil
+}
+
+// Name is the source's name in errors.
+func (p *Source) Name() string { return "prometheus" }
+
+// Collect reads the request's range (see Read), reporting progress.
+func (p *Source) Collect(ctx context.Context, req collectors.Request) (collectors.Part, error) {
+	start := time.Now()
+	b, err := p.read(ctx, req.Catalog, req.Window, req.Baseline, func(done, total int) {
+		req.Status(fmt.Sprintf("querying %s: %d/%d", p.URL(), done, total))
+	})
+	if err != nil {
+		return collectors.Part{}, err
+	}
+	p.log.Debug("collected from prometheus", "url", p.URL(), "series", len(b.Series), "warnings", len(b.Warnings), "took", time.Since(start).Round(time.Millisecond))
+	b.Window, b.Baseline = telemetry.Window{}, telemetry.Window{}
+	return collectors.Part{Bundle: b, Origin: collectors.Origin{Source: p.Name(), URL: p.URL()}}, nil
+}
+
+// URL is the server's base URL, without credentials.
+func (p *Source) URL() string { return httpsource.RedactURL(p.cfg.URL) }
+
+// Step is the resolution Collect will use for a baseline and window.
+func (p *Source) Step(window, baseline telemetry.Window) time.Duration {
+	if p.cfg.Step > 0 {
+		return time.Duration(p.cfg.Step)
+	}
+	return autoStep(window, baseline)
+}
+
+// promQuery is one planned query: a catalog signal's PromQL, or one raw
+// metric of a signal that has no query.
+type promQuery struct {
+	signal string
+	query  string
+	// change is 1 + the index of the catalog change source it serves; 0
+	// for a signal.
+	change int
+}
+
+// what names the query's purpose in warnings.
+func (q promQuery) what() string {
+	if q.change > 0 {
+		return "change source " + strings.TrimPrefix(q.signal, "change:")
+	}
+	return "signal " + q.signal
+}
+
+// Read queries every catalog signal whose metrics exist over the
+// baseline and the window. A failing query becomes a warning in the
+// bundle; an unreachable server is an error wrapping ErrUnreachable.
+func (p *Source) Read(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window) (telemetry.Bundle, error) {
+	return p.read(ctx, cat, window, baseline, p.Progress)
+}
+
+func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window, progress func(done, total int)) (telemetry.Bundle, error) {
+	b := telemetry.Bundle{Window: window, Baseline: baseline}
+	step := p.Step(window, baseline)
+	ranges := planRanges(window, baseline, step)
+	if len(ranges) == 0 {
+		return b, errors.New("prometheus: empty time range")
+	}
+	full := telemetry.Window{From: ranges[0].Start, To: ranges[len(ranges)-1].End}
+
+	names, err := p.metricNames(ctx, full)
+	if err != nil {
+		return b, err
+	}
+	queries, warns := planQueries(cat, names, p.log)
+	b.Warnings = append(b.Warnings, warns...)
+	if len(queries) > 0 {
+		// Changes matter only beside signals to explain.
+		queries = append(queries, planChangeQueries(cat, names, p.log)...)
+	}
+	if len(queries) == 0 {
+		b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus %s: no catalog signal's metrics exist between %s and %s", p.URL(), full.From.Format(time.RFC3339), full.To.Format(time.RFC3339)))
+		return b, nil
+	}
+	p.log.Debug("querying prometheus", "url", p.URL(), "queries", len(queries), "ranges", len(ranges), "step", step)
+
+	type result struct {
+		series []telemetry.Series
+		warns  []string
+		err    error
+	}
+	results := make([]result, len(queries)*len(ranges))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done int
+	)
+	sem := make(chan struct{}, p.cfg.Concurrency)
+	total := len(results)
+	for qi, q := range queries {
+		for ri, r := range ranges {
+			wg.Add(1)
+			go func(i int, q promQuery, r v1.Range) {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					results[i].err = ctx.Err()
+					return
+				}
+				defer func() { <-sem }()
+				series, warns, err := p.queryRange(ctx, q, r)
+				results[i] = result{series, warns, err}
+				mu.Lock()
+				done++
+				if progress != nil {
+					progress(done, total)
+				}
+				mu.Unlock()
+			}(qi*len(ranges)+ri, q, r)
+		}
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return b, err
+	}
+
+	var got [][]telemetry.Series
+	changeSeries := make([][][]telemetry.Series, len(cat.ChangeSources))
+	failed, unreachable := 0, 0
+	var firstUnreachable error
+	for i, res := range results {
+		q := queries[i/len(ranges)]
+		b.Warnings = append(b.Warnings, res.warns...)
+		if res.err != nil {
+			failed++
+			if errors.Is(res.err, ErrUnreachable) {
+				unreachable++
+				firstUnreachable = cmp.Or(firstUnreachable, res.err)
+			}
+			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: %s: query %s failed: %v", q.what(), oneLineQuery(q.query), res.err))
+			continue
+		}
+		if q.change > 0 {
+			changeSeries[q.change-1] = append(changeSeries[q.change-1], res.series)
+			continue
+		}
+		got = append(got, res.series)
+	}
+	if failed == total && unreachable > 0 {
+		return b, firstUnreachable
+	}
+	b.Series = telemetry.MergeSeries(got)
+	for i, groups := range changeSeries {
+		if len(groups) > 0 {
+			b.Changes = append(b.Changes, DetectChanges(cat.ChangeSources[i], telemetry.MergeSeries(groups), cat)...)
+		}
+	}
+	b.Changes = collectors.MergeChanges(b.Changes)
+	p.log.Debug("queried prometheus", "series", len(b.Series), "failed", failed, "of", total)
+	return b, nil
+}
+
+// queryRange runs one query over one range under the query timeout.
+func (p *Source) queryRange(ctx context.Context, q promQuery, r v1.Range) ([]telemetry.Series, []string, error) {
+	timeout := time.Duration(p.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	val, warns, _, err := p.api.QueryRange(ctx, q.query, r, v1.WithTimeout(timeout))
+	notes := make([]string, 0, len(warns))
+	for _, w := range warns {
+		notes = append(notes, p.redact.String(fmt.Sprintf("prometheus: signal %s: server warning: %s", q.signal, w)))
+	}
+	if err != nil {
+		return nil, notes, p.describe(ctx, err)
+	}
+	if val == nil {
+		// {"status":"success"} without data: nothing to convert.
+		return nil, notes, errors.New("the server's answer is a success with no result (no data.resultType)")
+	}
+	m, ok := val.(model.Matrix)
+	if !ok {
+		return nil, notes, fmt.Errorf("%w %q, want \"matrix\"", promapi.ErrResultType, val.Type())
+	}
+	series := promapi.ToSeries(m)
+	for i := range series {
+		if series[i].Metric == "" {
+			// An aggregate has no __name__: the signal names it, as in a snapshot.
+			series[i].Metric = q.signal
+		}
+		series[i].Signal, series[i].Query = q.signal, q.query
+	}
+	p.log.Debug("query", "signal", q.signal, "from", r.Start, "to", r.End, "series", len(series), "took", time.Since(start).Round(time.Millisecond))
+	return series, notes, nil
+}
+
+// metricNames lists the metric names with data in w, or nil when the
+// server does not offer the list (then every signal is queried).
+func (p *Source) metricNames(ctx context.Context, w telemetry.Window) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.Timeout))
+	defer cancel()
+	vals, _, _, err := p.api.LabelValues(ctx, model.MetricNameLabel, nil, w.From, w.To)
+	if err != nil {
+		// Test the client's error: describe rewords API errors into plain ones.
+		var apiErr *v1.Error
+		refused := errors.As(err, &apiErr) && apiErr.Type != v1.ErrBadResponse
+		err = p.describe(ctx, err)
+		if errors.Is(err, ErrUnreachable) || !refused {
+			return nil, err
+		}
+		// Some proxies refuse the label API but answer queries.
+		p.log.Debug("cannot list metric names; querying every signal", "err", err)
+		return nil, nil
+	}
+	names := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		names[string(v)] = true
+	}
+	p.log.Debug("metric names in range", "count", len(names))
+	return names, nil
+}
+
+// describe turns a client error into one actionable line, free of secrets.
+func (p *Source) describe(ctx context.Context, err error) error {
+	e := p.cfg.Endpoint(ErrUnreachable, p.redact)
+	if d, ok := e.Describe(ctx, err, "narrow the window or aggregate more in the catalog query, or raise "+p.cfg.Names.Field("max_response_bytes")); ok {
+		return d
+	}
+	var apiErr *v1.Error
+	if errors.As(err, &apiErr) {
+		// Scrub before apiError cuts the text: a cut secret is not found.
+		e := *apiErr
+		e.Msg, e.Detail = p.redact.String(e.Msg), p.redact.String(e.Detail)
+		err = apiError(&e, p.cfg.Names.Section)
+	}
+	return p.redact.Error(err)
+}
+
+// apiError words the client library's errors: the server's own error text
+// for a refused query, the status for the rest.
+func apiError(e *v1.Error, section string) error {
+	detail := strings.Join(strings.Fields(e.Detail), " ")
+	if len(detail) > 300 {
+		detail = strings.ToValidUTF8(detail[:300], "") + "…"
+	}
+	// The client words a bare HTTP status as "client error: 404"; the
+	// server's own text (e.Type bad_data, execution, ...) may end in a
+	// number too.
+	status := func(codes ...string) bool {
+		return e.Type == v1.ErrClient && slices.ContainsFunc(codes, func(c string) bool { return strings.HasSuffix(e.Msg, " "+c) })
+	}
+	var env promapi.Envelope
+	switch {
+	case status("404", "405"):
+		return fmt.Errorf("%w: %s: not a Prometheus API at this URL — check the path (e.g. a /prometheus prefix)", ErrUnreachable, e.Msg)
+	case e.Type == v1.ErrBadResponse:
+		return fmt.Errorf("the server's answer is not a Prometheus API response: %s", e.Msg)
+	case status("401", "403"):
+		return fmt.Errorf("%w: %s: the server refused the credentials — check basic_auth / authorization%s", ErrUnreachable, e.Msg, in(section))
+	case json.Unmarshal([]byte(e.Detail), &env) == nil && env.Status == "error" && env.Error != "":
+		// A 5xx whose body is a Prometheus error (Thanos, Mimir, a timeout):
+		// the server's whole error text, not the cut JSON.
+		return fmt.Errorf("%s: %w", e.Msg, &promapi.APIError{Type: env.ErrorType, Msg: env.Error})
+	case detail != "":
+		return fmt.Errorf("%s: %s", e.Msg, detail)
+	default:
+		return &promapi.APIError{Type: string(e.Type), Msg: e.Msg}
+	}
+}
+
+// planQueries picks what to ask: a signal's query when one of its metrics
+// exists (names nil: always), and for a signal without a query the
+// existing metrics its patterns match, each pulled raw.
+func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) ([]promQuery, []string) {
+	var out []promQuery
+	var warns []string
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, s := range cat.Signals {
+		switch {
+		case s.IsLog():
+			continue
+		case s.Query != "":
+			metrics, err := queryMetricNames(s.Query)
+			if err != nil {
+				warns = append(warns, fmt.Sprintf("catalog signal %s: query does not parse, skipped: %v", s.ID, err))
+				continue
+			}
+			if names != nil && len(metrics) > 0 && !slices.ContainsFunc(metrics, func(m string) bool { return names[m] }) {
+				log.Debug("skipping signal: none of its metrics exist in the range", "signal", s.ID, "metrics", strings.Join(metrics, ","))
+				continue
+			}
+			out = append(out, promQuery{signal: s.ID, query: s.Query})
+		case len(s.Metrics) > 0 && names != nil:
+			var matched []string
+			res := compilePatterns(s.Metrics)
+			for _, n := range sorted {
+				// A name two signals' patterns match belongs to the first, as
+				// offline (Classify): it is read once, under that signal.
+				if slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(n) }) &&
+					cat.Classify("", n).SignalID == s.ID {
+					matched = append(matched, n)
+				}
+			}
+			if len(matched) > maxRawMetrics {
+				warns = append(warns, fmt.Sprintf("catalog signal %s: %d metrics match its patterns; only the first %d are read — give it a query in the catalog", s.ID, len(matched), maxRawMetrics))
+				matched = matched[:maxRawMetrics]
+			}
+			if len(matched) == 0 {
+				log.Debug("skipping signal: no metric matches its patterns", "signal", s.ID)
+			}
+			for _, n := range matched {
+				out = append(out, promQuery{signal: s.ID, query: n})
+			}
+		}
+	}
+	return out, warns
+}
+
+// planChangeQueries asks each catalog change source whose metrics exist.
+func planChangeQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) []promQuery {
+	var out []promQuery
+	for i, cs := range cat.ChangeSources {
+		if cs.Detect == catalog.DetectLog {
+			continue // read from Loki
+		}
+		metrics, err := queryMetricNames(cs.Query)
+		if err != nil {
+			continue // the catalog checked it at load
+		}
+		if names != nil && len(metrics) > 0 && !slices.ContainsFunc(metrics, func(m string) bool { return names[m] }) {
+			log.Debug("skipping change source: none of its metrics exist in the range", "source", cs.ID, "metrics", strings.Join(metrics, ","))
+			continue
+		}
+		out = append(out, promQuery{signal: "change:" + cs.ID, query: cs.Query, change: i + 1})
+	}
+	return out
+}
+
+// compilePatterns compiles a signal's metric patterns once for all the
+// names of a server, anchored as in the catalog.
+func compilePatterns(patterns []string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, 0, len(patterns))
+	for _, p := range patterns {
+		if re, err := regexp.Compile("^(?:" + p + ")$"); err == nil {
+			out = append(out, re)
+		}
+	}
+	return out
+}
+
+// oneLineQuery folds a multi-line catalog query for a warning.
+func oneLineQuery(q string) string { return strings.Join(strings.Fields(q), " ") }
+
+// niceSteps are the steps autoStep picks from: round numbers that line up
+// with dashboards.
+var niceSteps = []time.Duration{
+	30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute,
+	15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// targetPoints is the resolution autoStep aims for per range: enough to
+// place an onset within a step, few enough to keep the pull small.
+const targetPoints = 2000
+
+// maxPointsPerQuery stays under Prometheus's limit of 11,000 points per
+// series in one range query.
+const maxPointsPerQuery = 10000
+
+// autoStep chooses the finest nice step that keeps each of the window and
+// the baseline under targetPoints.
+func autoStep(window, baseline telemetry.Window) time.Duration {
+	longest := max(window.Duration(), baseline.Duration())
+	for _, s := range niceSteps {
+		if s >= DefaultMinStep && longest/s <= targetPoints {
+			return s
+		}
+	}
+	return niceSteps[len(niceSteps)-1]
+}
+
+// planRanges covers the baseline and the window with query ranges at step:
+// one range when they touch, two when the baseline lies elsewhere (e.g. a
+// week earlier), each split so no query returns more than
+// maxPointsPerQuery points per series. Starts are aligned to the step so
+// repeated runs ask for the same timestamps.
+func planRanges(window, baseline telemetry.Window, step time.Duration) []v1.Range {
+	spans := (collectors.Range{Window: window, Baseline: baseline}).Spans()
+	var out []v1.Range
+	for _, s := range spans {
+		from := collectors.AlignDown(s.From, step)
+		// The last sample is the last step before To: windows are half-open.
+		to := collectors.AlignDown(s.To.Add(-time.Nanosecond), step)
+		if to.Before(from) {
+			to = from
+		}
+		chunk := time.Duration(maxPointsPerQuery-1) * step
+		for start := from; !start.After(to); start = start.Add(chunk + step) {
+			end := earliest(start.Add(chunk), to)
+			out = append(out, v1.Range{Start: start.UTC(), End: end.UTC(), Step: step})
+		}
+	}
+	return out
+}
+
+// in places a setting in its config section, when the section is known.
+func in(section string) string {
+	if section == "" {
+		return ""
+	}
+	return " in " + section
+}

@@ -1,0 +1,215 @@
+// Package collectors turns an incident window into a telemetry.Bundle: from
+// a recorded snapshot on disk, a live Prometheus or Loki, or a labelled dataset.
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/rca-tool/rca/collectors/internal/promapi"
+	"github.com/rca-tool/rca/collectors/loki"
+	"github.com/rca-tool/rca/internal/strictjson"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// ErrNotSnapshot is a path that is not a snapshot folder: a file, a folder
+// without manifest.json, or (when writing) a non-empty folder of other files.
+var ErrNotSnapshot = errors.New("not a snapshot folder")
+
+// Read loads a snapshot directory (see docs/snapshot.md) into a
+// bundle. Series come back sorted by ID, logs by time then labels, changes
+// by time, edges by caller and callee; times are UTC.
+func Read(ctx context.Context, dir string) (telemetry.Bundle, error) {
+	b, err := read(ctx, dir)
+	if err != nil {
+		return telemetry.Bundle{}, fmt.Errorf("snapshot: %w", err)
+	}
+	return b, nil
+}
+
+func read(ctx context.Context, dir string) (telemetry.Bundle, error) {
+	if err := ctx.Err(); err != nil {
+		return telemetry.Bundle{}, err
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return telemetry.Bundle{}, fmt.Errorf("open %s: %w — pass the folder that holds manifest.json", dir, notFound("no such directory"))
+	case err != nil:
+		return telemetry.Bundle{}, err
+	case !fi.IsDir():
+		return telemetry.Bundle{}, fmt.Errorf("open %s: %w: it is a file — pass the folder that holds manifest.json", dir, ErrNotSnapshot)
+	}
+	// os.Root keeps every read inside dir, even through symbolic links.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return telemetry.Bundle{}, err
+	}
+	defer root.Close()
+
+	mpath := filepath.Join(dir, manifestName)
+	data, err := root.ReadFile(manifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return telemetry.Bundle{}, fmt.Errorf("open %s: %w: no %s in it — pass the folder that holds manifest.json (see docs/snapshot.md)", dir, ErrNotSnapshot, manifestName)
+	}
+	if err != nil {
+		return telemetry.Bundle{}, err
+	}
+	m, err := decodeManifest(data)
+	if err != nil {
+		return telemetry.Bundle{}, fmt.Errorf("%s: %w", mpath, err)
+	}
+
+	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath}
+	b := telemetry.Bundle{
+		Window:   utcWindow(m.Window),
+		Baseline: utcWindow(m.Baseline),
+		Warnings: slices.Clone(m.Warnings),
+	}
+	if m.Target != nil {
+		t := *m.Target
+		b.Target = &t
+	}
+	if b.Series, err = r.series(m.Metrics, &b.Warnings); err != nil {
+		return telemetry.Bundle{}, err
+	}
+	if b.Logs, err = r.logs(m.Logs, &b.Warnings); err != nil {
+		return telemetry.Bundle{}, err
+	}
+	if m.Changes != "" {
+		if err := r.readJSON("changes", m.Changes, &b.Changes); err != nil {
+			return telemetry.Bundle{}, err
+		}
+		for i := range b.Changes {
+			b.Changes[i].T = b.Changes[i].T.UTC()
+		}
+		telemetry.SortChanges(b.Changes)
+	}
+	if m.Topology != "" {
+		if err := r.readJSON("topology", m.Topology, &b.Edges); err != nil {
+			return telemetry.Bundle{}, err
+		}
+		b.Edges = normalizeEdges(b.Edges)
+	}
+	return b, nil
+}
+
+// reader reads the files a manifest points at.
+type reader struct {
+	ctx   context.Context
+	root  *os.Root
+	dir   string
+	mpath string
+}
+
+// read returns one file, checking ctx first since a snapshot can hold many.
+func (r reader) read(field, name string) ([]byte, error) {
+	if err := r.ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := r.root.ReadFile(filepath.FromSlash(name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %s %s: %w — fix the path in the manifest or capture the file again",
+			r.mpath, field, strconv.Quote(name), notFound("file does not exist"))
+	case err != nil:
+		return nil, fmt.Errorf("%s: %s: %w", r.mpath, field, err)
+	}
+	return data, nil
+}
+
+func (r reader) path(name string) string {
+	return filepath.Join(r.dir, filepath.FromSlash(name))
+}
+
+func (r reader) readJSON(field, name string, v any) error {
+	data, err := r.read(field, name)
+	if err != nil {
+		return err
+	}
+	if err := strictjson.Decode(data, v); err != nil {
+		return fmt.Errorf("%s: %w", r.path(name), err)
+	}
+	return nil
+}
+
+// seriesKey is what makes two recorded series the same series: a query
+// recorded twice (baseline range and window range) merges into one.
+
+func (r reader) series(entries []metricEntry, warnings *[]string) ([]telemetry.Series, error) {
+	groups := make([][]telemetry.Series, 0, len(entries))
+	for i, e := range entries {
+		data, err := r.read(fmt.Sprintf("metrics[%d].file", i), e.File)
+		if err != nil {
+			return nil, err
+		}
+		got, notes, err := promapi.DecodeMatrix(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.path(e.File), err)
+		}
+		for _, n := range notes {
+			*warnings = append(*warnings, e.File+": "+n)
+		}
+		for i := range got {
+			if got[i].Metric == "" {
+				// An aggregated query (sum by ...) has no __name__: the catalog signal names it.
+				got[i].Metric = e.Signal
+			}
+			got[i].Signal, got[i].Query = e.Signal, e.Query
+		}
+		groups = append(groups, got)
+	}
+	return telemetry.MergeSeries(groups), nil
+}
+
+func (r reader) logs(entries []logEntry, warnings *[]string) ([]telemetry.LogLine, error) {
+	var out []telemetry.LogLine
+	for i, e := range entries {
+		data, err := r.read(fmt.Sprintf("logs[%d].file", i), e.File)
+		if err != nil {
+			return nil, err
+		}
+		got, notes, err := loki.DecodeStreams(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.path(e.File), err)
+		}
+		for _, n := range notes {
+			*warnings = append(*warnings, e.File+": "+n)
+		}
+		out = append(out, got...)
+	}
+	telemetry.SortLogs(out)
+	// Overlapping ranges repeat lines; Loki itself drops identical entries of a stream.
+	return slices.CompactFunc(out, func(a, b telemetry.LogLine) bool { return telemetry.CompareLogs(a, b) == 0 }), nil
+}
+
+// normalizeEdges sorts edges and drops repeats: the graph has no multi-edges.
+func normalizeEdges(e []telemetry.Edge) []telemetry.Edge {
+	slices.SortFunc(e, func(a, b telemetry.Edge) int {
+		return cmp.Or(cmp.Compare(a.Caller, b.Caller), cmp.Compare(a.Callee, b.Callee))
+	})
+	return slices.Compact(e)
+}
+
+func utcWindow(w telemetry.Window) telemetry.Window {
+	if isZeroWindow(w) {
+		return telemetry.Window{}
+	}
+	return telemetry.Window{From: w.From.UTC(), To: w.To.UTC()}
+}
+
+func isZeroWindow(w telemetry.Window) bool { return w.From.IsZero() && w.To.IsZero() }
+
+// notFound is the text of a missing path; it matches fs.ErrNotExist so
+// callers can test for it with errors.Is.
+type notFound string
+
+func (e notFound) Error() string      { return string(e) }
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }

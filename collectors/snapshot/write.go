@@ -1,0 +1,340 @@
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/collectors/internal/promapi"
+	"github.com/rca-tool/rca/collectors/loki"
+	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/strictjson"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// Meta is what a snapshot records beyond the bundle: when and where
+// from. The zero value writes neither, which keeps the bytes reproducible.
+type Meta struct {
+	Created time.Time
+	// Prometheus and Loki are the base URLs queried. User info, query
+	// strings and fragments are removed before writing, so tokens never land on disk.
+	Prometheus string
+	Loki       string
+	// LogQuery is the LogQL the log lines were read with.
+	LogQuery string
+}
+
+// Write records a bundle as a snapshot directory (see
+// docs/snapshot.md). dir must be new, empty, or an earlier snapshot, which
+// is replaced. The same bundle always gives the same bytes.
+func Write(ctx context.Context, dir string, b telemetry.Bundle) error {
+	return WriteMeta(ctx, dir, b, Meta{})
+}
+
+// WriteMeta is Write that also records when and where from.
+func WriteMeta(ctx context.Context, dir string, b telemetry.Bundle, meta Meta) error {
+	if err := write(ctx, dir, b, meta); err != nil {
+		return fmt.Errorf("snapshot: write %s: %w", dir, err)
+	}
+	return nil
+}
+
+// file is one file of a snapshot, by slash-separated relative name.
+type file struct {
+	name string
+	data []byte
+}
+
+func write(ctx context.Context, dir string, b telemetry.Bundle, meta Meta) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Encode everything before touching the disk, so bad input leaves no half snapshot.
+	files, err := encode(b, meta)
+	if err != nil {
+		return err
+	}
+	old, err := prepareDir(dir)
+	if err != nil {
+		return err
+	}
+	// files ends with the manifest: a reader never sees it before the files it names.
+	keep := map[string]bool{}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), f.data); err != nil {
+			return err
+		}
+		keep[f.name] = true
+	}
+	// Remove only what the replaced manifest named and the new one does not.
+	for _, name := range old {
+		if keep[name] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale file of the previous snapshot: %w", err)
+		}
+	}
+	return nil
+}
+
+// prepareDir makes sure dir can take a snapshot and returns the files of
+// the snapshot it replaces, if any.
+func prepareDir(dir string) ([]string, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%w: it is a file — pass a new or empty folder", ErrNotSnapshot)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: the folder is not empty and has no %s — write to a new or empty folder", ErrNotSnapshot, manifestName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	old, err := decodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("the folder holds a %s this rca cannot replace (%w) — write to a new or empty folder", manifestName, err)
+	}
+	return old.files(), nil
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames
+// it into place, so a crash never leaves a half-written file.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// encode renders a bundle as the files of a snapshot, manifest last.
+func encode(b telemetry.Bundle, meta Meta) ([]file, error) {
+	m := manifest{
+		Schema:   Schema,
+		Window:   utcWindow(b.Window),
+		Baseline: utcWindow(b.Baseline),
+		Sources:  manifestSources{Prometheus: httpsource.RedactURL(meta.Prometheus), Loki: httpsource.RedactURL(meta.Loki)},
+		Metrics:  []metricEntry{},
+		Logs:     []logEntry{},
+		Warnings: slices.Clone(b.Warnings),
+	}
+	if !meta.Created.IsZero() {
+		m.Created = meta.Created.UTC().Truncate(time.Second)
+	}
+	if b.Target != nil {
+		t := *b.Target
+		m.Target = &t
+	}
+	if err := validateWindows(m.Window, m.Baseline); err != nil {
+		return nil, err
+	}
+
+	var files []file
+	metrics, err := encodeMetrics(b, &m)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, metrics...)
+
+	if len(b.Logs) > 0 {
+		data, err := loki.EncodeStreams(b.Logs)
+		if err != nil {
+			return nil, err
+		}
+		from, to := b.Logs[0].T, b.Logs[0].T
+		for _, l := range b.Logs {
+			from, to = earliest(from, l.T), latest(to, l.T)
+		}
+		name := "logs/0001.json"
+		m.Logs = append(m.Logs, logEntry{Query: meta.LogQuery, Start: from.UTC(), End: to.UTC(), Limit: len(b.Logs), File: name})
+		files = append(files, file{name, data})
+	}
+
+	changes := slices.Clone(b.Changes)
+	for i := range changes {
+		changes[i].T = changes[i].T.UTC()
+	}
+	telemetry.SortChanges(changes)
+	edges := normalizeEdges(slices.Clone(b.Edges))
+	if changes == nil {
+		changes = []telemetry.Change{}
+	}
+	if edges == nil {
+		edges = []telemetry.Edge{}
+	}
+	m.Changes, m.Topology = "changes.json", "topology.json"
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{m.Changes, changes}, {m.Topology, edges}, {manifestName, m}} {
+		data, err := strictjson.MarshalIndent(f.v)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, file{f.name, data})
+	}
+	return files, nil
+}
+
+// metricGroup is the series that go into one metrics file.
+type metricGroup struct {
+	signal, query, metric string
+	series                []telemetry.Series
+}
+
+// encodeMetrics writes one file per (signal, query); series without a
+// query are split by metric name so each file stays one thing.
+func encodeMetrics(b telemetry.Bundle, m *manifest) ([]file, error) {
+	groups := map[[3]string]*metricGroup{}
+	var order []*metricGroup
+	for _, s := range b.Series {
+		k := [3]string{s.Signal, s.Query, ""}
+		if s.Query == "" {
+			k[2] = s.Metric
+		}
+		g, ok := groups[k]
+		if !ok {
+			g = &metricGroup{signal: k[0], query: k[1], metric: k[2]}
+			groups[k] = g
+			order = append(order, g)
+		}
+		g.series = append(g.series, s)
+	}
+	slices.SortFunc(order, func(a, c *metricGroup) int {
+		return cmp.Or(cmp.Compare(a.signal, c.signal), cmp.Compare(a.query, c.query), cmp.Compare(a.metric, c.metric))
+	})
+
+	var files []file
+	for i, g := range order {
+		telemetry.SortSeries(g.series)
+		streams := make([]*model.SampleStream, 0, len(g.series))
+		var from, to time.Time
+		var times [][]time.Time
+		for _, s := range g.series {
+			// __name__ only when it says more than the signal; an aggregate has none.
+			ss, err := promapi.SeriesToStream(s, s.Metric != s.Signal && s.Metric != "")
+			if err != nil {
+				return nil, err
+			}
+			streams = append(streams, ss)
+			ts := make([]time.Time, len(ss.Values))
+			for j, p := range ss.Values {
+				t := time.UnixMilli(int64(p.Timestamp)).UTC()
+				ts[j] = t
+				if from.IsZero() || t.Before(from) {
+					from = t
+				}
+				if to.IsZero() || t.After(to) {
+					to = t
+				}
+			}
+			times = append(times, ts)
+		}
+		if from.IsZero() {
+			from, to = bundleRange(b)
+		}
+		data, err := promapi.EncodeMatrix(streams)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("metrics/%04d.json", i+1)
+		m.Metrics = append(m.Metrics, metricEntry{
+			Signal: g.signal, Query: g.query, Start: from, End: to, Step: stepOf(times), File: name,
+		})
+		files = append(files, file{name, data})
+	}
+	return files, nil
+}
+
+// bundleRange is the range a query would cover: baseline start to window end.
+func bundleRange(b telemetry.Bundle) (time.Time, time.Time) {
+	from := b.Window.From
+	if !b.Baseline.From.IsZero() {
+		from = earliest(from, b.Baseline.From)
+	}
+	return from.UTC(), latest(b.Window.To, b.Baseline.To).UTC()
+}
+
+// stepOf guesses the query step as the most common gap between samples
+// (the smaller on a tie); "" when no series has two samples.
+func stepOf(series [][]time.Time) string {
+	count := map[time.Duration]int{}
+	for _, ts := range series {
+		for i := 1; i < len(ts); i++ {
+			if d := ts[i].Sub(ts[i-1]); d > 0 {
+				count[d]++
+			}
+		}
+	}
+	var best time.Duration
+	for d, n := range count {
+		if n > count[best] || (n == count[best] && d < best) {
+			best = d
+		}
+	}
+	if best <= 0 {
+		return ""
+	}
+	return model.Duration(best).String()
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,520 @@
+// Package dataset loads the labelled incident datasets of ../shared/datasets
+// (format version 1, see its README): each case becomes a telemetry.Bundle,
+// so that scoring runs the same code path a live incident does. The label
+// (fault, root_cause) goes only into Case, never into the Bundle.
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// Case is one labelled incident of a dataset.
+type Case struct {
+	ID     string
+	System string
+	// FaultType and Truth are the label, for scoring only: a ranker sees Bundle.
+	FaultType string
+	Truth     Truth
+	Bundle    telemetry.Bundle
+}
+
+// Truth is the labelled root cause. Metric is "" when the source has none.
+type Truth struct {
+	Service string
+	Metric  string
+}
+
+// caseFile is case.json. Fields a ranker must not see are kept apart by
+// LoadCase; unknown extra fields (source, fault.command ...) are ignored.
+type caseFile struct {
+	ID     string `json:"id"`
+	System string `json:"system"`
+	Fault  struct {
+		Type string `json:"type"`
+	} `json:"fault"`
+	RootCause struct {
+		Service string  `json:"service"`
+		Metric  *string `json:"metric"`
+	} `json:"root_cause"`
+	Window   *caseRange `json:"window"`
+	Baseline *caseRange `json:"baseline"`
+	Target   *struct {
+		Service string `json:"service"`
+		Metric  string `json:"metric"`
+	} `json:"target"`
+}
+
+type caseRange struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+func (r *caseRange) window() telemetry.Window {
+	return telemetry.Window{From: time.Unix(r.From, 0).UTC(), To: time.Unix(r.To, 0).UTC()}
+}
+
+// ListCases returns the case directories of a dataset, sorted by name. dir is
+// either the dataset folder (holding cases/) or the cases folder itself.
+func List(dir string) ([]string, error) {
+	root := dir
+	if fi, err := os.Stat(filepath.Join(dir, "cases")); err == nil && fi.IsDir() {
+		root = filepath.Join(dir, "cases")
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		p := filepath.Join(root, e.Name())
+		if _, err := os.Stat(filepath.Join(p, "case.json")); err == nil {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// LoadCase reads one case directory. Errors name the case.
+func Load(ctx context.Context, dir string) (Case, error) {
+	name := filepath.Base(dir)
+	c, err := loadCase(ctx, dir)
+	if err != nil {
+		return Case{}, fmt.Errorf("case %s: %w", name, err)
+	}
+	return c, nil
+}
+
+func loadCase(ctx context.Context, dir string) (Case, error) {
+	if err := ctx.Err(); err != nil {
+		return Case{}, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		return Case{}, err
+	}
+	var cf caseFile
+	if err := json.Unmarshal(data, &cf); err != nil {
+		return Case{}, fmt.Errorf("case.json: %w", err)
+	}
+	if cf.ID == "" {
+		cf.ID = filepath.Base(dir)
+	}
+	if cf.Window == nil || cf.Baseline == nil {
+		return Case{}, errors.New("case.json needs both window and baseline")
+	}
+	c := Case{ID: cf.ID, System: cf.System, FaultType: cf.Fault.Type, Truth: Truth{Service: cf.RootCause.Service}}
+	if cf.RootCause.Metric != nil {
+		c.Truth.Metric = *cf.RootCause.Metric
+	}
+	b := &c.Bundle
+	b.Window, b.Baseline = cf.Window.window(), cf.Baseline.window()
+	if err := b.Window.Validate(); err != nil {
+		return Case{}, fmt.Errorf("case.json window: %w", err)
+	}
+	if err := b.Baseline.Validate(); err != nil {
+		return Case{}, fmt.Errorf("case.json baseline: %w", err)
+	}
+	if cf.Target != nil && cf.Target.Service != "" {
+		b.Target = &telemetry.Target{Service: cf.Target.Service, Metric: cf.Target.Metric}
+	}
+
+	f, err := os.Open(filepath.Join(dir, "metrics.csv"))
+	if err != nil {
+		return Case{}, err
+	}
+	series, err := readWideCSV(ctx, f, b.Window, b.Baseline)
+	f.Close()
+	if err != nil {
+		return Case{}, fmt.Errorf("metrics.csv: %w", err)
+	}
+	b.Series = series
+
+	if b.Edges, err = readDependencies(filepath.Join(dir, "dependencies.csv")); err != nil {
+		return Case{}, fmt.Errorf("dependencies.csv: %w", err)
+	}
+	if b.Logs, err = readLogs(ctx, filepath.Join(dir, "logs.jsonl")); err != nil {
+		return Case{}, fmt.Errorf("logs.jsonl: %w", err)
+	}
+	return c, nil
+}
+
+// readWideCSV reads the metrics table: a timestamp column, then one column
+// per series. An empty cell is a missing sample; so is a non-finite value,
+// which no scorer can use.
+func readWideCSV(ctx context.Context, r io.Reader, window, baseline telemetry.Window) ([]telemetry.Series, error) {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("empty file")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(header) == 0 || strings.TrimSpace(strings.TrimPrefix(header[0], "\ufeff")) != "timestamp" {
+		return nil, errors.New(`column 1 must be "timestamp"`)
+	}
+	series := make([]telemetry.Series, len(header)-1)
+	seen := make(map[string]int, len(series))
+	for i, h := range header[1:] {
+		metric, labels, err := parseSeriesName(h)
+		if err != nil {
+			return nil, fmt.Errorf("column %d: %w", i+2, err)
+		}
+		s := telemetry.Series{Metric: metric, Labels: labels}
+		id := s.ID()
+		if j, dup := seen[id]; dup {
+			return nil, fmt.Errorf("columns %d and %d are the same series %s", j+2, i+2, id)
+		}
+		seen[id] = i
+		series[i] = s
+	}
+
+	var (
+		rows, baseRows, winRows int
+		last                    time.Time
+		sorted                  = true
+	)
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows++
+		if rows%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		t, err := parseUnixSeconds(rec[0])
+		if err != nil {
+			line, _ := cr.FieldPos(0)
+			return nil, fmt.Errorf("line %d: timestamp %q: %w", line, rec[0], err)
+		}
+		if rows > 1 && t.Before(last) {
+			sorted = false
+		}
+		last = t
+		switch {
+		case baseline.Contains(t):
+			baseRows++
+		case window.Contains(t):
+			winRows++
+		}
+		for i, cell := range rec[1:] {
+			if cell == "" {
+				continue
+			}
+			v, err := strconv.ParseFloat(cell, 64)
+			if err != nil {
+				line, _ := cr.FieldPos(i + 1)
+				return nil, fmt.Errorf("line %d, column %d (%s): %w", line, i+2, header[i+1], err)
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			if series[i].Points == nil {
+				series[i].Points = make([]telemetry.Point, 0, 64)
+			}
+			series[i].Points = append(series[i].Points, telemetry.Point{T: t, V: v})
+		}
+	}
+	if baseRows == 0 {
+		return nil, fmt.Errorf("no rows in the baseline %s (%d rows in all)", baseline, rows)
+	}
+	if winRows == 0 {
+		return nil, fmt.Errorf("no rows in the window %s (%d rows in all)", window, rows)
+	}
+	out := series[:0]
+	for _, s := range series {
+		if len(s.Points) == 0 {
+			continue // all cells empty: nothing to analyse
+		}
+		if !sorted {
+			slices.SortStableFunc(s.Points, func(a, b telemetry.Point) int { return a.T.Compare(b.T) })
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parseUnixSeconds accepts integer or fractional unix seconds.
+func parseUnixSeconds(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
+		return time.Time{}, errors.New("not unix seconds")
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+}
+
+// readDependencies reads caller,callee edges; a missing file is no topology.
+func readDependencies(path string) ([]telemetry.Edge, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = 2
+	cr.TrimLeadingSpace = true
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var edges []telemetry.Edge
+	seen := map[telemetry.Edge]bool{}
+	for i, r := range recs {
+		if i == 0 && strings.EqualFold(r[0], "caller") && strings.EqualFold(r[1], "callee") {
+			continue
+		}
+		if r[0] == "" || r[1] == "" {
+			return nil, fmt.Errorf("line %d: empty service name", i+1)
+		}
+		e := telemetry.Edge{Caller: r[0], Callee: r[1]}
+		if !seen[e] {
+			seen[e] = true
+			edges = append(edges, e)
+		}
+	}
+	return edges, nil
+}
+
+type logRecord struct {
+	TS     *int64            `json:"ts"`
+	Labels map[string]string `json:"labels"`
+	Line   string            `json:"line"`
+}
+
+// readLogs reads JSON lines {"ts": unix ns, "labels": {...}, "line": "..."};
+// a missing file is no logs. Lines come back sorted by time.
+func readLogs(ctx context.Context, path string) ([]telemetry.LogLine, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	var out []telemetry.LogLine
+	for n := 1; ; n++ {
+		raw, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(raw)) > 0 {
+			var rec logRecord
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
+			if rec.TS == nil {
+				return nil, fmt.Errorf("line %d: no ts", n)
+			}
+			out = append(out, telemetry.LogLine{T: time.Unix(0, *rec.TS).UTC(), Labels: rec.Labels, Line: rec.Line})
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b telemetry.LogLine) int { return a.T.Compare(b.T) })
+	return out, nil
+}
+
+// parseSeriesName parses a series in Prometheus series notation, e.g.
+// `http_requests_total{service="cart",path="/a \"b\""}`: a metric name and an
+// optional brace-enclosed label set with double-quoted, backslash-escaped
+// values; the name may instead be a __name__ label. A small hand-written
+// scanner keeps collectors free of the PromQL parser and fast on wide headers.
+func parseSeriesName(s string) (metric string, labels telemetry.Labels, err error) {
+	p := seriesScanner{s: s}
+	p.skipSpace()
+	metric = p.ident(true)
+	p.skipSpace()
+	labels = telemetry.Labels{}
+	if !p.eof() {
+		if !p.consume('{') {
+			return "", nil, p.errorf("expected '{' or the end of the series")
+		}
+		if err := p.labels(labels); err != nil {
+			return "", nil, err
+		}
+	}
+	if n, ok := labels["__name__"]; ok {
+		if metric != "" && metric != n {
+			return "", nil, fmt.Errorf("series %q names its metric twice (%s and __name__=%q)", s, metric, n)
+		}
+		metric = n
+		delete(labels, "__name__")
+	}
+	if metric == "" {
+		return "", nil, fmt.Errorf("series %q has no metric name", s)
+	}
+	return metric, labels, nil
+}
+
+type seriesScanner struct {
+	s   string
+	pos int
+}
+
+func (p *seriesScanner) eof() bool { return p.pos >= len(p.s) }
+
+func (p *seriesScanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("series %q at byte %d: %s", p.s, p.pos, fmt.Sprintf(format, args...))
+}
+
+func (p *seriesScanner) skipSpace() {
+	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t') {
+		p.pos++
+	}
+}
+
+func (p *seriesScanner) consume(c byte) bool {
+	if p.pos < len(p.s) && p.s[p.pos] == c {
+		p.pos++
+		return true
+	}
+	return false
+}
+
+// labels reads `name="value", ...}` after the opening brace, up to the end.
+func (p *seriesScanner) labels(into telemetry.Labels) error {
+	for {
+		p.skipSpace()
+		if p.consume('}') {
+			break
+		}
+		name := p.ident(false)
+		if name == "" {
+			return p.errorf("expected a label name")
+		}
+		p.skipSpace()
+		if !p.consume('=') {
+			return p.errorf("expected '=' after label %s", name)
+		}
+		p.skipSpace()
+		value, err := p.quoted()
+		if err != nil {
+			return err
+		}
+		if _, dup := into[name]; dup {
+			return fmt.Errorf("series %q: label %s appears twice", p.s, name)
+		}
+		into[name] = value
+		p.skipSpace()
+		if p.consume(',') {
+			continue
+		}
+		if p.consume('}') {
+			break
+		}
+		return p.errorf("expected ',' or '}' after label %s", name)
+	}
+	p.skipSpace()
+	if !p.eof() {
+		return p.errorf("unexpected text after '}'")
+	}
+	return nil
+}
+
+// ident reads a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) or, without colons,
+// a label name.
+func (p *seriesScanner) ident(colons bool) string {
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+			(p.pos > start && c >= '0' && c <= '9') || (colons && c == ':')
+		if !ok {
+			break
+		}
+		p.pos++
+	}
+	return p.s[start:p.pos]
+}
+
+// quoted reads a double-quoted label value with the escapes Prometheus
+// writes (\\, \", \n).
+func (p *seriesScanner) quoted() (string, error) {
+	if !p.consume('"') {
+		return "", p.errorf("expected '\"' to open a label value")
+	}
+	start := p.pos
+	for p.pos < len(p.s) { // fast path: no escapes, no copy
+		switch p.s[p.pos] {
+		case '"':
+			p.pos++
+			return p.s[start : p.pos-1], nil
+		case '\\':
+			return p.quotedEscaped(start)
+		}
+		p.pos++
+	}
+	return "", p.errorf("label value is not closed")
+}
+
+func (p *seriesScanner) quotedEscaped(start int) (string, error) {
+	var b strings.Builder
+	b.WriteString(p.s[start:p.pos])
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		switch c {
+		case '"':
+			p.pos++
+			return b.String(), nil
+		case '\\':
+			if p.pos+1 >= len(p.s) {
+				return "", p.errorf("label value ends in a lone backslash")
+			}
+			switch e := p.s[p.pos+1]; e {
+			case '\\', '"':
+				b.WriteByte(e)
+			case 'n':
+				b.WriteByte('\n')
+			default:
+				return "", p.errorf("unknown escape \\%c in a label value", e)
+			}
+			p.pos += 2
+		default:
+			b.WriteByte(c)
+			p.pos++
+		}
+	}
+	return "", p.errorf("label value is not closed")
+}
