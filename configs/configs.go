@@ -1,4 +1,3 @@
-// Package configs embeds the default configuration files.
 package configs
 
 import _ "embed"

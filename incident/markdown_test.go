@@ -2,39 +2,15 @@ package incident
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rca-tool/rca/internal/golden"
 	"github.com/rca-tool/rca/telemetry"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./incident -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./incident -run %s -update rewrites it):\n--- got\n%s\n--- want\n%s", path, t.Name(), got, want)
-	}
-}
 
 // hostileLog is an incident whose every text field tries to break out of
 // the Markdown: HTML, table pipes, code fences, links, headings, lists.
@@ -77,7 +53,7 @@ func TestRenderMarkdownGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.Bytes()
-	golden(t, "hostile.md", out)
+	golden.Assert(t, filepath.Join("testdata", "hostile.md"), out)
 
 	for _, raw := range []string{"<script>", "<img", "<b>", "<@here>", "\n```", "\n# not", "\n- not", "\n1. not"} {
 		if bytes.Contains(out, []byte(raw)) {
@@ -118,5 +94,5 @@ func TestRenderMarkdownMinimal(t *testing.T) {
 	if err := RenderMarkdown(&b, &Log{ID: "INC-x"}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "empty.md", b.Bytes())
+	golden.Assert(t, filepath.Join("testdata", "empty.md"), b.Bytes())
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/golden"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -53,20 +53,7 @@ func renderHTML(t testing.TB, r analysis.Result) string {
 // included. go test ./report -run HTMLPiDigits -update rewrites it.
 func TestHTMLPiDigitsGolden(t *testing.T) {
 	got := renderHTML(t, piDigitsResult(t))
-	path := filepath.Join("testdata", "pi-digits.html.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -run HTMLPiDigits -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./report -run HTMLPiDigits -update rewrites it)", path)
-	}
+	golden.Assert(t, filepath.Join("testdata", "pi-digits.html.golden"), []byte(got))
 	if again := renderHTML(t, piDigitsResult(t)); again != got {
 		t.Error("output is not deterministic")
 	}

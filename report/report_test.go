@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,9 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func fixtures() map[string]analysis.Result {
 	return map[string]analysis.Result{
@@ -39,20 +37,7 @@ func TestGolden(t *testing.T) {
 		for _, format := range Formats() {
 			t.Run(name+"/"+format, func(t *testing.T) {
 				got := render(t, format, r, Options{})
-				path := filepath.Join("testdata", name+"."+format+".golden")
-				if *update {
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./report -update to create it)", err)
-				}
-				if got != string(want) {
-					t.Errorf("%s differs from the golden file (go test ./report -update rewrites it):\n%s", path, got)
-				}
+				golden.Assert(t, filepath.Join("testdata", name+"."+format+".golden"), []byte(got))
 				// The same result must always give the same bytes.
 				if again := render(t, format, r, Options{}); again != got {
 					t.Error("output is not deterministic")
