@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/rca-tool/rca/analysis/logtemplate"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -266,7 +267,7 @@ func logQuery(s catalog.Signal, label, service string) string {
 // (indices into the index, in time order).
 type minedPattern struct {
 	service, level, levelLabel string
-	tmpl                       Template
+	tmpl                       logtemplate.Template
 	lines                      []int
 	base, win                  int
 }
@@ -303,7 +304,7 @@ func minePatterns(ix *logIndex) []minedPattern {
 			}
 			return la.line < lb.line
 		})
-		m := NewMiner()
+		m := logtemplate.NewMiner()
 		var members [][]int
 		for _, i := range idx {
 			c := m.Add(ix.lines[i].line)
@@ -314,7 +315,7 @@ func minePatterns(ix *logIndex) []minedPattern {
 		}
 		for c, lines := range members {
 			p := minedPattern{service: g.service, level: g.level, levelLabel: ix.lines[lines[0]].levelLabel, tmpl: m.Template(c), lines: lines}
-			p.tmpl.ID = templateID(g.service, g.level, p.tmpl.Text)
+			p.tmpl.ID = logtemplate.ID(g.service, g.level, p.tmpl.Text)
 			for _, i := range lines {
 				if ix.lines[i].window {
 					p.win++
@@ -524,7 +525,9 @@ func namesService(line, service string) bool {
 	if service == "" {
 		return false
 	}
-	wordByte := func(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
+	wordByte := func(c byte) bool {
+		return c >= '0' && c <= '9' || (c|0x20) >= 'a' && (c|0x20) <= 'z' || c == '_' || c == '-'
+	}
 	for off := 0; ; {
 		k := strings.Index(line[off:], service)
 		if k < 0 {
@@ -604,55 +607,12 @@ func patternQuery(p minedPattern, label string) string {
 		sel += fmt.Sprintf(", %s=~%q", p.levelLabel, "(?i)"+regexp.QuoteMeta(p.level))
 	}
 	sel += "}"
-	re := templateRegexp(p.tmpl.Tokens)
+	re := p.tmpl.Regexp()
 	q := "`" + re + "`"
 	if strings.Contains(re, "`") {
 		q = strconv.Quote(re)
 	}
 	return "sum(count_over_time(" + sel + " |~ " + q + " [1m]))"
-}
-
-// placeholders are what masking and mining put in a template.
-var placeholders = []string{Wildcard, maskNum, maskDur, maskSize, maskIP, maskUUID, maskHex, maskTS, maskPod}
-
-// templateRegexp is a regular expression (RE2, as Loki uses) that matches
-// every line of a template: literal text quoted, tokens separated by
-// whitespace, a masked value one or more non-space characters, and a
-// wildcard anything (it may stand for a quoted value with spaces).
-func templateRegexp(tokens []string) string {
-	parts := make([]string, len(tokens))
-	for i, tok := range tokens {
-		var b strings.Builder
-		for tok != "" {
-			k := strings.IndexByte(tok, '<')
-			if k < 0 {
-				b.WriteString(regexp.QuoteMeta(tok))
-				break
-			}
-			b.WriteString(regexp.QuoteMeta(tok[:k]))
-			tok = tok[k:]
-			ph := ""
-			for _, m := range placeholders {
-				if strings.HasPrefix(tok, m) {
-					ph = m
-					break
-				}
-			}
-			if ph == "" {
-				b.WriteString(regexp.QuoteMeta("<"))
-				tok = tok[1:]
-				continue
-			}
-			if ph == Wildcard {
-				b.WriteString(`.+?`)
-			} else {
-				b.WriteString(`\S+`)
-			}
-			tok = tok[len(ph):]
-		}
-		parts[i] = b.String()
-	}
-	return strings.Join(parts, `\s+`)
 }
 
 // finding is a notable template as a finding of its own: ranked, or weak

@@ -1,8 +1,9 @@
-package analysis
+package logtemplate
 
 import (
 	"hash/fnv"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -72,6 +73,49 @@ func (t Template) Matches(line string) bool {
 		}
 	}
 	return true
+}
+
+// placeholders are what masking and mining put in a template.
+var placeholders = []string{Wildcard, maskNum, maskDur, maskSize, maskIP, maskUUID, maskHex, maskTS, maskPod}
+
+// Regexp is a regular expression (RE2, as Loki uses) that matches every
+// line of the template: literal text quoted, tokens separated by
+// whitespace, a masked value one or more non-space characters, and a
+// wildcard anything (it may stand for a quoted value with spaces).
+func (t Template) Regexp() string {
+	parts := make([]string, len(t.Tokens))
+	for i, tok := range t.Tokens {
+		var b strings.Builder
+		for tok != "" {
+			k := strings.IndexByte(tok, '<')
+			if k < 0 {
+				b.WriteString(regexp.QuoteMeta(tok))
+				break
+			}
+			b.WriteString(regexp.QuoteMeta(tok[:k]))
+			tok = tok[k:]
+			ph := ""
+			for _, m := range placeholders {
+				if strings.HasPrefix(tok, m) {
+					ph = m
+					break
+				}
+			}
+			if ph == "" {
+				b.WriteString(regexp.QuoteMeta("<"))
+				tok = tok[1:]
+				continue
+			}
+			if ph == Wildcard {
+				b.WriteString(`.+?`)
+			} else {
+				b.WriteString(`\S+`)
+			}
+			tok = tok[len(ph):]
+		}
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, `\s+`)
 }
 
 // Miner clusters the lines of one stream into templates. Lines are added
@@ -191,7 +235,7 @@ func (m *Miner) token(k int) []byte {
 func (m *Miner) Template(i int) Template {
 	c := m.clusters[i]
 	text := strings.Join(c.tokens, " ")
-	return Template{ID: templateID(text), Text: text, Tokens: append([]string(nil), c.tokens...), Count: c.count}
+	return Template{ID: ID(text), Text: text, Tokens: append([]string(nil), c.tokens...), Count: c.count}
 }
 
 // Templates returns every template, in the order they were first seen.
@@ -203,9 +247,9 @@ func (m *Miner) Templates() []Template {
 	return out
 }
 
-// templateID is a short stable hash of a template's text (and whatever else
-// the caller folds in to tell templates apart).
-func templateID(parts ...string) string {
+// ID is a short stable hash of a template's text and whatever else the
+// caller folds in to tell templates apart (a service, a level).
+func ID(parts ...string) string {
 	h := fnv.New64a()
 	for i, p := range parts {
 		if i > 0 {
