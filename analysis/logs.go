@@ -11,6 +11,14 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// logsStage indexes the log lines and counts them per minute and log
+// signal: series the score stage scores like any metric.
+func logsStage(r *run) {
+	r.logs = indexLogs(r.b, r.cat)
+	r.b.Series = append(slices.Clip(r.b.Series), logSeries(r.logs, r.b, r.cat)...)
+	r.res.Stats.LogLines = len(r.b.Logs)
+}
+
 // logBucket is the resolution of log-derived rates.
 const logBucket = time.Minute
 

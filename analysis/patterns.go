@@ -15,6 +15,37 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// patternsStage mines the log lines into templates and joins the new and
+// surging ones to the findings: evidence of the log-rate findings that
+// count their lines, or findings of their own.
+func patternsStage(r *run) {
+	mined := minePatterns(r.logs)
+	r.patterns = notablePatterns(r.logs, mined, r.b, r.cat, calleeCandidates(r.g, knownServices(r.sigs, r.logs, r.g)))
+	r.res.Stats.LogPatterns = len(mined)
+	var ranked []Finding
+	r.res.Anomalies, ranked, r.weak = applyPatterns(r.res.Anomalies, r.patterns, r.logs, r.cat)
+	for _, f := range ranked {
+		st := r.state(f.Service, r.cat.Infrastructure(f.Service, f.Labels))
+		// A template is one more signal of its service, and it moved.
+		st.series++
+		st.peak = max(st.peak, f.Score)
+		r.observed[f.Service] = true
+		r.res.Anomalies = append(r.res.Anomalies, f)
+	}
+}
+
+// unrankedStage lists the warning templates no catalog signal covers with
+// the anomalies, once ranking and linking are done: they are never ranked
+// or linked.
+func unrankedStage(r *run) {
+	if len(r.weak) == 0 {
+		return
+	}
+	r.res.Anomalies = append(r.res.Anomalies, r.weak...)
+	sortFindings(r.res.Anomalies)
+	r.res.Stats.Anomalous = len(r.res.Anomalies)
+}
+
 // Log pattern findings. A template becomes a finding when it is new in the
 // window or surges there (see notablePatterns).
 const (
