@@ -1,11 +1,7 @@
-// Package analysis is pure computation on a telemetry.Bundle: anomaly scoring,
-// onset detection, layers, the dependency graph, ranking and the cause chain.
 package analysis
 
 import (
-	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -15,174 +11,85 @@ import (
 // DefaultLookback is how long before an anomaly a change may lie and still be its cause.
 const DefaultLookback = 2 * time.Hour
 
-// maxRootCauses is how many candidates a result lists.
-const maxRootCauses = 10
-
 // Analyze ranks root-cause candidates and builds the cause chain. It is
 // deterministic: the same bundle and catalog always give the same result.
 func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
+	r := newRun(b, cat, opt)
+	for _, s := range stages {
+		s.do(r)
+	}
+	return r.res
+}
+
+// stage is one named step of an analysis.
+type stage struct {
+	name string
+	do   func(*run)
+}
+
+// stages run in this order; each reads what the ones before it left in the run.
+var stages = []stage{
+	{"logs", logsStage},         // index the log lines, count them per minute
+	{"score", scoreStage},       // score every series, gather anomalies by service
+	{"graph", graphStage},       // the call graph
+	{"patterns", patternsStage}, // new and surging log templates
+	{"symptoms", symptomsStage}, // order the anomalies, onsets, user-facing symptoms
+	{"changes", changesStage},   // link changes to the anomalies they may explain
+	{"rank", rankStage},         // rank services, pick the root-cause candidates
+	{"chain", chainStage},       // the cause chain from a symptom to the root cause
+	{"unranked", unrankedStage}, // warnings listed, never ranked or linked
+	{"evidence", evidenceStage}, // the series a report charts
+}
+
+// run is one analysis in progress: its inputs, what the stages have found
+// so far, and the result they build.
+type run struct {
+	b        telemetry.Bundle
+	cat      *catalog.Catalog
+	lookback time.Duration
+
+	logs     *logIndex
+	sigs     []signal
+	tol      time.Duration // how far apart two onsets may be and still be simultaneous
+	g        graph
+	patterns []notablePattern
+	weak     []Finding // warning templates: listed, never ranked
+	states   map[string]*serviceState
+	observed map[string]bool // services with a scored series or a ranked template
+
+	res Result
+}
+
+func newRun(b telemetry.Bundle, cat *catalog.Catalog, opt Options) *run {
 	lookback := opt.Lookback
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
-	res := Result{
-		Window:          b.Window,
-		Baseline:        b.Baseline,
-		Warnings:        slices.Clone(b.Warnings),
-		Symptoms:        []Finding{},
-		RootCauses:      []Candidate{},
-		Chain:           []Finding{},
-		Anomalies:       []Finding{},
-		UnlinkedChanges: []telemetry.Change{},
+	return &run{
+		b:        b,
+		cat:      cat,
+		lookback: lookback,
+		states:   map[string]*serviceState{},
+		observed: map[string]bool{},
+		res: Result{
+			Window:          b.Window,
+			Baseline:        b.Baseline,
+			Warnings:        slices.Clone(b.Warnings),
+			Symptoms:        []Finding{},
+			RootCauses:      []Candidate{},
+			Chain:           []Finding{},
+			Anomalies:       []Finding{},
+			UnlinkedChanges: []telemetry.Change{},
+		},
 	}
-	logs := indexLogs(b, cat)
-	b.Series = append(slices.Clip(b.Series), logSeries(logs, b, cat)...)
-	sigs := prepare(b, cat)
-	scored, skipped := scoreAll(sigs)
-	tol := tolerance(sigs)
-	g := buildGraph(b.Edges, sigs)
-	mined := minePatterns(logs)
-	patterns := notablePatterns(logs, mined, b, cat, calleeCandidates(g, knownServices(sigs, logs, g)))
-	res.Stats = Stats{Series: len(scored), LogLines: len(b.Logs), LogPatterns: len(mined), Changes: len(b.Changes)}
-	if skipped > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(sigs)))
-	}
-	heuristic := 0
-
-	states := map[string]*serviceState{}
-	observed := map[string]bool{}
-	for _, s := range scored {
-		st := states[s.service]
-		if st == nil {
-			st = &serviceState{name: s.service, infra: true}
-			states[s.service] = st
-		}
-		st.infra = st.infra && s.infra
-		st.series++
-		st.peak = max(st.peak, s.score)
-		observed[s.service] = true
-		if !s.anomalous {
-			continue
-		}
-		f := s.finding()
-		if f.Heuristic {
-			heuristic++
-		}
-		res.Anomalies = append(res.Anomalies, f)
-	}
-	// Log templates that are new or surging: evidence of the log-rate
-	// findings that count their lines, or findings of their own.
-	var ranked, weak []Finding
-	res.Anomalies, ranked, weak = applyPatterns(res.Anomalies, patterns, logs, cat)
-	for _, f := range ranked {
-		st := states[f.Service]
-		if st == nil {
-			st = &serviceState{name: f.Service, infra: cat.Infrastructure(f.Service, f.Labels)}
-			states[f.Service] = st
-		}
-		// A template is one more signal of its service, and it moved.
-		st.series++
-		st.peak = max(st.peak, f.Score)
-		observed[f.Service] = true
-		res.Anomalies = append(res.Anomalies, f)
-	}
-	sortFindings(res.Anomalies)
-	for _, f := range res.Anomalies {
-		st := states[f.Service]
-		if len(st.anomalous) == 0 || f.Onset.Before(st.onset) {
-			st.onset = f.Onset
-		}
-		st.anomalous = append(st.anomalous, f)
-		if f.Layer == catalog.LayerSymptom && !st.infra {
-			res.Symptoms = append(res.Symptoms, f)
-		}
-	}
-	if heuristic > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d anomalous series are not in the signal catalog; their layer was guessed from the metric name", heuristic))
-	}
-	res.Stats.Anomalous = len(res.Anomalies)
-
-	linked, unlinked := linkChanges(withoutShipped(b.Changes), res.Anomalies, observed, g, lookback, tol, b.Window)
-	res.UnlinkedChanges = append(res.UnlinkedChanges, unlinked...)
-	for svc, lc := range linked {
-		st := states[svc]
-		if st == nil {
-			st = &serviceState{name: svc}
-			states[svc] = st
-		}
-		st.change = &lc
-		if st.onset.IsZero() || lc.finding.Onset.Before(st.onset) {
-			st.onset = lc.finding.Onset
-		}
-	}
-
-	res.Services = rankServices(states, g, b.Target, lookback, tol)
-	res.Stats.Services = len(res.Services)
-	for _, ss := range res.Services {
-		st := states[ss.Service]
-		if len(st.anomalous) == 0 && st.change == nil {
-			continue
-		}
-		res.RootCauses = append(res.RootCauses, Candidate{
-			Rank: len(res.RootCauses) + 1, Service: ss.Service, Score: ss.Score, Finding: candidateFinding(st),
-		})
-		if len(res.RootCauses) == maxRootCauses {
-			break
-		}
-	}
-	if len(res.RootCauses) > 0 {
-		res.Chain = buildChain(res.Symptoms, res.RootCauses[0], states, g, b.Target, tol)
-		res.Chain = corroborate(res.Chain, patternsByService(patterns), tol)
-	}
-	// Warnings no catalog signal covers are listed, never ranked or linked.
-	if len(weak) > 0 {
-		res.Anomalies = append(res.Anomalies, weak...)
-		sortFindings(res.Anomalies)
-		res.Stats.Anomalous = len(res.Anomalies)
-	}
-	res.Evidence = evidence(b.Series, res)
-	return res
 }
 
-// evidence picks the series a report charts.
-func evidence(series []telemetry.Series, res Result) map[string]telemetry.Series {
-	want := map[string]bool{}
-	for _, f := range res.Chain {
-		want[f.SeriesID] = true
+// state is what is known of a service, made on first sight with infra as given.
+func (r *run) state(service string, infra bool) *serviceState {
+	st := r.states[service]
+	if st == nil {
+		st = &serviceState{name: service, infra: infra}
+		r.states[service] = st
 	}
-	for _, f := range res.Symptoms {
-		want[f.SeriesID] = true
-	}
-	for _, c := range res.RootCauses {
-		want[c.SeriesID] = true
-	}
-	delete(want, "")
-	ev := make(map[string]telemetry.Series, len(want))
-	for _, s := range series {
-		if id := s.ID(); want[id] {
-			ev[id] = s
-		}
-	}
-	return ev
-}
-
-// tolerance is how far apart two onsets may be and still count as
-// simultaneous: two sampling steps, at least a minute.
-func tolerance(sigs []signal) time.Duration {
-	var steps []time.Duration
-	for _, s := range sigs {
-		pts := s.win
-		if len(pts) < 2 {
-			continue
-		}
-		steps = append(steps, pts[1].T.Sub(pts[0].T))
-		if len(steps) == 50 {
-			break
-		}
-	}
-	if len(steps) == 0 {
-		return time.Minute
-	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
-	return max(2*steps[len(steps)/2], time.Minute)
+	return st
 }

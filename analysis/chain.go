@@ -8,6 +8,16 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// chainStage builds the cause chain from a symptom to the top candidate,
+// with the log templates that corroborate its links.
+func chainStage(r *run) {
+	if len(r.res.RootCauses) == 0 {
+		return
+	}
+	r.res.Chain = buildChain(r.res.Symptoms, r.res.RootCauses[0], r.states, r.g, r.b.Target, r.tol)
+	r.res.Chain = corroborate(r.res.Chain, patternsByService(r.patterns), r.tol)
+}
+
 // buildChain links the top symptom to the root cause: symptom, then the
 // propagation along the call path, then the root service's resource
 // anomaly, then the change that preceded it. Every link starts no later

@@ -11,6 +11,21 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// changesStage links each change to the anomalies it may explain; a linked
+// change is its service's deepest evidence and may move its onset earlier.
+func changesStage(r *run) {
+	r.res.Stats.Changes = len(r.b.Changes)
+	linked, unlinked := linkChanges(withoutShipped(r.b.Changes), r.res.Anomalies, r.observed, r.g, r.lookback, r.tol, r.b.Window)
+	r.res.UnlinkedChanges = append(r.res.UnlinkedChanges, unlinked...)
+	for svc, lc := range linked {
+		st := r.state(svc, false)
+		st.change = &lc
+		if st.onset.IsZero() || lc.finding.Onset.Before(st.onset) {
+			st.onset = lc.finding.Onset
+		}
+	}
+}
+
 // linkedChange is a change that precedes anomalies on its own service.
 type linkedChange struct {
 	finding Finding

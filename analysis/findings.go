@@ -10,6 +10,58 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// scoreStage scores every series against its baseline and gathers the
+// anomalous ones, as findings, on their services.
+func scoreStage(r *run) {
+	r.sigs = prepare(r.b, r.cat)
+	scored, skipped := scoreAll(r.sigs)
+	r.tol = tolerance(r.sigs)
+	r.res.Stats.Series = len(scored)
+	if skipped > 0 {
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(r.sigs)))
+	}
+	heuristic := 0
+	for _, s := range scored {
+		st := r.state(s.service, s.infra)
+		st.infra = st.infra && s.infra
+		st.series++
+		st.peak = max(st.peak, s.score)
+		r.observed[s.service] = true
+		if !s.anomalous {
+			continue
+		}
+		f := s.finding()
+		if f.Heuristic {
+			heuristic++
+		}
+		r.res.Anomalies = append(r.res.Anomalies, f)
+	}
+	if heuristic > 0 {
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d anomalous series are not in the signal catalog; their layer was guessed from the metric name", heuristic))
+	}
+}
+
+// tolerance is how far apart two onsets may be and still count as
+// simultaneous: two sampling steps, at least a minute.
+func tolerance(sigs []signal) time.Duration {
+	var steps []time.Duration
+	for _, s := range sigs {
+		pts := s.win
+		if len(pts) < 2 {
+			continue
+		}
+		steps = append(steps, pts[1].T.Sub(pts[0].T))
+		if len(steps) == 50 {
+			break
+		}
+	}
+	if len(steps) == 0 {
+		return time.Minute
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+	return max(2*steps[len(steps)/2], time.Minute)
+}
+
 // scoredSignal is a prepared signal with its score.
 type scoredSignal struct {
 	signal

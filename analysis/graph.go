@@ -6,6 +6,12 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// graphStage builds the call graph from the bundle's edges and the calls
+// its client-side series show.
+func graphStage(r *run) {
+	r.g = buildGraph(r.b.Edges, r.sigs)
+}
+
 // graph is the call graph: callees[a] are the services a calls.
 type graph struct {
 	callees map[string][]string

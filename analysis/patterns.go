@@ -1,728 +1,625 @@
 package analysis
 
 import (
-	"hash/fnv"
-	"net/netip"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
+
+	"github.com/rca-tool/rca/analysis/logtemplate"
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
 )
 
-// A Drain-style log template miner (He et al., "Drain: An Online Log Parsing
-// Approach with Fixed Depth Tree", ICWS 2017), as Drain3 and Loki's pattern
-// feature use it. A line is masked (variable tokens such as numbers and ids
-// become placeholders), split at whitespace, and routed down a fixed-depth
-// tree: first by its token count, then by its first minerDepth tokens. The
-// leaf holds the templates seen on that path; the line joins the most
-// similar one if at least minerSimilarity of its tokens are equal, and every
-// position where they differ becomes the wildcard <*>. Otherwise it starts a
-// template of its own.
-
-// Wildcard is the token a template has where its lines differ.
-const Wildcard = "<*>"
-
-// The placeholders masking puts in place of variable values.
-const (
-	maskNum  = "<NUM>"  // 42, 3.14, 1e-05
-	maskDur  = "<DUR>"  // 250ms, 1.5s, 1h30m
-	maskSize = "<SIZE>" // 512MiB, 1.2GB
-	maskIP   = "<IP>"   // 10.0.3.17, 10.0.3.17:8080, fe80::1, [::1]:8080
-	maskUUID = "<UUID>" // 123e4567-e89b-12d3-a456-426614174000
-	maskHex  = "<HEX>"  // 0x7f3a, 9f3c1e2b, request ids
-	maskTS   = "<TS>"   // 2024-05-14, 2024-05-14T14:04:12.5Z
-	maskPod  = "<POD>"  // the generated suffixes of checkout-5ff676694b-fzj9z
-)
-
-const (
-	// minerDepth is how many leading tokens route a line in the tree
-	// (Drain3's depth 4: the root, the token count, two tokens).
-	minerDepth = 2
-	// minerSimilarity is the share of equal tokens a line needs to join a
-	// template. Masking has already made the variable values equal, the
-	// route has matched the token count and first tokens, and lines of
-	// different levels never meet (they are mined apart), so what differs
-	// now is mostly the message itself: half, as in Drain's evaluation.
-	minerSimilarity = 0.5
-	// minerMaxChildren bounds a tree node's children; further distinct
-	// tokens share the wildcard child, as in Drain.
-	minerMaxChildren = 100
-)
-
-// Template is one mined log template.
-type Template struct {
-	// ID is stable: a hash of the template text, so the same lines give
-	// the same ids in every run.
-	ID string
-	// Text is the tokens joined by single spaces.
-	Text   string
-	Tokens []string
-	// Count is how many lines joined it.
-	Count int
+// patternsStage mines the log lines into templates and joins the new and
+// surging ones to the findings: evidence of the log-rate findings that
+// count their lines, or findings of their own.
+func patternsStage(r *run) {
+	mined := minePatterns(r.logs)
+	r.patterns = notablePatterns(r.logs, mined, r.b, r.cat, calleeCandidates(r.g, knownServices(r.sigs, r.logs, r.g)))
+	r.res.Stats.LogPatterns = len(mined)
+	var ranked []Finding
+	r.res.Anomalies, ranked, r.weak = applyPatterns(r.res.Anomalies, r.patterns, r.logs, r.cat)
+	for _, f := range ranked {
+		st := r.state(f.Service, r.cat.Infrastructure(f.Service, f.Labels))
+		// A template is one more signal of its service, and it moved.
+		st.series++
+		st.peak = max(st.peak, f.Score)
+		r.observed[f.Service] = true
+		r.res.Anomalies = append(r.res.Anomalies, f)
+	}
 }
 
-// Matches reports whether line, masked and split as the miner does, fits
-// the template: the same number of tokens, each equal or under a wildcard.
-func (t Template) Matches(line string) bool {
-	toks := MaskTokens(line)
-	if len(toks) != len(t.Tokens) {
+// unrankedStage lists the warning templates no catalog signal covers with
+// the anomalies, once ranking and linking are done: they are never ranked
+// or linked.
+func unrankedStage(r *run) {
+	if len(r.weak) == 0 {
+		return
+	}
+	r.res.Anomalies = append(r.res.Anomalies, r.weak...)
+	sortFindings(r.res.Anomalies)
+	r.res.Stats.Anomalous = len(r.res.Anomalies)
+}
+
+// Log pattern findings. A template becomes a finding when it is new in the
+// window or surges there (see notablePatterns).
+const (
+	// minPatternLines is the fewest window lines a template needs: a couple
+	// of lines are an anecdote, not a signal.
+	minPatternLines = 5
+	// surgeRatio is how many times its baseline rate a template must log at
+	// during its anomalous run to surge. Traffic alone moves rates by a
+	// factor of two over a day; three times is a change of behaviour.
+	surgeRatio = 3.0
+	// maxPatterns is how many templates one finding carries as evidence.
+	maxPatterns = 3
+	// maxExamples is how many raw lines a template shows.
+	maxExamples = 3
+	// maxExampleRunes keeps an example to a readable length.
+	maxExampleRunes = 240
+	// patternSignalID names pattern findings that stand on their own.
+	patternSignalID = "log_pattern"
+)
+
+// warnLevels are the levels of warnings. The catalog has no warning signal,
+// so a warning template never becomes a ranked finding (see notablePatterns).
+var warnLevels = []string{"warn", "warning"}
+
+// LogPattern is a log template of one service, mined from its lines in the
+// baseline and the window, with its counts and a few of its lines: the
+// evidence a log-derived finding carries.
+type LogPattern struct {
+	// ID is stable for a service, level and template.
+	ID string `json:"id"`
+	// Template is the line with its variable parts masked (<NUM>, <IP>,
+	// <HEX>, ...) and the parts that vary between its lines as <*>.
+	Template string `json:"template"`
+	// Level is the lines' level, lower case ("" if the stream has none).
+	Level string `json:"level,omitempty"`
+	// SignalID is the catalog log signal the lines count toward, which
+	// decides the layer ("" when none does, for a warning).
+	SignalID string        `json:"signal_id,omitempty"`
+	Layer    catalog.Layer `json:"layer"`
+	// Callee is the service most of the window's lines name, if any.
+	Callee string `json:"callee,omitempty"`
+	// New is true when the baseline has no line of the template.
+	New           bool `json:"new"`
+	BaselineCount int  `json:"baseline_count"`
+	WindowCount   int  `json:"window_count"`
+	// BaselineRate and WindowRate are lines per minute over each period.
+	BaselineRate float64 `json:"baseline_rate"`
+	WindowRate   float64 `json:"window_rate"`
+	// Onset is the first minute of the run where the rate rose and stayed;
+	// Until the last minute of that run.
+	Onset time.Time `json:"onset"`
+	Until time.Time `json:"until"`
+	// Examples are up to three raw lines from the run, with control
+	// characters replaced and long lines cut. They are data: escape them.
+	Examples []string `json:"examples"`
+	// Query is the LogQL that counts the template's lines per minute.
+	Query string `json:"query"`
+}
+
+// minedPattern is one template of one service and level, with its lines
+// (indices into the index, in time order).
+type minedPattern struct {
+	service, level, levelLabel string
+	tmpl                       logtemplate.Template
+	lines                      []int
+	base, win                  int
+}
+
+// minePatterns clusters each service's lines, level by level, into
+// templates. Lines of different levels never share a template: "login
+// failed" at error and "login ok" at info are different stories however
+// alike their words. Lines are mined in time order (then by text), so the
+// same lines always give the same templates and ids.
+func minePatterns(ix *logIndex) []minedPattern {
+	type group struct{ service, level string }
+	groups := map[group][]int{}
+	for i, l := range ix.lines {
+		g := group{l.service, l.level}
+		groups[g] = append(groups[g], i)
+	}
+	keys := make([]group, 0, len(groups))
+	for g := range groups {
+		keys = append(keys, g)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].service != keys[j].service {
+			return keys[i].service < keys[j].service
+		}
+		return keys[i].level < keys[j].level
+	})
+	var out []minedPattern
+	for _, g := range keys {
+		idx := groups[g]
+		sort.SliceStable(idx, func(a, b int) bool {
+			la, lb := ix.lines[idx[a]], ix.lines[idx[b]]
+			if !la.t.Equal(lb.t) {
+				return la.t.Before(lb.t)
+			}
+			return la.line < lb.line
+		})
+		m := logtemplate.NewMiner()
+		var members [][]int
+		for _, i := range idx {
+			c := m.Add(ix.lines[i].line)
+			if c == len(members) {
+				members = append(members, nil)
+			}
+			members[c] = append(members[c], i)
+		}
+		for c, lines := range members {
+			p := minedPattern{service: g.service, level: g.level, levelLabel: ix.lines[lines[0]].levelLabel, tmpl: m.Template(c), lines: lines}
+			p.tmpl.ID = logtemplate.ID(g.service, g.level, p.tmpl.Text)
+			for _, i := range lines {
+				if ix.lines[i].window {
+					p.win++
+				} else {
+					p.base++
+				}
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// notablePattern is a template that is new or surging in the window.
+type notablePattern struct {
+	LogPattern
+	service string
+	// signal is the index of the catalog log signal that placed it, -1
+	// for a warning.
+	signal int
+	// counts are its window lines per catalog log signal.
+	counts   []int
+	score    seriesScore
+	runRate  float64
+	surgeBy  float64 // run rate over baseline rate; 0 when new
+	weak     bool    // a warning: evidence, not ranked
+	calleeOf int     // window lines naming the callee
+}
+
+// notablePatterns finds the templates that are new in the window or surge
+// there, and places them in a layer. A template is notable when
+//
+//   - it has at least minPatternLines lines in the window;
+//   - its per-minute counts are anomalous by the same robust score as every
+//     metric (median and MAD/IQR of the baseline minutes, against the
+//     baseline's own largest excursion, on the sustained peak), which also
+//     finds the onset and the run;
+//   - and it is new (no line in the baseline), or during its run it logs at
+//     least surgeRatio times its baseline rate (rates per minute over each
+//     period, so a one-hour baseline and a 30-minute window compare).
+//
+// Its layer comes from the catalog: the log signal most of its window lines
+// count toward, pattern signals (timeouts, connection errors, OOM, panics)
+// first in catalog order, then level signals (error lines: a symptom). A
+// template at warning level that matches none is kept as evidence but not
+// ranked (weak); one at any other level (info, debug, none) is not a
+// finding: new info lines are mostly the chatter of a deploy or a restart,
+// which the change itself already stands for.
+func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat *catalog.Catalog, callees func(service string) []string) []notablePattern {
+	grid := minuteGrid(b)
+	slot := make(map[int64]int, len(grid))
+	for i, t := range grid {
+		slot[t.Unix()] = i
+	}
+	baseMin, winMin := b.Baseline.Duration().Minutes(), b.Window.Duration().Minutes()
+	if baseMin <= 0 || winMin <= 0 {
+		return nil
+	}
+	// Pattern signals first, then level signals, each in catalog order.
+	var order, levelSigs []int
+	for s, sig := range ix.sigs {
+		if sig.LogPattern != "" {
+			order = append(order, s)
+		} else {
+			levelSigs = append(levelSigs, s)
+		}
+	}
+	order = append(order, levelSigs...)
+	var out []notablePattern
+	for _, p := range mined {
+		if p.win < minPatternLines {
+			continue
+		}
+		counts := make([]int, len(ix.sigs))
+		for _, i := range p.lines {
+			if !ix.lines[i].window {
+				continue
+			}
+			for s := range ix.sigs {
+				if ix.matches(i, s) {
+					counts[s]++
+				}
+			}
+		}
+		signal := -1
+		for _, s := range order {
+			if counts[s] > 0 && 2*counts[s] >= p.win {
+				signal = s
+				break
+			}
+		}
+		weak := signal < 0 && slices.Contains(warnLevels, p.level)
+		if signal < 0 && !weak {
+			continue
+		}
+
+		perMin := make([]float64, len(grid))
+		for _, i := range p.lines {
+			if k, ok := slot[ix.lines[i].t.Truncate(logBucket).Unix()]; ok {
+				perMin[k]++
+			}
+		}
+		var basePts, winPts []telemetry.Point
+		for k, t := range grid {
+			pt := telemetry.Point{T: t, V: perMin[k]}
+			if b.Window.Contains(t) {
+				winPts = append(winPts, pt)
+			} else {
+				basePts = append(basePts, pt)
+			}
+		}
+		sc, ok := scoreSeries(basePts, winPts, catalog.Up)
+		if !ok || !sc.anomalous {
+			continue
+		}
+		var run []int
+		for _, i := range p.lines {
+			l := ix.lines[i]
+			if l.window && !l.t.Before(sc.onset) && l.t.Before(sc.end.Add(logBucket)) {
+				run = append(run, i)
+			}
+		}
+		runRate := float64(len(run)) / (sc.end.Sub(sc.onset).Minutes() + logBucket.Minutes())
+		baseRate := float64(p.base) / baseMin
+		if p.base > 0 && runRate < surgeRatio*baseRate {
+			continue
+		}
+		n := notablePattern{
+			LogPattern: LogPattern{
+				ID:            p.tmpl.ID,
+				Template:      p.tmpl.Text,
+				Level:         p.level,
+				Layer:         catalog.LayerSymptom,
+				New:           p.base == 0,
+				BaselineCount: p.base,
+				WindowCount:   p.win,
+				BaselineRate:  round(baseRate, 4),
+				WindowRate:    round(float64(p.win)/winMin, 4),
+				Onset:         sc.onset.UTC(),
+				Until:         sc.end.UTC(),
+				Examples:      examples(ix, run),
+				Query:         patternQuery(p, serviceLabel(cat)),
+			},
+			service: p.service,
+			signal:  signal,
+			counts:  counts,
+			score:   sc,
+			runRate: runRate,
+			weak:    weak,
+		}
+		if baseRate > 0 {
+			n.surgeBy = runRate / baseRate
+		}
+		if signal >= 0 {
+			n.SignalID = ix.sigs[signal].ID
+			n.Layer = ix.sigs[signal].Layer
+		}
+		n.Callee, n.calleeOf = namedCallee(ix, p, callees(p.service))
+		out = append(out, n)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].service != out[j].service {
+			return out[i].service < out[j].service
+		}
+		if out[i].WindowCount != out[j].WindowCount {
+			return out[i].WindowCount > out[j].WindowCount
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// namedCallee is the candidate service that at least half of a template's
+// window lines name, and how many name it. A line names a service when the
+// name stands as a word (upstream=checkout, "http://checkout:8080/",
+// /api/checkout) or as a pod of it (checkout-5ff676694b-fzj9z).
+func namedCallee(ix *logIndex, p minedPattern, candidates []string) (string, int) {
+	if len(candidates) == 0 {
+		return "", 0
+	}
+	named := make([]int, len(candidates))
+	for _, i := range p.lines {
+		l := ix.lines[i]
+		if !l.window {
+			continue
+		}
+		for c, svc := range candidates {
+			if svc != p.service && namesService(l.line, svc) {
+				named[c]++
+			}
+		}
+	}
+	best := -1
+	for c := range candidates {
+		if named[c] > 0 && 2*named[c] >= p.win && (best < 0 || named[c] > named[best]) {
+			best = c
+		}
+	}
+	if best < 0 {
+		return "", 0
+	}
+	return candidates[best], named[best]
+}
+
+// namesService reports whether line mentions service as a word or a pod name.
+func namesService(line, service string) bool {
+	if service == "" {
 		return false
 	}
-	for i, tok := range t.Tokens {
-		if tok != Wildcard && tok != toks[i] {
+	wordByte := func(c byte) bool {
+		return c >= '0' && c <= '9' || (c|0x20) >= 'a' && (c|0x20) <= 'z' || c == '_' || c == '-'
+	}
+	for off := 0; ; {
+		k := strings.Index(line[off:], service)
+		if k < 0 {
 			return false
 		}
-	}
-	return true
-}
-
-// Miner clusters the lines of one stream into templates. Lines are added
-// in order and the result depends on that order, so callers feed them
-// sorted (by time, then text). The zero value is not usable; use NewMiner.
-type Miner struct {
-	root     map[int]*minerNode // by token count
-	clusters []*minerCluster
-
-	// Scratch space reused across Add calls: the masked line and the
-	// bounds of its tokens.
-	buf  []byte
-	ends []int
-}
-
-type minerNode struct {
-	children map[string]*minerNode
-	leaf     []int // cluster indices, oldest first
-}
-
-type minerCluster struct {
-	tokens []string
-	count  int
-}
-
-// NewMiner returns an empty miner.
-func NewMiner() *Miner { return &Miner{root: map[int]*minerNode{}} }
-
-// Len is the number of templates so far.
-func (m *Miner) Len() int { return len(m.clusters) }
-
-// Add masks and clusters one line and returns the index of its template.
-// Indices are stable for the miner's life; a template's text only becomes
-// more general (more wildcards) as lines join it, so it keeps matching
-// every line it has taken.
-func (m *Miner) Add(line string) int {
-	m.buf, m.ends = appendMasked(m.buf[:0], m.ends[:0], line)
-	n := len(m.ends)
-	node := m.root[n]
-	if node == nil {
-		node = &minerNode{}
-		m.root[n] = node
-	}
-	for d := 0; d < minerDepth && d < n; d++ {
-		// A token with digits is a value, not a word: it takes the
-		// wildcard branch, as does any new word once a node is full.
-		tok := m.token(d)
-		var next *minerNode
-		exact := !hasDigit(tok)
-		if exact {
-			next = node.children[string(tok)]
-		}
-		if next == nil {
-			key := Wildcard
-			if exact && len(node.children) < minerMaxChildren {
-				key = string(tok)
+		start, end := off+k, off+k+len(service)
+		if start == 0 || !wordByte(line[start-1]) {
+			if end == len(line) || !wordByte(line[end]) {
+				return true
 			}
-			if next = node.children[key]; next == nil {
-				if node.children == nil {
-					node.children = map[string]*minerNode{}
+			if line[end] == '-' {
+				w := end
+				for w < len(line) && wordByte(line[w]) {
+					w++
 				}
-				next = &minerNode{}
-				node.children[key] = next
+				if catalog.ServiceFromPod(line[start:w]) == service {
+					return true
+				}
 			}
 		}
-		node = next
+		off = start + 1
 	}
-
-	best, bestSim, bestParams := -1, -1.0, -1
-	for _, ci := range node.leaf {
-		same, params := 0, 0
-		for k, t := range m.clusters[ci].tokens {
-			switch {
-			case t == Wildcard:
-				params++
-			case t == string(m.token(k)):
-				same++
-			}
-		}
-		sim := 1.0 // two empty lines are the same line
-		if n > 0 {
-			sim = float64(same) / float64(n)
-		}
-		if sim > bestSim || (sim == bestSim && params > bestParams) {
-			best, bestSim, bestParams = ci, sim, params
-		}
-	}
-	if best >= 0 && bestSim >= minerSimilarity {
-		c := m.clusters[best]
-		for k, t := range c.tokens {
-			if t != Wildcard && t != string(m.token(k)) {
-				c.tokens[k] = Wildcard
-			}
-		}
-		c.count++
-		return best
-	}
-	c := &minerCluster{tokens: make([]string, n), count: 1}
-	for k := range n {
-		c.tokens[k] = string(m.token(k))
-	}
-	m.clusters = append(m.clusters, c)
-	node.leaf = append(node.leaf, len(m.clusters)-1)
-	return len(m.clusters) - 1
 }
 
-// token is the k-th token of the line being added.
-func (m *Miner) token(k int) []byte {
-	start := 0
-	if k > 0 {
-		start = m.ends[k-1] + 1 // tokens are separated by one space
+// examples picks up to maxExamples distinct lines of a run: its first, its
+// middle and its last, then others in order when those repeat.
+func examples(ix *logIndex, run []int) []string {
+	out := []string{}
+	add := func(i int) {
+		s := cleanLine(ix.lines[i].line)
+		if len(out) < maxExamples && s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
 	}
-	return m.buf[start:m.ends[k]]
-}
-
-// Template returns template i as it stands now.
-func (m *Miner) Template(i int) Template {
-	c := m.clusters[i]
-	text := strings.Join(c.tokens, " ")
-	return Template{ID: templateID(text), Text: text, Tokens: append([]string(nil), c.tokens...), Count: c.count}
-}
-
-// Templates returns every template, in the order they were first seen.
-func (m *Miner) Templates() []Template {
-	out := make([]Template, len(m.clusters))
-	for i := range m.clusters {
-		out[i] = m.Template(i)
+	if len(run) == 0 {
+		return out
+	}
+	add(run[0])
+	add(run[len(run)/2])
+	add(run[len(run)-1])
+	for k := 0; k < len(run) && k < 200 && len(out) < maxExamples; k++ {
+		add(run[k])
 	}
 	return out
 }
 
-// templateID is a short stable hash of a template's text (and whatever else
-// the caller folds in to tell templates apart).
-func templateID(parts ...string) string {
-	h := fnv.New64a()
-	for i, p := range parts {
-		if i > 0 {
-			h.Write([]byte{0})
+// cleanLine makes a raw line safe to keep as evidence: invalid UTF-8,
+// control characters (newlines, terminal escapes), bidi overrides and line
+// separators become spaces, the ends are trimmed, and a long line is cut.
+// Renderers still escape it for their format.
+func cleanLine(s string) string {
+	s = strings.ToValidUTF8(s, " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+			return ' '
 		}
-		h.Write([]byte(p))
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if n := 0; len(s) > maxExampleRunes {
+		for i := range s {
+			if n == maxExampleRunes {
+				return strings.TrimSpace(s[:i]) + "…"
+			}
+			n++
+		}
 	}
-	s := strconv.FormatUint(h.Sum64(), 16)
-	return strings.Repeat("0", 16-len(s)) + s
+	return s
 }
 
-// MaskTokens splits a line at ASCII whitespace and masks the variable values in
-// each token (see maskToken).
-func MaskTokens(line string) []string {
-	buf, ends := appendMasked(nil, nil, line)
-	out := make([]string, len(ends))
-	start := 0
-	for i, e := range ends {
-		out[i] = string(buf[start:e])
-		start = e + 1
+// patternQuery is the LogQL that counts a template's lines per minute: the
+// service's stream at the template's level, filtered by a regular
+// expression built from the template (see templateRegexp).
+func patternQuery(p minedPattern, label string) string {
+	sel := fmt.Sprintf("{%s=%q", label, p.service)
+	if p.levelLabel != "" && p.level != "" {
+		sel += fmt.Sprintf(", %s=~%q", p.levelLabel, "(?i)"+regexp.QuoteMeta(p.level))
 	}
-	return out
+	sel += "}"
+	re := p.tmpl.Regexp()
+	q := "`" + re + "`"
+	if strings.Contains(re, "`") {
+		q = strconv.Quote(re)
+	}
+	return "sum(count_over_time(" + sel + " |~ " + q + " [1m]))"
 }
 
-// Mask is the masked line, its tokens joined by single spaces.
-func Mask(line string) string { return strings.Join(MaskTokens(line), " ") }
+// finding is a notable template as a finding of its own: ranked, or weak
+// (a warning), listed but never ranked.
+func (n notablePattern) finding(cat *catalog.Catalog) Finding {
+	label := serviceLabel(cat)
+	kind := "surging"
+	if n.New {
+		kind = "new"
+	}
+	f := Finding{
+		Service:       n.service,
+		Signal:        signalName(kind+" log pattern", nil, n.Callee),
+		SignalID:      patternSignalID,
+		Metric:        patternSignalID,
+		Labels:        telemetry.Labels{label: n.service, "pattern": n.ID},
+		Callee:        n.Callee,
+		Layer:         n.Layer,
+		Direction:     catalog.Up,
+		Unit:          "per_minute",
+		Query:         n.Query,
+		Source:        "logs",
+		Score:         round(n.score.score, 3),
+		Onset:         n.Onset,
+		Until:         n.Until,
+		BaselineValue: n.BaselineRate,
+		ObservedValue: round(n.runRate, 4),
+		Patterns:      []LogPattern{n.LogPattern},
+	}
+	f.SeriesID = f.Metric + f.Labels.String()
+	var what string
+	if n.New {
+		what = fmt.Sprintf("%d lines in the window, none in the baseline", n.WindowCount)
+	} else {
+		what = fmt.Sprintf("%d lines in the window against %d in the baseline, %.1fx the baseline rate from %s",
+			n.WindowCount, n.BaselineCount, n.surgeBy, n.Onset.Format("15:04:05"))
+	}
+	f.Explanation = fmt.Sprintf("%s on %s: %q, %s", capitalize(kind)+" log pattern", n.service, n.Template, what)
+	if n.SignalID != "" {
+		s, _ := cat.Signal(n.SignalID)
+		f.Explanation += fmt.Sprintf("; its lines are %s (%s)", s.Name, n.Layer)
+	}
+	if n.Callee != "" {
+		f.Explanation += fmt.Sprintf("; %d of them name %s", n.calleeOf, n.Callee)
+	}
+	if n.weak {
+		f.Explanation += "; a warning no catalog log signal covers: evidence, not ranked"
+	}
+	return f
+}
 
-// appendMasked appends the masked tokens of line to buf, separated by single
-// spaces, and the end offset of each token to ends. Tokens are separated by
-// ASCII whitespace, the set that \s matches in RE2 (Loki's regular
-// expressions), so a template's LogQL filter sees the same tokens.
-func appendMasked(buf []byte, ends []int, line string) ([]byte, []int) {
-	i := 0
-	for i < len(line) {
-		if asciiSpace(line[i]) {
-			i++
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// applyPatterns joins the notable templates to the findings without
+// counting a line twice. A template whose lines make up a log-rate finding
+// of its service (the error, timeout, ... lines the catalog counts) becomes
+// that finding's evidence: the rate finding already scores those lines, and
+// the template says what they are, whom they name and shows a few. When the
+// rate finding is of the template's own signal and the template's callee
+// covers at least half of the finding's window lines, the finding takes
+// that callee ("timeout log lines to checkout"). A template whose own
+// signal has no anomalous rate finding on its service (a new error hiding
+// in a steady error rate, a warning) is a finding of its own: ranked, or
+// weak (a warning, listed but not ranked).
+func applyPatterns(anomalies []Finding, pats []notablePattern, ix *logIndex, cat *catalog.Catalog) (out []Finding, ranked, weak []Finding) {
+	sigIndex := map[string]int{}
+	for s, sig := range ix.sigs {
+		sigIndex[sig.ID] = s
+	}
+	covered := make([]bool, len(pats))
+	for k := range anomalies {
+		f := &anomalies[k]
+		s, ok := sigIndex[f.SignalID]
+		if !ok || f.Source != "logs" {
 			continue
 		}
-		start := i
-		for i < len(line) && !asciiSpace(line[i]) {
-			// A quoted logfmt value (query="red shoes") is one token,
-			// masked whole, unless it is the message.
-			if c := line[i]; (c == '"' || c == '\'') && i > start && line[i-1] == '=' {
-				if k := keyLen(line[start:i]); k == i-start-1 && !keepValueKeys[strings.ToLower(line[start:start+k])] {
-					if q := closingQuote(line, i); q > 0 {
-						i = q + 1
-						continue
-					}
+		var own *notablePattern
+		for i := range pats {
+			p := &pats[i]
+			if p.service != f.Service || 2*p.counts[s] < p.WindowCount || p.counts[s] == 0 {
+				continue
+			}
+			if p.signal == s {
+				covered[i] = true
+				if own == nil {
+					own = p
 				}
 			}
-			i++
-		}
-		if len(ends) > 0 {
-			buf = append(buf, ' ')
-		}
-		buf = appendMaskedToken(buf, line[start:i])
-		ends = append(ends, len(buf))
-	}
-	return buf, ends
-}
-
-// closingQuote is the index of the quote that closes the one at line[open],
-// skipping backslash escapes, or -1.
-func closingQuote(line string, open int) int {
-	q := line[open]
-	for j := open + 1; j < len(line); j++ {
-		switch line[j] {
-		case '\\':
-			j++
-		case q:
-			return j
-		}
-	}
-	return -1
-}
-
-func asciiSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
-
-// keepValueKeys are keys whose value is the message or its level, not a
-// variable: logfmt's msg="..." and level=error stay in the template.
-var keepValueKeys = map[string]bool{
-	"msg": true, "message": true, "level": true, "lvl": true, "severity": true, "err": true, "error": true,
-}
-
-// appendMaskedToken masks one whitespace-free token:
-//
-//   - key=value (logfmt): the value, quoted or not, becomes <*> unless the
-//     key names the message or the level (keepValueKeys: msg="..." is split
-//     into words like any other text);
-//   - otherwise each value bounded by non-alphanumerics is masked: Kubernetes
-//     pod suffixes, UUIDs, ISO timestamps, IPv4 (with a port) and IPv6
-//     addresses, hex ids (0x..., or 6+ hex digits with a digit and a letter),
-//     durations, sizes, and numbers.
-func appendMaskedToken(buf []byte, tok string) []byte {
-	if k := keyLen(tok); k > 0 && k+1 < len(tok) && !keepValueKeys[strings.ToLower(tok[:k])] {
-		buf = append(buf, tok[:k+1]...)
-		return append(buf, Wildcard...)
-	}
-	if !maybeVariable(tok) {
-		return append(buf, tok...)
-	}
-	i := 0
-	for i < len(tok) {
-		c := tok[i]
-		if !isAlnum(c) {
-			if c == '[' {
-				if l := matchBracketIPv6(tok[i:]); l > 0 {
-					buf = append(buf, maskIP...)
-					i += l
-					continue
-				}
+			if len(f.Patterns) < maxPatterns {
+				f.Patterns = append(f.Patterns, p.LogPattern)
 			}
-			if c == ':' && (i == 0 || !isAlnum(tok[i-1])) {
-				if l := matchIPv6(tok[i:]); l > 0 {
-					buf = append(buf, maskIP...)
-					i += l
-					continue
-				}
-			}
-			buf = append(buf, c)
-			i++
+		}
+		if own == nil || own.Callee == "" || f.Callee != "" {
 			continue
 		}
-		// i starts a run of alphanumerics: the previous byte, if any, is
-		// not one, because runs are always consumed whole.
-		rest := tok[i:]
-		if name, l := matchPod(rest); l > 0 {
-			buf = append(buf, name...)
-			buf = append(buf, '-')
-			buf = append(buf, maskPod...)
-			i += l
+		total := ix.windowLines[[2]string{f.Service, f.SignalID}]
+		if 2*own.calleeOf >= total {
+			f.Callee = own.Callee
+			f.Signal = signalName(ix.sigs[s].Name, f.Labels, f.Callee)
+			f.Explanation += fmt.Sprintf("; %d of its %d window lines name %s", own.calleeOf, total, own.Callee)
+		}
+	}
+	for i, p := range pats {
+		if covered[i] {
 			continue
 		}
-		mask, l := matchValue(rest)
-		if l > 0 {
-			buf = append(buf, mask...)
-			i += l
-			continue
-		}
-		j := i
-		for j < len(tok) && isAlnum(tok[j]) {
-			j++
-		}
-		buf = append(buf, tok[i:j]...)
-		i = j
-	}
-	return buf
-}
-
-// matchValue finds the variable value at the start of s, longest kind first.
-func matchValue(s string) (string, int) {
-	if l := matchUUID(s); l > 0 {
-		return maskUUID, l
-	}
-	if l := matchTimestamp(s); l > 0 {
-		return maskTS, l
-	}
-	if l := matchIPv4(s); l > 0 {
-		return maskIP, l
-	}
-	if l := matchIPv6(s); l > 0 {
-		return maskIP, l
-	}
-	if l := matchHex(s); l > 0 {
-		return maskHex, l
-	}
-	if l, unit := matchNumber(s); l > 0 {
-		switch unit {
-		case unitDuration:
-			return maskDur, l
-		case unitSize:
-			return maskSize, l
-		}
-		return maskNum, l
-	}
-	return "", 0
-}
-
-// maybeVariable is a cheap test that a token may hold something to mask.
-func maybeVariable(tok string) bool {
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; (c >= '0' && c <= '9') || c == '-' || c == ':' {
-			return true
-		}
-	}
-	return false
-}
-
-// keyLen is the length of the logfmt key before '=' at the start of tok, or 0.
-func keyLen(tok string) int {
-	if tok == "" || !(isLetter(tok[0]) || tok[0] == '_') {
-		return 0
-	}
-	for i := 1; i < len(tok); i++ {
-		c := tok[i]
-		switch {
-		case c == '=':
-			return i
-		case isAlnum(c) || c == '_' || c == '.' || c == '-':
-		default:
-			return 0
-		}
-	}
-	return 0
-}
-
-func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
-func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
-func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
-func isHex(c byte) bool    { return isDigit(c) || ((c|0x20) >= 'a' && (c|0x20) <= 'f') }
-
-func hasDigit(b []byte) bool {
-	for _, c := range b {
-		if isDigit(c) {
-			return true
-		}
-	}
-	return false
-}
-
-// bounded reports whether a value of length l at the start of s ends at a
-// boundary: the end of s or a byte that is not alphanumeric.
-func bounded(s string, l int) bool { return l == len(s) || !isAlnum(s[l]) }
-
-func digits(s string, i int) int {
-	j := i
-	for j < len(s) && isDigit(s[j]) {
-		j++
-	}
-	return j - i
-}
-
-func hexRun(s string, i int) int {
-	j := i
-	for j < len(s) && isHex(s[j]) {
-		j++
-	}
-	return j - i
-}
-
-// matchUUID matches 8-4-4-4-12 hex digits.
-func matchUUID(s string) int {
-	i := 0
-	for g, n := range []int{8, 4, 4, 4, 12} {
-		if g > 0 {
-			if i >= len(s) || s[i] != '-' {
-				return 0
-			}
-			i++
-		}
-		if hexRun(s, i) < n {
-			return 0
-		}
-		i += n
-	}
-	if !bounded(s, i) {
-		return 0
-	}
-	return i
-}
-
-// matchTimestamp matches an ISO 8601 date with an optional time and zone:
-// 2024-05-14, 2024-05-14T14:04:12.123Z, 2024-05-14T14:04:12+02:00.
-func matchTimestamp(s string) int {
-	fixed := func(i, n int) bool { return digits(s, i) == n }
-	if !(fixed(0, 4) && len(s) > 4 && s[4] == '-' && fixed(5, 2) && len(s) > 7 && s[7] == '-' && fixed(8, 2)) {
-		return 0
-	}
-	i := 10
-	if i < len(s) && s[i] == 'T' && fixed(i+1, 2) && i+3 < len(s) && s[i+3] == ':' && fixed(i+4, 2) {
-		i += 6
-		if i < len(s) && s[i] == ':' && fixed(i+1, 2) {
-			i += 3
-			if i < len(s) && (s[i] == '.' || s[i] == ',') && digits(s, i+1) > 0 {
-				i += 1 + digits(s, i+1)
-			}
-		}
-		switch {
-		case i < len(s) && s[i] == 'Z':
-			i++
-		case i < len(s) && (s[i] == '+' || s[i] == '-') && fixed(i+1, 2):
-			i += 3
-			if i < len(s) && s[i] == ':' && fixed(i+1, 2) {
-				i += 3
-			} else if fixed(i, 2) {
-				i += 2
-			}
-		}
-	}
-	if !bounded(s, i) {
-		return 0
-	}
-	return i
-}
-
-// matchIPv4 matches a dotted quad with an optional :port.
-func matchIPv4(s string) int {
-	i := 0
-	for part := range 4 {
-		if part > 0 {
-			if i >= len(s) || s[i] != '.' {
-				return 0
-			}
-			i++
-		}
-		n := digits(s, i)
-		if n == 0 || n > 3 {
-			return 0
-		}
-		if v, _ := strconv.Atoi(s[i : i+n]); v > 255 {
-			return 0
-		}
-		i += n
-	}
-	// 1.2.3.4.5 is not an address (a version, an OID).
-	if i+1 < len(s) && s[i] == '.' && isDigit(s[i+1]) {
-		return 0
-	}
-	if i < len(s) && s[i] == ':' {
-		if n := digits(s, i+1); n > 0 && n <= 5 && bounded(s, i+1+n) {
-			return i + 1 + n
-		}
-	}
-	if !bounded(s, i) {
-		return 0
-	}
-	return i
-}
-
-// matchIPv6 matches an IPv6 address: hex digits, colons (at least two) and
-// dots, that netip parses.
-func matchIPv6(s string) int {
-	j, colons := 0, 0
-	for j < len(s) && (isHex(s[j]) || s[j] == ':' || s[j] == '.') {
-		if s[j] == ':' {
-			colons++
-		}
-		j++
-	}
-	if colons < 2 {
-		return 0
-	}
-	// Trailing punctuation ("fe80::1:" before a port, "::1." ending a
-	// sentence) is not part of the address.
-	for j > 0 && (s[j-1] == '.' || (s[j-1] == ':' && !strings.HasSuffix(s[:j], "::"))) {
-		j--
-	}
-	if !bounded(s, j) {
-		return 0
-	}
-	// Eight groups, or "::" for the missing ones; a clock (13:55:02) is
-	// neither, and is not worth a parse.
-	if colons = strings.Count(s[:j], ":"); colons < 7 && !strings.Contains(s[:j], "::") && !(colons == 6 && strings.Contains(s[:j], ".")) {
-		return 0
-	}
-	if _, err := netip.ParseAddr(s[:j]); err != nil {
-		return 0
-	}
-	return j
-}
-
-// matchBracketIPv6 matches [ipv6] with an optional :port.
-func matchBracketIPv6(s string) int {
-	l := matchIPv6(s[1:])
-	if l == 0 || 1+l >= len(s) || s[1+l] != ']' {
-		return 0
-	}
-	i := 2 + l
-	if i < len(s) && s[i] == ':' {
-		if n := digits(s, i+1); n > 0 && n <= 5 {
-			i += 1 + n
-		}
-	}
-	return i
-}
-
-// matchHex matches 0x-prefixed hex, or a run of at least six hex digits
-// with both a digit (so "facade" stays a word) and a letter (so 123456 is
-// a number, masked as such).
-func matchHex(s string) int {
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
-		if n := hexRun(s, 2); n > 0 && bounded(s, 2+n) {
-			return 2 + n
-		}
-		return 0
-	}
-	n := hexRun(s, 0)
-	if n < 6 || !bounded(s, n) {
-		return 0
-	}
-	letter, digit := false, false
-	for i := range n {
-		if isDigit(s[i]) {
-			digit = true
+		if p.weak {
+			weak = append(weak, p.finding(cat))
 		} else {
-			letter = true
+			ranked = append(ranked, p.finding(cat))
 		}
 	}
-	if !letter || !digit {
-		return 0
-	}
-	return n
+	return anomalies, ranked, weak
 }
 
-type numberUnit int
+// patternsByService are the notable templates of each service, most lines
+// first, for the chain to show beside the links they corroborate.
+func patternsByService(pats []notablePattern) map[string][]LogPattern {
+	out := map[string][]LogPattern{}
+	for _, p := range pats {
+		out[p.service] = append(out[p.service], p.LogPattern)
+	}
+	return out
+}
 
-const (
-	unitNone numberUnit = iota
-	unitDuration
-	unitSize
-)
-
-var (
-	durationUnits = []string{"mins", "min", "secs", "sec", "hrs", "hr", "ms", "µs", "us", "ns", "h", "m", "s", "d"}
-	sizeUnits     = []string{"KiB", "MiB", "GiB", "TiB", "KB", "kB", "MB", "GB", "TB", "Ki", "Mi", "Gi", "B"}
-)
-
-// matchNumber matches a number (42, 3.14, 1e-05) that ends at a boundary,
-// or one followed by duration units (250ms, 1h30m, 1.5s) or a size unit
-// (512MiB).
-func matchNumber(s string) (int, numberUnit) {
-	num := func(i int) int {
-		n := digits(s, i)
-		if n == 0 {
-			return 0
+// calleeCandidates says which services a service's log lines may name as a
+// callee: its callees in the call graph when it has any, else every other
+// service seen.
+func calleeCandidates(g graph, known []string) func(string) []string {
+	return func(service string) []string {
+		if cs := g.callees[service]; len(cs) > 0 {
+			return cs
 		}
-		j := i + n
-		for j+1 < len(s) && s[j] == '.' && isDigit(s[j+1]) {
-			j += 1 + digits(s, j+1)
-		}
-		if j+1 < len(s) && (s[j] == 'e' || s[j] == 'E') {
-			k := j + 1
-			if k < len(s) && (s[k] == '+' || s[k] == '-') {
-				k++
-			}
-			if d := digits(s, k); d > 0 && bounded(s, k+d) {
-				j = k + d
+		out := make([]string, 0, len(known))
+		for _, k := range known {
+			if k != service {
+				out = append(out, k)
 			}
 		}
-		return j - i
+		return out
 	}
-	n := num(0)
-	if n == 0 {
-		return 0, unitNone
-	}
-	// Durations chain: 1h30m5.5s.
-	i := n
-	for {
-		u := prefixOf(s[i:], durationUnits)
-		if u == 0 {
-			break
-		}
-		i += u
-		if bounded(s, i) {
-			return i, unitDuration
-		}
-		m := num(i)
-		if m == 0 {
-			break
-		}
-		i += m
-	}
-	if u := prefixOf(s[n:], sizeUnits); u > 0 && bounded(s, n+u) {
-		return n + u, unitSize
-	}
-	if bounded(s, n) {
-		return n, unitNone
-	}
-	return 0, unitNone
 }
 
-func prefixOf(s string, units []string) int {
-	for _, u := range units {
-		if strings.HasPrefix(s, u) {
-			return len(u)
+// knownServices are the services of the scored series, the log lines and
+// the call graph, sorted.
+func knownServices(sigs []signal, ix *logIndex, g graph) []string {
+	seen := map[string]bool{}
+	for _, s := range sigs {
+		if !s.infra && s.service != "(unknown)" {
+			seen[s.service] = true
 		}
 	}
-	return 0
-}
-
-// Kubernetes draws generated name suffixes from an alphabet without vowels.
-func podAlphabet(c byte) bool { return strings.IndexByte("bcdfghjklmnpqrstvwxz2456789", c) >= 0 }
-
-// matchPod matches a pod name at the start of s and returns its owner's
-// name: a Deployment's checkout-5ff676694b-fzj9z (ReplicaSet hash of 6 to
-// 10, pod suffix of 5) or a DaemonSet's node-exporter-x7k2p (a suffix of 5
-// with a digit, so words like "https" are left alone).
-func matchPod(s string) (string, int) {
-	end := 0
-	for end < len(s) && ((s[end] >= 'a' && s[end] <= 'z') || isDigit(s[end]) || s[end] == '-') {
-		end++
+	for _, l := range ix.lines {
+		seen[l.service] = true
 	}
-	if !bounded(s, end) {
-		return "", 0
-	}
-	name := s[:end]
-	last := strings.LastIndexByte(name, '-')
-	if last <= 0 || len(name)-last-1 != 5 || !allPod(name[last+1:]) {
-		return "", 0
-	}
-	owner := name[:last]
-	if prev := strings.LastIndexByte(owner, '-'); prev > 0 {
-		if h := owner[prev+1:]; len(h) >= 6 && len(h) <= 10 && allPod(h) {
-			return owner[:prev], end
+	for a, cs := range g.callees {
+		seen[a] = true
+		for _, c := range cs {
+			seen[c] = true
 		}
 	}
-	if strings.ContainsAny(name[last+1:], "2456789") {
-		return owner, end
-	}
-	return "", 0
-}
-
-func allPod(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !podAlphabet(s[i]) {
-			return false
-		}
-	}
-	return s != ""
+	return sortedKeys(seen)
 }

@@ -8,6 +8,28 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 )
 
+// maxRootCauses is how many candidates a result lists.
+const maxRootCauses = 10
+
+// rankStage ranks the services and lists, best first, those with an
+// anomaly or a change as root-cause candidates.
+func rankStage(r *run) {
+	r.res.Services = rankServices(r.states, r.g, r.b.Target, r.lookback, r.tol)
+	r.res.Stats.Services = len(r.res.Services)
+	for _, ss := range r.res.Services {
+		st := r.states[ss.Service]
+		if len(st.anomalous) == 0 && st.change == nil {
+			continue
+		}
+		r.res.RootCauses = append(r.res.RootCauses, Candidate{
+			Rank: len(r.res.RootCauses) + 1, Service: ss.Service, Score: ss.Score, Finding: candidateFinding(st),
+		})
+		if len(r.res.RootCauses) == maxRootCauses {
+			break
+		}
+	}
+}
+
 // serviceState gathers what is known about one service.
 type serviceState struct {
 	name      string
