@@ -220,6 +220,7 @@ func TestParseErrors(t *testing.T) {
 		{"string for a list", "changes:\n  git:\n    services: {checkout: services/checkout}\n", 3, `line 3: changes.git.services.checkout: want a list, got "services/checkout"`},
 		{"mapping for a string", "incident:\n  author:\n    name: carol\n", 3, `line 3: incident.author: want a string, got a mapping`},
 		{"mapping for a string, flow style", "incident:\n  author: {name: carol}\n", 2, `line 2: want a string, got a mapping`},
+		{"secret for a struct", prom + "    authorization: t0ken-do-not-show\n", 4, `line 4: sources.prometheus.authorization: a single value does not fit here`},
 		{"list for a struct", prom + "    basic_auth: [u, p]\n", 4, `line 4: sources.prometheus.basic_auth: a list does not fit here`},
 		{"key twice in a section", loki + "    url: http://other\n", 4, `line 4: sources.loki: key "url" is set twice`},
 		{"every issue", loki + "    bogus: 1\n    limit: lots\n", 4, `line 4: sources.loki: unknown key "bogus"; line 5: sources.loki.limit: want a whole number, got "lots"`},
@@ -246,7 +247,7 @@ func TestParseErrors(t *testing.T) {
 			if !errors.As(err, &ce) || ce.Line != tt.line {
 				t.Errorf("error line = %+v, want %d", ce, tt.line)
 			}
-			for _, goName := range []string{"collectors.", " into ", "plain", "!!", "yaml:", "not found in type"} {
+			for _, goName := range []string{"collectors.", " into ", "plain", "!!", "yaml:", "not found in type", "do-not-show"} {
 				if strings.Contains(strings.TrimPrefix(msg, "config file conf/rca.yaml: "), goName) {
 					t.Errorf("error %q shows yaml's or Go's words (%q)", msg, goName)
 				}

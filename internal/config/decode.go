@@ -210,10 +210,10 @@ func (d *document) explain(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	// A syntax error: yaml says "line 3: ...".
 	if line, rest, ok := cutLine(msg); ok {
-		return &Error{File: path, Line: line, Err: errors.New(rest)}
+		return &Error{File: path, Line: line, Err: &wordedError{msg: rest, err: err}}
 	}
 	if d.top == nil {
-		return &Error{File: path, Err: errors.New(msg)}
+		return &Error{File: path, Err: &wordedError{msg: msg, err: err}}
 	}
 	// An error of a type's own UnmarshalYAML (a duration, a TLS setting)
 	// comes without a line: find the entry that causes it.
@@ -255,23 +255,20 @@ func (d *document) typeError(te *yaml.TypeError) error {
 	for i, issue := range te.Errors {
 		line, msg, _ := cutLine(issue)
 		key := ""
-		switch m := reUnknown.FindStringSubmatch(msg); {
-		case m != nil:
+		if m := reUnknown.FindStringSubmatch(msg); m != nil {
 			key = d.parentOf(line, m[1])
 			msg = fmt.Sprintf("unknown key %q", m[1])
-		default:
-			if m := reSetTwice.FindStringSubmatch(msg); m != nil {
-				name := m[1] + m[2]
-				key = d.parentOf(line, name)
-				msg = fmt.Sprintf("key %q is set twice", name)
-			} else if m := reCannot.FindStringSubmatch(msg); m != nil {
-				value := m[2]
-				var v *yaml.Node
-				if key, v = d.valueAt(line, m[1], value); v != nil {
-					value = v.Value // yaml cuts it short
-				}
-				msg = mismatch(m[1], value, m[3])
+		} else if m := reSetTwice.FindStringSubmatch(msg); m != nil {
+			name := m[1] + m[2]
+			key = d.parentOf(line, name)
+			msg = fmt.Sprintf("key %q is set twice", name)
+		} else if m := reCannot.FindStringSubmatch(msg); m != nil {
+			value := m[2]
+			var v *yaml.Node
+			if key, v = d.valueAt(line, m[1], value); v != nil {
+				value = v.Value // yaml cuts it short
 			}
+			msg = mismatch(m[1], value, m[3])
 		}
 		if i == 0 {
 			first.Line, first.Key = line, key
@@ -324,6 +321,11 @@ func mismatch(tag, value, goType string) string {
 		want = "a mapping"
 	}
 	if want == "" { // a named type: its name means nothing to a reader
+		if tag != "map" && tag != "seq" {
+			// Not the value: where basic_auth or authorization goes, a
+			// lone value is likely a secret.
+			got = "a single value"
+		}
 		return got + " does not fit here"
 	}
 	return fmt.Sprintf("want %s, got %s", want, got)
