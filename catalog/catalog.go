@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/rca-tool/rca/configs"
 )

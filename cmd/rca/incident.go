@@ -13,50 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	yamlv2 "go.yaml.in/yaml/v2"
 
 	"github.com/rca-tool/rca/incident"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
 )
-
-// incidentConfig is the `incident:` section of the config file.
-type incidentConfig struct {
-	// Dir holds the incidents (default ./incidents); --incidents-dir overrides it.
-	Dir string `yaml:"dir"`
-	// Author signs log entries (default $USER); --author overrides it.
-	Author string `yaml:"author"`
-	// UpdateEvery is the stakeholder update cadence (default 30m).
-	UpdateEvery string `yaml:"update_every"`
-	// LokiURL, when set, mirrors every log entry to Grafana Loki.
-	LokiURL    string `yaml:"loki_url"`
-	LokiTenant string `yaml:"loki_tenant"`
-}
-
-// loadIncidentConfig decodes the incident section strictly; a relative dir
-// is relative to the config file.
-func loadIncidentConfig(path string, data []byte) (incidentConfig, error) {
-	var doc struct {
-		Incident incidentConfig `yaml:"incident"`
-		Rest     map[string]any `yaml:",inline"`
-	}
-	if err := yamlv2.UnmarshalStrict(data, &doc); err != nil {
-		return incidentConfig{}, fmt.Errorf("config file %s: incident: %s", path, yamlMessage(err))
-	}
-	c := doc.Incident
-	if c.Dir != "" && !filepath.IsAbs(c.Dir) {
-		c.Dir = filepath.Join(filepath.Dir(path), c.Dir)
-	}
-	if c.UpdateEvery != "" {
-		if _, err := timerange.ParseDuration(c.UpdateEvery); err != nil {
-			return c, fmt.Errorf("config file %s: incident: update_every: %w", path, err)
-		}
-	}
-	if err := (incident.Mirror{URL: c.LokiURL, TenantID: c.LokiTenant}).Validate(); err != nil {
-		return c, fmt.Errorf("config file %s: %w", path, err)
-	}
-	return c, nil
-}
 
 // incidentFlags are the flags of every command that reads or writes the log.
 func incidentFlags(f *pflag.FlagSet) {
@@ -115,7 +76,7 @@ func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
 func (a *app) store() incident.Store {
 	dir := a.v.GetString("incidents-dir")
 	if dir == "" {
-		dir = a.incident.Dir
+		dir = a.cfg.Incident.Dir
 	}
 	if dir == "" {
 		dir = "incidents"
@@ -125,7 +86,7 @@ func (a *app) store() incident.Store {
 
 // author signs entries: --author, incident.author, $USER, the login name.
 func (a *app) author() string {
-	for _, s := range []string{a.v.GetString("author"), a.incident.Author, os.Getenv("USER"), os.Getenv("USERNAME")} {
+	for _, s := range []string{a.v.GetString("author"), a.cfg.Incident.Author, os.Getenv("USER"), os.Getenv("USERNAME")} {
 		if s = strings.TrimSpace(s); s != "" {
 			return s
 		}
@@ -168,10 +129,10 @@ func (a *app) record(ctx context.Context, s incident.Store, id string, e inciden
 // mirror pushes the entries Loki has not seen yet; a failure is reported
 // and retried with the next entry.
 func (a *app) mirror(ctx context.Context, s incident.Store, id string) {
-	if a.incident.LokiURL == "" {
+	if a.cfg.Incident.LokiURL == "" {
 		return
 	}
-	m := incident.Mirror{URL: a.incident.LokiURL, TenantID: a.incident.LokiTenant}
+	m := incident.Mirror{URL: a.cfg.Incident.LokiURL, TenantID: a.cfg.Incident.LokiTenant}
 	n, err := m.Sync(ctx, s, id)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "rca: warning: %v\n", err)
@@ -486,8 +447,8 @@ func (a *app) evidenceDir(s incident.Store, id, kind string) (abs, rel string, e
 
 // updateEvery is the stakeholder update cadence.
 func (a *app) updateEvery(cmd *cobra.Command) (time.Duration, error) {
-	if cmd.Flags().Changed("every") || a.incident.UpdateEvery == "" {
+	if cmd.Flags().Changed("every") || a.cfg.Incident.UpdateEvery == "" {
 		return a.duration(cmd, "every")
 	}
-	return timerange.ParseDuration(a.incident.UpdateEvery)
+	return timerange.ParseDuration(a.cfg.Incident.UpdateEvery)
 }

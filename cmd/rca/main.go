@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -22,8 +21,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/rca-tool/rca/internal/config"
 	"github.com/rca-tool/rca/timerange"
 )
 
@@ -82,25 +81,9 @@ type app struct {
 	clock func() time.Time
 	v     *viper.Viper
 	log   *slog.Logger
-	// configFile and configLines say where config values came from, for
-	// error messages: key -> line in configFile.
-	configFile  string
-	configLines map[string]int
-	// sources and changes are the config file's sections of those names.
-	sources  sourcesConfig
-	changes  changesConfig
-	incident incidentConfig
-}
-
-// sectionExample shows a config file section's shape in errors.
-func sectionExample(key string) string {
-	switch key {
-	case "changes":
-		return "file: deploys.yaml, git: {repo: ...}"
-	case "incident":
-		return "dir: incidents, update_every: 30m"
-	}
-	return "prometheus: {url: ...}"
+	// cfg is the --config file: its flat keys are merged into v, its
+	// sections read directly.
+	cfg config.File
 }
 
 func newApp(stdout, stderr io.Writer, now func() time.Time) *app {
@@ -185,107 +168,29 @@ func (a *app) setup(cmd *cobra.Command) error {
 		level = slog.LevelDebug
 	}
 	a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-	if a.configFile != "" {
-		a.log.Debug("loaded config", "file", a.configFile, "keys", len(a.configLines))
+	if a.cfg.Path != "" {
+		a.log.Debug("loaded config", "file", a.cfg.Path, "keys", len(a.cfg.Flags))
 	}
 	a.warnUnknownEnv(cmd)
 	return nil
 }
 
-// loadConfig reads the YAML config file. It decodes the file itself rather
-// than through viper so that errors can name the file and line, and so that
-// unknown keys (usually typos) are errors instead of silently ignored.
+// loadConfig reads the config file and merges its flat keys into viper,
+// below the environment and the flags.
 func (a *app) loadConfig(cmd *cobra.Command, path string) error {
-	data, err := os.ReadFile(path)
+	keys := map[string]config.Key{}
+	for name, typ := range knownKeys(cmd.Root()) {
+		keys[name] = config.Key{Type: typ, Path: isPathFlag(name)}
+	}
+	cfg, err := config.Load(path, keys)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("config file %s does not exist", path)
-		}
-		return fmt.Errorf("reading config file: %w", err)
+		return err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// yaml.v3 says "yaml: line 3: ..."; drop its prefix, keep the line.
-		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	a.configFile = path
-	a.configLines = map[string]int{}
-	if len(doc.Content) == 0 { // empty file: nothing set
-		return nil
-	}
-	top := doc.Content[0]
-	if top.Kind != yaml.MappingNode {
-		return fmt.Errorf("config file %s: line %d: want a mapping of keys to values (output: json), got %s", path, top.Line, kindName(top))
-	}
-	known := knownKeys(cmd.Root())
-	values := map[string]any{}
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k, val := top.Content[i], top.Content[i+1]
-		key := k.Value
-		if key == "sources" || key == "changes" || key == "incident" {
-			if val.Tag == "!!null" {
-				continue // a section left empty (only comments) sets nothing
-			}
-			if val.Kind != yaml.MappingNode {
-				return fmt.Errorf("config file %s: line %d: %s wants a mapping (%s), got %s", path, val.Line, key, sectionExample(key), kindName(val))
-			}
-			if a.sources, a.changes, err = loadSources(path, data); err != nil {
-				return err
-			}
-			if a.incident, err = loadIncidentConfig(path, data); err != nil {
-				return err
-			}
-			a.configLines[key] = k.Line
-			continue
-		}
-		typ, ok := known[key]
-		if !ok {
-			return fmt.Errorf("config file %s: line %d: unknown key %q (known keys: %s)", path, k.Line, key, strings.Join(sortedKeys(known), ", "))
-		}
-		if _, dup := values[key]; dup {
-			return fmt.Errorf("config file %s: line %d: key %q is set twice", path, k.Line, key)
-		}
-		if isListType(typ) && val.Kind == yaml.SequenceNode {
-			items := make([]string, 0, len(val.Content))
-			for _, item := range val.Content {
-				if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
-					return fmt.Errorf("config file %s: line %d: key %q wants a list of strings, got %s in it", path, item.Line, key, kindName(item))
-				}
-				items = append(items, item.Value)
-			}
-			values[key] = items
-			a.configLines[key] = val.Line
-			continue
-		}
-		if val.Kind != yaml.ScalarNode || val.Tag == "!!null" {
-			return fmt.Errorf("config file %s: line %d: key %q wants a %s value, got %s", path, val.Line, key, typ, kindName(val))
-		}
-		if typ == "bool" && val.Tag != "!!bool" {
-			return fmt.Errorf("config file %s: line %d: key %q wants true or false, got %q", path, val.Line, key, val.Value)
-		}
-		// Keep the text as written: 2026-11-24T14:02:00Z must stay a string
-		// for the time parser, not become a YAML timestamp.
-		values[key] = val.Value
-		a.configLines[key] = val.Line
-	}
-	if err := a.v.MergeConfigMap(values); err != nil {
+	a.cfg = cfg
+	if err := a.v.MergeConfigMap(cfg.FlagMap()); err != nil {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	return nil
-}
-
-func kindName(n *yaml.Node) string {
-	switch {
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case n.Tag == "!!null":
-		return "no value"
-	case n.Kind == yaml.AliasNode:
-		return "an alias"
-	}
-	return fmt.Sprintf("%q", n.Value)
 }
 
 // knownKeys maps every flag name in the command tree to its type: these are
@@ -307,15 +212,6 @@ func knownKeys(root *cobra.Command) map[string]string {
 	}
 	walk(root)
 	return keys
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // envName is the environment variable for a flag.
@@ -343,8 +239,8 @@ func (a *app) origin(cmd *cobra.Command, key string) (source, string) {
 	if os.Getenv(envName(key)) != "" { // viper ignores empty variables too
 		return fromEnv, envName(key)
 	}
-	if line, ok := a.configLines[key]; ok {
-		return fromConfig, fmt.Sprintf("%s in config file %s line %d", key, a.configFile, line)
+	if _, ok := a.cfg.Flags[key]; ok {
+		return fromConfig, a.cfg.Origin(key)
 	}
 	return fromDefault, "--" + key
 }
@@ -357,8 +253,7 @@ func (a *app) originName(cmd *cobra.Command, key string) string {
 
 // applyConfig checks every value that comes from the environment or the
 // config file with the flag's own parser, so "RCA_LOOKBACK=soon" fails as
-// clearly as "--lookback soon" would, and makes paths in the config file
-// relative to the file.
+// clearly as "--lookback soon" would.
 func (a *app) applyConfig(cmd *cobra.Command) error {
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -378,10 +273,6 @@ func (a *app) applyConfig(cmd *cobra.Command) error {
 		val := a.v.GetString(f.Name)
 		if err := f.Value.Set(val); err != nil {
 			errs = append(errs, fmt.Errorf("%s: invalid value %q: %w", name, val, err))
-			return
-		}
-		if src == fromConfig && isPathFlag(f.Name) && val != "" && !filepath.IsAbs(val) {
-			a.v.Set(f.Name, filepath.Join(filepath.Dir(a.configFile), val))
 		}
 	})
 	return errors.Join(errs...)
@@ -393,7 +284,8 @@ func isListType(typ string) bool {
 	return strings.HasSuffix(typ, "Array") || strings.HasSuffix(typ, "Slice")
 }
 
-// isPathFlag reports whether a flag's value is a file or directory path.
+// isPathFlag reports whether a flag's value is a file or directory path:
+// in the config file, relative to the file.
 func isPathFlag(name string) bool {
 	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes-file" || name == "repo" || name == "incidents-dir"
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	yamlv2 "go.yaml.in/yaml/v2"
 	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/catalog"
@@ -22,76 +19,6 @@ import (
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
 )
-
-// sourcesConfig is the `sources:` section of the config file: where live
-// data comes from. Its settings are nested, unlike the flag keys, because
-// they are Prometheus's own HTTP client settings.
-type sourcesConfig struct {
-	Prometheus *collectors.PrometheusConfig `yaml:"prometheus"`
-	Loki       *collectors.LokiConfig       `yaml:"loki"`
-}
-
-// changesConfig is the `changes:` section of the config file: where
-// deploys and commits come from besides the metrics.
-type changesConfig struct {
-	// File is a JSON or YAML list of changes (as --changes-file).
-	File string                `yaml:"file"`
-	Git  *collectors.GitConfig `yaml:"git"`
-	// Grafana reads deploy annotations from Grafana's HTTP API.
-	Grafana *collectors.GrafanaConfig `yaml:"grafana"`
-}
-
-// loadSources decodes the sources section of the config file strictly
-// (unknown keys are errors, with their line) and makes the file paths in
-// it relative to the file.
-func loadSources(path string, data []byte) (sourcesConfig, changesConfig, error) {
-	// One section at a time, so an error says which one it is in.
-	var doc struct {
-		Sources sourcesConfig  `yaml:"sources"`
-		Rest    map[string]any `yaml:",inline"` // the flag keys, checked elsewhere
-	}
-	if err := yamlv2.UnmarshalStrict(data, &doc); err != nil {
-		return sourcesConfig{}, changesConfig{}, fmt.Errorf("config file %s: sources: %s", path, yamlMessage(err))
-	}
-	var ch struct {
-		Changes changesConfig  `yaml:"changes"`
-		Rest    map[string]any `yaml:",inline"`
-	}
-	if err := yamlv2.UnmarshalStrict(data, &ch); err != nil {
-		return sourcesConfig{}, changesConfig{}, fmt.Errorf("config file %s: changes: %s", path, yamlMessage(err))
-	}
-	dir := filepath.Dir(path)
-	if p := doc.Sources.Prometheus; p != nil {
-		p.HTTPClientConfig.SetDirectory(dir)
-	}
-	if l := doc.Sources.Loki; l != nil {
-		l.HTTPClientConfig.SetDirectory(dir)
-	}
-	if g := ch.Changes.Grafana; g != nil {
-		g.HTTPClientConfig.SetDirectory(dir)
-	}
-	if f := ch.Changes.File; f != "" && !filepath.IsAbs(f) {
-		ch.Changes.File = filepath.Join(dir, f)
-	}
-	if g := ch.Changes.Git; g != nil && g.Repo != "" && !filepath.IsAbs(g.Repo) && !strings.HasPrefix(g.Repo, "~") {
-		g.Repo = filepath.Join(dir, g.Repo)
-	}
-	return doc.Sources, ch.Changes, nil
-}
-
-var (
-	yamlUnknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-	yamlTypeName     = regexp.MustCompile(` into [\w.*\[\]]+`)
-)
-
-// yamlMessage words yaml.v2's errors for a person: no Go type names.
-func yamlMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:")
-	msg = yamlUnknownField.ReplaceAllString(msg, "unknown key $1")
-	msg = yamlTypeName.ReplaceAllString(msg, "")
-	return oneLine(msg)
-}
 
 // sourceFlags are the flags of the commands that read live data.
 func sourceFlags(f *pflag.FlagSet) {
@@ -111,11 +38,11 @@ var errNoSource = errors.New("no data source: pass --snapshot DIR, or --promethe
 // environment or flat config keys laid over it.
 func (a *app) prometheusConfig(cmd *cobra.Command) (collectors.PrometheusConfig, bool, error) {
 	var cfg collectors.PrometheusConfig
-	if a.sources.Prometheus != nil {
-		cfg = *a.sources.Prometheus
+	if a.cfg.Sources.Prometheus != nil {
+		cfg = *a.cfg.Sources.Prometheus
 	}
 	if u := strings.TrimSpace(a.v.GetString("prometheus-url")); u != "" {
-		if cfg.URL == "" && a.sources.Prometheus == nil {
+		if cfg.URL == "" && a.cfg.Sources.Prometheus == nil {
 			cfg = collectors.NewPrometheusConfig(u)
 		}
 		cfg.URL = u
@@ -136,11 +63,11 @@ func (a *app) prometheusConfig(cmd *cobra.Command) (collectors.PrometheusConfig,
 // lokiConfig is the live Loki configuration, if any, as prometheusConfig.
 func (a *app) lokiConfig() (collectors.LokiConfig, bool) {
 	var cfg collectors.LokiConfig
-	if a.sources.Loki != nil {
-		cfg = *a.sources.Loki
+	if a.cfg.Sources.Loki != nil {
+		cfg = *a.cfg.Sources.Loki
 	}
 	if u := strings.TrimSpace(a.v.GetString("loki-url")); u != "" {
-		if cfg.URL == "" && a.sources.Loki == nil {
+		if cfg.URL == "" && a.cfg.Sources.Loki == nil {
 			cfg = collectors.NewLokiConfig(u)
 		}
 		cfg.URL = u
@@ -280,7 +207,7 @@ func (a *app) liveBundle(cmd *cobra.Command, cat *catalog.Catalog, src liveSourc
 func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
 	path := a.v.GetString("changes-file")
 	if path == "" {
-		path = a.changes.File
+		path = a.cfg.Changes.File
 	}
 	if path == "" {
 		return nil
@@ -300,7 +227,7 @@ func (a *app) addChanges(cmd *cobra.Command, b *telemetry.Bundle) error {
 // addAnnotations reads Grafana's annotations over the baseline, the window
 // and the lookback before it, when changes.grafana is configured.
 func (a *app) addAnnotations(cmd *cobra.Command, b *telemetry.Bundle) error {
-	g := a.changes.Grafana
+	g := a.cfg.Changes.Grafana
 	if g == nil {
 		return nil
 	}
@@ -397,8 +324,8 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 // linked to the commits it shipped.
 func (a *app) addCommits(cmd *cobra.Command, cat *catalog.Catalog, b *telemetry.Bundle) error {
 	cfg := collectors.GitConfig{}
-	if a.changes.Git != nil {
-		cfg = *a.changes.Git
+	if a.cfg.Changes.Git != nil {
+		cfg = *a.cfg.Changes.Git
 	}
 	if repo := a.v.GetString("repo"); repo != "" {
 		cfg.Repo = repo

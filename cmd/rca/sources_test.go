@@ -26,9 +26,10 @@ func TestSourcesConfigErrors(t *testing.T) {
 		want   string
 	}{
 		{"sources not a mapping", "sources: [prometheus]\n", win, "line 1: sources wants a mapping"},
-		{"unknown source", "sources:\n  prometeus:\n    url: http://x\n", win, `line 2: unknown key prometeus`},
-		{"unknown prometheus key", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    timout: 5s\n", win, "line 4: unknown key timout"},
-		{"bad timeout", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    timeout: soon\n", win, `sources: not a valid duration string: "soon"`},
+		{"unknown source", "sources:\n  prometeus:\n    url: http://x\n", win, `line 2: sources: unknown key "prometeus"`},
+		{"unknown prometheus key", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    timout: 5s\n", win, `line 4: sources.prometheus: unknown key "timout"`},
+		{"unknown basic_auth key", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    basic_auth:\n      username: u\n      pasword: pw\n", win, `line 6: sources.prometheus.basic_auth: unknown key "pasword"`},
+		{"bad timeout", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    timeout: soon\n", win, `line 4: sources.prometheus.timeout: not a valid duration string: "soon"`},
 		{"bad scheme", "sources:\n  prometheus:\n    url: ftp://prom\n", win, `Prometheus URL "ftp://prom": want http://host:port`},
 		{"two auth methods", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    basic_auth: {username: u, password: pw-secret}\n    bearer_token: tok-secret\n", win, "http client settings: at most one of basic_auth"},
 		{"too much concurrency", "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    concurrency: 1000\n", win, "concurrency 1000: want 1 to 64"},
