@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -112,7 +112,7 @@ func TestAnalyzePushedDownCounts(t *testing.T) {
 // must give the same result but for the queries the log findings name:
 // the pushed-down counts are the counts of the lines, minute by minute.
 func TestPiDigitsPushedDownEqualsLines(t *testing.T) {
-	b, err := collectors.ReadSnapshot(context.Background(), filepath.Join("..", "testdata", "incidents", "pi-digits"))
+	b, err := snapshot.Read(context.Background(), filepath.Join("..", "testdata", "incidents", "pi-digits"))
 	if err != nil {
 		t.Fatal(err)
 	}

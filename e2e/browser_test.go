@@ -20,7 +20,7 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	rcareport "github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -64,7 +64,7 @@ var hostileLines = []string{
 // they become example lines of the template on the chain.
 func hostileDemo(t *testing.T) analysis.Result {
 	t.Helper()
-	b, err := collectors.ReadSnapshot(context.Background(), filepath.Join(repoRoot(), "testdata", "incidents", "pi-digits"))
+	b, err := snapshot.Read(context.Background(), filepath.Join(repoRoot(), "testdata", "incidents", "pi-digits"))
 	if err != nil {
 		t.Fatal(err)
 	}

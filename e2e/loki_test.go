@@ -24,7 +24,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
+	lokisource "github.com/rca-tool/rca/collectors/loki"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/internal/logoracle"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -36,7 +37,7 @@ import (
 func TestLokiRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, bins.demogen, "-out", dir)
-	b, err := collectors.ReadSnapshot(context.Background(), dir)
+	b, err := snapshot.Read(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func queryAllLines(t *testing.T, lokiURL, query string, from, to time.Time, limi
 			"limit":     {strconv.Itoa(limit)},
 			"direction": {"forward"},
 		}
-		page, err := collectors.DecodeLokiStreams(lokiGet(t, lokiURL, "/loki/api/v1/query_range", q))
+		page, _, err := lokisource.DecodeStreams(lokiGet(t, lokiURL, "/loki/api/v1/query_range", q))
 		if err != nil {
 			t.Fatalf("query_range %s: %v", query, err)
 		}
@@ -355,7 +356,7 @@ func (b *lockedBuffer) tail(n int) string {
 func TestLokiPushdown(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, bins.demogen, "-out", dir)
-	b, err := collectors.ReadSnapshot(context.Background(), dir)
+	b, err := snapshot.Read(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,20 +368,20 @@ func TestLokiPushdown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, selector := range []string{collectors.DefaultLokiSelector, `{service_name=~".+"}`} {
+	for _, selector := range []string{lokisource.DefaultSelector, `{service_name=~".+"}`} {
 		t.Run(selector, func(t *testing.T) {
-			cfg := collectors.NewLokiConfig(lokiURL)
+			cfg := lokisource.NewConfig(lokiURL)
 			cfg.Selector = selector
-			loki, err := collectors.NewLoki(cfg, nil)
+			src, err := lokisource.New(cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			read, warns, err := loki.Collect(context.Background(), cat, b.Window, b.Baseline)
+			read, warns, err := src.Lines(context.Background(), cat, b.Window, b.Baseline)
 			if err != nil || len(warns) > 0 {
 				t.Fatalf("collect: %v %q", err, warns)
 			}
 			start := time.Now()
-			got, warns, err := loki.Metrics(context.Background(), cat, b.Window, b.Baseline)
+			got, warns, err := src.Metrics(context.Background(), cat, b.Window, b.Baseline)
 			if err != nil || len(warns) > 0 {
 				t.Fatalf("metrics: %v %q", err, warns)
 			}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rca-tool/rca/collectors"
+	lokisource "github.com/rca-tool/rca/collectors/loki"
 	"github.com/rca-tool/rca/incident"
 )
 
@@ -134,7 +134,7 @@ func checkMirrored(t *testing.T, lokiURL string, s incident.Store, id string, fr
 			"limit":     {"1000"},
 			"direction": {"forward"},
 		}
-		lines, err := collectors.DecodeLokiStreams(lokiGet(t, lokiURL, "/loki/api/v1/query_range", q))
+		lines, _, err := lokisource.DecodeStreams(lokiGet(t, lokiURL, "/loki/api/v1/query_range", q))
 		if err != nil {
 			t.Fatal(err)
 		}

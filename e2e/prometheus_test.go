@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/internal/gitfixture"
 	"github.com/rca-tool/rca/internal/logoracle"
 	"github.com/rca-tool/rca/telemetry"
@@ -117,7 +117,7 @@ func TestLiveDemo(t *testing.T) {
 	demo := writeDemo(t, demoStart)
 	prom := startPrometheus(t, demo.openMetrics)
 	loki := startLoki(t)
-	gen, err := collectors.ReadSnapshot(context.Background(), filepath.Dir(demo.changes))
+	gen, err := snapshot.Read(context.Background(), filepath.Dir(demo.changes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestLiveDemo(t *testing.T) {
 		// The live run pushed each log signal's count down to Loki; the
 		// recording holds the series it returned. The gateway's timeouts
 		// must be there, and every minute must count the lines pushed.
-		b, err := collectors.ReadSnapshot(context.Background(), recorded)
+		b, err := snapshot.Read(context.Background(), recorded)
 		if err != nil {
 			t.Fatal(err)
 		}

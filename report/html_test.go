@@ -13,14 +13,14 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/internal/golden"
 	"github.com/rca-tool/rca/telemetry"
 )
 
 // piDigits is the analysis of the bundled demo incident, read once.
 var piDigits = sync.OnceValues(func() (analysis.Result, error) {
-	b, err := collectors.ReadSnapshot(context.Background(), filepath.Join("..", "testdata", "incidents", "pi-digits"))
+	b, err := snapshot.Read(context.Background(), filepath.Join("..", "testdata", "incidents", "pi-digits"))
 	if err != nil {
 		return analysis.Result{}, err
 	}

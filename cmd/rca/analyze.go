@@ -120,7 +120,7 @@ func (a *app) analyze(cmd *cobra.Command) error {
 // analysisRun is one analysis with what it was computed from.
 type analysisRun struct {
 	b        telemetry.Bundle
-	meta     collectors.SnapshotMeta
+	origins  []collectors.Origin
 	cat      *catalog.Catalog
 	res      analysis.Result
 	lookback time.Duration
@@ -152,7 +152,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	if err != nil {
 		return run, err
 	}
-	b, meta, err := a.bundle(cmd, cat, spec, window, baseline, true)
+	b, origins, err := a.bundle(cmd, cat, spec, collectors.Range{Window: window, Baseline: baseline, Lookback: lookback}, true)
 	if err != nil {
 		return run, err
 	}
@@ -168,7 +168,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	if err := cmd.Context().Err(); err != nil {
 		return run, err
 	}
-	return analysisRun{b: b, meta: meta, cat: cat, res: res, lookback: lookback}, nil
+	return analysisRun{b: b, origins: origins, cat: cat, res: res, lookback: lookback}, nil
 }
 
 // timeSpec collects the window and baseline flags (through viper, so they
@@ -215,21 +215,6 @@ func checkBaselineTimes(spec timerange.Spec, now time.Time) error {
 		if _, err := timerange.Parse(t.val, now); err != nil {
 			return fmt.Errorf("%s: %w", t.flag, err)
 		}
-	}
-	return nil
-}
-
-// checkDir gives a clear error for a snapshot path that is not there, before
-// the snapshot reader is asked.
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("snapshot %s does not exist: want a directory recorded by rca, e.g. testdata/incidents/pi-digits", dir)
-	case err != nil:
-		return fmt.Errorf("snapshot: %w", err)
-	case !fi.IsDir():
-		return fmt.Errorf("snapshot %s is not a directory", dir)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -121,7 +121,7 @@ func writeSnapshot(t *testing.T) (dir string, b telemetry.Bundle) {
 		Edges:   []telemetry.Edge{{Caller: "gateway", Callee: "checkout"}},
 	}
 	dir = filepath.Join(t.TempDir(), "snap")
-	if err := collectors.WriteSnapshot(context.Background(), dir, b); err != nil {
+	if err := snapshot.Write(context.Background(), dir, b); err != nil {
 		t.Skipf("snapshot writer not ready: %v", err)
 	}
 	return dir, b

@@ -96,6 +96,6 @@ func TestChainEndsAtTheCommit(t *testing.T) {
 		}
 	})
 	t.Run("not a repository", func(t *testing.T) {
-		wantOneLineError(t, rca(t, "analyze", "--snapshot", piDigits, "--repo", t.TempDir()), 1, "--repo: changes.git.repo")
+		wantOneLineError(t, rca(t, "analyze", "--snapshot", piDigits, "--repo", t.TempDir()), 1, "--repo: repo ")
 	})
 }

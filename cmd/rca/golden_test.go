@@ -9,7 +9,7 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/internal/golden"
 	"github.com/rca-tool/rca/report"
 )
@@ -41,7 +41,7 @@ func TestPiDigitsHTML(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	b, err := collectors.ReadSnapshot(context.Background(), piDigits)
+	b, err := snapshot.Read(context.Background(), piDigits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestPiDigitsHTML(t *testing.T) {
 // TestEvalCommand runs rca eval on the loader's fixture dataset, whose case
 // without baseline rows must be reported as an error while the rest is scored.
 func TestEvalCommand(t *testing.T) {
-	ds := filepath.Join("..", "..", "collectors", "testdata", "dataset")
+	ds := filepath.Join("..", "..", "eval", "dataset", "testdata", "dataset")
 	r := rca(t, "eval", "--dataset", ds, "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/timerange"
 )
 
@@ -62,12 +63,15 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	b, meta, err := a.bundle(cmd, cat, spec, window, baseline, false)
+	lookback, err := a.duration(cmd, "lookback")
 	if err != nil {
 		return err
 	}
-	meta.Created = a.now().UTC()
-	if err := collectors.WriteSnapshotMeta(cmd.Context(), out, b, meta); err != nil {
+	b, origins, err := a.bundle(cmd, cat, spec, collectors.Range{Window: window, Baseline: baseline, Lookback: lookback}, false)
+	if err != nil {
+		return err
+	}
+	if err := snapshot.WriteMeta(cmd.Context(), out, b, snapshot.MetaFrom(a.now().UTC(), origins)); err != nil {
 		return err
 	}
 	points := 0

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rca-tool/rca/analysis"
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/incident"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
@@ -80,7 +80,7 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 			}
 			files = append(files, f.name)
 		}
-		if err := collectors.WriteSnapshotMeta(ctx, filepath.Join(dir, "snapshot"), run.b, run.meta); err != nil {
+		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, snapshot.MetaFrom(time.Time{}, run.origins)); err != nil {
 			return nil, fmt.Errorf("saving the analysed data: %w", err)
 		}
 		return append(files, "snapshot"), nil

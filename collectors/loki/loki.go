@@ -21,6 +21,8 @@ import (
 )
 
 // ErrUnreachable is a Loki that could not be asked at all.
+//
+//lint:ignore ST1005 Loki is a name.
 var ErrUnreachable = errors.New("Loki is unreachable")
 
 // Defaults of the Loki collector.

@@ -27,6 +27,8 @@ import (
 
 // ErrUnreachable is a Prometheus that could not be asked at all: refused
 // connections, DNS failures, timeouts, or an endpoint that is not the API.
+//
+//lint:ignore ST1005 Prometheus is a name.
 var ErrUnreachable = errors.New("Prometheus is unreachable")
 
 // maxRawMetrics bounds how many metric names one catalog signal without a

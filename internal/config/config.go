@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/git"
+	"github.com/rca-tool/rca/collectors/grafana"
+	"github.com/rca-tool/rca/collectors/loki"
+	"github.com/rca-tool/rca/collectors/prometheus"
 	"github.com/rca-tool/rca/incident"
 	"github.com/rca-tool/rca/timerange"
 )
@@ -46,18 +49,18 @@ type Value struct {
 // settings are nested because they are Prometheus's own HTTP client
 // settings.
 type Sources struct {
-	Prometheus *collectors.PrometheusConfig `yaml:"prometheus"`
-	Loki       *collectors.LokiConfig       `yaml:"loki"`
+	Prometheus *prometheus.Config `yaml:"prometheus"`
+	Loki       *loki.Config       `yaml:"loki"`
 }
 
 // Changes is the changes: section: where deploys and commits come from
 // besides the metrics.
 type Changes struct {
 	// File is a JSON or YAML list of changes (as --changes-file).
-	File string                `yaml:"file"`
-	Git  *collectors.GitConfig `yaml:"git"`
+	File string      `yaml:"file"`
+	Git  *git.Config `yaml:"git"`
 	// Grafana reads deploy annotations from Grafana's HTTP API.
-	Grafana *collectors.GrafanaConfig `yaml:"grafana"`
+	Grafana *grafana.Config `yaml:"grafana"`
 }
 
 // Incident is the incident: section: the incident log's settings.

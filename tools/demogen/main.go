@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/demo"
 )
 
@@ -71,7 +71,7 @@ func writeSnapshot(ctx context.Context, out string, s demo.Scenario, stdout io.W
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	if err := collectors.WriteSnapshot(ctx, out, b); err != nil {
+	if err := snapshot.Write(ctx, out, b); err != nil {
 		return err
 	}
 	points := 0

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/demo"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -29,7 +29,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := collectors.ReadSnapshot(ctx, dir)
+	got, err := snapshot.Read(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ var promSeeds = []string{
 }
 
 func TestDecodePromMatrix(t *testing.T) {
-	got, err := DecodePromMatrix([]byte(promSeeds[1]))
+	got, _, err := DecodeMatrix([]byte(promSeeds[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestDecodePromMatrix(t *testing.T) {
 		}
 	}
 
-	got, err = DecodePromMatrix([]byte(promSeeds[0]))
+	got, _, err = DecodeMatrix([]byte(promSeeds[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	}
 
 	// Out of order samples come back sorted; a null entry is skipped.
-	got, err = DecodePromMatrix([]byte(promSeeds[8]))
+	got, _, err = DecodeMatrix([]byte(promSeeds[8]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	}
 
 	for _, empty := range []string{promSeeds[2], promSeeds[3]} {
-		if got, err := DecodePromMatrix([]byte(empty)); err != nil || len(got) != 0 {
+		if got, _, err := DecodeMatrix([]byte(empty)); err != nil || len(got) != 0 {
 			t.Errorf("DecodePromMatrix(%s) = %v, %v; want no series", empty, got, err)
 		}
 	}
@@ -115,7 +115,7 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodePromMatrix([]byte(tc.body))
+			_, _, err := DecodeMatrix([]byte(tc.body))
 			if err == nil {
 				t.Fatalf("no error, want %q", tc.substr)
 			}
@@ -128,7 +128,7 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 		})
 	}
 	var apiErr *APIError
-	if _, err := DecodePromMatrix([]byte(promSeeds[6])); !errors.As(err, &apiErr) || apiErr.Type != "timeout" || !strings.Contains(apiErr.Msg, "timed out") {
+	if _, _, err := DecodeMatrix([]byte(promSeeds[6])); !errors.As(err, &apiErr) || apiErr.Type != "timeout" || !strings.Contains(apiErr.Msg, "timed out") {
 		t.Errorf("err = %v, want an *APIError of type timeout", err)
 	}
 }
@@ -160,7 +160,7 @@ func FuzzDecodeMatrix(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		series, err := DecodePromMatrix(body)
+		series, _, err := DecodeMatrix(body)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("multi-line error %q", err)
@@ -179,7 +179,7 @@ func FuzzDecodeMatrix(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := DecodePromMatrix(data)
+		again, _, err := DecodeMatrix(data)
 		if err != nil {
 			t.Fatalf("re-decode: %v\n%s", err, data)
 		}
@@ -224,3 +224,5 @@ func TestAppendSamplePair(t *testing.T) {
 		}
 	}
 }
+
+func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
