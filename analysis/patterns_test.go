@@ -1,10 +1,8 @@
 package analysis
 
 import (
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -14,10 +12,9 @@ import (
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/demo"
+	"github.com/rca-tool/rca/internal/golden"
 	"github.com/rca-tool/rca/telemetry"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func demoBundle(t testing.TB) telemetry.Bundle {
 	t.Helper()
@@ -73,7 +70,7 @@ func TestDemoPatternsGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "  query %s\n", n.Query)
 	}
-	golden(t, filepath.Join("testdata", "patterns", "pi-digits.golden"), out.String())
+	golden.Assert(t, filepath.Join("testdata", "patterns", "pi-digits.golden"), []byte(out.String()))
 }
 
 func orDash(s string) string {
@@ -81,26 +78,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analysis -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test ./analysis -run %s -update rewrites it):\n%s", path, t.Name(), got)
-	}
 }
 
 // logs adds perMin lines a minute from minute from (inclusive) to to

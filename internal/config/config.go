@@ -7,10 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/rca-tool/rca/collectors/git"
-	"github.com/rca-tool/rca/collectors/grafana"
-	"github.com/rca-tool/rca/collectors/loki"
-	"github.com/rca-tool/rca/collectors/prometheus"
 	"github.com/rca-tool/rca/incident"
 	"github.com/rca-tool/rca/timerange"
 )
@@ -43,24 +39,6 @@ type Value struct {
 	Text string   // a scalar; a relative path is joined to the file's directory
 	List []string // the items, for a list-typed key
 	Line int
-}
-
-// Sources is the sources: section: where live data comes from. Its
-// settings are nested because they are Prometheus's own HTTP client
-// settings.
-type Sources struct {
-	Prometheus *prometheus.Config `yaml:"prometheus"`
-	Loki       *loki.Config       `yaml:"loki"`
-}
-
-// Changes is the changes: section: where deploys and commits come from
-// besides the metrics.
-type Changes struct {
-	// File is a JSON or YAML list of changes (as --changes-file).
-	File string      `yaml:"file"`
-	Git  *git.Config `yaml:"git"`
-	// Grafana reads deploy annotations from Grafana's HTTP API.
-	Grafana *grafana.Config `yaml:"grafana"`
 }
 
 // Incident is the incident: section: the incident log's settings.

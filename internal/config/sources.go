@@ -20,6 +20,24 @@ import (
 	"github.com/rca-tool/rca/internal/httpsource"
 )
 
+// Sources is the sources: section: where live data comes from. Its
+// settings are nested because they are Prometheus's own HTTP client
+// settings.
+type Sources struct {
+	Prometheus *prometheus.Config `yaml:"prometheus"`
+	Loki       *loki.Config       `yaml:"loki"`
+}
+
+// Changes is the changes: section: where deploys and commits come from
+// besides the metrics.
+type Changes struct {
+	// File is a JSON or YAML list of changes (as --changes-file).
+	File string      `yaml:"file"`
+	Git  *git.Config `yaml:"git"`
+	// Grafana reads deploy annotations from Grafana's HTTP API.
+	Grafana *grafana.Config `yaml:"grafana"`
+}
+
 // Setting is a value given outside the file (a flag, the environment, a
 // flat key of the file) and where it was given, for messages:
 // "--prometheus-url", "RCA_LOKI_URL", "repo in config file rca.yaml line 3".
