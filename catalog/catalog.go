@@ -400,6 +400,15 @@ func (c *Catalog) Signal(id string) (Signal, bool) {
 	return c.Signals[i], true
 }
 
+// ChangeSource is the change source with this id.
+func (c *Catalog) ChangeSource(id string) (ChangeSource, bool) {
+	i := slices.IndexFunc(c.ChangeSources, func(cs ChangeSource) bool { return cs.ID == id })
+	if i < 0 {
+		return ChangeSource{}, false
+	}
+	return c.ChangeSources[i], true
+}
+
 // Classification is what the catalog says about one series.
 type Classification struct {
 	SignalID  string

@@ -173,3 +173,18 @@ func FuzzParse(f *testing.F) {
 		_ = c.Service(map[string]string{"pod": "a-1"})
 	})
 }
+
+func TestChangeSourceByID(t *testing.T) {
+	cat, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cs := range cat.ChangeSources {
+		if got, ok := cat.ChangeSource(cs.ID); !ok || got.ID != cs.ID {
+			t.Errorf("ChangeSource(%q) = %q, %v", cs.ID, got.ID, ok)
+		}
+	}
+	if _, ok := cat.ChangeSource("no-such-source"); ok {
+		t.Error("an unknown id was found")
+	}
+}

@@ -55,7 +55,7 @@ func mergeRollout(a, b telemetry.Change) telemetry.Change {
 	if richness(b) > richness(a) {
 		base, other = b, a
 	}
-	base.T = earliest(a.T, b.T)
+	base.T = telemetry.Earliest(a.T, b.T)
 	if a.Kind == telemetry.ChangeDeploy || b.Kind == telemetry.ChangeDeploy {
 		base.Kind = telemetry.ChangeDeploy
 	}
@@ -112,13 +112,6 @@ func dedupeExact(c []telemetry.Change) []telemetry.Change {
 	return slices.CompactFunc(c, func(a, b telemetry.Change) bool {
 		return a.T.Equal(b.T) && a.Service == b.Service && a.Kind == b.Kind && a.Summary == b.Summary
 	})
-}
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // DedupeChanges drops events of the same service, kind and time (several

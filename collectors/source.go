@@ -64,7 +64,7 @@ func (r Range) Spans() []telemetry.Window {
 	case r.Baseline.To.Before(r.Window.From):
 		return []telemetry.Window{r.Baseline, r.Window}
 	}
-	return []telemetry.Window{{From: earliest(r.Baseline.From, r.Window.From), To: latest(r.Baseline.To, r.Window.To)}}
+	return []telemetry.Window{{From: telemetry.Earliest(r.Baseline.From, r.Window.From), To: telemetry.Latest(r.Baseline.To, r.Window.To)}}
 }
 
 // ChangesFrom is where change sources start reading: the lookback before
@@ -102,13 +102,6 @@ type SourceError struct {
 
 func (e *SourceError) Error() string { return e.Err.Error() }
 func (e *SourceError) Unwrap() error { return e.Err }
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
 
 // AlignDown rounds t down to a multiple of step since the Unix epoch, as
 // Grafana and the query frontends of Thanos and Mimir align (and cache)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
@@ -373,8 +372,8 @@ func sparkline(pts []telemetry.Point, win telemetry.Window, label string) string
 		ys = linear{d0: lo - 1, d1: hi + 1, r0: h - 2, r1: 2}
 	}
 	if !win.From.IsZero() && win.From.Before(to) && win.To.After(from) {
-		x0 := ts.x(maxTime(win.From, from))
-		x1 := ts.x(minTime(win.To, to))
+		x0 := ts.x(telemetry.Latest(win.From, from))
+		x1 := ts.x(telemetry.Earliest(win.To, to))
 		s.rect("c-win", x0, 0, x1-x0, h)
 	}
 	var run [][2]float64
@@ -457,20 +456,6 @@ func layerClass(l catalog.Layer) string {
 
 // arrows turns the facts' ASCII arrow into a real one for the page.
 func arrows(s string) string { return strings.ReplaceAll(s, " -> ", " → ") }
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
 
 // htmlSource is the page. Layer colours come from the l-* class on a card
 // or badge, through the --accent variable, which the charts use as well.

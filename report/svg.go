@@ -465,7 +465,7 @@ func (c changeChart) svg() string {
 	}
 	from, to := evs[0].T, evs[0].T
 	for _, e := range evs {
-		from, to = minTime(from, e.T), maxTime(to, e.T)
+		from, to = telemetry.Earliest(from, e.T), telemetry.Latest(to, e.T)
 	}
 	pad := max(to.Sub(from)/3, time.Minute)
 	from, to = from.Add(-pad), to.Add(pad)
@@ -473,7 +473,7 @@ func (c changeChart) svg() string {
 
 	// The window, clipped to the zoomed range.
 	if w := c.Window; !w.From.IsZero() && w.From.Before(w.To) && w.From.Before(to) && w.To.After(from) {
-		x0, x1 := ts.x(maxTime(w.From, from)), ts.x(minTime(w.To, to))
+		x0, x1 := ts.x(telemetry.Latest(w.From, from)), ts.x(telemetry.Earliest(w.To, to))
 		s.rect("c-win", x0, changeTop, x1-x0, bottom-changeTop)
 		lab := "window"
 		if w.From.Before(from) {

@@ -155,3 +155,19 @@ type Bundle struct {
 	// Warnings are what a collector could not gather: the rest is still analysed.
 	Warnings []string
 }
+
+// Earliest is the earlier of two times.
+func Earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Latest is the later of two times.
+func Latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -15,27 +15,15 @@ var tc0 = time.Date(2026, 11, 24, 13, 50, 0, 0, time.UTC)
 
 func at(step int) time.Time { return tc0.Add(time.Duration(step) * 30 * time.Second) }
 
-func source(t *testing.T, id string) catalog.ChangeSource {
-	t.Helper()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cs := range cat.ChangeSources {
-		if cs.ID == id {
-			return cs
-		}
-	}
-	t.Fatalf("built-in catalog has no change source %q", id)
-	return catalog.ChangeSource{}
-}
-
 func TestDetectLogChanges(t *testing.T) {
 	cat, err := catalog.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := source(t, "startup_version_lines")
+	src, ok := cat.ChangeSource("startup_version_lines")
+	if !ok {
+		t.Fatal("the built-in catalog has no startup_version_lines")
+	}
 	line := func(step int, svc, text string) telemetry.LogLine {
 		return telemetry.LogLine{T: at(step), Labels: telemetry.Labels{"service": svc, "level": "info"}, Line: text}
 	}

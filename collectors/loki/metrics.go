@@ -164,7 +164,7 @@ func planLogRanges(window, baseline telemetry.Window) (ranges []telemetry.Window
 		}
 		chunk := time.Duration(maxPoints-1) * logStep
 		for start := first; !start.After(last); start = start.Add(chunk + logStep) {
-			end := earliest(start.Add(chunk), last)
+			end := telemetry.Earliest(start.Add(chunk), last)
 			ranges = append(ranges, telemetry.Window{From: start.Add(logStep).UTC(), To: end.Add(logStep).UTC()})
 		}
 	}
@@ -232,13 +232,6 @@ func onGrid(pts []telemetry.Point, grid []time.Time) []telemetry.Point {
 		out[i] = telemetry.Point{T: t, V: at[t.UnixNano()]}
 	}
 	return out
-}
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // oneLine folds a multi-line catalog query for a warning.

@@ -131,8 +131,8 @@ func detectVersions(src catalog.ChangeSource, series []telemetry.Series, cat *ca
 			e = &seen{version: v, first: s.Points[0].T, last: s.Points[len(s.Points)-1].T}
 			byService[svc][v] = e
 		}
-		e.first = earliest(e.first, s.Points[0].T)
-		e.last = latest(e.last, s.Points[len(s.Points)-1].T)
+		e.first = telemetry.Earliest(e.first, s.Points[0].T)
+		e.last = telemetry.Latest(e.last, s.Points[len(s.Points)-1].T)
 		for _, l := range src.RevisionLabels {
 			if r := s.Labels[l]; r != "" && e.revision == "" {
 				e.revision = r
@@ -173,18 +173,4 @@ func formatCount(v float64) string {
 		return fmt.Sprintf("%d", int64(v))
 	}
 	return fmt.Sprintf("%g", v)
-}
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

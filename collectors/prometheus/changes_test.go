@@ -45,13 +45,11 @@ func source(t *testing.T, id string) catalog.ChangeSource {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cs := range cat.ChangeSources {
-		if cs.ID == id {
-			return cs
-		}
+	cs, ok := cat.ChangeSource(id)
+	if !ok {
+		t.Fatalf("built-in catalog has no change source %q", id)
 	}
-	t.Fatalf("built-in catalog has no change source %q", id)
-	return catalog.ChangeSource{}
+	return cs
 }
 
 func TestDetectChanges(t *testing.T) {

@@ -462,7 +462,7 @@ func planRanges(window, baseline telemetry.Window, step time.Duration) []v1.Rang
 		}
 		chunk := time.Duration(maxPointsPerQuery-1) * step
 		for start := from; !start.After(to); start = start.Add(chunk + step) {
-			end := earliest(start.Add(chunk), to)
+			end := telemetry.Earliest(start.Add(chunk), to)
 			out = append(out, v1.Range{Start: start.UTC(), End: end.UTC(), Step: step})
 		}
 	}

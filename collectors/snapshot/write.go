@@ -190,7 +190,7 @@ func encode(b telemetry.Bundle, meta Meta) ([]file, error) {
 		}
 		from, to := b.Logs[0].T, b.Logs[0].T
 		for _, l := range b.Logs {
-			from, to = earliest(from, l.T), latest(to, l.T)
+			from, to = telemetry.Earliest(from, l.T), telemetry.Latest(to, l.T)
 		}
 		name := "logs/0001.json"
 		m.Logs = append(m.Logs, logEntry{Query: meta.LogQuery, Start: from.UTC(), End: to.UTC(), Limit: len(b.Logs), File: name})
@@ -297,9 +297,9 @@ func encodeMetrics(b telemetry.Bundle, m *manifest) ([]file, error) {
 func bundleRange(b telemetry.Bundle) (time.Time, time.Time) {
 	from := b.Window.From
 	if !b.Baseline.From.IsZero() {
-		from = earliest(from, b.Baseline.From)
+		from = telemetry.Earliest(from, b.Baseline.From)
 	}
-	return from.UTC(), latest(b.Window.To, b.Baseline.To).UTC()
+	return from.UTC(), telemetry.Latest(b.Window.To, b.Baseline.To).UTC()
 }
 
 // stepOf guesses the query step as the most common gap between samples
@@ -323,18 +323,4 @@ func stepOf(series [][]time.Time) string {
 		return ""
 	}
 	return model.Duration(best).String()
-}
-
-func earliest(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func latest(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

@@ -133,12 +133,7 @@ func (f File) prometheus(o Overrides) (prometheus.Config, bool) {
 	if f.Sources.Prometheus != nil {
 		cfg = *f.Sources.Prometheus
 	}
-	if u := strings.TrimSpace(o.PrometheusURL.Value); u != "" {
-		if cfg.URL == "" && f.Sources.Prometheus == nil {
-			cfg = prometheus.NewConfig(u)
-		}
-		cfg.URL = u
-	}
+	overlayURL(&cfg.Config, f.Sources.Prometheus != nil, o.PrometheusURL)
 	if cfg.URL == "" {
 		return cfg, false
 	}
@@ -155,17 +150,25 @@ func (f File) loki(o Overrides) (loki.Config, bool) {
 	if f.Sources.Loki != nil {
 		cfg = *f.Sources.Loki
 	}
-	if u := strings.TrimSpace(o.LokiURL.Value); u != "" {
-		if cfg.URL == "" && f.Sources.Loki == nil {
-			cfg = loki.NewConfig(u)
-		}
-		cfg.URL = u
-	}
+	overlayURL(&cfg.Config, f.Sources.Loki != nil, o.LokiURL)
 	if sel := strings.TrimSpace(o.LokiSelector.Value); sel != "" {
 		cfg.Selector = sel
 	}
 	cfg.Names = f.names("sources.loki", map[string]Setting{"url": o.LokiURL, "selector": o.LokiSelector})
 	return cfg, cfg.URL != ""
+}
+
+// overlayURL lays a URL given outside the file over a server's settings;
+// without a section in the file, the settings are the defaults.
+func overlayURL(c *httpsource.Config, inFile bool, url Setting) {
+	u := strings.TrimSpace(url.Value)
+	if u == "" {
+		return
+	}
+	if !inFile {
+		*c = httpsource.New(u)
+	}
+	c.URL = u
 }
 
 // changesFile is the changes file and where it was named.
