@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rca-tool/rca/internal/atomicfile"
 )
 
 // ErrNoCurrent is returned by Current when no incident has been started.
@@ -447,32 +449,13 @@ func (s Store) setCurrent(id string) error {
 	return writeAtomic(s.Dir, currentName, []byte(id+"\n"))
 }
 
-// writeAtomic replaces dir/name with data through a temporary file and a
-// rename, so that readers see the old content or the new, never a mix.
+// writeAtomic replaces dir/name with data, so that readers see the old
+// content or the new, never a mix.
 func writeAtomic(dir, name string, data []byte) error {
 	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, pathErr(err))
 	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("cannot write %s: %w", path, pathErr(err))
-	}
-	syncDir(dir)
 	return nil
 }
 
