@@ -87,52 +87,18 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	})
 }
 
-// attach files a finding in the incident: write puts its files into a
-// fresh folder, which becomes evidence/<time>-<kind> only once complete,
-// and the entry that links them is appended last. On any failure nothing
-// is left behind: no half-written folder, no entry linking missing files.
+// attach files a finding in the incident, whole or not at all (see
+// incident.Store.Attach); what names it in the error.
 func (a *app) attach(ctx context.Context, inc *incidentRef, kind, what string, e incident.Entry, write func(dir string) ([]string, error)) error {
-	fail := func(err error) error {
+	if e.Author == "" {
+		e.Author = a.author()
+	}
+	dir, err := inc.store.Attach(ctx, inc.id, a.clock, kind, e, write)
+	if err != nil {
 		return fmt.Errorf("the %s above is complete, but attaching it to %s failed: %w", what, inc.id, err)
 	}
-	// The final folder is made empty first, to reserve its name.
-	final, rel, err := a.evidenceDir(inc.store, inc.id, kind)
-	if err != nil {
-		return fail(err)
-	}
-	recorded := false
-	defer func() {
-		if !recorded {
-			os.RemoveAll(final)
-		}
-	}()
-	tmp, err := os.MkdirTemp(filepath.Dir(final), ".partial-"+kind+"-")
-	if err != nil {
-		return fail(fmt.Errorf("creating the evidence folder: %w", err))
-	}
-	defer os.RemoveAll(tmp) // gone after the rename
-	files, err := write(tmp)
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		return fail(err)
-	}
-	// os.Rename never replaces a folder: free the reserved name first.
-	if err := os.Remove(final); err != nil {
-		return fail(fmt.Errorf("moving the evidence into place: %w", err))
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fail(fmt.Errorf("moving the evidence into place: %w", err))
-	}
-	for _, f := range files {
-		e.Files = append(e.Files, rel+"/"+f)
-	}
-	if err := a.record(ctx, inc.store, inc.id, e); err != nil {
-		return fail(err)
-	}
-	recorded = true
-	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, final)
+	a.recorded(ctx, inc.store, inc.id)
+	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, dir)
 	return nil
 }
 
