@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -242,7 +240,7 @@ func (a *app) update(cmd *cobra.Command) error {
 	e := incident.Entry{Kind: incident.KindUpdate, Text: u.Text, Status: u.Status}
 	switch {
 	case hook != nil:
-		if err := postWebhook(cmd.Context(), hook, u.Text); err != nil {
+		if err := incident.PostUpdate(cmd.Context(), hook, u.Text); err != nil {
 			return err
 		}
 		e.PostedTo = "webhook at " + hook.Host
@@ -256,44 +254,6 @@ func (a *app) update(cmd *cobra.Command) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "update recorded in %s (%s)\n", id, e.PostedTo)
-	return nil
-}
-
-// postWebhook sends text as a Slack-style incoming webhook message. Errors
-// name the host only: the path of a webhook URL is its secret.
-func postWebhook(ctx context.Context, hook *url.URL, text string) error {
-	// Slack reads &, < and > as markup: a log line must not become a link
-	// or a mention.
-	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
-	body, err := json.Marshal(map[string]string{"text": esc})
-	if err != nil {
-		return fmt.Errorf("encoding the update: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.String(), bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("posting the update to the webhook at %s: bad URL", hook.Host)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		// url.Error carries the whole URL; its cause names only host:port.
-		reason := err.Error()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			reason = ue.Err.Error()
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			reason = "no answer within 15s"
-		}
-		return fmt.Errorf("posting the update to the webhook at %s: %s; the update was not recorded as sent, try again", hook.Host, reason)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("posting the update to the webhook at %s: %s %s; the update was not recorded as sent, check the URL", hook.Host, resp.Status, oneLine(string(msg)))
-	}
 	return nil
 }
 
