@@ -163,7 +163,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
 	start := time.Now()
 	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
-	res.Warnings = append(res.Warnings, coverageWarnings(b)...)
+	res.Warnings = append(res.Warnings, analysis.CoverageWarnings(b)...)
 	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
 	if err := cmd.Context().Err(); err != nil {
 		return run, err
@@ -241,36 +241,6 @@ func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
 	}
 	a.log.Debug("loaded catalog", "file", path)
 	return cat, nil
-}
-
-// coverageWarnings says when the window or baseline lies outside the data
-// the bundle holds, e.g. a relative --from (now-30m) against an old snapshot.
-func coverageWarnings(b telemetry.Bundle) []string {
-	var data telemetry.Window
-	for _, s := range b.Series {
-		for _, p := range s.Points {
-			if data.From.IsZero() || p.T.Before(data.From) {
-				data.From = p.T
-			}
-			if p.T.After(data.To) {
-				data.To = p.T
-			}
-		}
-	}
-	if data.From.IsZero() {
-		return nil
-	}
-	data.To = data.To.Add(time.Nanosecond) // include the last sample
-	var warns []string
-	for _, w := range []struct {
-		name string
-		w    telemetry.Window
-	}{{"window", b.Window}, {"baseline", b.Baseline}} {
-		if !w.w.Overlaps(data) {
-			warns = append(warns, fmt.Sprintf("the %s %s lies outside the data in the bundle (%s): nothing to compare there", w.name, w.w, data))
-		}
-	}
-	return warns
 }
 
 // colorTerminal reports whether stdout is a terminal that wants colour

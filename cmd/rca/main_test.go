@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/rca-tool/rca/telemetry"
 )
 
 // fixedNow is the clock every in-process run sees.
@@ -332,29 +330,6 @@ func TestWriteOutput(t *testing.T) {
 	}
 	if err := writeOutput(filepath.Join(dir, "no", "such", "dir.json"), []byte("x")); err == nil || !strings.Contains(err.Error(), "writing report") {
 		t.Errorf("write into a missing directory: err = %v", err)
-	}
-}
-
-func TestCoverageWarnings(t *testing.T) {
-	at := func(min int) time.Time { return fixedNow.Add(time.Duration(min) * time.Minute) }
-	series := []telemetry.Series{{Metric: "m", Points: []telemetry.Point{{T: at(-120)}, {T: at(0)}}}}
-	tests := []struct {
-		name     string
-		b        telemetry.Bundle
-		wantWarn int
-	}{
-		{"inside", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(-30), To: at(0)}, Baseline: telemetry.Window{From: at(-90), To: at(-30)}}, 0},
-		{"last sample counts", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(0), To: at(10)}, Baseline: telemetry.Window{From: at(-60), To: at(0)}}, 0},
-		{"window after the data", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(60), To: at(90)}, Baseline: telemetry.Window{From: at(-60), To: at(0)}}, 1},
-		{"both outside", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(60), To: at(90)}, Baseline: telemetry.Window{From: at(-600), To: at(-500)}}, 2},
-		{"no series", telemetry.Bundle{Window: telemetry.Window{From: at(60), To: at(90)}}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := coverageWarnings(tt.b); len(got) != tt.wantWarn {
-				t.Errorf("warnings = %q, want %d", got, tt.wantWarn)
-			}
-		})
 	}
 }
 
