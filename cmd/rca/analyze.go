@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
@@ -100,7 +100,7 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	// Render into memory first: a failing renderer leaves no partial output.
 	out := v.GetString("out")
 	var buf bytes.Buffer
-	opt := report.Options{Color: out == "" && format == "text" && a.colorTerminal()}
+	opt := report.Options{Color: out == "" && format == "text" && termui.WantsColor(a.stdout)}
 	if err := report.RenderWith(&buf, format, res, opt); err != nil {
 		return fmt.Errorf("rendering %s report: %w", format, err)
 	}
@@ -241,11 +241,4 @@ func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
 	}
 	a.log.Debug("loaded catalog", "file", path)
 	return cat, nil
-}
-
-// colorTerminal reports whether stdout is a terminal that wants colour
-// (https://no-color.org).
-func (a *app) colorTerminal() bool {
-	f, ok := a.stdout.(*os.File)
-	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
 }
