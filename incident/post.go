@@ -53,7 +53,7 @@ func postUpdate(ctx context.Context, hook *url.URL, text string, timeout time.Du
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("posting the update to the webhook at %s: %s %s; the update was not recorded as sent, check the URL", hook.Host, resp.Status, strings.Join(strings.Fields(string(msg)), " "))
+		return fmt.Errorf("posting the update to the webhook at %s: %s %s; the update was not recorded as sent, check the URL", hook.Host, resp.Status, oneLine(string(msg)))
 	}
 	return nil
 }

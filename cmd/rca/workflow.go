@@ -67,16 +67,9 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	}
 	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum}
 	return a.attach(ctx, inc, "analysis", "report", e, func(dir string) ([]string, error) {
-		var files []string
-		for _, f := range []struct{ name, format string }{{"report.md", "markdown"}, {"report.json", "json"}, {"report.html", "html"}} {
-			var buf bytes.Buffer
-			if err := report.RenderWith(&buf, f.format, run.res, report.Options{}); err != nil {
-				return nil, fmt.Errorf("rendering the %s report: %w", f.format, err)
-			}
-			if err := writeOutput(filepath.Join(dir, f.name), buf.Bytes()); err != nil {
-				return nil, err
-			}
-			files = append(files, f.name)
+		files, err := report.WriteFiles(dir, run.res)
+		if err != nil {
+			return nil, err
 		}
 		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, snapshot.MetaFrom(time.Time{}, run.origins)); err != nil {
 			return nil, fmt.Errorf("saving the analysed data: %w", err)
@@ -161,18 +154,7 @@ func (a *app) impact(cmd *cobra.Command) error {
 	}
 	e := incident.Entry{Kind: incident.KindImpact, Text: text, Assessment: &imp}
 	return a.attach(cmd.Context(), inc, "impact", "assessment", e, func(dir string) ([]string, error) {
-		var files []string
-		for _, f := range []struct{ name, format string }{{"impact.md", "markdown"}, {"impact.json", "json"}} {
-			var out bytes.Buffer
-			if err := report.RenderImpact(&out, f.format, imp); err != nil {
-				return nil, err
-			}
-			if err := writeOutput(filepath.Join(dir, f.name), out.Bytes()); err != nil {
-				return nil, err
-			}
-			files = append(files, f.name)
-		}
-		return files, nil
+		return report.WriteImpactFiles(dir, imp)
 	})
 }
 
