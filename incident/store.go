@@ -392,6 +392,22 @@ func (s Store) List(ctx context.Context) ([]Summary, error) {
 	return out, nil
 }
 
+// Line is the incident as one line of a list: * for the current one, ID,
+// severity, status, start time and title.
+func (in Summary) Line() string {
+	mark, sev, started := " ", in.Severity, "-"
+	if in.Current {
+		mark = "*"
+	}
+	if sev == "" {
+		sev = "-"
+	}
+	if !in.Started.IsZero() {
+		started = in.Started.UTC().Format("2006-01-02 15:04")
+	}
+	return fmt.Sprintf("%s %-40s %-5s %-13s %-16s  %s", mark, in.ID, sev, in.Status, started, oneLine(in.Title))
+}
+
 // Path is the incident's folder; EvidenceDir its evidence folder. Neither
 // checks the ID: pass one from Resolve or Start.
 func (s Store) Path(id string) string        { return filepath.Join(s.Dir, id) }

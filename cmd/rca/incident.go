@@ -360,13 +360,8 @@ func (a *app) logShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if due, ok := l.NextUpdateDue(every); ok {
-				now := a.now().UTC()
-				if late := now.Sub(due); late > 0 {
-					fmt.Fprintf(a.stderr, "stakeholder update overdue by %s (due %s UTC): rca update drafts it\n", timerange.FormatDuration(max(late.Truncate(time.Minute), time.Minute)), due.Format("15:04"))
-				} else {
-					fmt.Fprintf(a.stderr, "next stakeholder update due by %s UTC\n", due.Format("15:04"))
-				}
+			if r := l.UpdateReminder(every, a.now()); r != "" {
+				fmt.Fprintln(a.stderr, r)
 			}
 			return nil
 		},
@@ -393,28 +388,13 @@ func (a *app) logListCmd() *cobra.Command {
 				return nil
 			}
 			for _, in := range list {
-				mark := " "
-				if in.Current {
-					mark = "*"
-				}
-				started := "-"
-				if !in.Started.IsZero() {
-					started = in.Started.UTC().Format("2006-01-02 15:04")
-				}
-				fmt.Fprintf(a.stdout, "%s %-40s %-5s %-13s %-16s  %s\n", mark, in.ID, orDash(in.Severity), in.Status, started, oneLine(in.Title))
+				fmt.Fprintln(a.stdout, in.Line())
 			}
 			return nil
 		},
 	}
 	incidentFlags(cmd.Flags())
 	return cmd
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // warnResolved points out an entry added to an incident already resolved:

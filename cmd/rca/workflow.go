@@ -59,13 +59,7 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	if inc == nil {
 		return nil
 	}
-	imp := analysis.AssessImpact(run.b, run.cat, run.res, run.lookback)
-	sum := incident.Summarize(run.res, imp)
-	text := "no root cause stands out"
-	if sum.RootCause != "" {
-		text = fmt.Sprintf("top root cause on %s (a chain of %d links from the symptom down)", sum.Service, len(sum.Chain))
-	}
-	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum}
+	e := incident.AnalysisEntry(run.res, analysis.AssessImpact(run.b, run.cat, run.res, run.lookback))
 	return a.attach(ctx, inc, "analysis", "report", e, func(dir string) ([]string, error) {
 		files, err := report.WriteFiles(dir, run.res)
 		if err != nil {
