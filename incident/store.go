@@ -116,8 +116,8 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 		return "", err
 	}
 	// The new folder and log must survive a power cut with their entry.
-	syncDir(s.Path(id))
-	syncDir(s.Dir)
+	atomicfile.SyncDir(s.Path(id))
+	atomicfile.SyncDir(s.Dir)
 	// Current first: later notes must never land in the previous incident
 	// because the cosmetic log.md could not be written.
 	if err := s.setCurrent(id); err != nil {
@@ -473,15 +473,6 @@ func writeAtomic(dir, name string, data []byte) error {
 		return fmt.Errorf("cannot write %s: %w", path, pathErr(err))
 	}
 	return nil
-}
-
-// syncDir makes a rename durable where the system allows it; where it does
-// not (Windows), the rename is still atomic, only perhaps not yet on disk.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // pathErr drops the operation and path of a *fs.PathError: the messages

@@ -42,28 +42,25 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	return nil
 }
 
-// syncDir makes a rename durable where the system allows it; where it does
-// not (Windows), the rename is still atomic, only perhaps not yet on disk.
-func syncDir(dir string) {
+// SyncDir makes a rename or a new entry in dir durable where the system
+// allows it; where it does not (Windows), the rename is still atomic, only
+// perhaps not yet on disk.
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
 }
 
-// cause drops the operation and the temporary file's name.
+// cause drops the operation and the temporary file's name: os returns
+// *fs.PathError and *os.LinkError, which unwrap to the bare cause.
 func cause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
+	if c := errors.Unwrap(err); c != nil {
+		return c
 	}
 	return err
 }
