@@ -20,6 +20,8 @@ import (
 	"github.com/grafana/loki-client-go/pkg/urlutil"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/internal/atomicfile"
 )
 
 // Mirror copies an incident's log to Grafana Loki, one Loki line per entry
@@ -527,19 +529,5 @@ func writeMirrorCursor(path string, c mirrorCursor) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), mirrorCursorName+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(append(b, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rca-tool/rca/internal/atomicfile"
 )
 
 // ErrNoCurrent is returned by Current when no incident has been started.
@@ -114,8 +116,8 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 		return "", err
 	}
 	// The new folder and log must survive a power cut with their entry.
-	syncDir(s.Path(id))
-	syncDir(s.Dir)
+	atomicfile.SyncDir(s.Path(id))
+	atomicfile.SyncDir(s.Dir)
 	// Current first: later notes must never land in the previous incident
 	// because the cosmetic log.md could not be written.
 	if err := s.setCurrent(id); err != nil {
@@ -390,6 +392,22 @@ func (s Store) List(ctx context.Context) ([]Summary, error) {
 	return out, nil
 }
 
+// Line is the incident as one line of a list: * for the current one, ID,
+// severity, status, start time and title.
+func (in Summary) Line() string {
+	mark, sev, started := " ", in.Severity, "-"
+	if in.Current {
+		mark = "*"
+	}
+	if sev == "" {
+		sev = "-"
+	}
+	if !in.Started.IsZero() {
+		started = in.Started.UTC().Format("2006-01-02 15:04")
+	}
+	return fmt.Sprintf("%s %-40s %-5s %-13s %-16s  %s", mark, in.ID, sev, in.Status, started, oneLine(in.Title))
+}
+
 // Path is the incident's folder; EvidenceDir its evidence folder. Neither
 // checks the ID: pass one from Resolve or Start.
 func (s Store) Path(id string) string        { return filepath.Join(s.Dir, id) }
@@ -447,42 +465,14 @@ func (s Store) setCurrent(id string) error {
 	return writeAtomic(s.Dir, currentName, []byte(id+"\n"))
 }
 
-// writeAtomic replaces dir/name with data through a temporary file and a
-// rename, so that readers see the old content or the new, never a mix.
+// writeAtomic replaces dir/name with data, so that readers see the old
+// content or the new, never a mix.
 func writeAtomic(dir, name string, data []byte) error {
 	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, pathErr(err))
 	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("cannot write %s: %w", path, pathErr(err))
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename durable where the system allows it; where it does
-// not (Windows), the rename is still atomic, only perhaps not yet on disk.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // pathErr drops the operation and path of a *fs.PathError: the messages

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rca-tool/rca/analysis"
@@ -68,4 +69,15 @@ func (l *Log) Changes() []Entry {
 		}
 	}
 	return out
+}
+
+// AnalysisEntry is the log entry for an analysis: a one-line headline and
+// the summary.
+func AnalysisEntry(res analysis.Result, imp analysis.Impact) Entry {
+	sum := Summarize(res, imp)
+	text := "no root cause stands out"
+	if sum.RootCause != "" {
+		text = fmt.Sprintf("top root cause on %s (a chain of %d links from the symptom down)", sum.Service, len(sum.Chain))
+	}
+	return Entry{Kind: KindAnalysis, Text: text, Analysis: &sum}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/report"
+	"github.com/rca-tool/rca/timerange"
 )
 
 // DefaultCadence is how often stakeholders hear from the responders.
@@ -179,4 +180,17 @@ func (l *Log) NextUpdateDue(cadence time.Duration) (time.Time, bool) {
 		}
 	}
 	return last.Time.Add(cadence).UTC(), true
+}
+
+// UpdateReminder says when the next stakeholder update is due, or by how
+// long it is overdue; "" once the incident is resolved.
+func (l *Log) UpdateReminder(cadence time.Duration, now time.Time) string {
+	due, ok := l.NextUpdateDue(cadence)
+	if !ok {
+		return ""
+	}
+	if late := now.UTC().Sub(due); late > 0 {
+		return fmt.Sprintf("stakeholder update overdue by %s (due %s UTC): rca update drafts it", timerange.FormatDuration(max(late.Truncate(time.Minute), time.Minute)), due.Format("15:04"))
+	}
+	return fmt.Sprintf("next stakeholder update due by %s UTC", due.Format("15:04"))
 }

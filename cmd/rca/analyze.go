@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
@@ -100,7 +100,7 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	// Render into memory first: a failing renderer leaves no partial output.
 	out := v.GetString("out")
 	var buf bytes.Buffer
-	opt := report.Options{Color: out == "" && format == "text" && a.colorTerminal()}
+	opt := report.Options{Color: out == "" && format == "text" && termui.WantsColor(a.stdout)}
 	if err := report.RenderWith(&buf, format, res, opt); err != nil {
 		return fmt.Errorf("rendering %s report: %w", format, err)
 	}
@@ -163,7 +163,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
 	start := time.Now()
 	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
-	res.Warnings = append(res.Warnings, coverageWarnings(b)...)
+	res.Warnings = append(res.Warnings, analysis.CoverageWarnings(b)...)
 	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
 	if err := cmd.Context().Err(); err != nil {
 		return run, err
@@ -241,41 +241,4 @@ func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
 	}
 	a.log.Debug("loaded catalog", "file", path)
 	return cat, nil
-}
-
-// coverageWarnings says when the window or baseline lies outside the data
-// the bundle holds, e.g. a relative --from (now-30m) against an old snapshot.
-func coverageWarnings(b telemetry.Bundle) []string {
-	var data telemetry.Window
-	for _, s := range b.Series {
-		for _, p := range s.Points {
-			if data.From.IsZero() || p.T.Before(data.From) {
-				data.From = p.T
-			}
-			if p.T.After(data.To) {
-				data.To = p.T
-			}
-		}
-	}
-	if data.From.IsZero() {
-		return nil
-	}
-	data.To = data.To.Add(time.Nanosecond) // include the last sample
-	var warns []string
-	for _, w := range []struct {
-		name string
-		w    telemetry.Window
-	}{{"window", b.Window}, {"baseline", b.Baseline}} {
-		if !w.w.Overlaps(data) {
-			warns = append(warns, fmt.Sprintf("the %s %s lies outside the data in the bundle (%s): nothing to compare there", w.name, w.w, data))
-		}
-	}
-	return warns
-}
-
-// colorTerminal reports whether stdout is a terminal that wants colour
-// (https://no-color.org).
-func (a *app) colorTerminal() bool {
-	f, ok := a.stdout.(*os.File)
-	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
 }

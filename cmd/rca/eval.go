@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/eval"
 	"github.com/rca-tool/rca/eval/dataset"
+	"github.com/rca-tool/rca/internal/termui"
 )
 
 // newEvalCmd is `rca eval`: score rca's ranker beside the N-Sigma and BARO
@@ -71,8 +71,8 @@ and the cases rca got wrong with where the truth ranked.`,
 		rankers := []eval.Ranker{eval.RCA{Catalog: cat}, eval.NSigma{}, eval.BARO{}}
 
 		var progress func(done, total int)
-		if isTerminal(stderr) {
-			progress = progressBar(stderr)
+		if termui.IsTerminal(stderr) {
+			progress = termui.ProgressBar(stderr)
 		}
 		rep, err := eval.Run(cmd.Context(), datasets, rankers, progress)
 		if progress != nil {
@@ -92,27 +92,4 @@ and the cases rca got wrong with where the truth ranked.`,
 		return nil
 	}
 	return cmd
-}
-
-// isTerminal reports whether w is a terminal: only then is a progress bar
-// drawn, so pipes and CI logs get clean output.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(interface{ Fd() uintptr })
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progressBar draws "[=====>    ] 80/160 cases" in place on w.
-func progressBar(w io.Writer) func(done, total int) {
-	const width = 30
-	return func(done, total int) {
-		if total <= 0 {
-			return
-		}
-		n := done * width / total
-		bar := strings.Repeat("=", n)
-		if n < width {
-			bar += ">" + strings.Repeat(" ", width-n-1)
-		}
-		fmt.Fprintf(w, "\r[%s] %d/%d cases", bar, done, total)
-	}
 }

@@ -119,11 +119,17 @@ func (a *app) record(ctx context.Context, s incident.Store, id string, e inciden
 	if _, err := s.Append(ctx, id, e); err != nil {
 		return err
 	}
+	a.recorded(ctx, s, id)
+	return nil
+}
+
+// recorded follows a new entry: it regenerates the Markdown and mirrors the
+// log; neither can fail the command.
+func (a *app) recorded(ctx context.Context, s incident.Store, id string) {
 	if err := s.Render(ctx, id); err != nil {
 		fmt.Fprintf(a.stderr, "rca: warning: the entry is saved in %s, but log.md could not be regenerated: %v\n", s.Path(id), err)
 	}
 	a.mirror(ctx, s, id)
-	return nil
 }
 
 // mirror pushes the entries Loki has not seen yet; a failure is reported
@@ -354,13 +360,8 @@ func (a *app) logShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if due, ok := l.NextUpdateDue(every); ok {
-				now := a.now().UTC()
-				if late := now.Sub(due); late > 0 {
-					fmt.Fprintf(a.stderr, "stakeholder update overdue by %s (due %s UTC): rca update drafts it\n", timerange.FormatDuration(max(late.Truncate(time.Minute), time.Minute)), due.Format("15:04"))
-				} else {
-					fmt.Fprintf(a.stderr, "next stakeholder update due by %s UTC\n", due.Format("15:04"))
-				}
+			if r := l.UpdateReminder(every, a.now()); r != "" {
+				fmt.Fprintln(a.stderr, r)
 			}
 			return nil
 		},
@@ -387,15 +388,7 @@ func (a *app) logListCmd() *cobra.Command {
 				return nil
 			}
 			for _, in := range list {
-				mark := " "
-				if in.Current {
-					mark = "*"
-				}
-				started := "-"
-				if !in.Started.IsZero() {
-					started = in.Started.UTC().Format("2006-01-02 15:04")
-				}
-				fmt.Fprintf(a.stdout, "%s %-40s %-5s %-13s %-16s  %s\n", mark, in.ID, orDash(in.Severity), in.Status, started, oneLine(in.Title))
+				fmt.Fprintln(a.stdout, in.Line())
 			}
 			return nil
 		},
@@ -404,44 +397,11 @@ func (a *app) logListCmd() *cobra.Command {
 	return cmd
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // warnResolved points out an entry added to an incident already resolved:
 // at the next page, the current incident may be last night's.
 func (a *app) warnResolved(ctx context.Context, s incident.Store, id string) {
 	if l, err := s.Read(ctx, id); err == nil && l.Status() == incident.StatusResolved {
 		fmt.Fprintf(a.stderr, "rca: warning: %s was already resolved; for a new incident run rca log start --title \"...\"\n", id)
-	}
-}
-
-// evidenceDir names a new folder for one attachment, by time and kind so
-// attachments sort in the order they were made, and makes the evidence
-// folder it goes in.
-func (a *app) evidenceDir(s incident.Store, id, kind string) (abs, rel string, err error) {
-	base := a.now().UTC().Format("20060102T150405Z") + "-" + kind
-	for i := 1; ; i++ {
-		name := base
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
-		abs = filepath.Join(s.EvidenceDir(id), name)
-		err = os.MkdirAll(filepath.Dir(abs), 0o755)
-		if err == nil {
-			err = os.Mkdir(abs, 0o755)
-		}
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", "", fmt.Errorf("creating the evidence folder: %w", err)
-		}
-		rel, _ = filepath.Rel(s.Path(id), abs)
-		return abs, filepath.ToSlash(rel), nil
 	}
 }
 

@@ -6,14 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/rca-tool/rca/telemetry"
 )
 
 // fixedNow is the clock every in-process run sees.
@@ -250,38 +247,6 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestWriteVersion(t *testing.T) {
-	tests := []struct {
-		name string
-		info *debug.BuildInfo
-		want []string
-	}{
-		{"no build info", nil, []string{"rca unknown\n", runtime.Version()}},
-		{"module and vcs", &debug.BuildInfo{
-			GoVersion: "go1.26.8",
-			Main:      debug.Module{Path: "github.com/rca-tool/rca", Version: "v0.3.0"},
-			Settings: []debug.BuildSetting{
-				{Key: "vcs.revision", Value: "9f3c1e2aabbccddeeff00112233445566778899"},
-				{Key: "vcs.time", Value: "2026-11-24T14:02:00Z"},
-				{Key: "vcs.modified", Value: "true"},
-			},
-		}, []string{"rca v0.3.0\n", "go1.26.8 ", "commit 9f3c1e2aabbc 2026-11-24T14:02:00Z (modified)\n"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := writeVersion(&b, tt.info); err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(b.String(), w) {
-					t.Errorf("output %q lacks %q", b.String(), w)
-				}
-			}
-		})
-	}
-}
-
 func TestRunExitCodes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -332,29 +297,6 @@ func TestWriteOutput(t *testing.T) {
 	}
 	if err := writeOutput(filepath.Join(dir, "no", "such", "dir.json"), []byte("x")); err == nil || !strings.Contains(err.Error(), "writing report") {
 		t.Errorf("write into a missing directory: err = %v", err)
-	}
-}
-
-func TestCoverageWarnings(t *testing.T) {
-	at := func(min int) time.Time { return fixedNow.Add(time.Duration(min) * time.Minute) }
-	series := []telemetry.Series{{Metric: "m", Points: []telemetry.Point{{T: at(-120)}, {T: at(0)}}}}
-	tests := []struct {
-		name     string
-		b        telemetry.Bundle
-		wantWarn int
-	}{
-		{"inside", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(-30), To: at(0)}, Baseline: telemetry.Window{From: at(-90), To: at(-30)}}, 0},
-		{"last sample counts", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(0), To: at(10)}, Baseline: telemetry.Window{From: at(-60), To: at(0)}}, 0},
-		{"window after the data", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(60), To: at(90)}, Baseline: telemetry.Window{From: at(-60), To: at(0)}}, 1},
-		{"both outside", telemetry.Bundle{Series: series, Window: telemetry.Window{From: at(60), To: at(90)}, Baseline: telemetry.Window{From: at(-600), To: at(-500)}}, 2},
-		{"no series", telemetry.Bundle{Window: telemetry.Window{From: at(60), To: at(90)}}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := coverageWarnings(tt.b); len(got) != tt.wantWarn {
-				t.Errorf("warnings = %q, want %d", got, tt.wantWarn)
-			}
-		})
 	}
 }
 

@@ -2,17 +2,14 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/config"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
 )
@@ -97,18 +94,11 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 	return b, origins, nil
 }
 
-// progress returns a function that rewrites one status line on stderr, or
-// nil when stderr is not a terminal or -v output would interleave with it.
-// Calling it with "" clears the line.
+// progress rewrites one status line on stderr; nil when stderr is not a
+// terminal or -v output would interleave with it.
 func (a *app) progress() func(string) {
-	f, ok := a.stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) || a.v.GetBool("verbose") {
+	if a.v.GetBool("verbose") {
 		return nil
 	}
-	var mu sync.Mutex // sources report from their own goroutines
-	return func(s string) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(f, "\r\033[K%s", s)
-	}
+	return termui.StatusLine(a.stderr)
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,24 +59,11 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	if inc == nil {
 		return nil
 	}
-	imp := analysis.AssessImpact(run.b, run.cat, run.res, run.lookback)
-	sum := incident.Summarize(run.res, imp)
-	text := "no root cause stands out"
-	if sum.RootCause != "" {
-		text = fmt.Sprintf("top root cause on %s (a chain of %d links from the symptom down)", sum.Service, len(sum.Chain))
-	}
-	e := incident.Entry{Kind: incident.KindAnalysis, Text: text, Analysis: &sum}
+	e := incident.AnalysisEntry(run.res, analysis.AssessImpact(run.b, run.cat, run.res, run.lookback))
 	return a.attach(ctx, inc, "analysis", "report", e, func(dir string) ([]string, error) {
-		var files []string
-		for _, f := range []struct{ name, format string }{{"report.md", "markdown"}, {"report.json", "json"}, {"report.html", "html"}} {
-			var buf bytes.Buffer
-			if err := report.RenderWith(&buf, f.format, run.res, report.Options{}); err != nil {
-				return nil, fmt.Errorf("rendering the %s report: %w", f.format, err)
-			}
-			if err := writeOutput(filepath.Join(dir, f.name), buf.Bytes()); err != nil {
-				return nil, err
-			}
-			files = append(files, f.name)
+		files, err := report.WriteFiles(dir, run.res)
+		if err != nil {
+			return nil, err
 		}
 		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, snapshot.MetaFrom(time.Time{}, run.origins)); err != nil {
 			return nil, fmt.Errorf("saving the analysed data: %w", err)
@@ -87,52 +72,18 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 	})
 }
 
-// attach files a finding in the incident: write puts its files into a
-// fresh folder, which becomes evidence/<time>-<kind> only once complete,
-// and the entry that links them is appended last. On any failure nothing
-// is left behind: no half-written folder, no entry linking missing files.
+// attach files a finding in the incident, whole or not at all (see
+// incident.Store.Attach); what names it in the error.
 func (a *app) attach(ctx context.Context, inc *incidentRef, kind, what string, e incident.Entry, write func(dir string) ([]string, error)) error {
-	fail := func(err error) error {
+	if e.Author == "" {
+		e.Author = a.author()
+	}
+	dir, err := inc.store.Attach(ctx, inc.id, a.clock, kind, e, write)
+	if err != nil {
 		return fmt.Errorf("the %s above is complete, but attaching it to %s failed: %w", what, inc.id, err)
 	}
-	// The final folder is made empty first, to reserve its name.
-	final, rel, err := a.evidenceDir(inc.store, inc.id, kind)
-	if err != nil {
-		return fail(err)
-	}
-	recorded := false
-	defer func() {
-		if !recorded {
-			os.RemoveAll(final)
-		}
-	}()
-	tmp, err := os.MkdirTemp(filepath.Dir(final), ".partial-"+kind+"-")
-	if err != nil {
-		return fail(fmt.Errorf("creating the evidence folder: %w", err))
-	}
-	defer os.RemoveAll(tmp) // gone after the rename
-	files, err := write(tmp)
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		return fail(err)
-	}
-	// os.Rename never replaces a folder: free the reserved name first.
-	if err := os.Remove(final); err != nil {
-		return fail(fmt.Errorf("moving the evidence into place: %w", err))
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fail(fmt.Errorf("moving the evidence into place: %w", err))
-	}
-	for _, f := range files {
-		e.Files = append(e.Files, rel+"/"+f)
-	}
-	if err := a.record(ctx, inc.store, inc.id, e); err != nil {
-		return fail(err)
-	}
-	recorded = true
-	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, final)
+	a.recorded(ctx, inc.store, inc.id)
+	fmt.Fprintf(a.stderr, "attached to %s: %s\n", inc.id, dir)
 	return nil
 }
 
@@ -197,18 +148,7 @@ func (a *app) impact(cmd *cobra.Command) error {
 	}
 	e := incident.Entry{Kind: incident.KindImpact, Text: text, Assessment: &imp}
 	return a.attach(cmd.Context(), inc, "impact", "assessment", e, func(dir string) ([]string, error) {
-		var files []string
-		for _, f := range []struct{ name, format string }{{"impact.md", "markdown"}, {"impact.json", "json"}} {
-			var out bytes.Buffer
-			if err := report.RenderImpact(&out, f.format, imp); err != nil {
-				return nil, err
-			}
-			if err := writeOutput(filepath.Join(dir, f.name), out.Bytes()); err != nil {
-				return nil, err
-			}
-			files = append(files, f.name)
-		}
-		return files, nil
+		return report.WriteImpactFiles(dir, imp)
 	})
 }
 
@@ -276,7 +216,7 @@ func (a *app) update(cmd *cobra.Command) error {
 	e := incident.Entry{Kind: incident.KindUpdate, Text: u.Text, Status: u.Status}
 	switch {
 	case hook != nil:
-		if err := postWebhook(cmd.Context(), hook, u.Text); err != nil {
+		if err := incident.PostUpdate(cmd.Context(), hook, u.Text); err != nil {
 			return err
 		}
 		e.PostedTo = "webhook at " + hook.Host
@@ -290,44 +230,6 @@ func (a *app) update(cmd *cobra.Command) error {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "update recorded in %s (%s)\n", id, e.PostedTo)
-	return nil
-}
-
-// postWebhook sends text as a Slack-style incoming webhook message. Errors
-// name the host only: the path of a webhook URL is its secret.
-func postWebhook(ctx context.Context, hook *url.URL, text string) error {
-	// Slack reads &, < and > as markup: a log line must not become a link
-	// or a mention.
-	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
-	body, err := json.Marshal(map[string]string{"text": esc})
-	if err != nil {
-		return fmt.Errorf("encoding the update: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.String(), bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("posting the update to the webhook at %s: bad URL", hook.Host)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		// url.Error carries the whole URL; its cause names only host:port.
-		reason := err.Error()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			reason = ue.Err.Error()
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			reason = "no answer within 15s"
-		}
-		return fmt.Errorf("posting the update to the webhook at %s: %s; the update was not recorded as sent, try again", hook.Host, reason)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("posting the update to the webhook at %s: %s %s; the update was not recorded as sent, check the URL", hook.Host, resp.Status, oneLine(string(msg)))
-	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rca-tool/rca/collectors/internal/promapi"
 	"github.com/rca-tool/rca/collectors/loki"
+	"github.com/rca-tool/rca/internal/atomicfile"
 	"github.com/rca-tool/rca/internal/httpsource"
 	"github.com/rca-tool/rca/internal/strictjson"
 	"github.com/rca-tool/rca/telemetry"
@@ -122,36 +123,13 @@ func prepareDir(dir string) ([]string, error) {
 	return old.files(), nil
 }
 
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place, so a crash never leaves a half-written file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// writeFileAtomic writes data to path through a temporary file and a
+// rename, so a crash never leaves a half-written file.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // encode renders a bundle as the files of a snapshot, manifest last.
