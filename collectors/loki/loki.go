@@ -50,12 +50,8 @@ type Config struct {
 // sources.prometheus does.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	type plain Config
-	p := plain{Config: httpsource.New("")}
-	if err := unmarshal(&p); err != nil {
-		return err
-	}
-	*c = Config(p)
-	return nil
+	*c = Config{Config: httpsource.New("")}
+	return unmarshal((*plain)(c))
 }
 
 // NewConfig is the configuration used when only a URL is given.

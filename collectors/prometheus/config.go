@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/rca-tool/rca/internal/httpsource"
@@ -37,12 +36,8 @@ type Config struct {
 // redirects, HTTP/2), as a prometheus.yml does.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	type plain Config
-	p := plain{Config: httpsource.Config{HTTPClientConfig: config.DefaultHTTPClientConfig}}
-	if err := unmarshal(&p); err != nil {
-		return err
-	}
-	*c = Config(p)
-	return nil
+	*c = Config{Config: httpsource.New("")}
+	return unmarshal((*plain)(c))
 }
 
 // NewConfig is the configuration used when only a URL is given.
