@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
@@ -166,8 +167,8 @@ func round(v float64, digits int) float64 {
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if a.Score != b.Score {
-			return a.Score > b.Score
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c < 0 // strongest first; a NaN, should one slip in, last
 		}
 		if !a.Onset.Equal(b.Onset) {
 			return a.Onset.Before(b.Onset)

@@ -70,26 +70,37 @@ func monotonic(pts []telemetry.Point) bool {
 }
 
 // toRate differentiates a counter into a per-second rate, treating a drop as
-// a counter reset, as PromQL's rate() does.
+// a counter reset, as PromQL's rate() does. A sample that is not a finite
+// number is missing: the rate spans the gap from the last finite sample
+// rather than reading +Inf as a rise and the next sample as a reset.
 func toRate(pts []telemetry.Point) []telemetry.Point {
 	out := make([]telemetry.Point, 0, len(pts)-1)
-	for i := 1; i < len(pts); i++ {
-		dt := pts[i].T.Sub(pts[i-1].T).Seconds()
-		if dt <= 0 {
+	prev := -1
+	for i := range pts {
+		if !finite(pts[i].V) {
 			continue
 		}
-		d := pts[i].V - pts[i-1].V
-		if d < 0 {
-			d = pts[i].V
+		if prev >= 0 {
+			if dt := pts[i].T.Sub(pts[prev].T).Seconds(); dt > 0 {
+				d := pts[i].V - pts[prev].V
+				if d < 0 {
+					d = pts[i].V
+				}
+				out = append(out, telemetry.Point{T: pts[i].T, V: d / dt})
+			}
 		}
-		out = append(out, telemetry.Point{T: pts[i].T, V: d / dt})
+		prev = i
 	}
 	return out
 }
 
+// split is where points enter scoring: it keeps the finite samples of the
+// baseline and of the window. NaN is a missing sample; an infinity (a
+// division by zero upstream, "+Inf" in a file) is too, and so is a rate
+// that overflowed.
 func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win []telemetry.Point) {
 	for _, p := range pts {
-		if p.V != p.V { // NaN: a missing sample
+		if !finite(p.V) {
 			continue
 		}
 		switch {

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"math"
 	"sort"
 	"time"
@@ -115,8 +116,8 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		out = append(out, ServiceScore{Service: n, Score: round(score, 4)})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
+		if c := cmp.Compare(out[j].Score, out[i].Score); c != 0 {
+			return c < 0 // best first; a NaN, should one slip in, last
 		}
 		return out[i].Service < out[j].Service
 	})
