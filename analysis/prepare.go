@@ -99,16 +99,50 @@ func toRate(pts []telemetry.Point) []telemetry.Point {
 // division by zero upstream, "+Inf" in a file) is too, and so is a rate
 // that overflowed.
 func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win []telemetry.Point) {
+	// Count first, so each side is allocated once, at its size: on a case
+	// of 100k series the doubling of append was half the analysis' garbage.
+	nb, nw := 0, 0
 	for _, p := range pts {
-		if !finite(p.V) {
-			continue
+		switch side(p, baseline, window) {
+		case inBaseline:
+			nb++
+		case inWindow:
+			nw++
 		}
-		switch {
-		case window.Contains(p.T) || p.T.Equal(window.To):
-			win = append(win, p)
-		case baseline.Contains(p.T):
+	}
+	if nb > 0 {
+		base = make([]telemetry.Point, 0, nb)
+	}
+	if nw > 0 {
+		win = make([]telemetry.Point, 0, nw)
+	}
+	for _, p := range pts {
+		switch side(p, baseline, window) {
+		case inBaseline:
 			base = append(base, p)
+		case inWindow:
+			win = append(win, p)
 		}
 	}
 	return base, win
+}
+
+const (
+	dropped = iota
+	inBaseline
+	inWindow
+)
+
+// side is where split puts a point: a non-finite sample is dropped, the
+// window's end is the window's.
+func side(p telemetry.Point, baseline, window telemetry.Window) int {
+	switch {
+	case !finite(p.V):
+		return dropped
+	case window.Contains(p.T) || p.T.Equal(window.To):
+		return inWindow
+	case baseline.Contains(p.T):
+		return inBaseline
+	}
+	return dropped
 }
