@@ -285,6 +285,28 @@ func chainEndsAtChange(r analysis.Result) bool {
 	return len(r.Chain) > 0 && isChange(r.Chain[len(r.Chain)-1])
 }
 
+// noSymptomText is what the report says when no user-facing symptom
+// deviates. "The anomalies below" is only true when a root cause or a
+// chain is listed below; when the only anomalies are ones never ranked
+// (warning log templates no catalog signal covers) it names them instead,
+// so the anomalies the stats line counts are the ones the reader sees.
+func noSymptomText(r analysis.Result) string {
+	if len(r.RootCauses) > 0 || len(r.Chain) > 0 || len(r.Anomalies) == 0 {
+		return "No user-facing symptom deviates from the baseline; the anomalies below may still matter."
+	}
+	const show = 3
+	var names []string
+	for i, f := range r.Anomalies {
+		if i == show {
+			names = append(names, "and "+plural(len(r.Anomalies)-show, "more", "more"))
+			break
+		}
+		names = append(names, serviceName(f.Service)+": "+title(f))
+	}
+	return "No user-facing symptom deviates from the baseline, and no anomaly is ranked as a cause. " +
+		"Not ranked: " + strings.Join(names, "; ") + "."
+}
+
 // nothingFound says whether the analysis found nothing at all to report.
 func nothingFound(r analysis.Result) bool {
 	return len(r.Symptoms) == 0 && len(r.RootCauses) == 0 && len(r.Chain) == 0 && len(r.Anomalies) == 0
