@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -14,11 +15,27 @@ const DefaultLookback = 2 * time.Hour
 // Analyze ranks root-cause candidates and builds the cause chain. It is
 // deterministic: the same bundle and catalog always give the same result.
 func Analyze(b telemetry.Bundle, cat *catalog.Catalog, opt Options) Result {
+	res, _ := AnalyzeContext(context.Background(), b, cat, opt)
+	return res
+}
+
+// AnalyzeContext is Analyze that stops when ctx is done: between stages
+// and every few thousand series within the long ones, so an interrupted
+// run of a large case ends in well under a second. It then returns
+// ctx.Err() and no result; otherwise the result is Analyze's.
+func AnalyzeContext(ctx context.Context, b telemetry.Bundle, cat *catalog.Catalog, opt Options) (Result, error) {
 	r := newRun(b, cat, opt)
+	r.ctx = ctx
 	for _, s := range stages {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
 		s.do(r)
 	}
-	return r.res
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	return r.res, nil
 }
 
 // stage is one named step of an analysis.
@@ -44,6 +61,10 @@ var stages = []stage{
 // run is one analysis in progress: its inputs, what the stages have found
 // so far, and the result they build.
 type run struct {
+	// ctx is checked between stages and by the long loops within them
+	// (stopped); a stage that stops early leaves the run unfinished, and
+	// AnalyzeContext returns ctx.Err() instead of its result.
+	ctx      context.Context
 	b        telemetry.Bundle
 	cat      *catalog.Catalog
 	lookback time.Duration
@@ -66,6 +87,7 @@ func newRun(b telemetry.Bundle, cat *catalog.Catalog, opt Options) *run {
 		lookback = DefaultLookback
 	}
 	return &run{
+		ctx:      context.Background(),
 		b:        b,
 		cat:      cat,
 		lookback: lookback,
@@ -83,6 +105,16 @@ func newRun(b telemetry.Bundle, cat *catalog.Catalog, opt Options) *run {
 		},
 	}
 }
+
+// stopped reports, every checkEvery calls of a loop (i is its index),
+// whether the run's context is done.
+func (r *run) stopped(i int) bool {
+	return i%checkEvery == 0 && r.ctx.Err() != nil
+}
+
+// checkEvery is how many series or services a loop handles between looks
+// at the context: a few milliseconds of work.
+const checkEvery = 4096
 
 // state is what is known of a service, made on first sight with infra as given.
 func (r *run) state(service string, infra bool) *serviceState {

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
@@ -14,7 +15,7 @@ import (
 // anomalous ones, as findings, on their services.
 func scoreStage(r *run) {
 	r.sigs = prepare(r.b, r.cat)
-	scored, skipped := scoreAll(r.sigs)
+	scored, skipped := scoreAll(r.sigs, r.stopped)
 	r.tol = tolerance(r.sigs)
 	r.res.Stats.Series = len(scored)
 	if skipped > 0 {
@@ -69,8 +70,12 @@ type scoredSignal struct {
 }
 
 // scoreAll scores every signal that has enough data, and counts the rest.
-func scoreAll(sigs []signal) (scored []scoredSignal, skipped int) {
-	for _, s := range sigs {
+// It ends early when stop, asked with each signal's index, says so.
+func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skipped int) {
+	for i, s := range sigs {
+		if stop(i) {
+			return scored, skipped
+		}
 		sc, ok := scoreSeries(s.base, s.win, s.cls.Direction)
 		if !ok {
 			skipped++
@@ -166,8 +171,8 @@ func round(v float64, digits int) float64 {
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if a.Score != b.Score {
-			return a.Score > b.Score
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c < 0 // strongest first; a NaN, should one slip in, last
 		}
 		if !a.Onset.Equal(b.Onset) {
 			return a.Onset.Before(b.Onset)

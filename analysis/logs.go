@@ -22,6 +22,22 @@ func logsStage(r *run) {
 // logBucket is the resolution of log-derived rates.
 const logBucket = time.Minute
 
+// maxLogBuckets bounds the buckets of the baseline and the window together
+// (two weeks of minutes): a 10-year window cut into minutes made grids of
+// ten million points per log signal and service, gigabytes for one run.
+const maxLogBuckets = 14 * 24 * 60
+
+// logStep is the bucket log lines are counted in: a minute, or as many
+// whole minutes as keep the baseline and the window within maxLogBuckets.
+// Counts are divided by its minutes, so a rate is per minute either way.
+func logStep(b telemetry.Bundle) time.Duration {
+	n := int64(b.Baseline.Duration()/logBucket) + int64(b.Window.Duration()/logBucket) + 2
+	if n <= maxLogBuckets {
+		return logBucket
+	}
+	return logBucket * time.Duration((n+maxLogBuckets-1)/maxLogBuckets)
+}
+
 // logLine is one log line of the baseline or the window, read once.
 type logLine struct {
 	t          time.Time
@@ -105,6 +121,7 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 		bySignal[s.ID] = s
 	}
 	// Buckets are keyed by Unix time, so lines in any time zone count.
+	step := logStep(b)
 	counts := map[key]map[int64]float64{}
 	for i, l := range ix.lines {
 		for s, sig := range ix.sigs {
@@ -118,7 +135,7 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 			if counts[k] == nil {
 				counts[k] = map[int64]float64{}
 			}
-			counts[k][l.t.Truncate(logBucket).Unix()]++
+			counts[k][l.t.Truncate(step).Unix()]++
 		}
 	}
 	keys := make([]key, 0, len(counts))
@@ -131,12 +148,13 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 		}
 		return keys[i].service < keys[j].service
 	})
-	grid := minuteGrid(b)
+	grid := bucketGrid(b, step)
+	perMinute := step.Minutes()
 	out := make([]telemetry.Series, 0, len(keys))
 	for _, k := range keys {
 		pts := make([]telemetry.Point, 0, len(grid))
 		for _, t := range grid {
-			pts = append(pts, telemetry.Point{T: t, V: counts[k][t.Unix()]})
+			pts = append(pts, telemetry.Point{T: t, V: counts[k][t.Unix()] / perMinute})
 		}
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
@@ -173,12 +191,12 @@ func pushedDown(b telemetry.Bundle, cat *catalog.Catalog) map[[2]string]bool {
 	return out
 }
 
-// minuteGrid is the start of every whole log bucket of the baseline and the
-// window, in time order.
-func minuteGrid(b telemetry.Bundle) []time.Time {
+// bucketGrid is the start of every whole bucket of step (logStep) of the
+// baseline and the window, in time order.
+func bucketGrid(b telemetry.Bundle, step time.Duration) []time.Time {
 	var out []time.Time
 	for _, w := range []telemetry.Window{b.Baseline, b.Window} {
-		for t := w.From.Truncate(logBucket); t.Before(w.To); t = t.Add(logBucket) {
+		for t := w.From.Truncate(step); t.Before(w.To); t = t.Add(step) {
 			if t.Before(w.From) {
 				continue
 			}

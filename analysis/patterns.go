@@ -207,7 +207,8 @@ type notablePattern struct {
 // finding: new info lines are mostly the chatter of a deploy or a restart,
 // which the change itself already stands for.
 func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat *catalog.Catalog, callees func(service string) []string) []notablePattern {
-	grid := minuteGrid(b)
+	step := logStep(b)
+	grid := bucketGrid(b, step)
 	slot := make(map[int64]int, len(grid))
 	for i, t := range grid {
 		slot[t.Unix()] = i
@@ -256,13 +257,13 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 
 		perMin := make([]float64, len(grid))
 		for _, i := range p.lines {
-			if k, ok := slot[ix.lines[i].t.Truncate(logBucket).Unix()]; ok {
+			if k, ok := slot[ix.lines[i].t.Truncate(step).Unix()]; ok {
 				perMin[k]++
 			}
 		}
 		var basePts, winPts []telemetry.Point
 		for k, t := range grid {
-			pt := telemetry.Point{T: t, V: perMin[k]}
+			pt := telemetry.Point{T: t, V: perMin[k] / step.Minutes()}
 			if b.Window.Contains(t) {
 				winPts = append(winPts, pt)
 			} else {
@@ -276,11 +277,11 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 		var run []int
 		for _, i := range p.lines {
 			l := ix.lines[i]
-			if l.window && !l.t.Before(sc.onset) && l.t.Before(sc.end.Add(logBucket)) {
+			if l.window && !l.t.Before(sc.onset) && l.t.Before(sc.end.Add(step)) {
 				run = append(run, i)
 			}
 		}
-		runRate := float64(len(run)) / (sc.end.Sub(sc.onset).Minutes() + logBucket.Minutes())
+		runRate := float64(len(run)) / (sc.end.Sub(sc.onset).Minutes() + step.Minutes())
 		baseRate := float64(p.base) / baseMin
 		if p.base > 0 && runRate < surgeRatio*baseRate {
 			continue

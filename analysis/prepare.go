@@ -70,34 +70,79 @@ func monotonic(pts []telemetry.Point) bool {
 }
 
 // toRate differentiates a counter into a per-second rate, treating a drop as
-// a counter reset, as PromQL's rate() does.
+// a counter reset, as PromQL's rate() does. A sample that is not a finite
+// number is missing: the rate spans the gap from the last finite sample
+// rather than reading +Inf as a rise and the next sample as a reset.
 func toRate(pts []telemetry.Point) []telemetry.Point {
 	out := make([]telemetry.Point, 0, len(pts)-1)
-	for i := 1; i < len(pts); i++ {
-		dt := pts[i].T.Sub(pts[i-1].T).Seconds()
-		if dt <= 0 {
+	prev := -1
+	for i := range pts {
+		if !finite(pts[i].V) {
 			continue
 		}
-		d := pts[i].V - pts[i-1].V
-		if d < 0 {
-			d = pts[i].V
+		if prev >= 0 {
+			if dt := pts[i].T.Sub(pts[prev].T).Seconds(); dt > 0 {
+				d := pts[i].V - pts[prev].V
+				if d < 0 {
+					d = pts[i].V
+				}
+				out = append(out, telemetry.Point{T: pts[i].T, V: d / dt})
+			}
 		}
-		out = append(out, telemetry.Point{T: pts[i].T, V: d / dt})
+		prev = i
 	}
 	return out
 }
 
+// split is where points enter scoring: it keeps the finite samples of the
+// baseline and of the window. NaN is a missing sample; an infinity (a
+// division by zero upstream, "+Inf" in a file) is too, and so is a rate
+// that overflowed.
 func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win []telemetry.Point) {
+	// Count first, so each side is allocated once, at its size: on a case
+	// of 100k series the doubling of append was half the analysis' garbage.
+	nb, nw := 0, 0
 	for _, p := range pts {
-		if p.V != p.V { // NaN: a missing sample
-			continue
+		switch side(p, baseline, window) {
+		case inBaseline:
+			nb++
+		case inWindow:
+			nw++
 		}
-		switch {
-		case window.Contains(p.T) || p.T.Equal(window.To):
-			win = append(win, p)
-		case baseline.Contains(p.T):
+	}
+	if nb > 0 {
+		base = make([]telemetry.Point, 0, nb)
+	}
+	if nw > 0 {
+		win = make([]telemetry.Point, 0, nw)
+	}
+	for _, p := range pts {
+		switch side(p, baseline, window) {
+		case inBaseline:
 			base = append(base, p)
+		case inWindow:
+			win = append(win, p)
 		}
 	}
 	return base, win
+}
+
+const (
+	dropped = iota
+	inBaseline
+	inWindow
+)
+
+// side is where split puts a point: a non-finite sample is dropped, the
+// window's end is the window's.
+func side(p telemetry.Point, baseline, window telemetry.Window) int {
+	switch {
+	case !finite(p.V):
+		return dropped
+	case window.Contains(p.T) || p.T.Equal(window.To):
+		return inWindow
+	case baseline.Contains(p.T):
+		return inBaseline
+	}
+	return dropped
 }

@@ -74,6 +74,11 @@ func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScor
 	s.peak = math.Max(sustainedPeak(z, peakAt), 0)
 	threshold := math.Max(minDeviation, s.noise)
 	s.score = s.peak / threshold
+	if !finite(s.score) || !finite(st.median) {
+		// Finite samples near the float64 limit overflow the baseline's
+		// spread (+Inf - -Inf): nothing can be measured against it.
+		return seriesScore{}, false
+	}
 	s.anomalous = s.score >= anomalyRatio
 
 	// The onset is where the deviation rose past the anomaly threshold (or a

@@ -37,6 +37,23 @@ type MetricRanker interface {
 	RankMetrics(b telemetry.Bundle) (services []string, metrics []MetricRef)
 }
 
+// Answer is a ranker's whole answer on one case.
+type Answer struct {
+	Services []string
+	Metrics  []MetricRef
+	// Culprit is whether the ranker names a root cause at all; false is
+	// "nothing here stands out", the right answer on a fault-free case.
+	Culprit bool
+}
+
+// Answerer is a Ranker that can also say that nothing stands out. Run
+// calls Answer instead of Rank or RankMetrics, once per case. A ranker
+// that is not an Answerer names its top service whenever it ranks one.
+type Answerer interface {
+	Ranker
+	Answer(b telemetry.Bundle) Answer
+}
+
 // Schema is the version of the JSON report.
 const Schema = "rca.eval/v1"
 
@@ -49,6 +66,14 @@ type Scores struct {
 	Avg5  float64 `json:"avg5"`
 }
 
+// FaultFree is how a method did on the fault-free cases: a case where it
+// named no root cause is Quiet; Specificity is Quiet / Cases.
+type FaultFree struct {
+	Cases       int     `json:"cases"`
+	Quiet       int     `json:"quiet"`
+	Specificity float64 `json:"specificity"`
+}
+
 // Timing is the time per case, in seconds.
 type Timing struct {
 	Median float64 `json:"median"`
@@ -58,8 +83,13 @@ type Timing struct {
 // Method is one ranker's result on one dataset.
 type Method struct {
 	Name string `json:"-"`
+	// Scores are over the fault cases only: a fault-free case has no root
+	// cause to find, so it is no hit and no miss.
 	Scores
 	ByFault map[string]Scores `json:"by_fault"`
+	// FaultFree is the specificity on the fault-free cases; nil when the
+	// dataset has none.
+	FaultFree *FaultFree `json:"fault_free,omitempty"`
 	// Metric is the metric-level score over the cases that label a root-cause
 	// metric; nil when there are none or the ranker gives no metric answers.
 	Metric         *Scores `json:"metric,omitempty"`
@@ -87,9 +117,14 @@ type CaseError struct {
 type Dataset struct {
 	Name string `json:"name"`
 	Dir  string `json:"-"`
-	// Cases is the number of cases scored (loaded without error).
-	Cases   int      `json:"cases"`
-	Methods []Method `json:"-"`
+	// Cases is the number of cases scored (loaded without error), fault
+	// cases and fault-free ones.
+	Cases int `json:"cases"`
+	// FaultCount and FaultFreeCount split Cases: AC@k is over the first,
+	// specificity over the second.
+	FaultCount     int      `json:"fault_cases"`
+	FaultFreeCount int      `json:"fault_free_cases"`
+	Methods        []Method `json:"-"`
 	// Faults lists the fault types in order.
 	Faults     []string       `json:"-"`
 	FaultCases map[string]int `json:"-"`
@@ -112,6 +147,7 @@ type caseResult struct {
 	dir       string
 	id, fault string
 	truth     dataset.Truth
+	faultFree bool
 	loadErr   error
 	methods   []methodResult
 }
@@ -120,6 +156,7 @@ type methodResult struct {
 	rank       int // 1-based rank of the true service; 0 = not ranked
 	metricRank int // same for (service, metric); -1 = no metric answers
 	top        []string
+	culprit    bool // named a root cause
 	seconds    float64
 	err        error
 }
@@ -142,17 +179,26 @@ func Run(ctx context.Context, datasets []string, rankers []Ranker, progress func
 	var jobs []job
 	results := make([][]caseResult, len(datasets))
 	for d, dir := range datasets {
-		cases, err := dataset.List(dir)
+		cases, skipped, err := dataset.Scan(dir)
 		if err != nil {
 			return Report{}, err
 		}
-		if len(cases) == 0 {
+		if len(cases) == 0 && len(skipped) == 0 {
 			return Report{}, fmt.Errorf("dataset %s holds no cases (no <case>/case.json under it or under its cases/)", dir)
 		}
-		results[d] = make([]caseResult, len(cases))
+		results[d] = make([]caseResult, len(cases), len(cases)+len(skipped))
 		for i, c := range cases {
 			results[d][i].dir = c
 			jobs = append(jobs, job{d, i})
+		}
+		// A case folder not followed is a case that did not load, listed
+		// with the others, never dropped without a word.
+		for _, e := range skipped {
+			id := "?"
+			if se, ok := e.(*dataset.SkippedError); ok {
+				id = se.Case
+			}
+			results[d] = append(results[d], caseResult{id: id, loadErr: e})
 		}
 	}
 
@@ -195,10 +241,31 @@ feed:
 
 	rep := Report{}
 	for d, dir := range datasets {
-		rep.Datasets = append(rep.Datasets, summarize(dir, results[d], rankers))
+		ds := summarize(dir, results[d], rankers)
+		if ds.Cases == 0 {
+			return Report{}, noCaseLoaded(dir, results[d])
+		}
+		rep.Datasets = append(rep.Datasets, ds)
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// noCaseLoaded is the error of a dataset none of whose cases loaded: a
+// table of zeros would read as a ranker that fails everywhere.
+func noCaseLoaded(dir string, results []caseResult) error {
+	first := "no case folder"
+	for _, r := range results {
+		if r.loadErr != nil {
+			first = r.loadErr.Error()
+			break
+		}
+	}
+	n := fmt.Sprintf("%d cases", len(results))
+	if len(results) == 1 {
+		n = "one case"
+	}
+	return fmt.Errorf("dataset %s: no case loaded (of %s); the first error: %s", dir, n, first)
 }
 
 func runCase(ctx context.Context, r *caseResult, rankers []Ranker) {
@@ -207,7 +274,7 @@ func runCase(ctx context.Context, r *caseResult, rankers []Ranker) {
 		r.id, r.loadErr = filepath.Base(r.dir), err
 		return
 	}
-	r.id, r.fault, r.truth = c.ID, c.FaultType, c.Truth
+	r.id, r.fault, r.truth, r.faultFree = c.ID, c.FaultType, c.Truth, c.FaultFree
 	r.methods = make([]methodResult, len(rankers))
 	for k, rk := range rankers {
 		r.methods[k] = runRanker(rk, c)
@@ -226,17 +293,23 @@ func runRanker(rk Ranker, c dataset.Case) (m methodResult) {
 			m.err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	var services []string
-	if mr, ok := rk.(MetricRanker); ok {
-		var metrics []MetricRef
-		services, metrics = mr.RankMetrics(c.Bundle)
-		if len(metrics) > 0 {
-			m.metricRank = rankOf(metrics, MetricRef{Service: c.Truth.Service, Metric: c.Truth.Metric})
-		}
-	} else {
-		services = rk.Rank(c.Bundle)
+	var a Answer
+	switch rk := rk.(type) {
+	case Answerer:
+		a = rk.Answer(c.Bundle)
+	case MetricRanker:
+		a.Services, a.Metrics = rk.RankMetrics(c.Bundle)
+	default:
+		a.Services = rk.Rank(c.Bundle)
 	}
-	services = dedupe(services)
+	services := dedupe(a.Services)
+	if _, ok := rk.(Answerer); !ok {
+		a.Culprit = len(services) > 0 // a plain ranking always names its top service
+	}
+	if len(a.Metrics) > 0 {
+		m.metricRank = rankOf(a.Metrics, MetricRef{Service: c.Truth.Service, Metric: c.Truth.Metric})
+	}
+	m.culprit = a.Culprit
 	m.rank = rankOf(services, c.Truth.Service)
 	m.top = services[:min(3, len(services))]
 	return m
@@ -312,6 +385,11 @@ func summarize(dir string, results []caseResult, rankers []Ranker) Dataset {
 			continue
 		}
 		ok = append(ok, r)
+		if r.faultFree {
+			ds.FaultFreeCount++
+			continue
+		}
+		ds.FaultCount++
 		ds.FaultCases[r.fault]++
 	}
 	ds.Cases = len(ok)
@@ -325,14 +403,25 @@ func summarize(dir string, results []caseResult, rankers []Ranker) Dataset {
 		var ranks, metricRanks []int
 		byFault := map[string][]int{}
 		var secs []float64
+		var ff *FaultFree
+		if ds.FaultFreeCount > 0 {
+			ff = &FaultFree{}
+		}
 		for _, r := range ok {
 			mr := r.methods[k]
 			if mr.err != nil {
 				ds.Errors = append(ds.Errors, CaseError{Case: r.id, Method: rk.Name(), Error: mr.err.Error()})
 			}
+			secs = append(secs, mr.seconds)
+			if r.faultFree {
+				ff.Cases++
+				if !mr.culprit && mr.err == nil {
+					ff.Quiet++
+				}
+				continue
+			}
 			ranks = append(ranks, mr.rank)
 			byFault[r.fault] = append(byFault[r.fault], mr.rank)
-			secs = append(secs, mr.seconds)
 			if r.truth.Metric != "" && mr.metricRank >= 0 {
 				metricRanks = append(metricRanks, mr.metricRank)
 			}
@@ -345,11 +434,15 @@ func summarize(dir string, results []caseResult, rankers []Ranker) Dataset {
 			s := score(metricRanks)
 			m.Metric = &s
 		}
+		if ff != nil {
+			ff.Specificity = float64(ff.Quiet) / float64(ff.Cases)
+			m.FaultFree = ff
+		}
 		m.SecondsPerCase = timing(secs)
 		if k == 0 {
 			ds.SecondsPerCase = m.SecondsPerCase
 			for _, r := range ok {
-				if mr := r.methods[0]; mr.rank != 1 {
+				if mr := r.methods[0]; mr.rank != 1 && !r.faultFree {
 					ds.Wrong = append(ds.Wrong, Wrong{Case: r.id, Fault: r.fault, Truth: r.truth.Service, Rank: mr.rank, Top: mr.top})
 				}
 			}

@@ -23,10 +23,17 @@ func (r RCA) Rank(b telemetry.Bundle) []string {
 	return s
 }
 
-// RankMetrics implements MetricRanker: services from Result.Services; the
-// metric-level ranking is the ranked root causes' evidence metrics, then the
-// remaining anomalies strongest first.
+// RankMetrics implements MetricRanker.
 func (r RCA) RankMetrics(b telemetry.Bundle) ([]string, []MetricRef) {
+	a := r.Answer(b)
+	return a.Services, a.Metrics
+}
+
+// Answer implements Answerer: services from Result.Services; the
+// metric-level ranking is the ranked root causes' evidence metrics, then the
+// remaining anomalies strongest first. rca names a culprit when it lists a
+// root cause; with none, its report says that nothing stands out.
+func (r RCA) Answer(b telemetry.Bundle) Answer {
 	res := analysis.Analyze(b, r.Catalog, r.Options)
 	services := make([]string, 0, len(res.Services))
 	for _, s := range res.Services {
@@ -48,5 +55,5 @@ func (r RCA) RankMetrics(b telemetry.Bundle) ([]string, []MetricRef) {
 	for _, f := range res.Anomalies {
 		add(f.Service, f.Metric)
 	}
-	return services, metrics
+	return Answer{Services: services, Metrics: metrics, Culprit: len(res.RootCauses) > 0}
 }

@@ -14,6 +14,8 @@ func WriteJSON(w io.Writer, r Report) error {
 	type jsonDataset struct {
 		Name           string            `json:"name"`
 		Cases          int               `json:"cases"`
+		FaultCases     int               `json:"fault_cases"`
+		FaultFreeCases int               `json:"fault_free_cases"`
 		Methods        map[string]Method `json:"methods"`
 		SecondsPerCase Timing            `json:"seconds_per_case"`
 		Primary        string            `json:"primary"`
@@ -27,7 +29,7 @@ func WriteJSON(w io.Writer, r Report) error {
 	}{Schema: Schema, Datasets: []jsonDataset{}, ElapsedSeconds: round(r.Elapsed.Seconds(), 3)}
 	for _, d := range r.Datasets {
 		jd := jsonDataset{
-			Name: d.Name, Cases: d.Cases, Methods: map[string]Method{},
+			Name: d.Name, Cases: d.Cases, FaultCases: d.FaultCount, FaultFreeCases: d.FaultFreeCount, Methods: map[string]Method{},
 			SecondsPerCase: roundTiming(d.SecondsPerCase), Primary: d.Primary, Wrong: d.Wrong, Errors: d.Errors,
 		}
 		for _, m := range d.Methods {
@@ -62,8 +64,23 @@ func roundMethod(m Method) Method {
 		s := roundScores(*m.Metric)
 		out.Metric = &s
 	}
+	if m.FaultFree != nil {
+		ff := *m.FaultFree
+		ff.Specificity = round(ff.Specificity, 4)
+		out.FaultFree = &ff
+	}
 	out.SecondsPerCase = roundTiming(m.SecondsPerCase)
 	return out
+}
+
+// casesText is "88 cases scored (68 with a fault, 20 fault-free)", with
+// what the count is called ("cases scored", "cases").
+func casesText(d Dataset, what string) string {
+	s := fmt.Sprintf("%d %s", d.Cases, what)
+	if d.FaultFreeCount > 0 {
+		s += fmt.Sprintf(" (%d with a fault, %d fault-free)", d.FaultCount, d.FaultFreeCount)
+	}
+	return s
 }
 
 // WriteText writes a table per dataset: methods by AC@1 AC@3 AC@5 Avg@5 and
@@ -74,7 +91,7 @@ func WriteText(w io.Writer, r Report) error {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		ew.printf("%s: %d cases scored", d.Name, d.Cases)
+		ew.printf("%s: %s", d.Name, casesText(d, "cases scored"))
 		if len(d.Errors) > 0 {
 			ew.printf(", %d errors", len(d.Errors))
 		}
@@ -85,6 +102,18 @@ func WriteText(w io.Writer, r Report) error {
 			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.4f\t%.4f\n", m.Name, m.AC1, m.AC3, m.AC5, m.Avg5, m.SecondsPerCase.Median, m.SecondsPerCase.P95)
 		}
 		tw.Flush()
+
+		if d.FaultFreeCount > 0 {
+			ew.printf("\nfault-free cases (AC@k above is over the %d fault cases only):\n", d.FaultCount)
+			tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "method\tcases\tnamed nothing\tnamed a culprit\tspecificity\n")
+			for _, m := range d.Methods {
+				if f := m.FaultFree; f != nil {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\n", m.Name, f.Cases, f.Quiet, f.Cases-f.Quiet, f.Specificity)
+				}
+			}
+			tw.Flush()
+		}
 
 		if len(d.Faults) > 0 {
 			ew.printf("\nby fault type (AC@1 / AC@3 / Avg@5):\n")
@@ -121,7 +150,7 @@ func WriteText(w io.Writer, r Report) error {
 		}
 
 		if len(d.Wrong) > 0 {
-			ew.printf("\n%s missed %d of %d cases (truth: where it ranked; top 3):\n", d.Primary, len(d.Wrong), d.Cases)
+			ew.printf("\n%s missed %d of %d fault cases (truth: where it ranked; top 3):\n", d.Primary, len(d.Wrong), d.FaultCount)
 			for _, x := range d.Wrong {
 				ew.printf("  %s (%s): %s %s; top: %s\n", x.Case, faultName(x.Fault), x.Truth, rankText(x.Rank), topText(x.Top))
 			}
@@ -148,7 +177,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		ew.printf("### %s (%d cases", d.Name, d.Cases)
+		ew.printf("### %s (%s", d.Name, casesText(d, "cases"))
 		if len(d.Errors) > 0 {
 			ew.printf(", %d errors", len(d.Errors))
 		}
@@ -157,6 +186,14 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		ew.printf("|---|---:|---:|---:|---:|---:|---:|\n")
 		for _, m := range d.Methods {
 			ew.printf("| %s | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f |\n", m.Name, m.AC1, m.AC3, m.AC5, m.Avg5, m.SecondsPerCase.Median, m.SecondsPerCase.P95)
+		}
+		if d.FaultFreeCount > 0 {
+			ew.printf("\nFault-free cases (AC@k above is over the %d fault cases only):\n\n| method | cases | named nothing | named a culprit | specificity |\n|---|---:|---:|---:|---:|\n", d.FaultCount)
+			for _, m := range d.Methods {
+				if f := m.FaultFree; f != nil {
+					ew.printf("| %s | %d | %d | %d | %.2f |\n", m.Name, f.Cases, f.Quiet, f.Cases-f.Quiet, f.Specificity)
+				}
+			}
 		}
 		if len(d.Faults) > 0 {
 			ew.printf("\nAC@1 / AC@3 / Avg@5 by fault type:\n\n| fault | cases |")
@@ -185,7 +222,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			}
 		}
 		if len(d.Wrong) > 0 {
-			ew.printf("\n<details><summary>%s missed %d of %d cases</summary>\n\n| case | fault | truth | rank | top 3 |\n|---|---|---|---:|---|\n", d.Primary, len(d.Wrong), d.Cases)
+			ew.printf("\n<details><summary>%s missed %d of %d fault cases</summary>\n\n| case | fault | truth | rank | top 3 |\n|---|---|---|---:|---|\n", d.Primary, len(d.Wrong), d.FaultCount)
 			for _, x := range d.Wrong {
 				rank := "not ranked"
 				if x.Rank > 0 {

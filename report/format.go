@@ -91,6 +91,9 @@ func num(v float64) string {
 		return s
 	}
 	a := math.Abs(v)
+	if round3(a) >= hugeValue {
+		return sig3(v) // past the largest suffix: an exponent, not "1e+296T"
+	}
 	for _, p := range []struct {
 		f float64
 		s string
@@ -119,11 +122,23 @@ func special(v float64) (string, bool) {
 
 // round3 rounds v to 3 significant digits.
 func round3(v float64) float64 {
-	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	if err != nil {
+		return v // rounding up past the float64 limit (1.8e308): keep v
+	}
 	return r
 }
 
-// sig3 is v with 3 significant digits, trailing zeros dropped, no exponent.
+// hugeValue and tinyValue bound the numbers sig3 writes out in full: past
+// them a plain decimal runs to hundreds of digits (1e308 is 309), so they
+// get an exponent instead.
+const (
+	hugeValue = 1e15
+	tinyValue = 1e-6
+)
+
+// sig3 is v with 3 significant digits, trailing zeros dropped, no exponent
+// unless v is beyond hugeValue or below tinyValue in size.
 func sig3(v float64) string {
 	if s, ok := special(v); ok {
 		return s
@@ -131,7 +146,11 @@ func sig3(v float64) string {
 	if v == 0 {
 		return "0" // also turns -0 into 0
 	}
-	return strconv.FormatFloat(round3(v), 'f', -1, 64)
+	r := round3(v)
+	if a := math.Abs(r); a >= hugeValue || a < tinyValue {
+		return strconv.FormatFloat(r, 'g', 3, 64)
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // formatValue renders v in the unit the catalog gave it.
@@ -184,6 +203,9 @@ func formatBytes(v float64) string {
 	a := math.Abs(v)
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
 	i := 0
+	if round3(a) >= 1<<60 {
+		return sig3(v) + " B" // past PiB: an exponent of bytes reads better
+	}
 	for i < len(units)-1 && round3(a) >= 1024 {
 		a /= 1024
 		v /= 1024
@@ -261,6 +283,28 @@ func isChange(f analysis.Finding) bool {
 // only kind of root cause worth acting on directly.
 func chainEndsAtChange(r analysis.Result) bool {
 	return len(r.Chain) > 0 && isChange(r.Chain[len(r.Chain)-1])
+}
+
+// noSymptomText is what the report says when no user-facing symptom
+// deviates. "The anomalies below" is only true when a root cause or a
+// chain is listed below; when the only anomalies are ones never ranked
+// (warning log templates no catalog signal covers) it names them instead,
+// so the anomalies the stats line counts are the ones the reader sees.
+func noSymptomText(r analysis.Result) string {
+	if len(r.RootCauses) > 0 || len(r.Chain) > 0 || len(r.Anomalies) == 0 {
+		return "No user-facing symptom deviates from the baseline; the anomalies below may still matter."
+	}
+	const show = 3
+	var names []string
+	for i, f := range r.Anomalies {
+		if i == show {
+			names = append(names, "and "+plural(len(r.Anomalies)-show, "more", "more"))
+			break
+		}
+		names = append(names, serviceName(f.Service)+": "+title(f))
+	}
+	return "No user-facing symptom deviates from the baseline, and no anomaly is ranked as a cause. " +
+		"Not ranked: " + strings.Join(names, "; ") + "."
 }
 
 // nothingFound says whether the analysis found nothing at all to report.

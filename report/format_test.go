@@ -43,6 +43,22 @@ func TestFormatValue(t *testing.T) {
 		{math.NaN(), "ratio", "n/a"},
 		{math.Inf(1), "seconds", "+Inf"},
 		{math.Inf(-1), "", "-Inf"},
+		// Defect 5 of issue 17: 1e308 printed as a 309-digit number.
+		{1e308, "cores", "1e+308 cores"},
+		{-1e308, "", "-1e+308"},
+		{math.MaxFloat64, "per_second", "1.8e+308/s"},
+		{999e12, "", "999T"},
+		{1e15, "", "1e+15"},
+		{1e308, "bytes", "1e+308 B"},
+		{3 << 50, "bytes", "3 PiB"},
+		{1e-300, "", "1e-300"},
+		{1.5e-7, "percent", "1.5e-07%"},
+		{1e308, "seconds", "2.78e+304h"},
+	}
+	for _, tt := range tests {
+		if got := formatValue(tt.v, tt.unit); len(got) > 20 {
+			t.Errorf("formatValue(%v, %q) = %q: %d characters", tt.v, tt.unit, got, len(got))
+		}
 	}
 	for _, tt := range tests {
 		if got := formatValue(tt.v, tt.unit); got != tt.want {

@@ -50,14 +50,15 @@ type htmlPage struct {
 	Path     []htmlStep
 	Chain    []htmlLink
 	// ChainNote says the chain stops at an anomaly, not a change.
-	ChainNote string
-	NoChain   bool
-	Causes    []htmlCause
-	Symptoms  []htmlSymptom
-	NoSymptom bool
-	Unlinked  []htmlChange
-	Warnings  []string
-	Stats     string
+	ChainNote     string
+	NoChain       bool
+	Causes        []htmlCause
+	Symptoms      []htmlSymptom
+	NoSymptom     bool
+	NoSymptomText string
+	Unlinked      []htmlChange
+	Warnings      []string
+	Stats         string
 }
 
 // htmlTop is the most likely root cause, at the top of the page.
@@ -219,6 +220,7 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	}
 
 	p.NoSymptom = len(r.Symptoms) == 0
+	p.NoSymptomText = noSymptomText(r)
 	for _, f := range r.Symptoms {
 		t := title(f)
 		if f.Heuristic {
@@ -577,7 +579,7 @@ const htmlSource = `<!DOCTYPE html>
 <section aria-labelledby="symptoms-h">
 <h2 id="symptoms-h">What is broken</h2>
 {{- if .NoSymptom}}
-<p class="muted">No user-facing symptom deviates from the baseline; the anomalies below may still matter.</p>
+<p class="muted">{{.NoSymptomText}}</p>
 {{- else}}
 <div class="tbl-wrap"><table class="tbl">
 <thead><tr><th>Service</th><th>Signal</th><th class="num">Observed</th><th class="num">Baseline</th><th>Onset (UTC)</th><th>Trend</th></tr></thead>

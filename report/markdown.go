@@ -54,7 +54,7 @@ func RenderMarkdown(w io.Writer, r analysis.Result) error {
 func markdownSymptoms(b *strings.Builder, r analysis.Result, day string) {
 	b.WriteString("\n## What is broken\n\n")
 	if len(r.Symptoms) == 0 {
-		b.WriteString("No user-facing symptom deviates from the baseline; the anomalies below may still matter.\n")
+		b.WriteString(escapeMarkdown(noSymptomText(r)) + "\n")
 		return
 	}
 	b.WriteString("| Service | Signal | Observed | Baseline | Onset (UTC) |\n| --- | --- | ---: | ---: | --- |\n")

@@ -136,7 +136,7 @@ func (t *textBuilder) header(r analysis.Result, day string) {
 func (t *textBuilder) symptoms(r analysis.Result, day string) {
 	t.heading("WHAT IS BROKEN")
 	if len(r.Symptoms) == 0 {
-		t.wrap("  ", "  ", "No user-facing symptom deviates from the baseline; the anomalies below may still matter.", styleNone)
+		t.wrap("  ", "  ", noSymptomText(r), styleNone)
 		return
 	}
 	for i, f := range r.Symptoms {

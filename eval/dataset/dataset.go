@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rca-tool/rca/internal/strictjson"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -32,6 +33,10 @@ type Case struct {
 	// FaultType and Truth are the label, for scoring only: a ranker sees Bundle.
 	FaultType string
 	Truth     Truth
+	// FaultFree marks a case of normal operation (format 1.1: fault and
+	// root_cause null): the right answer is that nothing stands out, and
+	// Truth and FaultType are empty.
+	FaultFree bool
 	Bundle    telemetry.Bundle
 }
 
@@ -46,10 +51,11 @@ type Truth struct {
 type caseFile struct {
 	ID     string `json:"id"`
 	System string `json:"system"`
-	Fault  struct {
+	Fault  *struct {
 		Type string `json:"type"`
 	} `json:"fault"`
-	RootCause struct {
+	// RootCause is null on a fault-free case.
+	RootCause *struct {
 		Service string  `json:"service"`
 		Metric  *string `json:"metric"`
 	} `json:"root_cause"`
@@ -70,29 +76,77 @@ func (r *caseRange) window() telemetry.Window {
 	return telemetry.Window{From: time.Unix(r.From, 0).UTC(), To: time.Unix(r.To, 0).UTC()}
 }
 
-// ListCases returns the case directories of a dataset, sorted by name. dir is
+// List returns the case directories of a dataset, sorted by name. dir is
 // either the dataset folder (holding cases/) or the cases folder itself.
+// Symlinked case folders are followed when they stay inside the dataset;
+// the others are left out (Scan says which and why).
 func List(dir string) ([]string, error) {
+	cases, _, err := Scan(dir)
+	return cases, err
+}
+
+// Scan is List that also returns the entries it did not follow, one error
+// each naming the entry: a symlink that leads out of the dataset folder or
+// to nothing. A symlinked case folder inside the dataset (a case shared
+// by two cuts, say) is followed like any folder.
+func Scan(dir string) (cases []string, skipped []error, err error) {
 	root := dir
 	if fi, err := os.Stat(filepath.Join(dir, "cases")); err == nil && fi.IsDir() {
 		root = filepath.Join(dir, "cases")
 	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("dataset %s: %w", dir, err)
 	}
-	var out []string
+	inside, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dataset %s: %w", dir, err)
+	}
 	for _, e := range entries {
-		if !e.IsDir() {
+		p := filepath.Join(root, e.Name())
+		if e.Type()&os.ModeSymlink != 0 {
+			target, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				skipped = append(skipped, &SkippedError{Case: e.Name(), Reason: "a symlink to nothing (" + linkText(p) + "); not followed"})
+				continue
+			}
+			if !within(inside, target) {
+				skipped = append(skipped, &SkippedError{Case: e.Name(), Reason: "a symlink out of the dataset folder (to " + target + "); not followed"})
+				continue
+			}
+			if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
+				continue // a symlinked file: not a case folder
+			}
+		} else if !e.IsDir() {
 			continue
 		}
-		p := filepath.Join(root, e.Name())
 		if _, err := os.Stat(filepath.Join(p, "case.json")); err == nil {
-			out = append(out, p)
+			cases = append(cases, p)
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(cases)
+	return cases, skipped, nil
+}
+
+// SkippedError is a case folder Scan did not follow.
+type SkippedError struct {
+	Case   string
+	Reason string
+}
+
+func (e *SkippedError) Error() string { return "case " + e.Case + ": " + e.Reason }
+
+// within reports whether path is root or below it; both are resolved paths.
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+func linkText(p string) string {
+	if t, err := os.Readlink(p); err == nil {
+		return "to " + t
+	}
+	return "unreadable"
 }
 
 // LoadCase reads one case directory. Errors name the case.
@@ -114,7 +168,7 @@ func loadCase(ctx context.Context, dir string) (Case, error) {
 		return Case{}, err
 	}
 	var cf caseFile
-	if err := json.Unmarshal(data, &cf); err != nil {
+	if err := strictjson.Decode(data, &cf); err != nil {
 		return Case{}, fmt.Errorf("case.json: %w", err)
 	}
 	if cf.ID == "" {
@@ -123,9 +177,18 @@ func loadCase(ctx context.Context, dir string) (Case, error) {
 	if cf.Window == nil || cf.Baseline == nil {
 		return Case{}, errors.New("case.json needs both window and baseline")
 	}
-	c := Case{ID: cf.ID, System: cf.System, FaultType: cf.Fault.Type, Truth: Truth{Service: cf.RootCause.Service}}
-	if cf.RootCause.Metric != nil {
-		c.Truth.Metric = *cf.RootCause.Metric
+	c := Case{ID: cf.ID, System: cf.System, FaultFree: cf.RootCause == nil}
+	if cf.Fault != nil {
+		c.FaultType = cf.Fault.Type
+	}
+	if rc := cf.RootCause; rc != nil {
+		if rc.Service == "" {
+			return Case{}, errors.New(`case.json: root_cause names no service (a fault-free case has "root_cause": null)`)
+		}
+		c.Truth.Service = rc.Service
+		if rc.Metric != nil {
+			c.Truth.Metric = *rc.Metric
+		}
 	}
 	b := &c.Bundle
 	b.Window, b.Baseline = cf.Window.window(), cf.Baseline.window()
@@ -140,6 +203,9 @@ func loadCase(ctx context.Context, dir string) (Case, error) {
 	}
 
 	f, err := os.Open(filepath.Join(dir, "metrics.csv"))
+	if errors.Is(err, os.ErrNotExist) {
+		return Case{}, errors.New("metrics.csv is missing")
+	}
 	if err != nil {
 		return Case{}, err
 	}
@@ -172,6 +238,7 @@ func readWideCSV(ctx context.Context, r io.Reader, window, baseline telemetry.Wi
 	if err != nil {
 		return nil, err
 	}
+	header = slices.Clone(header) // ReuseRecord: the next Read overwrites it
 	if len(header) == 0 || strings.TrimSpace(strings.TrimPrefix(header[0], "\ufeff")) != "timestamp" {
 		return nil, errors.New(`column 1 must be "timestamp"`)
 	}
@@ -230,9 +297,9 @@ func readWideCSV(ctx context.Context, r io.Reader, window, baseline telemetry.Wi
 				continue
 			}
 			v, err := strconv.ParseFloat(cell, 64)
-			if err != nil {
+			if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, dropped below
 				line, _ := cr.FieldPos(i + 1)
-				return nil, fmt.Errorf("line %d, column %d (%s): %w", line, i+2, header[i+1], err)
+				return nil, fmt.Errorf("line %d, column %d (%s): %q is not a number", line, i+2, header[i+1], cell)
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue
@@ -333,7 +400,7 @@ func readLogs(ctx context.Context, path string) ([]telemetry.LogLine, error) {
 		if len(bytes.TrimSpace(raw)) > 0 {
 			var rec logRecord
 			if err := json.Unmarshal(raw, &rec); err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
+				return nil, fmt.Errorf("line %d: %w", n, describeLine(raw, err))
 			}
 			if rec.TS == nil {
 				return nil, fmt.Errorf("line %d: no ts", n)
@@ -354,6 +421,18 @@ func readLogs(ctx context.Context, path string) ([]telemetry.LogLine, error) {
 	}
 	slices.SortStableFunc(out, func(a, b telemetry.LogLine) int { return a.T.Compare(b.T) })
 	return out, nil
+}
+
+// describeLine words a JSON error in one line of a JSON-lines file for a
+// person: the column and the JSON kinds, not Go's type names
+// ("cannot unmarshal string into Go struct field logRecord.ts").
+func describeLine(raw []byte, err error) error {
+	err = strictjson.Describe(raw, err)
+	msg := err.Error()
+	// Describe counts lines within raw, which is always line 1 here.
+	msg = strings.TrimPrefix(msg, "line 1, ")
+	msg = strings.Replace(msg, "at line 1, column", "at column", 1)
+	return &strictjson.HintError{Msg: msg, Err: err}
 }
 
 // parseSeriesName parses a series in Prometheus series notation, e.g.

@@ -194,6 +194,38 @@ func TestLoadCaseErrors(t *testing.T) {
 				"dependencies.csv": "caller,callee\na,b,c\n"},
 			wantErr: []string{"dependencies.csv"},
 		},
+		// Issue 17 #15: errors are worded for a person, without Go's type names.
+		{
+			name:    "window of the wrong type",
+			files:   map[string]string{"case.json": `{"window":{"from":"noon","to":1200},"baseline":{"from":600,"to":960}}`, "metrics.csv": "timestamp\n"},
+			wantErr: []string{"case.json", "line 1, column", `"window.from" must be an integer, not a JSON string`},
+		},
+		{
+			name:    "root cause of the wrong type",
+			files:   map[string]string{"case.json": `{"root_cause":"cart","window":{"from":960,"to":1200},"baseline":{"from":600,"to":960}}`, "metrics.csv": "timestamp\n"},
+			wantErr: []string{`"root_cause" must be an object, not a JSON string`},
+		},
+		{
+			name:    "root cause without a service",
+			files:   map[string]string{"case.json": `{"root_cause":{"metric":"m"},"window":{"from":960,"to":1200},"baseline":{"from":600,"to":960}}`, "metrics.csv": "timestamp\n"},
+			wantErr: []string{"root_cause names no service", `"root_cause": null`},
+		},
+		{
+			name:    "not a number",
+			files:   map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\n600,1\n960,abc\n"},
+			wantErr: []string{`line 3, column 2 (a): "abc" is not a number`},
+		},
+		{
+			name:    "metrics missing",
+			files:   map[string]string{"case.json": caseJSON},
+			wantErr: []string{"metrics.csv is missing"},
+		},
+		{
+			name: "log ts of the wrong type",
+			files: map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\n600,1\n960,2\n",
+				"logs.jsonl": `{"ts": 1, "line": "ok"}` + "\n" + `{"ts": "noon", "line": "x"}` + "\n"},
+			wantErr: []string{"logs.jsonl: line 2: column", `"ts" must be an integer, not a JSON string`},
+		},
 		{
 			name: "bad logs",
 			files: map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\n600,1\n960,2\n",
@@ -219,6 +251,11 @@ func TestLoadCaseErrors(t *testing.T) {
 			for _, w := range tt.wantErr {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			for _, goish := range []string{"Go struct", "Go value", "strconv.", "caseFile", "logRecord", "open /"} {
+				if strings.Contains(err.Error(), goish) {
+					t.Errorf("error %q shows Go internals (%q)", err, goish)
 				}
 			}
 		})
@@ -345,5 +382,56 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := Load(context.Background(), dir); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Issue 17 #15: a symlinked case folder was skipped without a word. One
+// that stays inside the dataset is followed; one that leads out of it, or
+// to nothing, is reported.
+func TestScanSymlinks(t *testing.T) {
+	root := t.TempDir()
+	ds := filepath.Join(root, "ds")
+	outside := filepath.Join(root, "elsewhere", "case-x")
+	for _, d := range []string{filepath.Join(ds, "cases", "real"), filepath.Join(ds, "shared", "case-s"), outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "case.json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{
+		"inside":   filepath.Join("..", "shared", "case-s"),
+		"absolute": filepath.Join(ds, "cases", "real"),
+		"out":      outside,
+		"dangling": filepath.Join("..", "nothing"),
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(ds, "cases", name)); err != nil {
+			t.Skipf("no symlinks here: %v", err)
+		}
+	}
+	cases, skipped, err := Scan(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cases {
+		names = append(names, filepath.Base(c))
+	}
+	if want := []string{"absolute", "inside", "real"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("cases = %v, want %v", names, want)
+	}
+	var msgs []string
+	for _, e := range skipped {
+		msgs = append(msgs, e.Error())
+	}
+	sort.Strings(msgs)
+	if len(msgs) != 2 || !strings.Contains(msgs[0], "case dangling: a symlink to nothing") ||
+		!strings.Contains(msgs[1], "case out: a symlink out of the dataset folder") || !strings.Contains(msgs[1], "not followed") {
+		t.Errorf("skipped = %q, want the dangling and the outward link, each said", msgs)
+	}
+	if got, _ := List(ds); len(got) != 3 {
+		t.Errorf("List = %v, want the three cases Scan found", got)
 	}
 }
