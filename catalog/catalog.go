@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -90,9 +91,22 @@ type Signal struct {
 	Unit      string    `yaml:"unit"`
 	// Impact marks the symptom signals rca impact reads.
 	Impact Impact `yaml:"impact"`
+	// Scope is what the signal describes: "" (a service) or "host" (the
+	// machine services run on, as node_exporter sees it). Host signals are
+	// context for chains, never a service to roll back.
+	Scope string `yaml:"scope"`
 	// Metrics are regular expressions matched against whole raw metric names.
 	Metrics []string `yaml:"metrics"`
-	// Query is the PromQL a live collector runs for this signal.
+	// NotMetrics are patterns of names Metrics match that are not the
+	// signal's (node_network_up among the *_up gauges).
+	NotMetrics []string `yaml:"not_metrics"`
+	// RawUnit is the unit of the raw metrics Metrics match when it is not
+	// the query's (process_open_fds, a count, for a ratio of the limit).
+	// Without it a raw metric's unit suffix (_bytes, _seconds) decides.
+	RawUnit string `yaml:"raw_unit"`
+	// Query is the PromQL a live collector runs for this signal. As written
+	// in the catalog it may use $identity and $host (see IdentityLabels and
+	// HostLabels); once parsed, Query holds it with them expanded.
 	Query string `yaml:"query"`
 	// LogLevels and LogPattern make a log signal: the rate of lines whose
 	// level is one of LogLevels or whose text matches LogPattern.
@@ -105,9 +119,20 @@ type Signal struct {
 	// derived from LogPattern or LogLevels (see LogMetricQuery).
 	LogQL string `yaml:"logql"`
 
-	metrics []*regexp.Regexp
-	logRe   *regexp.Regexp
+	metrics    []*regexp.Regexp
+	notMetrics []*regexp.Regexp
+	logRe      *regexp.Regexp
+	// template is Query as written, before $identity and $host were
+	// expanded, so that a catalog extended with other label lists expands
+	// it again.
+	template string
 }
+
+// ScopeHost marks a signal that describes a host, not a service.
+const ScopeHost = "host"
+
+// Host reports whether the signal describes a host rather than a service.
+func (s Signal) Host() bool { return s.Scope == ScopeHost }
 
 // IsLog reports whether the signal is derived from log lines.
 func (s Signal) IsLog() bool { return len(s.LogLevels) > 0 || s.LogPattern != "" || s.LogQL != "" }
@@ -129,6 +154,14 @@ type Catalog struct {
 	CalleeLabels                  []string `yaml:"callee_labels"`
 	InfrastructureLabels          []string `yaml:"infrastructure_labels"`
 	InfrastructureServicePrefixes []string `yaml:"infrastructure_service_prefixes"`
+	// InfrastructureJobs are the names of host exporters (node_exporter's
+	// job, node, ...): a series whose identity is one of them describes the
+	// host at its instance, not a service named after the exporter.
+	InfrastructureJobs []string `yaml:"infrastructure_jobs"`
+	// ProberJobs are the names of probing exporters (blackbox): a series
+	// whose identity is one of them belongs to the target it probed, its
+	// instance, not to the prober.
+	ProberJobs []string `yaml:"prober_jobs"`
 	// LevelLabels are the log stream labels that hold a line's level.
 	LevelLabels []string `yaml:"level_labels"`
 	Signals     []Signal `yaml:"signals"`
@@ -284,6 +317,8 @@ func (c *Catalog) compile() error {
 			return fmt.Errorf("signal %q: direction %q is not one of up, down, both", s.ID, s.Direction)
 		case !s.Impact.valid():
 			return fmt.Errorf("signal %q: impact %q is not one of errors, latency, traffic, availability", s.ID, s.Impact)
+		case s.Scope != "" && s.Scope != ScopeHost:
+			return fmt.Errorf("signal %q: scope %q is not %q (or empty: a service)", s.ID, s.Scope, ScopeHost)
 		}
 		if _, dup := c.byID[s.ID]; dup {
 			return fmt.Errorf("signal id %q appears twice", s.ID)
@@ -299,10 +334,29 @@ func (c *Catalog) compile() error {
 			}
 			s.metrics = append(s.metrics, re)
 		}
+		s.notMetrics = s.notMetrics[:0]
+		for _, expr := range s.NotMetrics {
+			re, err := regexp.Compile("^(?:" + expr + ")$")
+			if err != nil {
+				return fmt.Errorf("signal %q: not_metrics pattern %q: %w", s.ID, expr, err)
+			}
+			s.notMetrics = append(s.notMetrics, re)
+		}
+		if s.template == "" {
+			s.template = s.Query
+		}
+		s.Query = c.expandQuery(s.template)
+		if s.Query != "" && s.Host() {
+			s.Query = c.HostService(s.Query)
+		}
 		if s.Query != "" {
 			// A broken query would fail on every live run; say so at load.
-			if _, err := parser.ParseExpr(s.Query); err != nil {
+			expr, err := parser.ParseExpr(s.Query)
+			if err != nil {
 				return fmt.Errorf("signal %q: query is not valid PromQL: %s", s.ID, strings.Join(strings.Fields(err.Error()), " "))
+			}
+			if err := checkCounters(expr); err != nil {
+				return fmt.Errorf("signal %q: %w", s.ID, err)
 			}
 		}
 		if s.LogQL != "" {
@@ -358,6 +412,8 @@ func (c *Catalog) Extend(user *Catalog) *Catalog {
 		CalleeLabels:                  pick(user.CalleeLabels, c.CalleeLabels),
 		InfrastructureLabels:          pick(user.InfrastructureLabels, c.InfrastructureLabels),
 		InfrastructureServicePrefixes: pick(user.InfrastructureServicePrefixes, c.InfrastructureServicePrefixes),
+		InfrastructureJobs:            pick(user.InfrastructureJobs, c.InfrastructureJobs),
+		ProberJobs:                    pick(user.ProberJobs, c.ProberJobs),
 		LevelLabels:                   pick(user.LevelLabels, c.LevelLabels),
 	}
 	// User signals come first so their patterns win over built-in ones.
@@ -417,22 +473,46 @@ type Classification struct {
 	Direction Direction
 	Unit      string
 	Impact    Impact
+	// Host is true for a signal that describes a host (scope: host).
+	Host bool
+	// Counter is true when the series is a raw cumulative counter, read as
+	// scraped rather than through a query that rates it: a name ending in
+	// _total, _count, _sum or _bucket. Score its rate, never its level.
+	Counter bool
 	// Heuristic is true when no catalog signal matched and the metric name decided.
 	Heuristic bool
 }
 
 // Classify places a series (its catalog signal id, if any, and metric name) in a layer.
+//
+// A series named after a signal with a query holds that query's result. A
+// series matched by a signal's metric patterns holds the raw metric: when
+// the signal has a query, its unit is the query's and the raw metric's own
+// unit suffix (_bytes, _seconds, _ratio) wins, and a counter's name marks
+// it Counter.
 func (c *Catalog) Classify(signalID, metric string) Classification {
 	if s, ok := c.Signal(signalID); ok {
-		return fromSignal(s)
+		cls := fromSignal(s)
+		// A raw pull under the signal's id (a signal without a query) is
+		// the metric as scraped.
+		cls.Counter = s.Query == "" && metric != s.ID && IsCounter(metric, "")
+		return cls
 	}
 	if s, ok := c.Signal(metric); ok {
 		return fromSignal(s)
 	}
 	for _, s := range c.Signals {
+		if slices.ContainsFunc(s.notMetrics, func(re *regexp.Regexp) bool { return re.MatchString(metric) }) {
+			continue
+		}
 		for _, re := range s.metrics {
 			if re.MatchString(metric) {
-				return fromSignal(s)
+				cls := fromSignal(s)
+				cls.Counter = IsCounter(metric, "")
+				if s.Query != "" {
+					cls.Unit = cmp.Or(s.RawUnit, rawUnit(metric, cls.Unit))
+				}
+				return cls
 			}
 		}
 	}
@@ -440,22 +520,27 @@ func (c *Catalog) Classify(signalID, metric string) Classification {
 }
 
 func fromSignal(s Signal) Classification {
-	return Classification{SignalID: s.ID, Name: s.Name, Layer: s.Layer, Direction: s.Direction, Unit: s.Unit, Impact: s.Impact}
+	return Classification{SignalID: s.ID, Name: s.Name, Layer: s.Layer, Direction: s.Direction, Unit: s.Unit, Impact: s.Impact, Host: s.Host()}
 }
 
-// Service says which service a label set belongs to, or "" if none.
+// rawUnit is the unit of a raw metric a signal's pattern matched: its
+// name's unit suffix, else the signal's.
+func rawUnit(metric, unit string) string {
+	switch {
+	case strings.HasSuffix(metric, "_bytes"):
+		return "bytes"
+	case strings.HasSuffix(metric, "_seconds"):
+		return "seconds"
+	case strings.HasSuffix(metric, "_ratio"):
+		return "ratio"
+	}
+	return unit
+}
+
+// Service says which service a label set belongs to, or "" if none: the
+// Service of its Identity.
 func (c *Catalog) Service(labels map[string]string) string {
-	for _, name := range c.ServiceLabels {
-		if v := labels[name]; v != "" {
-			return v
-		}
-	}
-	for _, name := range c.PodLabels {
-		if v := labels[name]; v != "" {
-			return ServiceFromPod(v)
-		}
-	}
-	return ""
+	return c.Identity(labels).Service
 }
 
 // Level returns a log line's level from its stream labels, or "".
@@ -489,24 +574,11 @@ func (c *Catalog) Callee(labels map[string]string) string {
 	return ""
 }
 
-// Infrastructure reports whether a series describes a node or host rather than a service.
+// Infrastructure reports whether a series describes a node or host rather
+// than a service: its service has an infrastructure prefix (host:, node:)
+// or its Identity says so.
 func (c *Catalog) Infrastructure(service string, labels map[string]string) bool {
-	for _, p := range c.InfrastructureServicePrefixes {
-		if strings.HasPrefix(service, p) {
-			return true
-		}
-	}
-	for _, name := range c.PodLabels {
-		if labels[name] != "" {
-			return false
-		}
-	}
-	for _, name := range c.InfrastructureLabels {
-		if labels[name] != "" {
-			return true
-		}
-	}
-	return false
+	return c.infraService(service) || c.Identity(labels).Infrastructure
 }
 
 var (

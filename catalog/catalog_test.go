@@ -59,6 +59,7 @@ func TestService(t *testing.T) {
 		{map[string]string{"replicaset": "checkout-7d9f8b6c5d"}, "checkout"},
 		{map[string]string{"replicaset": "payments-backend"}, "payments-backend"},
 		{map[string]string{"instance": "10.0.0.1:9100"}, ""},
+		{map[string]string{"job": "node", "instance": "10.0.0.1:9100"}, "host:10.0.0.1"},
 	}
 	for _, tc := range tests {
 		if got := c.Service(tc.labels); got != tc.want {
