@@ -145,7 +145,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
 			return run, err
 		}
-	} else if err := checkBaselineTimes(spec, now); err != nil {
+	} else if err := spec.CheckBaselineTimes(now); err != nil {
 		return run, err
 	}
 	cat, err := a.catalog(cmd)
@@ -202,21 +202,6 @@ func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
 		*d.dst = val
 	}
 	return spec, nil
-}
-
-// checkBaselineTimes validates baseline times given without a window, so a
-// bad time is reported even when the window comes from a snapshot later or
-// there is no data source at all.
-func checkBaselineTimes(spec timerange.Spec, now time.Time) error {
-	for _, t := range []struct{ flag, val string }{{"--baseline-from", spec.BaselineFrom}, {"--baseline-to", spec.BaselineTo}} {
-		if t.val == "" {
-			continue
-		}
-		if _, err := timerange.Parse(t.val, now); err != nil {
-			return fmt.Errorf("%s: %w", t.flag, err)
-		}
-	}
-	return nil
 }
 
 // catalog loads the built-in signal catalog, extended by --catalog if given.

@@ -306,32 +306,12 @@ func (a *app) warnUnknownEnv(cmd *cobra.Command) {
 	}
 }
 
-// durationFlag is a pflag.Value that reads durations with days and weeks
+// newDurationFlag adds a flag that reads durations with days and weeks
 // (7d, 2w), which time.ParseDuration does not.
-type durationFlag struct{ d *time.Duration }
-
 func newDurationFlag(fs *pflag.FlagSet, name string, value time.Duration, usage string) {
-	d := value
-	fs.Var(durationFlag{&d}, name, usage)
+	d := timerange.DurationValue(value)
+	fs.Var(&d, name, usage)
 }
-
-func (f durationFlag) String() string {
-	if f.d == nil || *f.d == 0 {
-		return "" // so an unset flag shows no "(default 0)" in help
-	}
-	return timerange.FormatDuration(*f.d)
-}
-
-func (f durationFlag) Set(s string) error {
-	d, err := timerange.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*f.d = d
-	return nil
-}
-
-func (f durationFlag) Type() string { return "duration" }
 
 // duration reads a duration key through viper (flag, environment or config).
 func (a *app) duration(cmd *cobra.Command, key string) (time.Duration, error) {
