@@ -16,6 +16,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/config"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
@@ -73,15 +74,15 @@ func windowFlags(f *pflag.FlagSet) {
 }
 
 func (a *app) analyze(cmd *cobra.Command) error {
-	v := a.v
+	v := a.conf.V
 	ctx := cmd.Context()
 
 	// Cheap checks first, so a typo fails before any data is read.
 	format := strings.ToLower(strings.TrimSpace(v.GetString("output")))
 	if !slices.Contains(report.Formats(), format) && format != "md" {
-		src, name := a.origin(cmd, "output")
+		src, name := a.conf.Origin("output")
 		err := fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))
-		if src == fromFlag {
+		if src == config.FromFlag {
 			return usageError{err}
 		}
 		return err
@@ -131,11 +132,11 @@ type analysisRun struct {
 // analyses it.
 func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, error) {
 	var run analysisRun
-	lookback, err := a.duration(cmd, "lookback")
+	lookback, err := a.conf.Duration("lookback")
 	if err != nil {
 		return run, err
 	}
-	spec, err := a.timeSpec(cmd)
+	spec, err := a.timeSpec()
 	if err != nil {
 		return run, err
 	}
@@ -173,8 +174,8 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 
 // timeSpec collects the window and baseline flags (through viper, so they
 // may also come from the environment or the config file).
-func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
-	v := a.v
+func (a *app) timeSpec() (timerange.Spec, error) {
+	v := a.conf.V
 	spec := timerange.Spec{
 		From:         v.GetString("from"),
 		To:           v.GetString("to"),
@@ -191,12 +192,12 @@ func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
 		{"baseline-offset", &spec.BaselineOffset},
 		{"max-window", &spec.MaxWindow},
 	} {
-		val, err := a.duration(cmd, d.key)
+		val, err := a.conf.Duration(d.key)
 		if err != nil {
 			return spec, err
 		}
 		// Zero would silently mean "the default" in timerange; say so instead.
-		if src, name := a.origin(cmd, d.key); src != fromDefault && val == 0 {
+		if src, name := a.conf.Origin(d.key); src != config.FromDefault && val == 0 {
 			return spec, fmt.Errorf("%s: must be longer than zero", name)
 		}
 		*d.dst = val
@@ -206,7 +207,7 @@ func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
 
 // catalog loads the built-in signal catalog, extended by --catalog if given.
 func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
-	path := a.v.GetString("catalog")
+	path := a.conf.V.GetString("catalog")
 	if path == "" {
 		cat, err := catalog.Default()
 		if err != nil {
@@ -216,9 +217,9 @@ func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: catalog file %s does not exist", a.originName(cmd, "catalog"), path)
+			return nil, fmt.Errorf("%s: catalog file %s does not exist", a.conf.OriginName("catalog"), path)
 		}
-		return nil, fmt.Errorf("%s: %w", a.originName(cmd, "catalog"), err)
+		return nil, fmt.Errorf("%s: %w", a.conf.OriginName("catalog"), err)
 	}
 	cat, err := catalog.Load(path)
 	if err != nil {

@@ -41,14 +41,14 @@ Only base URLs are recorded, never credentials.`,
 }
 
 func (a *app) snapshot(cmd *cobra.Command) error {
-	out := a.v.GetString("out")
+	out := a.conf.V.GetString("out")
 	if out == "" {
 		return usageError{errors.New("--out DIR is required: the folder to record the snapshot into")}
 	}
-	if err := checkSnapshotOut(out, a.v.GetBool("force")); err != nil {
+	if err := checkSnapshotOut(out, a.conf.V.GetBool("force")); err != nil {
 		return err
 	}
-	spec, err := a.timeSpec(cmd)
+	spec, err := a.timeSpec()
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	lookback, err := a.duration(cmd, "lookback")
+	lookback, err := a.conf.Duration("lookback")
 	if err != nil {
 		return err
 	}
