@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -149,7 +146,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	} else if err := spec.CheckBaselineTimes(now); err != nil {
 		return run, err
 	}
-	cat, err := a.catalog(cmd)
+	cat, err := a.catalog()
 	if err != nil {
 		return run, err
 	}
@@ -206,25 +203,11 @@ func (a *app) timeSpec() (timerange.Spec, error) {
 }
 
 // catalog loads the built-in signal catalog, extended by --catalog if given.
-func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
+func (a *app) catalog() (*catalog.Catalog, error) {
 	path := a.conf.V.GetString("catalog")
-	if path == "" {
-		cat, err := catalog.Default()
-		if err != nil {
-			return nil, fmt.Errorf("loading signal catalog: %w", err)
-		}
-		return cat, nil
+	cat, err := catalog.LoadFile(path, a.conf.OriginName("catalog"))
+	if err == nil && path != "" {
+		a.log.Debug("loaded catalog", "file", path)
 	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: catalog file %s does not exist", a.conf.OriginName("catalog"), path)
-		}
-		return nil, fmt.Errorf("%s: %w", a.conf.OriginName("catalog"), err)
-	}
-	cat, err := catalog.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("loading signal catalog: %w", err)
-	}
-	a.log.Debug("loaded catalog", "file", path)
-	return cat, nil
+	return cat, err
 }

@@ -59,7 +59,7 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cat, err := a.catalog(cmd)
+	cat, err := a.catalog()
 	if err != nil {
 		return err
 	}
