@@ -184,11 +184,9 @@ written to the log or printed.`,
 
 func (a *app) update(cmd *cobra.Command) error {
 	v := a.conf.V
-	status := incident.Status(strings.ToLower(strings.TrimSpace(v.GetString("status"))))
-	switch status {
-	case "", incident.StatusInvestigating, incident.StatusIdentified, incident.StatusMonitoring, incident.StatusResolved:
-	default:
-		return usageError{fmt.Errorf("--status %q: use investigating, identified, monitoring or resolved", v.GetString("status"))}
+	status, err := incident.ParseStatus(v.GetString("status"))
+	if err != nil {
+		return usageError{fmt.Errorf("--status %w", err)}
 	}
 	every, err := a.conf.UpdateEvery()
 	if err != nil {
