@@ -1,6 +1,8 @@
 package incident
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rca-tool/rca/analysis"
@@ -81,6 +83,17 @@ const (
 	StatusMonitoring    Status = "monitoring"
 	StatusResolved      Status = "resolved"
 )
+
+// ParseStatus reads a status as a responder types it (any case, spaces
+// around); "" stays "", for the status the log implies.
+func ParseStatus(s string) (Status, error) {
+	st := Status(strings.ToLower(strings.TrimSpace(s)))
+	switch st {
+	case "", StatusInvestigating, StatusIdentified, StatusMonitoring, StatusResolved:
+		return st, nil
+	}
+	return "", fmt.Errorf("%q: use investigating, identified, monitoring or resolved", s)
+}
 
 // Problem is a line of the log file that could not be read back.
 type Problem struct {

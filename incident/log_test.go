@@ -235,3 +235,14 @@ func FuzzReadLog(f *testing.F) {
 		}
 	})
 }
+
+func TestParseStatus(t *testing.T) {
+	for in, want := range map[string]Status{"": "", " Identified ": StatusIdentified, "RESOLVED": StatusResolved, "monitoring": StatusMonitoring} {
+		if got, err := ParseStatus(in); err != nil || got != want {
+			t.Errorf("ParseStatus(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseStatus(" fixed"); err == nil || err.Error() != `" fixed": use investigating, identified, monitoring or resolved` {
+		t.Errorf("ParseStatus(fixed): %v", err)
+	}
+}

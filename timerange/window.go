@@ -52,6 +52,21 @@ func (s Spec) HasBaseline() bool {
 	return s.Baseline != 0 || s.BaselineFrom != "" || s.BaselineTo != "" || s.BaselineOffset != 0
 }
 
+// CheckBaselineTimes validates the baseline times on their own, so a bad
+// time is reported even when the window is not known yet (it comes from a
+// snapshot later, or there is no data source at all).
+func (s Spec) CheckBaselineTimes(now time.Time) error {
+	for _, t := range []struct{ flag, val string }{{"--baseline-from", s.BaselineFrom}, {"--baseline-to", s.BaselineTo}} {
+		if t.val == "" {
+			continue
+		}
+		if _, err := Parse(t.val, now); err != nil {
+			return fmt.Errorf("%s: %w", t.flag, err)
+		}
+	}
+	return nil
+}
+
 func (s Spec) maxWindow() time.Duration {
 	if s.MaxWindow <= 0 {
 		return DefaultMaxWindow

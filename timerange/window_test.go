@@ -200,3 +200,21 @@ func TestSpecHas(t *testing.T) {
 		t.Error("MaxWindow alone is not a window")
 	}
 }
+
+func TestCheckBaselineTimes(t *testing.T) {
+	now := time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{}, ""},
+		{Spec{BaselineFrom: "now-2h", BaselineTo: "-1h"}, ""},
+		{Spec{BaselineFrom: "yesterday"}, `--baseline-from: `},
+		{Spec{BaselineFrom: "now-2h", BaselineTo: "2026-11-24T13:00:00"}, `--baseline-to: time "2026-11-24T13:00:00" has no UTC offset`},
+	} {
+		err := tc.spec.CheckBaselineTimes(now)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.want)) {
+			t.Errorf("%+v: err = %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}

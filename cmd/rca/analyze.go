@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/config"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
@@ -73,15 +71,15 @@ func windowFlags(f *pflag.FlagSet) {
 }
 
 func (a *app) analyze(cmd *cobra.Command) error {
-	v := a.v
+	v := a.conf.V
 	ctx := cmd.Context()
 
 	// Cheap checks first, so a typo fails before any data is read.
 	format := strings.ToLower(strings.TrimSpace(v.GetString("output")))
 	if !slices.Contains(report.Formats(), format) && format != "md" {
-		src, name := a.origin(cmd, "output")
+		src, name := a.conf.Origin("output")
 		err := fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))
-		if src == fromFlag {
+		if src == config.FromFlag {
 			return usageError{err}
 		}
 		return err
@@ -131,11 +129,11 @@ type analysisRun struct {
 // analyses it.
 func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, error) {
 	var run analysisRun
-	lookback, err := a.duration(cmd, "lookback")
+	lookback, err := a.conf.Duration("lookback")
 	if err != nil {
 		return run, err
 	}
-	spec, err := a.timeSpec(cmd)
+	spec, err := a.timeSpec()
 	if err != nil {
 		return run, err
 	}
@@ -145,10 +143,10 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
 			return run, err
 		}
-	} else if err := checkBaselineTimes(spec, now); err != nil {
+	} else if err := spec.CheckBaselineTimes(now); err != nil {
 		return run, err
 	}
-	cat, err := a.catalog(cmd)
+	cat, err := a.catalog()
 	if err != nil {
 		return run, err
 	}
@@ -173,8 +171,8 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 
 // timeSpec collects the window and baseline flags (through viper, so they
 // may also come from the environment or the config file).
-func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
-	v := a.v
+func (a *app) timeSpec() (timerange.Spec, error) {
+	v := a.conf.V
 	spec := timerange.Spec{
 		From:         v.GetString("from"),
 		To:           v.GetString("to"),
@@ -191,12 +189,12 @@ func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
 		{"baseline-offset", &spec.BaselineOffset},
 		{"max-window", &spec.MaxWindow},
 	} {
-		val, err := a.duration(cmd, d.key)
+		val, err := a.conf.Duration(d.key)
 		if err != nil {
 			return spec, err
 		}
 		// Zero would silently mean "the default" in timerange; say so instead.
-		if src, name := a.origin(cmd, d.key); src != fromDefault && val == 0 {
+		if src, name := a.conf.Origin(d.key); src != config.FromDefault && val == 0 {
 			return spec, fmt.Errorf("%s: must be longer than zero", name)
 		}
 		*d.dst = val
@@ -204,41 +202,12 @@ func (a *app) timeSpec(cmd *cobra.Command) (timerange.Spec, error) {
 	return spec, nil
 }
 
-// checkBaselineTimes validates baseline times given without a window, so a
-// bad time is reported even when the window comes from a snapshot later or
-// there is no data source at all.
-func checkBaselineTimes(spec timerange.Spec, now time.Time) error {
-	for _, t := range []struct{ flag, val string }{{"--baseline-from", spec.BaselineFrom}, {"--baseline-to", spec.BaselineTo}} {
-		if t.val == "" {
-			continue
-		}
-		if _, err := timerange.Parse(t.val, now); err != nil {
-			return fmt.Errorf("%s: %w", t.flag, err)
-		}
-	}
-	return nil
-}
-
 // catalog loads the built-in signal catalog, extended by --catalog if given.
-func (a *app) catalog(cmd *cobra.Command) (*catalog.Catalog, error) {
-	path := a.v.GetString("catalog")
-	if path == "" {
-		cat, err := catalog.Default()
-		if err != nil {
-			return nil, fmt.Errorf("loading signal catalog: %w", err)
-		}
-		return cat, nil
+func (a *app) catalog() (*catalog.Catalog, error) {
+	path := a.conf.V.GetString("catalog")
+	cat, err := catalog.LoadFile(path, a.conf.OriginName("catalog"))
+	if err == nil && path != "" {
+		a.log.Debug("loaded catalog", "file", path)
 	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: catalog file %s does not exist", a.originName(cmd, "catalog"), path)
-		}
-		return nil, fmt.Errorf("%s: %w", a.originName(cmd, "catalog"), err)
-	}
-	cat, err := catalog.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("loading signal catalog: %w", err)
-	}
-	a.log.Debug("loaded catalog", "file", path)
-	return cat, nil
+	return cat, err
 }

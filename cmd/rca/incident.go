@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -62,7 +59,7 @@ func atMostOneID(cmd *cobra.Command, args []string) error {
 // incidentArg is the incident named by the optional ID argument or by
 // --incident (not both), "" for the current one.
 func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
-	flag := a.v.GetString("incident")
+	flag := a.conf.V.GetString("incident")
 	switch {
 	case len(args) == 1 && cmd.Flags().Changed("incident"):
 		return "", usageError{errors.New("name the incident once: as an argument or with --incident, not both")}
@@ -74,27 +71,7 @@ func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
 
 // store is the incidents directory the user chose.
 func (a *app) store() incident.Store {
-	dir := a.v.GetString("incidents-dir")
-	if dir == "" {
-		dir = a.cfg.Incident.Dir
-	}
-	if dir == "" {
-		dir = "incidents"
-	}
-	return incident.Store{Dir: dir}
-}
-
-// author signs entries: --author, incident.author, $USER, the login name.
-func (a *app) author() string {
-	for _, s := range []string{a.v.GetString("author"), a.cfg.Incident.Author, os.Getenv("USER"), os.Getenv("USERNAME")} {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "unknown"
+	return incident.Store{Dir: a.conf.IncidentsDir()}
 }
 
 // resolveIncident turns --incident (an ID, "current" or "") into an ID.
@@ -114,7 +91,7 @@ func (a *app) record(ctx context.Context, s incident.Store, id string, e inciden
 		e.Time = a.clock().UTC()
 	}
 	if e.Author == "" {
-		e.Author = a.author()
+		e.Author = a.conf.Author()
 	}
 	if _, err := s.Append(ctx, id, e); err != nil {
 		return err
@@ -135,10 +112,10 @@ func (a *app) recorded(ctx context.Context, s incident.Store, id string) {
 // mirror pushes the entries Loki has not seen yet; a failure is reported
 // and retried with the next entry.
 func (a *app) mirror(ctx context.Context, s incident.Store, id string) {
-	if a.cfg.Incident.LokiURL == "" {
+	if a.conf.File.Incident.LokiURL == "" {
 		return
 	}
-	m := incident.Mirror{URL: a.cfg.Incident.LokiURL, TenantID: a.cfg.Incident.LokiTenant}
+	m := incident.Mirror{URL: a.conf.File.Incident.LokiURL, TenantID: a.conf.File.Incident.LokiTenant}
 	n, err := m.Sync(ctx, s, id)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "rca: warning: %v\n", err)
@@ -181,14 +158,14 @@ func (a *app) logStartCmd() *cobra.Command {
 		Short: "Open a new incident and make it the current one",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			title := strings.TrimSpace(a.v.GetString("title"))
+			title := strings.TrimSpace(a.conf.V.GetString("title"))
 			if title == "" {
 				return usageError{errors.New("--title is required: a few words on what is broken, e.g. --title \"checkout 500s\"")}
 			}
 			s := a.store()
 			id, err := s.Start(cmd.Context(), incident.StartOptions{
-				Title: title, Severity: a.v.GetString("severity"), Impact: a.v.GetString("impact"),
-				Author: a.author(), Time: a.clock().UTC(),
+				Title: title, Severity: a.conf.V.GetString("severity"), Impact: a.conf.V.GetString("impact"),
+				Author: a.conf.Author(), Time: a.clock().UTC(),
 			})
 			var started *incident.StartedError
 			switch {
@@ -248,7 +225,7 @@ and --version/--from-version when known; --at says when it happened
 }
 
 func (a *app) logNote(cmd *cobra.Command, text string) error {
-	v := a.v
+	v := a.conf.V
 	e := incident.Entry{Kind: incident.KindNote, Text: text}
 	if v.GetBool("change") {
 		svc := strings.TrimSpace(v.GetString("service"))
@@ -311,7 +288,7 @@ func (a *app) logTextCmd(kind incident.Kind) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := a.store()
-			id, err := a.resolveIncident(s, a.v.GetString("incident"))
+			id, err := a.resolveIncident(s, a.conf.V.GetString("incident"))
 			if err != nil {
 				return err
 			}
@@ -356,7 +333,7 @@ func (a *app) logShowCmd() *cobra.Command {
 			for _, p := range l.Problems {
 				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(l.ID), "log.jsonl"), p.Line, p.Err)
 			}
-			every, err := a.updateEvery(cmd)
+			every, err := a.conf.UpdateEvery()
 			if err != nil {
 				return err
 			}
@@ -403,12 +380,4 @@ func (a *app) warnResolved(ctx context.Context, s incident.Store, id string) {
 	if l, err := s.Read(ctx, id); err == nil && l.Status() == incident.StatusResolved {
 		fmt.Fprintf(a.stderr, "rca: warning: %s was already resolved; for a new incident run rca log start --title \"...\"\n", id)
 	}
-}
-
-// updateEvery is the stakeholder update cadence.
-func (a *app) updateEvery(cmd *cobra.Command) (time.Duration, error) {
-	if cmd.Flags().Changed("every") || a.cfg.Incident.UpdateEvery == "" {
-		return a.duration(cmd, "every")
-	}
-	return timerange.ParseDuration(a.cfg.Incident.UpdateEvery)
 }

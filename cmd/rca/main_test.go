@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rca-tool/rca/internal/config"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +21,7 @@ var fixedNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 // developer's own settings cannot change what the tests see.
 func TestMain(m *testing.M) {
 	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, envPrefix+"_") {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, config.EnvPrefix+"_") {
 			os.Unsetenv(name)
 		}
 	}
@@ -262,7 +263,7 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestKnownKeys(t *testing.T) {
-	keys := knownKeys(newRootCmd(&bytes.Buffer{}, &bytes.Buffer{}))
+	keys := config.Keys(flagSets(newRootCmd(&bytes.Buffer{}, &bytes.Buffer{}))...)
 	for _, k := range []string{"output", "lookback", "catalog", "verbose", "snapshot", "baseline-offset"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("config key %q not known", k)
@@ -273,8 +274,8 @@ func TestKnownKeys(t *testing.T) {
 			t.Errorf("%q should not be settable in a config file", k)
 		}
 	}
-	if keys["lookback"] != "duration" || keys["verbose"] != "bool" {
-		t.Errorf("types: lookback %q, verbose %q", keys["lookback"], keys["verbose"])
+	if keys["lookback"].Type != "duration" || keys["verbose"].Type != "bool" {
+		t.Errorf("types: lookback %q, verbose %q", keys["lookback"].Type, keys["verbose"].Type)
 	}
 }
 

@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,14 +38,14 @@ Only base URLs are recorded, never credentials.`,
 }
 
 func (a *app) snapshot(cmd *cobra.Command) error {
-	out := a.v.GetString("out")
+	out := a.conf.V.GetString("out")
 	if out == "" {
 		return usageError{errors.New("--out DIR is required: the folder to record the snapshot into")}
 	}
-	if err := checkSnapshotOut(out, a.v.GetBool("force")); err != nil {
+	if err := snapshot.CheckOut(out, a.conf.V.GetBool("force")); err != nil {
 		return err
 	}
-	spec, err := a.timeSpec(cmd)
+	spec, err := a.timeSpec()
 	if err != nil {
 		return err
 	}
@@ -59,11 +56,11 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cat, err := a.catalog(cmd)
+	cat, err := a.catalog()
 	if err != nil {
 		return err
 	}
-	lookback, err := a.duration(cmd, "lookback")
+	lookback, err := a.conf.Duration("lookback")
 	if err != nil {
 		return err
 	}
@@ -84,18 +81,5 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 		fmt.Fprintf(a.stderr, "rca: warning: %s\n", w)
 	}
 	a.log.Debug("wrote snapshot", "dir", out, "at", time.Now().UTC().Format(time.RFC3339))
-	return nil
-}
-
-// checkSnapshotOut refuses to overwrite an earlier snapshot unless forced;
-// the writer itself refuses folders of other files.
-func checkSnapshotOut(dir string, force bool) error {
-	_, err := os.Stat(filepath.Join(dir, "manifest.json"))
-	switch {
-	case err == nil && !force:
-		return fmt.Errorf("%s already holds a snapshot: pass --force to replace it, or choose another --out", dir)
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("--out %s: %w", dir, err)
-	}
 	return nil
 }

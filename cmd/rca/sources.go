@@ -27,35 +27,27 @@ func sourceFlags(f *pflag.FlagSet) {
 // errNoSource says how to give rca data.
 var errNoSource = errors.New("no data source: pass --snapshot DIR, or --prometheus-url URL (and/or --loki-url URL) with a window (--from now-1h), or set sources.prometheus.url in the --config file")
 
-// setting is a flag's value and where it was given, for the config layer.
-func (a *app) setting(cmd *cobra.Command, key string) config.Setting {
-	if cmd.Flags().Lookup(key) == nil {
-		return config.Setting{}
-	}
-	return config.Setting{Value: a.v.GetString(key), Origin: a.originName(cmd, key)}
-}
-
 // plan resolves the sources the flags and the config file name.
 func (a *app) plan(cmd *cobra.Command, allowSnapshot bool) (config.Plan, error) {
-	step, err := a.duration(cmd, "step")
+	step, err := a.conf.Duration("step")
 	if err != nil {
 		return config.Plan{}, err
 	}
 	o := config.Overrides{
-		PrometheusURL: a.setting(cmd, "prometheus-url"),
-		LokiURL:       a.setting(cmd, "loki-url"),
-		LokiSelector:  a.setting(cmd, "loki-selector"),
+		PrometheusURL: a.conf.Setting("prometheus-url"),
+		LokiURL:       a.conf.Setting("loki-url"),
+		LokiSelector:  a.conf.Setting("loki-selector"),
 		Step:          step,
-		ChangesFile:   a.setting(cmd, "changes-file"),
-		Repo:          a.setting(cmd, "repo"),
+		ChangesFile:   a.conf.Setting("changes-file"),
+		Repo:          a.conf.Setting("repo"),
 	}
 	if allowSnapshot {
-		o.Snapshot = a.setting(cmd, "snapshot")
+		o.Snapshot = a.conf.Setting("snapshot")
 		if o.Snapshot.Value != "" && cmd.Flags().Changed("snapshot") && (cmd.Flags().Changed("prometheus-url") || cmd.Flags().Changed("loki-url")) {
 			return config.Plan{}, usageError{errors.New("--snapshot and --prometheus-url/--loki-url are alternatives: analyse a recording or the live servers, not both")}
 		}
 	}
-	return a.cfg.Plan(o, a.log)
+	return a.conf.File.Plan(o, a.log)
 }
 
 // bundle gathers what a command reads: a recorded snapshot (over its own
@@ -97,7 +89,7 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 // progress rewrites one status line on stderr; nil when stderr is not a
 // terminal or -v output would interleave with it.
 func (a *app) progress() func(string) {
-	if a.v.GetBool("verbose") {
+	if a.conf.V.GetBool("verbose") {
 		return nil
 	}
 	return termui.StatusLine(a.stderr)

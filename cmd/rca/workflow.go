@@ -33,14 +33,14 @@ type incidentRef struct {
 // attachTarget resolves --incident, if given, and reads the changes noted
 // in that incident's log.
 func (a *app) attachTarget(cmd *cobra.Command) (*incidentRef, error) {
-	want := strings.TrimSpace(a.v.GetString("incident"))
+	want := strings.TrimSpace(a.conf.V.GetString("incident"))
 	if want == "" {
 		return nil, nil
 	}
 	s := a.store()
 	id, err := a.resolveIncident(s, want)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.originName(cmd, "incident"), err)
+		return nil, fmt.Errorf("%s: %w", a.conf.OriginName("incident"), err)
 	}
 	l, err := s.Read(cmd.Context(), id)
 	if err != nil {
@@ -76,7 +76,7 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 // incident.Store.Attach); what names it in the error.
 func (a *app) attach(ctx context.Context, inc *incidentRef, kind, what string, e incident.Entry, write func(dir string) ([]string, error)) error {
 	if e.Author == "" {
-		e.Author = a.author()
+		e.Author = a.conf.Author()
 	}
 	dir, err := inc.store.Attach(ctx, inc.id, a.clock, kind, e, write)
 	if err != nil {
@@ -116,7 +116,7 @@ added to the incident log and its evidence folder.`,
 }
 
 func (a *app) impact(cmd *cobra.Command) error {
-	format := strings.ToLower(strings.TrimSpace(a.v.GetString("output")))
+	format := strings.ToLower(strings.TrimSpace(a.conf.V.GetString("output")))
 	if !slices.Contains(report.ImpactFormats(), format) && format != "md" {
 		return usageError{fmt.Errorf("--output: unknown format %q: use %s", format, strings.Join(report.ImpactFormats(), ", "))}
 	}
@@ -183,14 +183,12 @@ written to the log or printed.`,
 }
 
 func (a *app) update(cmd *cobra.Command) error {
-	v := a.v
-	status := incident.Status(strings.ToLower(strings.TrimSpace(v.GetString("status"))))
-	switch status {
-	case "", incident.StatusInvestigating, incident.StatusIdentified, incident.StatusMonitoring, incident.StatusResolved:
-	default:
-		return usageError{fmt.Errorf("--status %q: use investigating, identified, monitoring or resolved", v.GetString("status"))}
+	v := a.conf.V
+	status, err := incident.ParseStatus(v.GetString("status"))
+	if err != nil {
+		return usageError{fmt.Errorf("--status %w", err)}
 	}
-	every, err := a.updateEvery(cmd)
+	every, err := a.conf.UpdateEvery()
 	if err != nil {
 		return err
 	}
@@ -271,7 +269,7 @@ func (a *app) review(cmd *cobra.Command, want string) error {
 	if err := incident.WriteReview(&buf, l, a.now()); err != nil {
 		return err
 	}
-	out := a.v.GetString("out")
+	out := a.conf.V.GetString("out")
 	if out == "-" {
 		_, err := a.stdout.Write(buf.Bytes())
 		return err
@@ -279,7 +277,7 @@ func (a *app) review(cmd *cobra.Command, want string) error {
 	if out == "" {
 		out = filepath.Join(s.Path(l.ID), "review.md")
 	}
-	if _, err := os.Stat(out); err == nil && !a.v.GetBool("force") {
+	if _, err := os.Stat(out); err == nil && !a.conf.V.GetBool("force") {
 		return fmt.Errorf("%s already exists and may hold the team's edits: pass --force to replace it, or --out FILE", out)
 	}
 	if err := writeOutput(out, buf.Bytes()); err != nil {
