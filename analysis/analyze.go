@@ -50,7 +50,9 @@ type run struct {
 
 	logs     *logIndex
 	sigs     []signal
-	tol      time.Duration // how far apart two onsets may be and still be simultaneous
+	tol      time.Duration            // how far apart two onsets may be and still be simultaneous
+	step     time.Duration            // the usual sampling step of the series
+	steps    map[string]time.Duration // the sampling step of each series, by ID
 	g        graph
 	patterns []notablePattern
 	weak     []Finding // warning templates: listed, never ranked
@@ -82,6 +84,16 @@ func newRun(b telemetry.Bundle, cat *catalog.Catalog, opt Options) *run {
 			UnlinkedChanges: []telemetry.Change{},
 		},
 	}
+}
+
+// skew is how far an anomaly's true start may lie after its onset: the
+// sampling step of its series (the run's usual step for log templates and
+// other findings without one). A change later than that came after it.
+func (r *run) skew(f Finding) time.Duration {
+	if s, ok := r.steps[f.SeriesID]; ok && f.SeriesID != "" {
+		return s
+	}
+	return r.step
 }
 
 // state is what is known of a service, made on first sight with infra as given.
