@@ -31,6 +31,7 @@ type stage struct {
 var stages = []stage{
 	{"logs", logsStage},         // index the log lines, count them per minute
 	{"score", scoreStage},       // score every series, gather anomalies by service
+	{"absence", absenceStage},   // availability: targets gone missing, up gauges at 0
 	{"graph", graphStage},       // the call graph
 	{"patterns", patternsStage}, // new and surging log templates
 	{"symptoms", symptomsStage}, // order the anomalies, onsets, user-facing symptoms
