@@ -48,6 +48,7 @@ type stage struct {
 var stages = []stage{
 	{"logs", logsStage},         // index the log lines, count them per minute
 	{"score", scoreStage},       // score every series, gather anomalies by service
+	{"absence", absenceStage},   // availability: targets gone missing, up gauges at 0
 	{"graph", graphStage},       // the call graph
 	{"patterns", patternsStage}, // new and surging log templates
 	{"symptoms", symptomsStage}, // order the anomalies, onsets, user-facing symptoms
@@ -71,7 +72,9 @@ type run struct {
 
 	logs     *logIndex
 	sigs     []signal
-	tol      time.Duration // how far apart two onsets may be and still be simultaneous
+	tol      time.Duration            // how far apart two onsets may be and still be simultaneous
+	step     time.Duration            // the usual sampling step of the series
+	steps    map[string]time.Duration // the sampling step of each series, by ID
 	g        graph
 	patterns []notablePattern
 	weak     []Finding // warning templates: listed, never ranked
@@ -115,6 +118,16 @@ func (r *run) stopped(i int) bool {
 // checkEvery is how many series or services a loop handles between looks
 // at the context: a few milliseconds of work.
 const checkEvery = 4096
+
+// skew is how far an anomaly's true start may lie after its onset: the
+// sampling step of its series (the run's usual step for log templates and
+// other findings without one). A change later than that came after it.
+func (r *run) skew(f Finding) time.Duration {
+	if s, ok := r.steps[f.SeriesID]; ok && f.SeriesID != "" {
+		return s
+	}
+	return r.step
+}
 
 // state is what is known of a service, made on first sight with infra as given.
 func (r *run) state(service string, infra bool) *serviceState {

@@ -14,16 +14,25 @@ func chainStage(r *run) {
 	if len(r.res.RootCauses) == 0 {
 		return
 	}
-	r.res.Chain = buildChain(r.res.Symptoms, r.res.RootCauses[0], r.states, r.g, r.b.Target, r.tol)
+	r.res.Chain = buildChain(r.res.Symptoms, r.res.RootCauses[0], r.states, r.g, r.b.Target, r.tol, r.skew)
 	r.res.Chain = corroborate(r.res.Chain, patternsByService(r.patterns), r.tol)
 }
 
 // buildChain links the top symptom to the root cause: symptom, then the
 // propagation along the call path, then the root service's resource
 // anomaly, then the change that preceded it. Every link starts no later
-// than the one above it (within the sampling tolerance).
-func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceState, g graph, target *telemetry.Target, tol time.Duration) []Finding {
+// than the one above it (within the sampling tolerance), and a root
+// service's link above its change starts after the change (within a
+// sampling step): what was there before a change is not its effect. When
+// the change reached its effect through its host or its callers, that
+// anomaly is the link above the change.
+func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceState, g graph, target *telemetry.Target, tol time.Duration, skew func(Finding) time.Duration) []Finding {
 	rs := states[root.Service]
+	var floor func(Finding) bool
+	if rs != nil && rs.change != nil {
+		ct := rs.change.finding.Onset
+		floor = func(f Finding) bool { return !f.Onset.Add(skew(f)).Before(ct) }
+	}
 	top, ok := topSymptom(symptoms, g, states, target)
 	var chain []Finding
 	used := map[string]bool{}
@@ -59,12 +68,20 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 		if i+1 < len(path) {
 			next = path[i+1]
 		}
-		add(pick(st, catalog.LayerPropagation, next, limit, tol, used))
+		var after func(Finding) bool
+		if svc == root.Service {
+			after = floor
+		}
+		add(pick(st, catalog.LayerPropagation, next, limit, tol, used, after))
 		if next == "" {
-			add(pick(st, catalog.LayerResource, "", limit, tol, used))
+			add(pick(st, catalog.LayerResource, "", limit, tol, used, after))
 		}
 	}
 	if rs != nil && rs.change != nil {
+		if e := rs.change.effect; e.Service != root.Service && e.SeriesID != "" && !used[e.SeriesID] && !before(limit, e.Onset, tol) {
+			// The host's disk, or the caller, the change showed on.
+			add(e, true)
+		}
 		add(rs.change.finding, true)
 		add(commitLink(rs.change.finding))
 	} else if len(chain) == 0 {
@@ -107,13 +124,13 @@ func topSymptom(symptoms []Finding, g graph, states map[string]*serviceState, ta
 }
 
 // pick returns the strongest unused anomaly of the layer on a service that
-// starts no later than limit (plus tolerance), preferring one that names the
-// callee when a callee is given.
-func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time, tol time.Duration, used map[string]bool) (Finding, bool) {
+// starts no later than limit (plus tolerance) and passes ok (when given),
+// preferring one that names the callee when a callee is given.
+func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time, tol time.Duration, used map[string]bool, ok func(Finding) bool) (Finding, bool) {
 	var best Finding
 	found, bestNames := false, false
 	for _, f := range st.anomalous {
-		if f.Layer != layer || used[f.SeriesID] || before(limit, f.Onset, tol) {
+		if f.Layer != layer || used[f.SeriesID] || before(limit, f.Onset, tol) || (ok != nil && !ok(f)) {
 			continue
 		}
 		names := callee != "" && f.Callee == callee

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -15,7 +16,8 @@ import (
 // change is its service's deepest evidence and may move its onset earlier.
 func changesStage(r *run) {
 	r.res.Stats.Changes = len(r.b.Changes)
-	linked, unlinked := linkChanges(withoutShipped(r.b.Changes), r.res.Anomalies, r.observed, r.g, r.lookback, r.tol, r.b.Window)
+	lk := linker{anomalies: r.res.Anomalies, observed: r.observed, g: r.g, lookback: r.lookback, tol: r.tol, window: r.b.Window, skew: r.skew}
+	linked, unlinked := lk.link(withoutShipped(r.b.Changes))
 	r.res.UnlinkedChanges = append(r.res.UnlinkedChanges, unlinked...)
 	for svc, lc := range linked {
 		st := r.state(svc, false)
@@ -26,43 +28,53 @@ func changesStage(r *run) {
 	}
 }
 
-// linkedChange is a change that precedes anomalies on its own service.
+// linkedChange is a change that precedes anomalies on its own service, on
+// the host it ran on, or (for a service without telemetry) on its callers.
 type linkedChange struct {
 	finding Finding
-	// gap is the time from the change to the first anomaly it explains.
+	// gap is the time from the change to the first anomaly it explains
+	// (zero when that anomaly was first sampled within a step after it).
 	gap time.Duration
+	// effect is the first anomaly it explains.
+	effect Finding
 }
 
-// linkChanges decides, for every change, whether it precedes anomalies on
-// its service within the lookback (a candidate cause) or is followed by
-// nothing anomalous. A change on a service that has no telemetry of its own
-// (a database, a config store) is linked through its anomalous callers.
-func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[string]bool, g graph, lookback, tol time.Duration, window telemetry.Window) (linked map[string]linkedChange, unlinked []telemetry.Change) {
+// linker decides which changes explain which anomalies.
+type linker struct {
+	anomalies []Finding
+	observed  map[string]bool
+	g         graph
+	lookback  time.Duration
+	tol       time.Duration
+	window    telemetry.Window
+	// skew is how long after an anomaly's onset a change may lie and still
+	// be its cause: the sampling step of the anomaly's series. An onset is
+	// only known to a sample (a log count per minute starts at the minute);
+	// a change later than that came after the anomaly was already there.
+	skew func(Finding) time.Duration
+}
+
+// link decides, for every change, whether it precedes anomalies on its
+// service or its host within the lookback (a candidate cause) or is
+// followed by nothing anomalous. A change on a service that has no
+// telemetry of its own (a database, a config store) is linked through its
+// anomalous callers. A change is never listed as without effect while an
+// anomaly in its reach that started after it is left unexplained.
+func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChange, unlinked []telemetry.Change) {
 	linked = map[string]linkedChange{}
 	sorted := append([]telemetry.Change(nil), changes...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].T.Before(sorted[j].T) })
+	var candidates []telemetry.Change
 	for _, c := range sorted {
-		effects := effectsOf(c, anomalies, window, lookback, tol, func(svc string) bool { return svc == c.Service })
-		via := ""
-		if len(effects) == 0 && !observed[c.Service] {
-			callers := map[string]bool{}
-			for _, p := range g.callers[c.Service] {
-				callers[p] = true
-			}
-			effects = effectsOf(c, anomalies, window, lookback, tol, func(svc string) bool { return callers[svc] })
-			via = "its callers"
-		}
+		effects, via := lk.effects(c, true)
 		if len(effects) == 0 {
-			if c.T.After(window.From.Add(-lookback)) && c.T.Before(window.To) {
-				unlinked = append(unlinked, c)
+			if c.T.After(lk.window.From.Add(-lk.lookback)) && c.T.Before(lk.window.To) {
+				candidates = append(candidates, c)
 			}
 			continue
 		}
 		first := effects[0]
 		gap := first.Onset.Sub(c.T)
-		if gap < 0 {
-			gap = 0
-		}
 		f := Finding{
 			Service:       c.Service,
 			Signal:        c.Summary,
@@ -79,18 +91,31 @@ func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[s
 		if f.Signal == "" {
 			f.Signal = fmt.Sprintf("%s of %s", c.Kind, c.Service)
 		}
-		who := c.Service
+		who := first.Service
 		if via != "" {
 			who = via + " (" + first.Service + ")"
 		}
-		f.Explanation = fmt.Sprintf("%s at %s, %s before %s on %s started", f.Signal, c.T.UTC().Format("15:04:05"), gap.Round(time.Second), first.Signal, who)
+		when := c.T.UTC().Format("15:04:05")
+		if gap > 0 {
+			f.Explanation = fmt.Sprintf("%s at %s, %s before %s on %s started", f.Signal, when, gap.Round(time.Second), first.Signal, who)
+		} else {
+			// Within a step after the onset: the same sample saw both.
+			f.Explanation = fmt.Sprintf("%s at %s, in the same %s sample as the start of %s on %s (first seen at %s)",
+				f.Signal, when, lk.skew(first).Round(time.Second), first.Signal, who, first.Onset.UTC().Format("15:04:05"))
+			gap = 0
+		}
 		// The latest change before the anomalies is the likelier cause.
 		if prev, ok := linked[c.Service]; !ok || gap <= prev.gap {
 			if ok {
-				unlinked = append(unlinked, *prev.finding.Change)
+				candidates = append(candidates, *prev.finding.Change)
 			}
-			linked[c.Service] = linkedChange{finding: f, gap: gap}
+			linked[c.Service] = linkedChange{finding: f, gap: gap, effect: first}
 		} else {
+			candidates = append(candidates, c)
+		}
+	}
+	for _, c := range candidates {
+		if !lk.unexplainedAfter(c, linked) {
 			unlinked = append(unlinked, c)
 		}
 	}
@@ -98,26 +123,121 @@ func linkChanges(changes []telemetry.Change, anomalies []Finding, observed map[s
 	return linked, unlinked
 }
 
-// effectsOf are the anomalies on matching services that start after the
-// change (allowing for sampling tolerance) and within the lookback, earliest
-// first. A change is a new state, so its effects last: a blip that was over
-// within a couple of samples, while the window went on, is not one.
-func effectsOf(c telemetry.Change, anomalies []Finding, window telemetry.Window, lookback, tol time.Duration, match func(string) bool) []Finding {
+// effects are the anomalies a change may explain, earliest first, and how
+// they were reached: "" for its own service or its host, "its callers" for
+// those of a service without telemetry. lasting drops the blips (see after).
+func (lk linker) effects(c telemetry.Change, lasting bool) ([]Finding, string) {
+	host := normalHost(c.Host)
+	out := lk.after(c, lasting, func(f Finding) bool {
+		return f.Service == c.Service || (host != "" && sameHost(hostOf(f.Labels), host))
+	})
+	if len(out) > 0 || lk.observed[c.Service] {
+		return out, ""
+	}
+	callers := map[string]bool{}
+	for _, p := range lk.g.callers[c.Service] {
+		callers[p] = true
+	}
+	return lk.after(c, lasting, func(f Finding) bool { return callers[f.Service] }), "its callers"
+}
+
+// after are the matching anomalies that start after the change (or within
+// a sampling step before it: the same sample saw both) and within the
+// lookback, earliest first. A change is a new state, so its effects last:
+// when lasting, a blip that was over within a couple of samples, while the
+// window went on, is not one.
+func (lk linker) after(c telemetry.Change, lasting bool, match func(Finding) bool) []Finding {
 	var out []Finding
-	for _, f := range anomalies {
-		if f.Layer == catalog.LayerChange || !match(f.Service) {
+	for _, f := range lk.anomalies {
+		if f.Layer == catalog.LayerChange || !match(f) {
 			continue
 		}
-		if f.Until.Sub(f.Onset) < tol && before(f.Until, window.To, tol) {
+		if lasting && f.Until.Sub(f.Onset) < lk.tol && before(f.Until, lk.window.To, lk.tol) {
 			continue
 		}
-		if f.Onset.Add(tol).Before(c.T) || f.Onset.Sub(c.T) > lookback {
+		if f.Onset.Add(lk.skew(f)).Before(c.T) || f.Onset.Sub(c.T) > lk.lookback {
 			continue
 		}
 		out = append(out, f)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Onset.Before(out[j].Onset) })
 	return out
+}
+
+// unexplainedAfter reports whether an anomaly in the change's reach (blips
+// included) started after it and is not explained by a later linked
+// change: then the change may be its cause, and "no effect seen" would
+// tell the engineer to rule out the culprit.
+func (lk linker) unexplainedAfter(c telemetry.Change, linked map[string]linkedChange) bool {
+	effects, _ := lk.effects(c, false)
+	for _, f := range effects {
+		explained := false
+		for _, l := range linked {
+			lc := *l.finding.Change
+			if !lc.T.After(c.T) {
+				continue
+			}
+			later, _ := lk.effects(lc, false)
+			if slices.ContainsFunc(later, func(e Finding) bool {
+				return e.SeriesID == f.SeriesID && e.Onset.Equal(f.Onset) && e.Signal == f.Signal
+			}) {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			return true
+		}
+	}
+	return false
+}
+
+// hostLabels name the host a series was measured on, best first; the
+// instance (host:port) is the fallback.
+var hostLabels = []string{"host", "hostname", "nodename", "node", "kubernetes_node"}
+
+// hostOf is the host a series' labels place it on, "" when none says.
+func hostOf(l telemetry.Labels) string {
+	for _, n := range hostLabels {
+		if v := l[n]; v != "" {
+			return normalHost(v)
+		}
+	}
+	return normalHost(l["instance"])
+}
+
+// normalHost is a host or instance without its port, lower case, with the
+// loopback names as one.
+func normalHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if h == "" {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	h = strings.Trim(h, "[]")
+	switch h {
+	case "localhost", "127.0.0.1", "::1":
+		return "localhost"
+	}
+	return h
+}
+
+// sameHost compares normalised hosts; a short name matches its qualified
+// form (web-1 and web-1.example.com).
+func sameHost(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	if net.ParseIP(a) != nil || net.ParseIP(b) != nil {
+		return false
+	}
+	short := func(s string) string { x, _, _ := strings.Cut(s, "."); return x }
+	return (!strings.Contains(a, ".") || !strings.Contains(b, ".")) && short(a) == short(b)
 }
 
 // withoutShipped drops commit changes that a deploy in the list shipped:

@@ -5,6 +5,14 @@ import "github.com/rca-tool/rca/telemetry"
 // evidenceStage keeps the series a report charts.
 func evidenceStage(r *run) {
 	r.res.Evidence = evidence(r.b.Series, r.res)
+	// A counter's findings speak of its rate: chart the rate, not the total.
+	for _, s := range r.sigs {
+		id := s.series.ID()
+		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
+			ev.Points = s.rated
+			r.res.Evidence[id] = ev
+		}
+	}
 }
 
 // evidence picks the series a report charts.

@@ -16,7 +16,8 @@ import (
 func scoreStage(r *run) {
 	r.sigs = prepare(r.b, r.cat)
 	scored, skipped := scoreAll(r.sigs, r.stopped)
-	r.tol = tolerance(r.sigs)
+	r.step, r.steps = sampling(r.sigs)
+	r.tol = max(2*r.step, time.Minute)
 	r.res.Stats.Series = len(scored)
 	if skipped > 0 {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(r.sigs)))
@@ -42,25 +43,35 @@ func scoreStage(r *run) {
 	}
 }
 
-// tolerance is how far apart two onsets may be and still count as
-// simultaneous: two sampling steps, at least a minute.
-func tolerance(sigs []signal) time.Duration {
+// sampling is the median sampling step of the series (their first two
+// window samples, of at most 50 series; a minute when none has two) and
+// each series' own step (its smallest interval in the window, where it has
+// two samples). Two onsets within two usual steps, and at least a minute,
+// count as simultaneous.
+func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration) {
 	var steps []time.Duration
+	each = map[string]time.Duration{}
 	for _, s := range sigs {
 		pts := s.win
 		if len(pts) < 2 {
 			continue
 		}
-		steps = append(steps, pts[1].T.Sub(pts[0].T))
-		if len(steps) == 50 {
-			break
+		own := pts[1].T.Sub(pts[0].T)
+		for i := 2; i < len(pts); i++ {
+			own = min(own, pts[i].T.Sub(pts[i-1].T))
+		}
+		if own > 0 {
+			each[s.series.ID()] = own
+		}
+		if len(steps) < 50 {
+			steps = append(steps, pts[1].T.Sub(pts[0].T))
 		}
 	}
 	if len(steps) == 0 {
-		return time.Minute
+		return time.Minute / 2, each
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
-	return max(2*steps[len(steps)/2], time.Minute)
+	return steps[len(steps)/2], each
 }
 
 // scoredSignal is a prepared signal with its score.

@@ -230,8 +230,11 @@ func AssessImpact(b telemetry.Bundle, cat *catalog.Catalog, res Result, lookback
 			imp.FailedRequests += orZero(ep.FailedRequests)
 		}
 	}
-	imp.Change = latestChange(b.Changes, res, imp.Onset, lookback)
-	if imp.Change != nil {
+	hosts := hostServices(b, cat)
+	imp.Change = latestChange(b.Changes, res, imp.Onset, lookback, hosts)
+	if imp.Change != nil && !hosts[imp.Change.Service] {
+		// A host-level "service" (node_exporter's job) is where services
+		// run, never one to roll back.
 		imp.Rollback = imp.Change.FromVersion
 	}
 	return imp
@@ -365,9 +368,27 @@ func slowdown(e EndpointImpact) float64 {
 	return float64(e.Latency / e.BaselineLatency)
 }
 
+// hostServices are the services all of whose series are host-level.
+func hostServices(b telemetry.Bundle, cat *catalog.Catalog) map[string]bool {
+	host := map[string]bool{}
+	for _, s := range b.Series {
+		svc := cat.Service(s.Labels)
+		h, seen := host[svc]
+		host[svc] = (h || !seen) && hostLevel(cat, svc, s)
+	}
+	// A change may name a host's service that no series names (any more).
+	for _, c := range b.Changes {
+		if _, seen := host[c.Service]; !seen && cat.Infrastructure(c.Service, nil) {
+			host[c.Service] = true
+		}
+	}
+	return host
+}
+
 // latestChange is the change at the bottom of the chain, or else the
-// latest change within the lookback before the onset.
-func latestChange(changes []telemetry.Change, res Result, onset time.Time, lookback time.Duration) *telemetry.Change {
+// latest change within the lookback before the onset, of a service that is
+// not a host's.
+func latestChange(changes []telemetry.Change, res Result, onset time.Time, lookback time.Duration, hosts map[string]bool) *telemetry.Change {
 	if n := len(res.Chain); n > 0 && res.Chain[n-1].Change != nil {
 		c := *res.Chain[n-1].Change
 		return &c
@@ -378,7 +399,7 @@ func latestChange(changes []telemetry.Change, res Result, onset time.Time, lookb
 	var best *telemetry.Change
 	for i := range changes {
 		c := changes[i]
-		if c.T.After(onset) || c.T.Before(onset.Add(-lookback)) || c.Kind == telemetry.ChangeCommit {
+		if c.T.After(onset) || c.T.Before(onset.Add(-lookback)) || c.Kind == telemetry.ChangeCommit || hosts[c.Service] {
 			continue
 		}
 		if best == nil || c.T.After(best.T) {

@@ -118,7 +118,7 @@ func TestLatestChangeWithoutChain(t *testing.T) {
 		{T: onset.Add(-10 * time.Minute), Service: "c", Kind: telemetry.ChangeCommit}, // a commit is not a rollout
 		{T: onset.Add(time.Minute), Service: "d", Kind: telemetry.ChangeDeploy},       // after the onset
 	}
-	c := latestChange(changes, Result{}, onset, 2*time.Hour)
+	c := latestChange(changes, Result{}, onset, 2*time.Hour, nil)
 	if c == nil || c.Service != "b" {
 		t.Fatalf("latest change = %+v, want b's deploy", c)
 	}

@@ -189,3 +189,17 @@ func TestChangeSourceByID(t *testing.T) {
 		t.Error("an unknown id was found")
 	}
 }
+
+// A service named after a host exporter's job (a change recorded for
+// "node") is the host's, not a service to roll back.
+func TestInfrastructureJobNames(t *testing.T) {
+	cat, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for svc, want := range map[string]bool{"node": true, "node-exporter": true, "checkout": false, "": false} {
+		if got := cat.Infrastructure(svc, nil); got != want {
+			t.Errorf("Infrastructure(%q) = %v, want %v", svc, got, want)
+		}
+	}
+}

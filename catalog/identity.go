@@ -108,6 +108,11 @@ func (c *Catalog) SeriesIdentity(signalID, metric string, labels map[string]stri
 }
 
 func (c *Catalog) infraService(service string) bool {
+	// A service named after a host exporter's job is the host's, however
+	// it got that name (a change recorded for "node").
+	if slices.Contains(c.InfrastructureJobs, service) {
+		return true
+	}
 	for _, p := range c.InfrastructureServicePrefixes {
 		if service != "" && strings.HasPrefix(service, p) {
 			return true

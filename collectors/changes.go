@@ -63,6 +63,7 @@ func mergeRollout(a, b telemetry.Change) telemetry.Change {
 	base.ToVersion = cmp.Or(base.ToVersion, other.ToVersion)
 	base.Commit = cmp.Or(base.Commit, other.Commit)
 	base.Author = cmp.Or(base.Author, other.Author)
+	base.Host = cmp.Or(base.Host, other.Host)
 	if len(base.Files) == 0 {
 		base.Files = other.Files
 	}

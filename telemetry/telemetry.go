@@ -104,9 +104,13 @@ const (
 
 // Change is a state change of a service: a deploy, a version, a config edit, a restart.
 type Change struct {
-	T       time.Time  `json:"time"`
-	Service string     `json:"service"`
-	Kind    ChangeKind `json:"kind"`
+	T       time.Time `json:"time"`
+	Service string    `json:"service"`
+	// Host is the host or instance the change ran on, when known: the
+	// change may then explain that host's anomalies (its disk, its CPU),
+	// whoever's series show them.
+	Host string     `json:"host,omitempty"`
+	Kind ChangeKind `json:"kind"`
 	// Summary is one human line, e.g. "deploy checkout v1.4.2".
 	Summary     string   `json:"summary"`
 	FromVersion string   `json:"from_version,omitempty"`

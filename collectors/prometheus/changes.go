@@ -27,7 +27,7 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 			}
 			for i := 1; i < len(s.Points); i++ {
 				prev, cur := s.Points[i-1].V, s.Points[i].V
-				if !(cur > prev) || math.IsNaN(prev) {
+				if !(cur > prev) || math.IsNaN(prev) || sameValue(cur, prev) {
 					continue
 				}
 				out = append(out, telemetry.Change{
@@ -44,7 +44,7 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 			}
 			for i := 1; i < len(s.Points); i++ {
 				prev, cur := s.Points[i-1].V, s.Points[i].V
-				if cur == prev || cur <= 0 || prev <= 0 || math.IsNaN(cur) || math.IsNaN(prev) {
+				if sameValue(cur, prev) || cur <= 0 || prev <= 0 || math.IsNaN(cur) || math.IsNaN(prev) {
 					continue
 				}
 				// The value says when; keep it within the samples that saw it.
@@ -96,6 +96,17 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 	out = collectors.DedupeChanges(out)
 	telemetry.SortChanges(out)
 	return out
+}
+
+// jitter is the relative difference below which two samples are one value.
+// VictoriaMetrics returns an unchanged process_start_time_seconds as
+// 1796570346.31 and then 1796570346.3100002 (a relative 1e-16); 1e-12 of a
+// Unix time is under 2 ms, far below any two starts that two samples see.
+const jitter = 1e-12
+
+// sameValue reports whether two samples are equal but for float jitter.
+func sameValue(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= jitter*math.Max(math.Abs(a), math.Abs(b))
 }
 
 // step is the sampling interval of a series, a minute when unknown.
