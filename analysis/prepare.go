@@ -41,7 +41,10 @@ func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
 			sig.fromLogs = true
 		}
 		pts := s.Points
-		if s.Signal == "" && isCounterName(s.Metric) && monotonic(pts) {
+		switch {
+		case s.Signal == "" && s.Rated():
+			sig.isRate = true // rate() on the server
+		case s.Signal == "" && isCounterName(s.Metric) && monotonic(pts):
 			pts = toRate(pts)
 			sig.isRate = true
 		}
