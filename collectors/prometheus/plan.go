@@ -110,7 +110,7 @@ func kindOf(name string, meta map[string]string, names map[string]bool) metricKi
 // averaged are gauges whose values do not add up across the series of one
 // identity (ratios, targets up, durations, loads): those are averaged, the
 // rest (bytes, connections, threads ...) summed.
-var averaged = regexp.MustCompile(`ratio|percent|pct|utili[sz]ation|availab|success|(^|_)up$|_seconds$|celsius|temperature|load[0-9]*$|per_cpu`)
+var averaged = regexp.MustCompile(`ratio|percent|pct|utili[sz]ation|availability|success|(^|_)up$|_seconds$|celsius|temperature|load[0-9]*$|per_cpu`)
 
 // identityLabels are the labels every query rca writes itself keeps, so
 // no query adds up unrelated processes: who a series belongs to (the
@@ -154,12 +154,12 @@ type planner struct {
 
 // Why a metric name was not queried on its own.
 const (
-	skipBucket   = "histogram buckets"
-	skipSum      = "histogram and summary sums"
-	skipSummary  = "summary quantiles"
-	skipInfo     = "metadata (_info, _created)"
-	skipTime     = "timestamps"
-	skipBudget   = "over the query budget"
+	skipBucket    = "histogram buckets"
+	skipSum       = "histogram and summary sums"
+	skipSummary   = "summary quantiles"
+	skipInfo      = "metadata (_info, _created)"
+	skipTime      = "timestamps"
+	skipBudget    = "over the query budget"
 	skipSignalCap = "over a catalog signal's cap"
 )
 

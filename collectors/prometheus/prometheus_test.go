@@ -47,6 +47,11 @@ type fakeProm struct {
 	// overlap repeats the sample one step before each range's start, as
 	// two adjacent chunks that share a boundary would.
 	overlap bool
+	// meta, when set, is served as /api/v1/metadata (empty: the
+	// VictoriaMetrics answer); nil answers 404.
+	meta map[string]string
+	// answer, when set, gives a query's series instead of matrix.
+	answer func(q promReq) model.Matrix
 
 	mu   sync.Mutex
 	reqs []promReq
@@ -80,12 +85,26 @@ func (f *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/api/v1/label/__name__/values":
 		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": f.names})
+	case "/api/v1/metadata":
+		if f.meta == nil {
+			http.NotFound(w, r)
+			return
+		}
+		data := map[string]any{}
+		for name, typ := range f.meta {
+			data[name] = []map[string]string{{"type": typ, "help": "", "unit": ""}}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": data})
 	case "/api/v1/query_range":
 		if q.Query == "" || q.Step <= 0 || q.Start.IsZero() || q.End.Before(q.Start) {
 			writeBody(w, http.StatusBadRequest, "application/json", promErrorBody("bad_data", "invalid parameters"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": f.matrix(q)}})
+		m := f.matrix(q)
+		if f.answer != nil {
+			m = f.answer(q)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": m}})
 	default:
 		http.NotFound(w, r)
 	}
