@@ -114,9 +114,13 @@ var averaged = regexp.MustCompile(`ratio|percent|pct|utili[sz]ation|availability
 
 // identityLabels are the labels every query rca writes itself keeps, so
 // no query adds up unrelated processes: who a series belongs to (the
-// catalog's service labels), where it runs (namespace, the infrastructure
-// labels, instance) and whom it calls (the callee labels). Pods are summed
-// into their service. This one function decides the `by (...)` list.
+// catalog's service labels), namespace and instance (the target: a host's
+// exporter, one of two backends), and whom it calls (the callee labels).
+// Pods are summed into their service. The infrastructure labels (node)
+// are not kept: with the pod label summed away they would make a
+// workload's series a host's (catalog.Infrastructure), and split a service
+// per node, so that a rollout moving pods between nodes looks like level
+// shifts. This one function decides the `by (...)` list.
 func identityLabels(cat *catalog.Catalog) []string {
 	var out []string
 	add := func(labels ...string) {
@@ -129,9 +133,7 @@ func identityLabels(cat *catalog.Catalog) []string {
 		}
 	}
 	add(cat.ServiceLabels...)
-	add("namespace")
-	add(cat.InfrastructureLabels...)
-	add("instance")
+	add("namespace", "instance")
 	add(cat.CalleeLabels...)
 	return out
 }
