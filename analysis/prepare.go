@@ -45,7 +45,11 @@ func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
 			sig.fromLogs = true
 		}
 		pts := s.Points
-		if !sig.fromLogs && isCounter(s, cs.Query) {
+		switch {
+		case s.Signal == "" && s.Rated():
+			sig.isRate = true // rate() on the server
+			sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
+		case !sig.fromLogs && isCounter(s, cs.Query):
 			pts = toRate(pts)
 			sig.isRate, sig.rated = true, pts
 			sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)

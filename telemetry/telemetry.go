@@ -79,6 +79,15 @@ type Series struct {
 	Points []Point
 }
 
+// Rated reports whether the points are per-second rates the server
+// computed from the counter Metric: the Query applies rate() (or irate())
+// to Metric itself, as the live Prometheus source does for the counters
+// the catalog does not know. Such a series must not be differentiated
+// again. It reads the Query, so a snapshot replays it.
+func (s Series) Rated() bool {
+	return s.Metric != "" && strings.Contains(s.Query, "rate("+s.Metric+"[")
+}
+
 // ID is a stable identifier of the series: metric name and labels.
 func (s Series) ID() string { return s.Metric + s.Labels.String() }
 

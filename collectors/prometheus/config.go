@@ -16,6 +16,11 @@ const (
 	// DefaultMinStep is the finest automatic step: most scrape intervals
 	// are 15–60 s, and finer steps only repeat samples.
 	DefaultMinStep = 30 * time.Second
+	// DefaultMaxQueries bounds the queries for metrics the catalog does not
+	// know: one per metric name, the most telling first (see planner.plan).
+	DefaultMaxQueries = 100
+	// DefaultMaxSeries bounds the series kept of one query (the largest).
+	DefaultMaxSeries = 500
 )
 
 // Config is `sources.prometheus` in the config file. The HTTP client
@@ -30,6 +35,12 @@ type Config struct {
 	Concurrency int `yaml:"concurrency,omitempty"`
 	// Step is the query resolution; zero chooses one from the range.
 	Step model.Duration `yaml:"step,omitempty"`
+	// MaxQueries is how many queries may read metrics the catalog does not
+	// know, one each (DefaultMaxQueries; -1: none, only the catalog's).
+	MaxQueries int `yaml:"max_queries,omitempty"`
+	// MaxSeries is how many series one query may give; beyond, the largest
+	// are kept and a warning says so (DefaultMaxSeries).
+	MaxSeries int `yaml:"max_series,omitempty"`
 }
 
 // UnmarshalYAML starts from Prometheus's HTTP client defaults (follow
@@ -50,6 +61,12 @@ func (c Config) check() (Config, error) {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.MaxQueries == 0 {
+		c.MaxQueries = DefaultMaxQueries
+	}
+	if c.MaxSeries == 0 {
+		c.MaxSeries = DefaultMaxSeries
+	}
 	hc, err := c.Config.Check("Prometheus")
 	c.Config = hc
 	switch {
@@ -59,6 +76,10 @@ func (c Config) check() (Config, error) {
 		return c, fmt.Errorf("concurrency %d: want 1 to 64", c.Concurrency)
 	case c.Step < 0:
 		return c, errors.New("step must be positive")
+	case c.MaxQueries < -1:
+		return c, fmt.Errorf("max_queries %d: want 1 or more, or -1 for the catalog's queries only", c.MaxQueries)
+	case c.MaxSeries < 1:
+		return c, fmt.Errorf("max_series %d: want 1 or more", c.MaxSeries)
 	}
 	return c, nil
 }

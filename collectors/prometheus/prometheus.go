@@ -7,9 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
+	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +73,7 @@ func (p *Source) Name() string { return "prometheus" }
 // Collect reads the request's range (see Read), reporting progress.
 func (p *Source) Collect(ctx context.Context, req collectors.Request) (collectors.Part, error) {
 	start := time.Now()
-	b, err := p.read(ctx, req.Catalog, req.Window, req.Baseline, func(done, total int) {
+	b, err := p.read(ctx, req.Catalog, req.Window, req.Baseline, req.Status, func(done, total int) {
 		req.Status(fmt.Sprintf("querying %s: %d/%d", p.URL(), done, total))
 	})
 	if err != nil {
@@ -96,10 +95,15 @@ func (p *Source) Step(window, baseline telemetry.Window) time.Duration {
 	return autoStep(window, baseline)
 }
 
-// promQuery is one planned query: a catalog signal's PromQL, or one raw
-// metric of a signal that has no query.
+// promQuery is one planned query: a catalog signal's PromQL, one metric
+// its patterns match, or one metric the catalog does not know.
 type promQuery struct {
+	// signal is the catalog signal's id, "" for a metric the catalog does
+	// not know.
 	signal string
+	// metric names the series of an aggregate (which have no __name__)
+	// when the query reads one metric: its name, or FAMILY:p99.
+	metric string
 	query  string
 	// change is 1 + the index of the catalog change source it serves; 0
 	// for a signal.
@@ -111,6 +115,9 @@ func (q promQuery) what() string {
 	if q.change > 0 {
 		return "change source " + strings.TrimPrefix(q.signal, "change:")
 	}
+	if q.signal == "" {
+		return "metric " + q.metric
+	}
 	return "signal " + q.signal
 }
 
@@ -118,10 +125,15 @@ func (q promQuery) what() string {
 // baseline and the window. A failing query becomes a warning in the
 // bundle; an unreachable server is an error wrapping ErrUnreachable.
 func (p *Source) Read(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window) (telemetry.Bundle, error) {
-	return p.read(ctx, cat, window, baseline, p.Progress)
+	return p.read(ctx, cat, window, baseline, nil, p.Progress)
 }
 
-func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window, progress func(done, total int)) (telemetry.Bundle, error) {
+// read is Read, saying what it does through status (when set) from before
+// its first request.
+func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window, status func(string), progress func(done, total int)) (telemetry.Bundle, error) {
+	if status == nil {
+		status = func(string) {}
+	}
 	b := telemetry.Bundle{Window: window, Baseline: baseline}
 	step := p.Step(window, baseline)
 	ranges := planRanges(window, baseline, step)
@@ -130,21 +142,35 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	}
 	full := telemetry.Window{From: ranges[0].Start, To: ranges[len(ranges)-1].End}
 
+	status(fmt.Sprintf("asking %s for metric names", p.URL()))
 	names, err := p.metricNames(ctx, full)
 	if err != nil {
 		return b, err
 	}
-	queries, warns := planQueries(cat, names, p.log)
-	b.Warnings = append(b.Warnings, warns...)
-	if len(queries) > 0 {
-		// Changes matter only beside signals to explain.
-		queries = append(queries, planChangeQueries(cat, names, p.log)...)
+	var meta map[string]string
+	if names != nil {
+		status(fmt.Sprintf("asking %s for metric types (%d names)", p.URL(), len(names)))
+		meta = p.metadata(ctx)
+	}
+	status(fmt.Sprintf("planning queries for %d metric names", len(names)))
+	plan := planner{cat: cat, names: names, meta: meta, rateWindow: rateWindow(step), maxQueries: p.cfg.MaxQueries, log: p.log}.plan()
+	queries := plan.queries
+	b.Warnings = append(b.Warnings, plan.warns...)
+	if len(queries) > 0 && plan.incomplete() {
+		b.Warnings = append(b.Warnings, plan.summary(p.cfg.MaxQueries))
+	}
+	p.log.Debug("planned queries", "names", plan.found, "queries", len(queries), "catalog signals", plan.signals, "change sources", plan.changes, "other metrics", plan.others)
+	for _, r := range skipOrder {
+		if n := plan.skipped[r]; len(n) > 0 {
+			p.log.Debug("metrics not queried", "why", r, "count", len(n), "metrics", strings.Join(n, ","))
+		}
 	}
 	if len(queries) == 0 {
-		b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus %s: no catalog signal's metrics exist between %s and %s", p.URL(), full.From.Format(time.RFC3339), full.To.Format(time.RFC3339)))
+		b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus %s: no catalog signal's metrics exist between %s and %s, and no other metric to read (%d names)", p.URL(), full.From.Format(time.RFC3339), full.To.Format(time.RFC3339), len(names)))
 		return b, nil
 	}
 	p.log.Debug("querying prometheus", "url", p.URL(), "queries", len(queries), "ranges", len(ranges), "step", step)
+	status(fmt.Sprintf("querying %s: 0/%d", p.URL(), len(queries)*len(ranges)))
 
 	type result struct {
 		series []telemetry.Series
@@ -187,7 +213,7 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 		return b, err
 	}
 
-	var got [][]telemetry.Series
+	perQuery := make([][][]telemetry.Series, len(queries))
 	changeSeries := make([][][]telemetry.Series, len(cat.ChangeSources))
 	failed, unreachable := 0, 0
 	var firstUnreachable error
@@ -207,10 +233,23 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 			changeSeries[q.change-1] = append(changeSeries[q.change-1], res.series)
 			continue
 		}
-		got = append(got, res.series)
+		perQuery[i/len(ranges)] = append(perQuery[i/len(ranges)], res.series)
 	}
 	if failed == total && unreachable > 0 {
 		return b, firstUnreachable
+	}
+	var got [][]telemetry.Series
+	for qi, groups := range perQuery {
+		if len(groups) == 0 {
+			continue
+		}
+		series := telemetry.MergeSeries(groups)
+		if len(series) > p.cfg.MaxSeries {
+			q := queries[qi]
+			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: %s: query %s returned %d series; the %d largest are kept (max_series)", q.what(), oneLineQuery(q.query), len(series), p.cfg.MaxSeries))
+			series = largest(series, p.cfg.MaxSeries)
+		}
+		got = append(got, series)
 	}
 	b.Series = telemetry.MergeSeries(got)
 	for i, groups := range changeSeries {
@@ -232,7 +271,7 @@ func (p *Source) queryRange(ctx context.Context, q promQuery, r v1.Range) ([]tel
 	val, warns, _, err := p.api.QueryRange(ctx, q.query, r, v1.WithTimeout(timeout))
 	notes := make([]string, 0, len(warns))
 	for _, w := range warns {
-		notes = append(notes, p.redact.String(fmt.Sprintf("prometheus: signal %s: server warning: %s", q.signal, w)))
+		notes = append(notes, p.redact.String(fmt.Sprintf("prometheus: %s: server warning: %s", q.what(), w)))
 	}
 	if err != nil {
 		return nil, notes, p.describe(ctx, err)
@@ -248,12 +287,13 @@ func (p *Source) queryRange(ctx context.Context, q promQuery, r v1.Range) ([]tel
 	series := promapi.ToSeries(m)
 	for i := range series {
 		if series[i].Metric == "" {
-			// An aggregate has no __name__: the signal names it, as in a snapshot.
-			series[i].Metric = q.signal
+			// An aggregate has no __name__: the metric it reads or the signal
+			// names it, as in a snapshot.
+			series[i].Metric = cmp.Or(q.metric, q.signal)
 		}
 		series[i].Signal, series[i].Query = q.signal, q.query
 	}
-	p.log.Debug("query", "signal", q.signal, "from", r.Start, "to", r.End, "series", len(series), "took", time.Since(start).Round(time.Millisecond))
+	p.log.Debug("query", "what", q.what(), "from", r.Start, "to", r.End, "series", len(series), "took", time.Since(start).Round(time.Millisecond))
 	return series, notes, nil
 }
 
@@ -281,6 +321,66 @@ func (p *Source) metricNames(ctx context.Context, w telemetry.Window) (map[strin
 	}
 	p.log.Debug("metric names in range", "count", len(names))
 	return names, nil
+}
+
+// metadata is the type of each metric family the server reports
+// (/api/v1/metadata), or nil: VictoriaMetrics may answer with none, a
+// backfilled Prometheus has none, and a proxy may refuse the endpoint.
+// Then the names decide (_total, _count, _sum and _bucket).
+func (p *Source) metadata(ctx context.Context) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.Timeout))
+	defer cancel()
+	md, err := p.api.Metadata(ctx, "", "")
+	if err != nil {
+		p.log.Debug("no metric metadata; the names say which metrics are counters", "err", p.describe(ctx, err))
+		return nil
+	}
+	out := make(map[string]string, len(md))
+	for name, ms := range md {
+		// A family scraped from several targets may be typed differently;
+		// the first non-unknown type wins.
+		for _, m := range ms {
+			if t := strings.ToLower(string(m.Type)); t != "" && t != "unknown" && t != "untyped" {
+				out[name] = t
+				break
+			}
+		}
+	}
+	p.log.Debug("metric metadata", "families", len(out))
+	return out
+}
+
+// largest keeps the n series with the largest mean absolute value (ties
+// by ID), in their order: the biggest consumers, the busiest routes.
+func largest(series []telemetry.Series, n int) []telemetry.Series {
+	mean := func(s telemetry.Series) float64 {
+		sum, k := 0.0, 0
+		for _, pt := range s.Points {
+			if !math.IsNaN(pt.V) {
+				sum += math.Abs(pt.V)
+				k++
+			}
+		}
+		if k == 0 {
+			return 0
+		}
+		return sum / float64(k)
+	}
+	idx := make([]int, len(series))
+	means := make([]float64, len(series))
+	for i, s := range series {
+		idx[i], means[i] = i, mean(s)
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(means[b], means[a]), cmp.Compare(series[a].ID(), series[b].ID()))
+	})
+	keep := idx[:n]
+	slices.Sort(keep)
+	out := make([]telemetry.Series, 0, n)
+	for _, i := range keep {
+		out = append(out, series[i])
+	}
+	return out
 }
 
 // describe turns a client error into one actionable line, free of secrets.
@@ -329,90 +429,6 @@ func apiError(e *v1.Error, section string) error {
 	default:
 		return &promapi.APIError{Type: string(e.Type), Msg: e.Msg}
 	}
-}
-
-// planQueries picks what to ask: a signal's query when one of its metrics
-// exists (names nil: always), and for a signal without a query the
-// existing metrics its patterns match, each pulled raw.
-func planQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) ([]promQuery, []string) {
-	var out []promQuery
-	var warns []string
-	sorted := make([]string, 0, len(names))
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-	for _, s := range cat.Signals {
-		switch {
-		case s.IsLog():
-			continue
-		case s.Query != "":
-			metrics, err := queryMetricNames(s.Query)
-			if err != nil {
-				warns = append(warns, fmt.Sprintf("catalog signal %s: query does not parse, skipped: %v", s.ID, err))
-				continue
-			}
-			if names != nil && len(metrics) > 0 && !slices.ContainsFunc(metrics, func(m string) bool { return names[m] }) {
-				log.Debug("skipping signal: none of its metrics exist in the range", "signal", s.ID, "metrics", strings.Join(metrics, ","))
-				continue
-			}
-			out = append(out, promQuery{signal: s.ID, query: s.Query})
-		case len(s.Metrics) > 0 && names != nil:
-			var matched []string
-			res := compilePatterns(s.Metrics)
-			for _, n := range sorted {
-				// A name two signals' patterns match belongs to the first, as
-				// offline (Classify): it is read once, under that signal.
-				if slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(n) }) &&
-					cat.Classify("", n).SignalID == s.ID {
-					matched = append(matched, n)
-				}
-			}
-			if len(matched) > maxRawMetrics {
-				warns = append(warns, fmt.Sprintf("catalog signal %s: %d metrics match its patterns; only the first %d are read — give it a query in the catalog", s.ID, len(matched), maxRawMetrics))
-				matched = matched[:maxRawMetrics]
-			}
-			if len(matched) == 0 {
-				log.Debug("skipping signal: no metric matches its patterns", "signal", s.ID)
-			}
-			for _, n := range matched {
-				out = append(out, promQuery{signal: s.ID, query: n})
-			}
-		}
-	}
-	return out, warns
-}
-
-// planChangeQueries asks each catalog change source whose metrics exist.
-func planChangeQueries(cat *catalog.Catalog, names map[string]bool, log *slog.Logger) []promQuery {
-	var out []promQuery
-	for i, cs := range cat.ChangeSources {
-		if cs.Detect == catalog.DetectLog {
-			continue // read from Loki
-		}
-		metrics, err := queryMetricNames(cs.Query)
-		if err != nil {
-			continue // the catalog checked it at load
-		}
-		if names != nil && len(metrics) > 0 && !slices.ContainsFunc(metrics, func(m string) bool { return names[m] }) {
-			log.Debug("skipping change source: none of its metrics exist in the range", "source", cs.ID, "metrics", strings.Join(metrics, ","))
-			continue
-		}
-		out = append(out, promQuery{signal: "change:" + cs.ID, query: cs.Query, change: i + 1})
-	}
-	return out
-}
-
-// compilePatterns compiles a signal's metric patterns once for all the
-// names of a server, anchored as in the catalog.
-func compilePatterns(patterns []string) []*regexp.Regexp {
-	out := make([]*regexp.Regexp, 0, len(patterns))
-	for _, p := range patterns {
-		if re, err := regexp.Compile("^(?:" + p + ")$"); err == nil {
-			out = append(out, re)
-		}
-	}
-	return out
 }
 
 // oneLineQuery folds a multi-line catalog query for a warning.

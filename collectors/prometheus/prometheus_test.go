@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,11 @@ type fakeProm struct {
 	// overlap repeats the sample one step before each range's start, as
 	// two adjacent chunks that share a boundary would.
 	overlap bool
+	// meta, when set, is served as /api/v1/metadata (empty: the
+	// VictoriaMetrics answer); nil answers 404.
+	meta map[string]string
+	// answer, when set, gives a query's series instead of matrix.
+	answer func(q promReq) model.Matrix
 
 	mu   sync.Mutex
 	reqs []promReq
@@ -79,12 +85,26 @@ func (f *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/api/v1/label/__name__/values":
 		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": f.names})
+	case "/api/v1/metadata":
+		if f.meta == nil {
+			http.NotFound(w, r)
+			return
+		}
+		data := map[string]any{}
+		for name, typ := range f.meta {
+			data[name] = []map[string]string{{"type": typ, "help": "", "unit": ""}}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": data})
 	case "/api/v1/query_range":
 		if q.Query == "" || q.Step <= 0 || q.Start.IsZero() || q.End.Before(q.Start) {
 			writeBody(w, http.StatusBadRequest, "application/json", promErrorBody("bad_data", "invalid parameters"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": f.matrix(q)}})
+		m := f.matrix(q)
+		if f.answer != nil {
+			m = f.answer(q)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": m}})
 	default:
 		http.NotFound(w, r)
 	}
@@ -274,8 +294,13 @@ func TestCollectHappyPath(t *testing.T) {
 		"some_unrelated_metric_total",
 	}
 	// Signals whose metrics exist, and what each runs; availability has no
-	// query, so its matching metric is pulled raw.
-	want := map[string]string{"availability": "up"}
+	// query, so its matching metric is read on its own, by identity, and so
+	// is the metric the catalog does not know (a counter: its rate).
+	by := strings.Join(identityLabels(cat), ", ")
+	want := map[string]string{
+		"availability":                       "avg by (" + by + ") (up)",
+		"metric:some_unrelated_metric_total": "sum by (" + by + ") (rate(some_unrelated_metric_total[2m]))",
+	}
 	for _, id := range []string{"http_error_ratio", "http_request_rate", "cpu_usage", "gc_pause", "pod_restarts"} {
 		s, ok := cat.Signal(id)
 		if !ok || s.Query == "" {
@@ -365,10 +390,11 @@ func TestCollectHappyPath(t *testing.T) {
 			// ranges; change sources give changes, never series.
 			signals := 0
 			for id := range want {
-				if !strings.HasPrefix(id, "change:") {
+				if !strings.HasPrefix(id, "change:") && !strings.HasPrefix(id, "metric:") {
 					signals++
 				}
 			}
+			signals++ // "": the metric the catalog does not know
 			if sig := signalsOf(b); len(sig) != signals {
 				t.Errorf("series of signals %v, want %d signals", sig, signals)
 			}
@@ -376,15 +402,21 @@ func TestCollectHappyPath(t *testing.T) {
 				t.Errorf("%d series, want %d", len(b.Series), 2*signals)
 			}
 			for _, s := range b.Series {
-				q, ok := want[s.Signal]
+				key := s.Signal
+				if key == "" {
+					key = "metric:" + s.Metric
+				}
+				q, ok := want[key]
 				switch {
 				case !ok:
 					t.Errorf("series %s of unexpected signal %q", s.ID(), s.Signal)
 				case s.Query != q:
 					t.Errorf("series %s: query %q, want %q", s.ID(), s.Query, q)
 				case s.Signal == "availability" && s.Metric != "up":
-					t.Errorf("raw series metric %q, want up", s.Metric)
-				case s.Signal != "availability" && s.Metric != s.Signal:
+					t.Errorf("series of a metric its patterns match: metric %q, want up", s.Metric)
+				case s.Signal == "" && (s.Metric != "some_unrelated_metric_total" || !s.Rated()):
+					t.Errorf("series %s of a metric the catalog does not know: want some_unrelated_metric_total, rated", s.ID())
+				case s.Signal != "availability" && s.Signal != "" && s.Metric != s.Signal:
 					t.Errorf("aggregate series metric %q, want the signal id %q", s.Metric, s.Signal)
 				}
 				if s.Labels["service"] == "" {
@@ -413,7 +445,7 @@ func TestCollectHappyPath(t *testing.T) {
 // both chunks return are kept once, sorted.
 func TestCollectMergesChunks(t *testing.T) {
 	t.Parallel()
-	f := newFakeProm(t, smallNames, nil)
+	f := newFakeProm(t, []string{"cpu_seconds_total"}, nil)
 	f.overlap = true
 	cat, err := catalog.Parse([]byte("signals:\n  - id: cpu\n    layer: resource\n    query: " + cpuQuery + "\n"))
 	if err != nil {
@@ -1040,7 +1072,8 @@ func TestCollectDiscoveryRefused(t *testing.T) {
 
 func TestCollectNoMetrics(t *testing.T) {
 	t.Parallel()
-	f := newFakeProm(t, []string{"unrelated"}, nil)
+	// Metadata and timestamps are no levels to read.
+	f := newFakeProm(t, []string{"unrelated_info", "unrelated_created", "node_boot_time_seconds"}, nil)
 	p := newTestProm(t, f.srv.URL, nil, nil)
 	b, err := p.Read(context.Background(), smallCatalog(t), tWindow, tBaseline)
 	if err != nil {
@@ -1396,7 +1429,8 @@ signals:
 	for i := range 25 {
 		names[fmt.Sprintf("kafka_queue_depth_%02d", i)] = true
 	}
-	got, warns := planQueries(cat, names, slog.New(slog.DiscardHandler))
+	plan := planner{cat: cat, names: names, rateWindow: 2 * time.Minute, maxQueries: DefaultMaxQueries, log: slog.New(slog.DiscardHandler)}.plan()
+	got, warns := plan.queries, plan.warns
 	var ids []string
 	count := map[string]int{}
 	for _, q := range got {
@@ -1413,12 +1447,13 @@ signals:
 	if count["queues"] != maxRawMetrics {
 		t.Errorf("%d raw queue metrics, want the cap %d", count["queues"], maxRawMetrics)
 	}
-	if got[len(got)-1].query != "pool_in_use" {
-		t.Errorf("last query %q, want pool_in_use pulled raw", got[len(got)-1].query)
+	// A catalog without service labels: the identity is where it runs.
+	if last := got[len(got)-1]; last.metric != "pool_in_use" || last.query != "sum by (namespace, instance) (pool_in_use)" {
+		t.Errorf("last query %+v, want pool_in_use read on its own, by identity", last)
 	}
 	for _, q := range got {
-		if q.signal == "queues" && (q.query < "kafka_queue_depth_00" || q.query > "kafka_queue_depth_19") {
-			t.Errorf("capped raw metrics are not the first in order: %q", q.query)
+		if q.signal == "queues" && (q.metric < "kafka_queue_depth_00" || q.metric > "kafka_queue_depth_19") {
+			t.Errorf("capped raw metrics are not the first in order: %q", q.metric)
 		}
 	}
 	if len(warns) != 2 {
@@ -1429,7 +1464,7 @@ signals:
 	}
 
 	// Without a name list every query signal is asked, no raw one.
-	got, _ = planQueries(cat, nil, slog.New(slog.DiscardHandler))
+	got = planner{cat: cat, rateWindow: 2 * time.Minute, maxQueries: DefaultMaxQueries, log: slog.New(slog.DiscardHandler)}.plan().queries
 	ids = ids[:0]
 	for _, q := range got {
 		ids = append(ids, q.signal)
@@ -1489,10 +1524,10 @@ func TestPlanQueriesOneSignalPerMetric(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := map[string]bool{"nginx_connections_active": true, "db_pool_connections_in_use": true, "container_memory_working_set_bytes": true}
-	got, _ := planQueries(cat, names, slog.New(slog.DiscardHandler))
+	got := planner{cat: cat, names: names, rateWindow: 2 * time.Minute, maxQueries: DefaultMaxQueries, log: slog.New(slog.DiscardHandler)}.plan().queries
 	bySignal := map[string][]string{}
 	for _, q := range got {
-		bySignal[q.signal] = append(bySignal[q.signal], q.query)
+		bySignal[q.signal] = append(bySignal[q.signal], cmp.Or(q.metric, q.query))
 	}
 	if q := bySignal["proxy_connections"]; len(q) != 1 || q[0] != "nginx_connections_active" {
 		t.Errorf("proxy_connections reads %v, want [nginx_connections_active]", q)
