@@ -38,7 +38,7 @@ import (
 
 // The lab's schedule, from its epoch (when both topologies are up).
 const (
-	labStartup = 6 * time.Second // from the first test's start (after building fieldapp) to the epoch
+	labStartup = 8 * time.Second // from the first test's start (after building fieldapp) to the epoch
 
 	baselineEnd = 90 * time.Second // the baseline is [epoch, epoch+90s)
 
