@@ -831,6 +831,8 @@ func (r fieldReport) headline() string {
 // liveRun is one live analysis of a lab window by the rca binary.
 type liveRun struct {
 	backend, fault string
+	args           []string // rca's, without the output format
+	dir            string   // where its facts go
 	report         fieldReport
 	jsonOut        string
 	stderr         string
@@ -877,7 +879,7 @@ func analyzeLive(t *testing.T, proxy *countingProxy, backend, fault string, wind
 	proxy.take()
 	start := time.Now()
 	res := run(t, bins.rca, append(args, "-o", "json", "-v")...)
-	run := liveRun{backend: backend, fault: fault, jsonOut: res.stdout, stderr: res.stderr, code: res.code, took: time.Since(start)}
+	run := liveRun{backend: backend, fault: fault, args: args, dir: dir, jsonOut: res.stdout, stderr: res.stderr, code: res.code, took: time.Since(start)}
 	run.requests, run.bytes = proxy.take()
 	if res.code == 0 {
 		if err := json.Unmarshal([]byte(res.stdout), &run.report); err != nil {
@@ -885,10 +887,8 @@ func analyzeLive(t *testing.T, proxy *countingProxy, backend, fault string, wind
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err == nil {
-		text := run0(t, bins.rca, append(args, "-o", "text")...)
 		_ = os.WriteFile(filepath.Join(dir, "report.json"), []byte(res.stdout), 0o644)
 		_ = os.WriteFile(filepath.Join(dir, "verbose.log"), []byte(res.stderr), 0o644)
-		_ = os.WriteFile(filepath.Join(dir, "report.txt"), []byte(text), 0o644)
 		cmdline := "rca " + strings.Join(append(slices.Clone(args), "-o", "json", "-v"), " ")
 		cmdline = strings.Replace(cmdline, proxy.url, backend+"-URL", 1)
 		facts, _ := json.MarshalIndent(map[string]any{
@@ -900,14 +900,31 @@ func analyzeLive(t *testing.T, proxy *countingProxy, backend, fault string, wind
 	return run
 }
 
-// run0 is rca's stdout, or its stderr when it failed.
-func run0(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	res := run(t, bin, args...)
-	if res.code != 0 {
-		return fmt.Sprintf("exit %d\n%s", res.code, res.stderr)
+// writeTextReports renders the runs' reports as text too (report.txt
+// beside report.json), for people: untimed, four at a time.
+func writeTextReports(runs []liveRun) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, r := range runs {
+		if r.dir == "" {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bins.rca, append(slices.Clone(r.args), "-o", "text")...)
+			cmd.Dir = repoRoot()
+			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			out, err := cmd.Output()
+			if err != nil {
+				out = fmt.Appendf(out, "\nrca -o text: %v\n", err)
+			}
+			_ = os.WriteFile(filepath.Join(r.dir, "report.txt"), out, 0o644)
+		})
 	}
-	return res.stdout
+	wg.Wait()
 }
 
 // sleepUntil waits until at, or fails the test if at has long passed

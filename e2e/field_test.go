@@ -205,9 +205,11 @@ func (lt *labTopology) dump(t *testing.T) {
 	t.Logf("dumped every series to %s in %s", lt.out, time.Since(start).Round(time.Millisecond))
 }
 
-// finish writes the timeline and the summary table of the rca runs.
+// finish writes the timeline, the summary table of the rca runs, and
+// their reports as text.
 func (lt *labTopology) finish(t *testing.T) {
 	t.Helper()
+	writeTextReports(lt.runs)
 	_ = os.WriteFile(filepath.Join(lt.out, "timeline.json"), jsonLines(lt.timeline), 0o644)
 	var b strings.Builder
 	fmt.Fprintf(&b, "| fault | backend | rca says | took | queries (requests) | names in range | series | anomalous |\n|---|---|---|---|---|---|---|---|\n")
