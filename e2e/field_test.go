@@ -120,6 +120,8 @@ In each:
 - victoria-export.jsonl.gz: the same from VictoriaMetrics' /api/v1/export.
 - prometheus.yml, victoria.yml, nginx.conf: the configurations.
 - logs/: the output of every process the lab ran.
+
+Other files here (a hand-written BEFORE.md, say) are left alone.
 `
 
 // labTopology is what a topology's test keeps for the analyses and facts.
