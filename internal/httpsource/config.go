@@ -146,14 +146,16 @@ func (c Config) Endpoint(unreachable error, red Redactor) Endpoint {
 	return Endpoint{Unreachable: unreachable, URL: RedactURL(c.URL), Names: c.Names, Timeout: time.Duration(c.Timeout), Redact: red}
 }
 
-// headerTransport adds configured headers (tenant ids and the like).
+// headerTransport adds configured headers (tenant ids and the like), but
+// not to a redirect that has left the server's host: the values may be
+// credentials, and Go's client drops Authorization and cookies there too.
 type headerTransport struct {
 	next    http.RoundTripper
 	headers map[string]string
 }
 
 func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if len(t.headers) == 0 {
+	if len(t.headers) == 0 || crossHostRedirect(req) {
 		return t.next.RoundTrip(req)
 	}
 	req = req.Clone(req.Context())
@@ -161,4 +163,35 @@ func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set(k, v)
 	}
 	return t.next.RoundTrip(req)
+}
+
+// crossHostRedirect reports whether req is a hop of a redirect chain that
+// has, at any hop, left the host of the chain's first request (or its
+// subdomains): Go's rule for Authorization, sticky as in net/http, so a
+// chain that comes back to the first host stays stripped.
+func crossHostRedirect(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	origin := strings.ToLower(first.URL.Hostname())
+	for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+		if !domainOrSubdomain(strings.ToLower(r.URL.Hostname()), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// domainOrSubdomain reports whether sub is parent or a subdomain of it, as
+// net/http's isDomainOrSubdomain.
+func domainOrSubdomain(sub, parent string) bool {
+	if sub == parent {
+		return true
+	}
+	// An IPv6 address or zone is no subdomain of anything.
+	if parent == "" || strings.ContainsAny(sub, ":%") {
+		return false
+	}
+	return strings.HasSuffix(sub, "."+parent)
 }
