@@ -33,7 +33,8 @@ type Config struct {
 	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
 	// Headers are sent with every request, e.g. X-Scope-OrgID for a tenant.
 	Headers map[string]string `yaml:"headers,omitempty"`
-	// Timeout bounds one request, retries included.
+	// Timeout bounds one request, retries included, and within a
+	// collection (RunContext) all of the source's requests together.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// Retries is how often a request is retried after a 429, a 502-504 or
 	// a connection error (-1: never).
@@ -131,6 +132,7 @@ func (c Config) Client(log *slog.Logger, red Redactor) (*http.Client, error) {
 	}
 	rt = &headerTransport{next: rt, headers: c.Headers}
 	rt = &retryTransport{next: rt, retries: max(0, c.Retries), log: log, redact: red}
+	rt = &runTransport{next: rt, timeout: time.Duration(c.Timeout)}
 	rt = &limitTransport{next: rt, limit: c.MaxResponseBytes}
 	// The redirect policy lives in the http.Client, not the round tripper:
 	// build the client as config.NewClientFromConfig does.
