@@ -257,7 +257,12 @@ var memMu sync.Mutex
 // another host, no terminal escape in the error or a warning, each one
 // line.
 func hostile(t *testing.T, h HTTP, mode Mode) {
-	const timeout = 2 * time.Second
+	// Short where the server stalls, so the kit stays quick; long where
+	// the client works (-race reads an endless body slowly).
+	timeout := 2 * time.Second
+	if mode != Drip && mode != RateLimit {
+		timeout = 15 * time.Second
+	}
 	const maxBody = 8 << 20
 	srv := NewHostile(t, mode)
 	cfg := settings(srv.URL, func(c *httpsource.Config) {

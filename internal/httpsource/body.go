@@ -75,14 +75,20 @@ func (c *apiClient) Do(ctx context.Context, req *http.Request) (*http.Response, 
 	if ctx != nil {
 		req = req.WithContext(ctx)
 	}
+	// As client_golang's own: once ctx is done, its error is the news
+	// (the transport's may word a cancellation otherwise), unless the
+	// collection's deadline came first.
+	ctxErr := func(err error) error {
+		if err != nil && ctx != nil && ctx.Err() != nil && !Unfinished(err) {
+			return ctx.Err()
+		}
+		return err
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, ctxErr(err)
 	}
 	defer resp.Body.Close()
 	body, err := ReadBody(resp.Body)
-	if err != nil && ctx != nil && ctx.Err() != nil && !Unfinished(err) {
-		err = ctx.Err()
-	}
-	return resp, body, err
+	return resp, body, ctxErr(err)
 }
