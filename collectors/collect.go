@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rca-tool/rca/internal/httpsource"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -26,6 +27,9 @@ var ErrNoData = errors.New("no data")
 // rest. Otherwise all sources run at once. The first failing source, in
 // the order given, fails the whole collection with a *SourceError.
 func Collect(ctx context.Context, sources []Source, req Request) (telemetry.Bundle, []Origin, error) {
+	// One clock for the run: each HTTP source's timeout bounds all its
+	// requests together, not each one.
+	ctx = httpsource.RunContext(ctx)
 	parts := make([]Part, len(sources))
 	rest := sources
 	if req.Window.From.IsZero() && req.Window.To.IsZero() && len(sources) > 0 {
@@ -63,7 +67,7 @@ func Collect(ctx context.Context, sources []Source, req Request) (telemetry.Bund
 		b.Series = telemetry.MergeSeries([][]telemetry.Series{b.Series})
 	}
 	if asked && len(b.Series) == 0 && len(b.Logs) == 0 {
-		return b, origins, noData(b)
+		return b, origins, noData(b, httpsource.RunFailures(ctx))
 	}
 	b.Changes = MergeChanges(b.Changes)
 	for _, s := range sources {
@@ -138,15 +142,34 @@ func seriesParts(parts []Part) int {
 }
 
 // noData says that the servers had nothing over the range, and why if a
-// warning tells.
-func noData(b telemetry.Bundle) error {
+// warning tells. When the servers failed (every request an error, or
+// every query's answer unusable) that is the news, not the range: the
+// message says how they failed, and sends no one to check the window.
+func noData(b telemetry.Bundle, failures string) error {
+	span := fmt.Sprintf("between %s and %s", b.Baseline.From.Format(time.RFC3339), b.Window.To.Format(time.RFC3339))
+	var failed []string
+	for _, w := range b.Warnings {
+		if strings.Contains(w, "failed") || strings.Contains(w, "not finished within") {
+			failed = append(failed, w)
+		}
+	}
+	if failures != "" || len(failed) > 0 {
+		how := "every query failed"
+		if failures != "" {
+			how = "the servers answered every request with an error (" + failures + ")"
+		}
+		if len(failed) > 0 {
+			how += fmt.Sprintf("; %d warning(s), the first: %s", len(failed), failed[0])
+		}
+		return fmt.Errorf("%w %s: %s", ErrNoData, span, how)
+	}
 	why := "no catalog signal's metrics and no log lines there"
 	for _, w := range b.Warnings {
-		if strings.Contains(w, "failed") || strings.Contains(w, "no lines match") {
+		if strings.Contains(w, "no lines match") {
 			why = w
 			break
 		}
 	}
-	return fmt.Errorf("%w between %s and %s (%s): check the window (times are UTC unless they carry an offset) and the URLs",
-		ErrNoData, b.Baseline.From.Format(time.RFC3339), b.Window.To.Format(time.RFC3339), why)
+	return fmt.Errorf("%w %s (%s): check the window (times are UTC unless they carry an offset) and the URLs",
+		ErrNoData, span, why)
 }

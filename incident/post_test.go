@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rca-tool/rca/collectors/sourcetest"
 )
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -94,5 +96,62 @@ func TestPostUpdateFailures(t *testing.T) {
 func TestPostUpdateTimeoutIs15s(t *testing.T) {
 	if postTimeout != 15*time.Second {
 		t.Errorf("postTimeout = %s, want 15s", postTimeout)
+	}
+}
+
+// Issue 17, defects 3 and 10: the webhook's URL is its secret. A server
+// that echoes the path, a redirect to another host (which must not be
+// followed: it would get the URL as Referer, and the POST would turn into
+// an empty GET that "succeeds"), or escapes in the answer: the error says
+// what went wrong on one clean line, without the path or query.
+func TestPostUpdateHostile(t *testing.T) {
+	const path, query = "/services/T0/B0/HOOK-SECRET-PATH", "token=HOOK-SECRET-QUERY"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Cannot POST "+r.URL.RequestURI()+" HOOK-SECRET-PATH", http.StatusNotFound)
+	}))
+	defer echo.Close()
+	for _, mode := range []sourcetest.Mode{"echo", sourcetest.Redirect, sourcetest.Escapes, sourcetest.Drip, sourcetest.Endless, sourcetest.HugeLength, sourcetest.RateLimit} {
+		t.Run(string(mode), func(t *testing.T) {
+			base := echo.URL
+			var srv *sourcetest.Hostile
+			if mode != "echo" {
+				srv = sourcetest.NewHostile(t, mode)
+				base = srv.URL
+			}
+			start := time.Now()
+			err := postUpdate(context.Background(), mustURL(t, base+path+"?"+query), "update", 2*time.Second)
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("took %s", took)
+			}
+			switch mode {
+			case sourcetest.Drip, sourcetest.Endless, sourcetest.HugeLength:
+				// A 2xx is the webhook's yes: its body is not waited for.
+				if took := time.Since(start); err != nil || took > time.Second {
+					t.Errorf("a 200 answer: err %v after %s", err, took)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error: the update would be recorded as sent")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "SECRET") || strings.Contains(msg, "/services") || strings.Contains(msg, "B0/") {
+				t.Errorf("the webhook's secret shows: %s", msg)
+			}
+			if strings.Contains(msg, "\n") || sourcetest.HasEscape(msg) {
+				t.Errorf("not one clean line: %q", msg)
+			}
+			if !strings.Contains(msg, "not recorded as sent") {
+				t.Errorf("err = %q, want it to say the update was not recorded", msg)
+			}
+			if mode == sourcetest.Redirect {
+				if got := srv.Elsewhere(); len(got) > 0 {
+					t.Errorf("the redirect was followed; another host got %q", got)
+				}
+				if !strings.Contains(msg, "redirect") {
+					t.Errorf("err = %q, want it to name the redirect", msg)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/timerange"
 )
@@ -40,8 +41,8 @@ func DraftUpdate(l *Log, status Status, now time.Time, cadence time.Duration) Up
 		title = l.ID
 	}
 	fmt.Fprintf(&b, "[%s] %s", statusWord(status), title)
-	if start.Severity != "" {
-		fmt.Fprintf(&b, " (%s)", start.Severity)
+	if sev := oneLine(start.Severity); sev != "" {
+		fmt.Fprintf(&b, " (%s)", sev)
 	}
 	fmt.Fprintf(&b, " - update at %s UTC\n\n", now.Format("15:04"))
 
@@ -159,9 +160,9 @@ func doingWords(l *Log, status Status) string {
 	return "Responders are investigating."
 }
 
-// oneLine collapses whitespace, so that text a responder typed cannot break
-// the update's layout.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine puts text a responder typed or a log carried on one line, free
+// of terminal escapes: the draft is printed, and posted.
+func oneLine(s string) string { return termui.OneLine(s) }
 
 // NextUpdateDue is when stakeholders should next hear from the responders:
 // a cadence after the last update went out, or after the incident was

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -25,21 +25,13 @@ const nothingStandsOut = "Nothing stands out: no signal deviates from the baseli
 // (newlines, ESC sequences that would drive the terminal), bidi overrides
 // (which can make text read differently than it is) and line separators
 // become spaces, and runs of spaces collapse.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
+func clean(s string) string { return termui.OneLine(s) }
 
 // cleanQuery is clean for a query: control characters still go, but spaces
 // are kept, since they may sit inside a string literal (a LogQL line filter).
 func cleanQuery(q string) string {
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+		if termui.Unsafe(r) {
 			return ' '
 		}
 		return r

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rca-tool/rca/incident"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
 )
@@ -104,7 +105,7 @@ func (a *app) record(ctx context.Context, s incident.Store, id string, e inciden
 // log; neither can fail the command.
 func (a *app) recorded(ctx context.Context, s incident.Store, id string) {
 	if err := s.Render(ctx, id); err != nil {
-		fmt.Fprintf(a.stderr, "rca: warning: the entry is saved in %s, but log.md could not be regenerated: %v\n", s.Path(id), err)
+		fmt.Fprintf(a.stderr, "rca: warning: the entry is saved in %s, but log.md could not be regenerated: %s\n", s.Path(id), termui.OneLine(err.Error()))
 	}
 	a.mirror(ctx, s, id)
 }
@@ -118,7 +119,7 @@ func (a *app) mirror(ctx context.Context, s incident.Store, id string) {
 	m := incident.Mirror{URL: a.conf.File.Incident.LokiURL, TenantID: a.conf.File.Incident.LokiTenant}
 	n, err := m.Sync(ctx, s, id)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "rca: warning: %v\n", err)
+		fmt.Fprintf(a.stderr, "rca: warning: %s\n", termui.OneLine(err.Error()))
 		return
 	}
 	a.log.Debug("mirrored to loki", "entries", n)
@@ -331,7 +332,7 @@ func (a *app) logShowCmd() *cobra.Command {
 				return fmt.Errorf("writing the log: %w", err)
 			}
 			for _, p := range l.Problems {
-				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(l.ID), "log.jsonl"), p.Line, p.Err)
+				fmt.Fprintf(a.stderr, "rca: warning: %s line %d: %s\n", filepath.Join(s.Path(l.ID), "log.jsonl"), p.Line, termui.OneLine(fmt.Sprint(p.Err)))
 			}
 			every, err := a.conf.UpdateEvery()
 			if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rca-tool/rca/internal/atomicfile"
 	"github.com/rca-tool/rca/internal/config"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/timerange"
 )
 
@@ -55,10 +56,9 @@ func run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writ
 }
 
 // oneLine folds a multi-line message (cobra's "Did you mean this?" hints, a
-// wrapped YAML error) into one line, so scripts and humans see one error.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
+// wrapped YAML error) into one line, so scripts and humans see one error,
+// with no terminal escapes from the servers' text it may carry.
+func oneLine(s string) string { return termui.OneLine(s) }
 
 // usageError marks errors in how rca was called (exit code 2).
 type usageError struct{ err error }

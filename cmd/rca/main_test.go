@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -259,6 +260,16 @@ func TestRunExitCodes(t *testing.T) {
 	}
 	if got := oneLine("a\n\nb\tc  \n"); got != "a b c" {
 		t.Errorf("oneLine = %q", got)
+	}
+	// Issue 17, defect 10: a server's error text carries no escape to the
+	// terminal in the fatal line.
+	root = &cobra.Command{Use: "x", SilenceErrors: true, SilenceUsage: true,
+		RunE: func(*cobra.Command, []string) error {
+			return errors.New("500: \x1b]0;title\x07\x1b[2J\u202eevil")
+		}}
+	errb.Reset()
+	if code := run(context.Background(), root, nil, &errb); code != 1 || strings.ContainsAny(errb.String(), "\x1b\x07\u202e") {
+		t.Errorf("fatal line %q, code %d", errb.String(), code)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/collectors/snapshot"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/timerange"
 )
 
@@ -78,7 +79,7 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	fmt.Fprintf(a.stdout, "recorded %d series (%d points), %d log lines and %d changes over %s (baseline %s) into %s\n",
 		len(b.Series), points, len(b.Logs), len(b.Changes), window, baseline, out)
 	for _, w := range b.Warnings {
-		fmt.Fprintf(a.stderr, "rca: warning: %s\n", w)
+		fmt.Fprintf(a.stderr, "rca: warning: %s\n", termui.OneLine(w))
 	}
 	a.log.Debug("wrote snapshot", "dir", out, "at", time.Now().UTC().Format(time.RFC3339))
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/incident"
+	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -137,7 +138,7 @@ func (a *app) impact(cmd *cobra.Command) error {
 		return fmt.Errorf("writing the impact: %w", err)
 	}
 	for _, w := range run.res.Warnings {
-		fmt.Fprintf(a.stderr, "rca: warning: %s\n", w)
+		fmt.Fprintf(a.stderr, "rca: warning: %s\n", termui.OneLine(w))
 	}
 	if inc == nil {
 		return nil

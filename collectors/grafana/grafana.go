@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -220,7 +219,7 @@ func fetch(ctx context.Context, hc *http.Client, e httpsource.Endpoint, base *ur
 		return nil, fmt.Errorf("grafana %s: %w", e.URL, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := httpsource.ReadBody(resp.Body)
 	if err != nil {
 		if d, ok := e.Describe(ctx, err, tooBig); ok {
 			return nil, d

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -30,6 +29,9 @@ const (
 	DefaultSelector = `{service=~".+"}`
 	DefaultLimit    = 5000
 	DefaultMaxLines = 200000
+	// DefaultMaxBytes caps the line text kept: 200,000 lines of 6 KiB
+	// would otherwise hold over a gigabyte.
+	DefaultMaxBytes = 256 << 20
 )
 
 // Config is `sources.loki` in the config file: the same HTTP settings
@@ -44,6 +46,10 @@ type Config struct {
 	Limit int `yaml:"limit,omitempty"`
 	// MaxLines caps the lines read over the baseline and the window.
 	MaxLines int `yaml:"max_lines,omitempty"`
+	// MaxBytes caps the bytes of line text kept over the baseline and the
+	// window (and per change source): long lines fill memory long before
+	// max_lines is reached.
+	MaxBytes int64 `yaml:"max_bytes,omitempty"`
 }
 
 // UnmarshalYAML starts from Prometheus's HTTP client defaults, as
@@ -90,8 +96,14 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if cfg.MaxLines == 0 {
 		cfg.MaxLines = DefaultMaxLines
 	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
 	if cfg.Limit < 1 || cfg.MaxLines < 1 {
 		return nil, fmt.Errorf("loki: limit %d and max_lines %d must be positive", cfg.Limit, cfg.MaxLines)
+	}
+	if cfg.MaxBytes < 1<<10 {
+		return nil, fmt.Errorf("loki: max_bytes %d: want at least 1024", cfg.MaxBytes)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -181,8 +193,10 @@ func (l *Source) lines(ctx context.Context, cat *catalog.Catalog, window, baseli
 	spans := collectors.Range{Window: window, Baseline: baseline}.Spans()
 	var lines []telemetry.LogLine
 	var warns []string
+	kept := int64(0) // bytes of line text
 	for i, span := range spans {
-		got, w, err := l.readRange(ctx, l.cfg.Selector, span, l.cfg.MaxLines-len(lines), progress)
+		got, w, err := l.readRange(ctx, l.cfg.Selector, span, budget{lines: l.cfg.MaxLines - len(lines), bytes: l.cfg.MaxBytes - kept}, progress)
+		kept += textBytes(got)
 		if err != nil {
 			if i == 0 && len(got) == 0 && errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
 				return nil, nil, err
@@ -214,7 +228,7 @@ func (l *Source) changes(ctx context.Context, cat *catalog.Catalog, from, to tim
 		if src.Detect != catalog.DetectLog {
 			continue
 		}
-		lines, w, err := l.readRange(ctx, src.LogQL, telemetry.Window{From: from, To: to}, l.cfg.MaxLines, progress)
+		lines, w, err := l.readRange(ctx, src.LogQL, telemetry.Window{From: from, To: to}, budget{lines: l.cfg.MaxLines, bytes: l.cfg.MaxBytes}, progress)
 		warns = append(warns, w...)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -289,21 +303,41 @@ func (l *Source) labelList(ctx context.Context, path string, q url.Values) ([]st
 	return resp.Data, nil
 }
 
-// readRange pages forward through one range until it is read or max lines
-// are reached.
-func (l *Source) readRange(ctx context.Context, query string, span telemetry.Window, max int, progress func(int)) ([]telemetry.LogLine, []string, error) {
+// budget is what readRange may still keep: lines, and bytes of line text.
+type budget struct {
+	lines int
+	bytes int64
+}
+
+// textBytes is the line text of lines, in bytes.
+func textBytes(lines []telemetry.LogLine) int64 {
+	n := int64(0)
+	for _, l := range lines {
+		n += int64(len(l.Line))
+	}
+	return n
+}
+
+// readRange pages forward through one range until it is read or the
+// budget of lines or bytes is spent.
+func (l *Source) readRange(ctx context.Context, query string, span telemetry.Window, max budget, progress func(int)) ([]telemetry.LogLine, []string, error) {
 	var out []telemetry.LogLine
 	var warns []string
+	kept := int64(0)
 	start := span.From
 	// Forward paging restarts at the last line's timestamp; the lines at
 	// that instant come again and are skipped.
 	seenAt := map[string]bool{}
 	for {
-		if len(out) >= max {
+		if kept >= max.bytes {
+			warns = append(warns, fmt.Sprintf("loki: stopped at %s of log lines (%s, %d lines); narrow the selector %s or raise max_bytes", mib(l.cfg.MaxBytes), l.field("max_bytes"), len(out), query))
+			return out, warns, nil
+		}
+		if len(out) >= max.lines {
 			warns = append(warns, fmt.Sprintf("loki: stopped at %d lines (%s); narrow the selector %s or raise max_lines", l.cfg.MaxLines, l.field("max_lines"), query))
 			return out, warns, nil
 		}
-		limit := min(l.cfg.Limit, max-len(out))
+		limit := min(l.cfg.Limit, max.lines-len(out))
 		page, notes, err := l.page(ctx, query, start, span.To, limit)
 		if err != nil {
 			return out, warns, err
@@ -317,8 +351,17 @@ func (l *Source) readRange(ctx context.Context, query string, span telemetry.Win
 			if line.T.Equal(start) && seenAt[key] {
 				continue
 			}
+			if kept+int64(len(line.Line)) > max.bytes {
+				// The page's rest is dropped: nothing past the cap is kept.
+				kept = max.bytes
+				break
+			}
 			out = append(out, line)
+			kept += int64(len(line.Line))
 			fresh++
+		}
+		if kept >= max.bytes {
+			continue // stops, with the warning, at the top
 		}
 		if progress != nil {
 			progress(len(out))
@@ -343,6 +386,14 @@ func (l *Source) readRange(ctx context.Context, query string, span telemetry.Win
 		}
 		start = last
 	}
+}
+
+// mib words a byte count in MiB, or KiB below one MiB.
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }
 
 // lineKey identifies a line within one instant: its stream and text.
@@ -389,23 +440,24 @@ func (l *Source) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		return nil, l.describe(ctx, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := httpsource.ReadBody(resp.Body)
 	if err != nil {
 		return nil, l.describe(ctx, err)
 	}
+	// The status line is the server's text too: scrubbed with the rest.
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
-		return nil, fmt.Errorf("%w at %s: %s: not a Loki API at this URL — check the path", ErrUnreachable, l.URL(), resp.Status)
+		return nil, l.redact.Error(fmt.Errorf("%w at %s: %s: not a Loki API at this URL — check the path", ErrUnreachable, l.URL(), resp.Status))
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("%w at %s: %s: the server refused the credentials — check them%s (and the X-Scope-OrgID tenant header)", ErrUnreachable, l.URL(), resp.Status, in(l.cfg.Names.Section))
+		return nil, l.redact.Error(fmt.Errorf("%w at %s: %s: the server refused the credentials — check them%s (and the X-Scope-OrgID tenant header)", ErrUnreachable, l.URL(), resp.Status, in(l.cfg.Names.Section)))
 	case resp.StatusCode/100 != 2:
 		// Loki answers errors in plain text, not the JSON envelope.
 		// Redact before cutting: a secret across the cut would leave its head.
-		msg := l.redact.String(strings.Join(strings.Fields(string(body)), " "))
+		msg := l.redact.String(string(body))
 		if len(msg) > 300 {
 			msg = strings.ToValidUTF8(msg[:300], "") + "…"
 		}
-		return nil, fmt.Errorf("%s: %s", resp.Status, msg)
+		return nil, l.redact.Error(fmt.Errorf("%s: %s", resp.Status, msg))
 	}
 	return body, nil
 }

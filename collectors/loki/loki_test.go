@@ -518,3 +518,44 @@ func TestLokiConfigYAML(t *testing.T) {
 		t.Error("an unknown key was accepted")
 	}
 }
+
+// Issue 17, defect 7: pages of long lines, each page under the response
+// cap, must not fill memory: max_bytes caps the line text kept and a
+// warning says so. The default caps it too.
+func TestLokiMaxBytes(t *testing.T) {
+	t.Parallel()
+	var lines []telemetry.LogLine
+	long := strings.Repeat("x", 6<<10)
+	for i := range 1000 { // 6 MiB of text
+		lines = append(lines, telemetry.LogLine{T: lokiT0.Add(time.Duration(i) * time.Second), Labels: telemetry.Labels{"service": "checkout"}, Line: fmt.Sprintf("%d %s", i, long)})
+	}
+	f := newFakeLoki(t, lines)
+	var cfg Config
+	doc := "url: " + f.srv.URL + "\nretries: -1\nlimit: 100\nmax_bytes: 1048576\n"
+	if err := yaml.UnmarshalStrict([]byte(doc), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Names = cliNames
+	l, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := telemetry.Window{From: lokiT0.Add(10 * time.Minute), To: lokiT0.Add(time.Hour)}
+	got, warns, err := l.Lines(context.Background(), testCatalog(t), window, telemetry.Window{From: lokiT0, To: window.From})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, g := range got {
+		kept += len(g.Line)
+	}
+	if kept > 1<<20 || len(got) == 0 {
+		t.Errorf("kept %d lines, %d bytes of text, want at most 1 MiB", len(got), kept)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "stopped at 1 MiB") || !strings.Contains(warns[0], "sources.loki.max_bytes") {
+		t.Errorf("warnings %q, want one naming the cap and sources.loki.max_bytes", warns)
+	}
+	if d := newTestLoki(t, f.srv.URL, nil); d.cfg.MaxBytes != 256<<20 {
+		t.Errorf("default max_bytes %d, want 256 MiB", d.cfg.MaxBytes)
+	}
+}

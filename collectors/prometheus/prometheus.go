@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
@@ -60,7 +59,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
 	}
-	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
+	client, err := httpsource.NewAPIClient(cfg.URL, hc)
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
 	}
@@ -217,6 +216,7 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	changeSeries := make([][][]telemetry.Series, len(cat.ChangeSources))
 	failed, unreachable := 0, 0
 	var firstUnreachable error
+	var unfinished []string // cut off by the collection's deadline: one warning
 	for i, res := range results {
 		q := queries[i/len(ranges)]
 		b.Warnings = append(b.Warnings, res.warns...)
@@ -225,6 +225,10 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 			if errors.Is(res.err, ErrUnreachable) {
 				unreachable++
 				firstUnreachable = cmp.Or(firstUnreachable, res.err)
+			}
+			if httpsource.Unfinished(res.err) {
+				unfinished = append(unfinished, q.what())
+				continue
 			}
 			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: %s: query %s failed: %v", q.what(), oneLineQuery(q.query), res.err))
 			continue
@@ -237,6 +241,9 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	}
 	if failed == total && unreachable > 0 {
 		return b, firstUnreachable
+	}
+	if len(unfinished) > 0 {
+		b.Warnings = append(b.Warnings, httpsource.UnfinishedWarning("prometheus", p.URL(), len(unfinished), total, time.Duration(p.cfg.Timeout), p.cfg.Names.Field("timeout"), slices.Compact(unfinished)))
 	}
 	var got [][]telemetry.Series
 	for qi, groups := range perQuery {

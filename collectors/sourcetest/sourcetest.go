@@ -1,7 +1,11 @@
 // Package sourcetest is the conformance kit every HTTP source runs (as
 // Alertmanager's notifiers share notify/test): secrets never shown, a
 // cancelled collection stops at once, a busy server's Retry-After is
-// honoured, responses are capped, and an unreachable server is one line.
+// honoured, responses are capped, an unreachable server is one line, and
+// a hostile server (Hostile: drip, endless, huge Content-Length, redirect
+// to another host, 429 storm, escape-laden errors) costs bounded time and
+// memory, learns no secret on another host, and puts no terminal escape
+// in what rca says.
 package sourcetest
 
 import (
@@ -13,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +54,9 @@ func Run(t *testing.T, h HTTP) {
 	t.Run("HonoursRetryAfter", func(t *testing.T) { honoursRetryAfter(t, h) })
 	t.Run("CapsResponses", func(t *testing.T) { capsResponses(t, h) })
 	t.Run("UnreachableIsOneLine", func(t *testing.T) { unreachableIsOneLine(t, h) })
+	for _, mode := range Modes {
+		t.Run("Hostile/"+string(mode), func(t *testing.T) { hostile(t, h, mode) })
+	}
 }
 
 // settings are the source's HTTP settings for a server at url.
@@ -236,5 +244,98 @@ func unreachableIsOneLine(t *testing.T, h HTTP) {
 	}
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "unreachable at "+closed.URL) || !strings.Contains(msg, "check url") {
 		t.Errorf("unreachable server: %q, want one line naming it and what to check", msg)
+	}
+}
+
+// memMu serialises the memory measurements of the sources' kits, which
+// run in parallel.
+var memMu sync.Mutex
+
+// hostile runs a collection, as rca does (collectors.Collect), against a
+// Hostile server in mode, with basic auth and a secret header, and checks
+// what a user could see: bounded time, bounded memory, no secret on
+// another host, no terminal escape in the error or a warning, each one
+// line.
+func hostile(t *testing.T, h HTTP, mode Mode) {
+	// Short where the server stalls, so the kit stays quick; long where
+	// the client works (-race reads an endless body slowly).
+	timeout := 2 * time.Second
+	if mode != Drip && mode != RateLimit {
+		timeout = 15 * time.Second
+	}
+	const maxBody = 8 << 20
+	srv := NewHostile(t, mode)
+	cfg := settings(srv.URL, func(c *httpsource.Config) {
+		c.Timeout = model.Duration(timeout)
+		c.Retries = 3
+		c.MaxResponseBytes = maxBody
+		c.HTTPClientConfig.BasicAuth = &config.BasicAuth{Username: "kit", Password: config.Secret(password)}
+		c.Headers = map[string]string{"X-Api-Key": headerValue}
+	})
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	src := h.New(t, cfg, log)
+	if mode == Endless {
+		memMu.Lock()
+		defer memMu.Unlock()
+		runtime.GC()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	b, _, err := collectors.Collect(context.Background(), []collectors.Source{src}, h.Request)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+
+	shown := b.Warnings
+	if err != nil {
+		shown = append([]string{err.Error()}, shown...)
+	}
+	text := strings.Join(shown, "\n") + "\n" + logs.String()
+	// Bounded time: the timeout bounds the whole collection.
+	if limit := timeout + 1500*time.Millisecond; took > limit {
+		t.Errorf("took %s, want at most %s (timeout %s)", took.Round(time.Millisecond), limit, timeout)
+	}
+	assertNoSecret(t, string(mode), text)
+	for _, line := range shown {
+		if strings.Contains(line, "\n") || HasEscape(line) {
+			t.Errorf("not one clean line: %q", line)
+		}
+	}
+	if len(shown) == 0 {
+		t.Errorf("nothing said about a %s server", mode)
+	}
+	switch mode {
+	case Drip:
+		if !strings.Contains(text, "within "+timeout.String()) {
+			t.Errorf("a dripping server: nothing says what did not finish within the timeout:\n%s", text)
+		}
+	case Endless, HugeLength:
+		if !strings.Contains(text, "response larger than 8 MiB") {
+			t.Errorf("an endless answer under an 8 MiB cap:\n%s", text)
+		}
+		if mode == Endless {
+			// Bounded memory: a body cut off at the cap costs about the
+			// cap, not the several times doubling buffers cost.
+			n := max(1, srv.Requests())
+			per := (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+			if per > maxBody*3/2+1<<20 {
+				t.Errorf("%d MiB allocated per request (%d requests) under an 8 MiB cap", per>>20, n)
+			}
+		}
+	case Redirect:
+		for _, got := range srv.Elsewhere() {
+			assertNoSecret(t, "another host got", got)
+			if strings.Contains(strings.ToLower(got), "authorization") {
+				t.Errorf("another host got credentials: %s", got)
+			}
+		}
+	case RateLimit:
+		if !strings.Contains(text, "27h46m39s") {
+			t.Errorf("Retry-After: 99999 is not reported as asked (27h46m39s):\n%s", text)
+		}
+	}
+	if strings.Contains(text, "check the window") && mode != Drip {
+		t.Errorf("a failing server is blamed on the window:\n%s", text)
 	}
 }

@@ -33,7 +33,8 @@ type Config struct {
 	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
 	// Headers are sent with every request, e.g. X-Scope-OrgID for a tenant.
 	Headers map[string]string `yaml:"headers,omitempty"`
-	// Timeout bounds one request, retries included.
+	// Timeout bounds one request, retries included, and within a
+	// collection (RunContext) all of the source's requests together.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// Retries is how often a request is retried after a 429, a 502-504 or
 	// a connection error (-1: never).
@@ -131,6 +132,7 @@ func (c Config) Client(log *slog.Logger, red Redactor) (*http.Client, error) {
 	}
 	rt = &headerTransport{next: rt, headers: c.Headers}
 	rt = &retryTransport{next: rt, retries: max(0, c.Retries), log: log, redact: red}
+	rt = &runTransport{next: rt, timeout: time.Duration(c.Timeout)}
 	rt = &limitTransport{next: rt, limit: c.MaxResponseBytes}
 	// The redirect policy lives in the http.Client, not the round tripper:
 	// build the client as config.NewClientFromConfig does.
@@ -146,14 +148,16 @@ func (c Config) Endpoint(unreachable error, red Redactor) Endpoint {
 	return Endpoint{Unreachable: unreachable, URL: RedactURL(c.URL), Names: c.Names, Timeout: time.Duration(c.Timeout), Redact: red}
 }
 
-// headerTransport adds configured headers (tenant ids and the like).
+// headerTransport adds configured headers (tenant ids and the like), but
+// not to a redirect that has left the server's host: the values may be
+// credentials, and Go's client drops Authorization and cookies there too.
 type headerTransport struct {
 	next    http.RoundTripper
 	headers map[string]string
 }
 
 func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if len(t.headers) == 0 {
+	if len(t.headers) == 0 || crossHostRedirect(req) {
 		return t.next.RoundTrip(req)
 	}
 	req = req.Clone(req.Context())
@@ -161,4 +165,35 @@ func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set(k, v)
 	}
 	return t.next.RoundTrip(req)
+}
+
+// crossHostRedirect reports whether req is a hop of a redirect chain that
+// has, at any hop, left the host of the chain's first request (or its
+// subdomains): Go's rule for Authorization, sticky as in net/http, so a
+// chain that comes back to the first host stays stripped.
+func crossHostRedirect(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	origin := strings.ToLower(first.URL.Hostname())
+	for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+		if !domainOrSubdomain(strings.ToLower(r.URL.Hostname()), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// domainOrSubdomain reports whether sub is parent or a subdomain of it, as
+// net/http's isDomainOrSubdomain.
+func domainOrSubdomain(sub, parent string) bool {
+	if sub == parent {
+		return true
+	}
+	// An IPv6 address or zone is no subdomain of anything.
+	if parent == "" || strings.ContainsAny(sub, ":%") {
+		return false
+	}
+	return strings.HasSuffix(sub, "."+parent)
 }

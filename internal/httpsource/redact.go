@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/rca-tool/rca/internal/termui"
 )
 
 // Secrets lists every credential the configuration holds, including the
@@ -94,11 +96,18 @@ func publicHeader(name string) bool {
 
 // Redactor replaces secrets in text. Messages from servers and from
 // net/http can echo what was sent; nothing that leaves rca may carry one.
+// It makes the text safe to show too: servers' text may carry terminal
+// escapes and line breaks, and every message is one line free of them.
 type Redactor []string
 
 // String replaces every secret; the longest first, so one that contains
-// another does not leave its rest behind.
+// another does not leave its rest behind. The result is one line without
+// terminal escapes (termui.OneLine).
 func (r Redactor) String(s string) string {
+	return termui.OneLine(r.secrets(s))
+}
+
+func (r Redactor) secrets(s string) string {
 	if !slices.IsSortedFunc(r, func(a, b string) int { return len(b) - len(a) }) {
 		r = slices.Clone(r)
 		slices.SortStableFunc(r, func(a, b string) int { return len(b) - len(a) })
@@ -153,10 +162,10 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// Error is err with every secret scrubbed from its message; errors.Is and
-// errors.As still see the original.
+// Error is err with every secret scrubbed from its message, on one line
+// without terminal escapes; errors.Is and errors.As still see the original.
 func (r Redactor) Error(err error) error {
-	if err == nil || len(r) == 0 {
+	if err == nil {
 		return err
 	}
 	msg := r.String(err.Error())

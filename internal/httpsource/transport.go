@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -101,7 +102,7 @@ type rateLimitedError struct {
 }
 
 func (e *rateLimitedError) Error() string {
-	return fmt.Sprintf("%s, and the server asked to wait %s, past the query timeout", e.status, e.wait.Round(time.Millisecond))
+	return fmt.Sprintf("%s, and the server asked to wait %s, past the query timeout", e.status, waitWords(e.wait))
 }
 
 // Endpoint names a server in the errors about reaching it.
@@ -120,7 +121,12 @@ func (e Endpoint) Describe(ctx context.Context, err error, tooBigHint string) (e
 	var netErr net.Error
 	var tooBig *tooLargeError
 	var limited *rateLimitedError
+	var late *runTimeoutError
 	switch {
+	case errors.As(err, &late):
+		// The collection's time is up, not the server's: say so, and keep
+		// the cause in the chain (Unfinished tells it from other errors).
+		err = fmt.Errorf("%w at %s: %w", e.Unreachable, e.URL, &runTimeoutError{timeout: e.Timeout, field: e.Names.Field("timeout")})
 	case errors.As(err, &tooBig):
 		err = fmt.Errorf("%w — %s", tooBig, tooBigHint)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
@@ -173,8 +179,9 @@ func backoff(base time.Duration, attempt int) time.Duration {
 }
 
 // maxRetryAfter bounds a parsed Retry-After, so seconds that overflow a
-// Duration do not turn into a negative wait.
-const maxRetryAfter = 24 * time.Hour
+// Duration do not turn into a negative wait; it is never waited for (a
+// wait past the timeout fails at once), only reported.
+const maxRetryAfter = time.Duration(math.MaxInt64)
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
@@ -182,12 +189,24 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
-		return time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second, true
+		if s > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true
+		}
+		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return min(max(0, t.Sub(now)), maxRetryAfter), true
 	}
 	return 0, false
+}
+
+// waitWords words a wait a server asked for as it asked: "27h46m39s";
+// one past what a Duration holds is "more than 290 years".
+func waitWords(d time.Duration) string {
+	if d >= maxRetryAfter {
+		return "more than 290 years"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 // limitTransport caps response bodies: reading past limit fails with a
