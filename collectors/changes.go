@@ -18,7 +18,9 @@ const MergeWindow = 2 * time.Minute
 // (a deploy record, a generation step, a version label change) into one
 // change: same service, deploy or version kind, within MergeWindow. The
 // richest report (with a commit, an author, versions) is kept and the
-// others fill what it lacks. Other kinds pass through, repeats removed.
+// others fill what it lacks. A restart of the service within MergeWindow
+// of a rollout is that rollout's own restart, and folds into it. Other
+// kinds pass through, repeats removed.
 // The result is sorted; merging an already merged list changes nothing.
 func MergeChanges(changes []telemetry.Change) []telemetry.Change {
 	in := slices.Clone(changes)
@@ -27,17 +29,29 @@ func MergeChanges(changes []telemetry.Change) []telemetry.Change {
 	var out []telemetry.Change
 	for _, c := range in {
 		merged := false
-		if rollout(c.Kind) {
+		if rollout(c.Kind) || c.Kind == telemetry.ChangeRestart {
 			for i := len(out) - 1; i >= 0; i-- {
 				o := &out[i]
 				if c.T.Sub(o.T) > MergeWindow {
 					break
 				}
-				if o.Service == c.Service && rollout(o.Kind) {
-					*o = mergeRollout(*o, c)
-					merged = true
-					break
+				if o.Service != c.Service {
+					continue
 				}
+				switch {
+				case rollout(o.Kind) && rollout(c.Kind):
+					*o = mergeRollout(*o, c)
+				case rollout(o.Kind) && c.Kind == telemetry.ChangeRestart:
+					// A rollout restarts what it deploys: the restart is its echo.
+					o.Source = joinSources(o.Source, c.Source)
+				case o.Kind == telemetry.ChangeRestart && rollout(c.Kind):
+					c.Source = joinSources(c.Source, o.Source)
+					*o = c
+				default:
+					continue
+				}
+				merged = true
+				break
 			}
 		}
 		if !merged {

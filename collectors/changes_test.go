@@ -20,6 +20,8 @@ func TestMergeChanges(t *testing.T) {
 		FromVersion: "v1.4.1", ToVersion: "v1.4.2", Commit: "9f3c1e2", Source: "prometheus: build info"}
 	restart := telemetry.Change{T: at(5), Service: "checkout", Kind: telemetry.ChangeRestart, Summary: "restart checkout", Source: "prometheus: restarts"}
 	other := telemetry.Change{T: at(4), Service: "cart", Kind: telemetry.ChangeDeploy, Summary: "deploy cart v3", Source: "file changes.json"}
+	earlyRestart := restart
+	earlyRestart.T = at(3)
 	later := telemetry.Change{T: at(40), Service: "checkout", Kind: telemetry.ChangeDeploy, Summary: "deploy checkout (generation 5 -> 6)", Source: "prometheus: Deployment spec change"}
 
 	tests := []struct {
@@ -33,8 +35,11 @@ func TestMergeChanges(t *testing.T) {
 		{"generation and version alone: a named deploy", []telemetry.Change{gen, ver},
 			[]telemetry.Change{{T: at(4), Service: "checkout", Kind: telemetry.ChangeDeploy, Summary: "deploy checkout v1.4.2", FromVersion: "v1.4.1", ToVersion: "v1.4.2",
 				Commit: "9f3c1e2", Source: "prometheus: Deployment spec change + prometheus: build info"}}},
-		{"restarts, other services and later deploys stay apart", []telemetry.Change{later, restart, other, gen},
-			[]telemetry.Change{other, gen, restart, later}},
+		{"a restart right after its rollout is the rollout's; other services and later deploys stay apart", []telemetry.Change{later, restart, other, gen},
+			[]telemetry.Change{other, withSource(gen, "prometheus: Deployment spec change + prometheus: restarts"), later}},
+		{"a restart seen before its rollout's record folds into the record", []telemetry.Change{file, earlyRestart},
+			[]telemetry.Change{withSource(file, "file changes.json + prometheus: restarts")}},
+		{"a restart alone stays a restart", []telemetry.Change{restart}, []telemetry.Change{restart}},
 		{"the same record twice is one", []telemetry.Change{other, other}, []telemetry.Change{other}},
 	}
 	for _, tc := range tests {
@@ -48,4 +53,9 @@ func TestMergeChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withSource(c telemetry.Change, source string) telemetry.Change {
+	c.Source = source
+	return c
 }
