@@ -195,6 +195,10 @@ func validLabels(names []string) []string {
 // name), else the instance, without a port. The analysis then places it on
 // the host, as infrastructure, with no rule of its own.
 func (c *Catalog) HostService(query string) string {
+	// node_exporter scrapes a host by its address; people name it by its
+	// host name (a changes file's host:). node_uname_info carries both:
+	// join it where it exists, keep the series as they are where not.
+	query = fmt.Sprintf(`(%[1]s * on (instance) group_left (nodename) max by (instance, nodename) (node_uname_info)) or on (instance) %[1]s`, query)
 	labels := c.HostLabels() // instance first: the others override it
 	for _, l := range labels {
 		query = fmt.Sprintf(`label_replace(%s, "service", "%s$1", %q, %q)`, query, hostPrefix, l, `\[?(.+?)\]?(?::[0-9]+)?`)

@@ -92,6 +92,9 @@ func TestQueriesKeepIdentity(t *testing.T) {
 			if !ok || agg.Op == parser.COUNT {
 				return nil
 			}
+			if vs, ok := agg.Expr.(*parser.VectorSelector); ok && vs.Name == "node_uname_info" && s.Host() {
+				return nil // the join that names the host
+			}
 			g := strings.Join(agg.Grouping, ", ")
 			switch {
 			case s.Host():
@@ -140,6 +143,21 @@ func TestHostName(t *testing.T) {
 	for in, want := range map[string]string{"10.0.0.1:9100": "10.0.0.1", "[::1]:9100": "::1", "web-1": "web-1", "": "", "web-1.example.com:9100": "web-1.example.com"} {
 		if got := HostName(in); got != want {
 			t.Errorf("HostName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Host signals join node_uname_info, so a host is named by its host name
+// where node_exporter says it, and keep their series where it does not.
+func TestHostQueriesJoinTheHostName(t *testing.T) {
+	c := mustDefault(t)
+	s, ok := c.Signal("host_disk_busy")
+	if !ok {
+		t.Fatal("no host_disk_busy")
+	}
+	for _, want := range []string{"group_left (nodename)", "node_uname_info", "or on (instance)"} {
+		if !strings.Contains(s.Query, want) {
+			t.Errorf("query %q has no %q", s.Query, want)
 		}
 	}
 }
