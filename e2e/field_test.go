@@ -319,10 +319,21 @@ func expectOutageOnTop(t *testing.T, r liveRun, service string) {
 	t.Errorf("%s, %s: want %s's outage (availability) as the top root cause\n%s", r.backend, r.fault, service, describe(r))
 }
 
+// fieldLab gates the real-fault lab: about five minutes of real faults,
+// whose assertions are what issue 16 still has to make true (six of the
+// eight fail today; see the README). FIELDLAB=1 runs it, CI=true or not.
+func fieldLab(t *testing.T) {
+	t.Helper()
+	if os.Getenv("FIELDLAB") != "1" {
+		t.Skip("the real-fault lab runs with FIELDLAB=1 (about five minutes; bash .ci/run installs its servers when FIELDLAB=1)")
+	}
+}
+
 // TestRealFaultHostNginx is topology 1: nginx, its exporter and
 // node_exporter on one host, a disk I/O storm after a deploy, and nginx
 // stopped; analysed on Prometheus and on VictoriaMetrics.
 func TestRealFaultHostNginx(t *testing.T) {
+	fieldLab(t)
 	t.Parallel()
 	for _, bin := range []string{"prometheus", "victoria-metrics", "prometheus-node-exporter", "nginx", "prometheus-nginx-exporter", "stress-ng"} {
 		labNeed(t, bin)
@@ -417,6 +428,7 @@ func TestRealFaultHostNginx(t *testing.T) {
 // exporter and node_exporter; a canary deploy burning CPU per request,
 // and redis stopped; analysed on Prometheus and on VictoriaMetrics.
 func TestRealFaultGatewayRedis(t *testing.T) {
+	fieldLab(t)
 	t.Parallel()
 	for _, bin := range []string{"prometheus", "victoria-metrics", "prometheus-node-exporter", "nginx", "prometheus-nginx-exporter", "redis-server", "prometheus-redis-exporter"} {
 		labNeed(t, bin)
