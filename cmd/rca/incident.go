@@ -172,7 +172,9 @@ func (a *app) logStartCmd() *cobra.Command {
 			switch {
 			case errors.As(err, &started) && !started.Current:
 				// The incident exists: say its ID, or notes would go elsewhere.
-				fmt.Fprintln(a.stdout, id)
+				if _, werr := fmt.Fprintln(a.stdout, id); werr != nil {
+					return fmt.Errorf("writing the incident ID: %w", werr)
+				}
 				return fmt.Errorf("%w: pass --incident %s to the next commands", err, id)
 			case errors.As(err, &started):
 				fmt.Fprintf(a.stderr, "rca: warning: %v\n", err)
@@ -180,7 +182,9 @@ func (a *app) logStartCmd() *cobra.Command {
 				return err
 			}
 			a.mirror(cmd.Context(), s, id)
-			fmt.Fprintln(a.stdout, id)
+			if _, err := fmt.Fprintln(a.stdout, id); err != nil {
+				return fmt.Errorf("writing the incident ID: %w", err)
+			}
 			fmt.Fprintf(a.stderr, "started %s in %s; it is now the current incident.\nNext: rca impact --incident current ... to measure who is affected; rca log note \"...\" as you go.\n", id, s.Path(id))
 			return nil
 		},
@@ -365,8 +369,13 @@ func (a *app) logListCmd() *cobra.Command {
 				fmt.Fprintf(a.stderr, "no incidents in %s (rca log start --title ... opens one)\n", s.Dir)
 				return nil
 			}
+			// One write, checked: a full disk or a closed pipe is a failure.
+			var buf bytes.Buffer
 			for _, in := range list {
-				fmt.Fprintln(a.stdout, in.Line())
+				fmt.Fprintln(&buf, in.Line())
+			}
+			if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+				return fmt.Errorf("writing the list: %w", err)
 			}
 			return nil
 		},

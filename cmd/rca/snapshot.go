@@ -76,8 +76,10 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	for _, s := range b.Series {
 		points += len(s.Points)
 	}
-	fmt.Fprintf(a.stdout, "recorded %d series (%d points), %d log lines and %d changes over %s (baseline %s) into %s\n",
-		len(b.Series), points, len(b.Logs), len(b.Changes), window, baseline, out)
+	if _, err := fmt.Fprintf(a.stdout, "recorded %d series (%d points), %d log lines and %d changes over %s (baseline %s) into %s\n",
+		len(b.Series), points, len(b.Logs), len(b.Changes), window, baseline, out); err != nil {
+		return fmt.Errorf("writing the summary: %w", err)
+	}
 	for _, w := range b.Warnings {
 		fmt.Fprintf(a.stderr, "rca: warning: %s\n", termui.OneLine(w))
 	}

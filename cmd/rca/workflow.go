@@ -272,8 +272,10 @@ func (a *app) review(cmd *cobra.Command, want string) error {
 	}
 	out := a.conf.V.GetString("out")
 	if out == "-" {
-		_, err := a.stdout.Write(buf.Bytes())
-		return err
+		if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("writing the review: %w", err)
+		}
+		return nil
 	}
 	if out == "" {
 		out = filepath.Join(s.Path(l.ID), "review.md")
@@ -284,6 +286,8 @@ func (a *app) review(cmd *cobra.Command, want string) error {
 	if err := writeOutput(out, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, out)
+	if _, err := fmt.Fprintln(a.stdout, out); err != nil {
+		return fmt.Errorf("writing the review's path: %w", err)
+	}
 	return nil
 }
