@@ -9,13 +9,65 @@ import (
 	"path/filepath"
 )
 
-// Write writes data to a temporary file next to path, sets perm, flushes
-// it to disk and renames it over path. On any failure the temporary file
-// is removed and path keeps its old content (or stays absent). The folder
-// must exist. Errors are *fs.PathError naming path, never the temporary file.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// Write puts data at path. Where path is absent or a regular file, it
+// writes data to a temporary file next to path, sets perm, flushes it to
+// disk and renames it over path: on any failure the temporary file is
+// removed and path keeps its old content (or stays absent). The folder must
+// exist and be writable.
+//
+// Anything else at path is written to, never replaced (a rename would turn
+// /dev/stdout or /dev/null into a regular file, and as root destroy the
+// device):
+//   - a symlink is followed: a link to a regular file has its target
+//     replaced atomically as above, so the link stays a link; a dangling
+//     link is written through, creating its target as a shell's > would;
+//   - a device, a named pipe or a socket is opened for writing and
+//     truncated, without creating anything, and data is written to it.
+//
+// A folder is not written through: the rename fails and the folder stays.
+// Errors are *fs.PathError naming path, never the temporary file.
+func Write(path string, data []byte, perm os.FileMode) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return &fs.PathError{Op: "write", Path: path, Err: cause(err)}
+	case err != nil, fi.Mode().IsRegular(), fi.IsDir():
+		return replace(path, path, data, perm)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return writeThrough(path, os.O_CREATE, data, perm)
+		}
+		if tfi, err := os.Stat(target); err == nil && tfi.Mode().IsRegular() {
+			return replace(path, target, data, perm)
+		}
+		return writeThrough(path, 0, data, perm)
+	default:
+		return writeThrough(path, 0, data, perm)
+	}
+}
+
+// writeThrough opens path for writing (creating it only if flag holds
+// os.O_CREATE), truncates it and writes data, in place.
+func writeThrough(path string, flag int, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|flag, perm)
+	if err != nil {
+		return &fs.PathError{Op: "write", Path: path, Err: cause(err)}
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return &fs.PathError{Op: "write", Path: path, Err: cause(err)}
+	}
+	return nil
+}
+
+// replace writes data atomically over target, naming path in errors.
+func replace(path, target string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(target)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		return &fs.PathError{Op: "write", Path: path, Err: cause(err)}
 	}
@@ -39,7 +91,7 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := os.Rename(f.Name(), target); err != nil {
 		return err
 	}
 	SyncDir(dir)

@@ -111,3 +111,64 @@ func assertOnly(t *testing.T, dir string, want ...string) {
 		t.Errorf("%s holds %q, want %q", dir, got, want)
 	}
 }
+
+// TestWriteFollowsSymlink (defect 1): a symlink to a regular file stays a
+// symlink; its target gets the data, replaced atomically beside it.
+func TestWriteFollowsSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.md")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.md")
+	if err := os.Symlink("real.md", link); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	if err := Write(link, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced: %v, %v", fi.Mode(), err)
+	}
+	if got, err := os.ReadFile(target); err != nil || string(got) != "new" {
+		t.Errorf("target content = %q, %v, want \"new\"", got, err)
+	}
+	assertOnly(t, dir, "link.md", "real.md")
+
+	// A dangling link is written through: its target is created.
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink("made.md", dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dangling, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(dangling); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Fatalf("the dangling symlink was replaced: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "made.md")); string(got) != "x" {
+		t.Errorf("made.md = %q, want \"x\"", got)
+	}
+}
+
+// TestWriteReplacesRegularAtomically: a regular file is still replaced by
+// a rename (a new inode), so a reader holding the old one sees it whole.
+func TestWriteReplacesRegularAtomically(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.json")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	if err := Write(path, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(path)
+	if os.SameFile(before, after) {
+		t.Error("the file was written in place, not replaced")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "new" {
+		t.Errorf("content = %q", got)
+	}
+	assertOnly(t, dir, "r.json")
+}
