@@ -68,6 +68,11 @@ func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChang
 	for _, c := range sorted {
 		effects, via := lk.effects(c, true)
 		if len(effects) == 0 {
+			// Only blips followed it: a weak candidate, but never one to
+			// hide, nor to list as having no effect.
+			effects, via = lk.effects(c, false)
+		}
+		if len(effects) == 0 {
 			if c.T.After(lk.window.From.Add(-lk.lookback)) && c.T.Before(lk.window.To) {
 				candidates = append(candidates, c)
 			}

@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -15,10 +16,24 @@ func queryMetricNames(q string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An *_info metric on a group_left join's right side only lends labels
+	// (node_uname_info naming a host): the query reads no data there.
+	joins := map[parser.Node]bool{}
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if b, ok := n.(*parser.BinaryExpr); ok && b.VectorMatching != nil && b.VectorMatching.Card == parser.CardManyToOne {
+			parser.Inspect(b.RHS, func(m parser.Node, _ []parser.Node) error {
+				if vs, ok := m.(*parser.VectorSelector); ok && strings.HasSuffix(vs.Name, "_info") {
+					joins[m] = true
+				}
+				return nil
+			})
+		}
+		return nil
+	})
 	var names []string
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 		vs, ok := n.(*parser.VectorSelector)
-		if !ok {
+		if !ok || joins[n] {
 			return nil
 		}
 		if vs.Name != "" {

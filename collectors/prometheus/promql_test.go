@@ -18,6 +18,8 @@ func TestQueryMetricNames(t *testing.T) {
 			[]string{"http_server_requests_total"}},
 		{`rate(b_total[1m]) + on(service) group_left rate(a_total[1m]) * 2`, []string{"a_total", "b_total"}},
 		{`x or y unless z`, []string{"x", "y", "z"}},
+		// An _info metric joined in only names things: the query reads x.
+		{`(max by (instance) (rate(x_total[2m])) * on (instance) group_left (nodename) max by (instance, nodename) (node_uname_info)) or on (instance) max by (instance) (rate(x_total[2m]))`, []string{"x_total"}},
 		{`max_over_time(rate(requests_total[1m])[1h:30s])`, []string{"requests_total"}},
 		{`histogram_quantile(0.99, sum by (le) (rate(latency_seconds_bucket[5m])))`, []string{"latency_seconds_bucket"}},
 		{`{__name__="by_matcher", job="a"}`, []string{"by_matcher"}},
