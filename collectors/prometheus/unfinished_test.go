@@ -3,7 +3,6 @@ package prometheus
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/testhttp"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -40,18 +40,7 @@ func TestTimeoutBoundsTheRun(t *testing.T) {
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":"checkout"},"values":[[%d,"1"]]}]}}`, t0.Unix())
 			return
 		}
-		w.WriteHeader(http.StatusOK)
-		for {
-			if _, err := io.WriteString(w, " "); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
+		testhttp.Drip(w, r, 200*time.Millisecond)
 	}))
 	defer srv.Close()
 	cat, err := catalog.Default()
