@@ -372,9 +372,7 @@ func TestLokiMetricsQueries(t *testing.T) {
 func TestLokiMetricsFailures(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	window := telemetry.Window{From: lokiT0.Add(time.Hour), To: lokiT0.Add(90 * time.Minute)}
-	baseline := telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}
-	lines := append(boundaryLines(lokiT0, window.To, 3), incidentLines(window)...)
+	window, baseline, lines := incidentCase(3)
 	timeouts, _ := cat.Signal("log_timeouts")
 	timeoutQuery, _ := cat.LogMetricQuery(timeouts, DefaultSelector)
 	tests := []struct {
@@ -458,9 +456,7 @@ func TestLokiMetricsFailures(t *testing.T) {
 func TestLokiMetricsMatchAnalysis(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	window := telemetry.Window{From: lokiT0.Add(time.Hour), To: lokiT0.Add(90 * time.Minute)}
-	baseline := telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}
-	lines := append(boundaryLines(lokiT0, window.To, 11), incidentLines(window)...)
+	window, baseline, lines := incidentCase(11)
 	f := newFakeLoki(t, lines)
 	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
 	l := newTestLoki(t, f.srv.URL, nil)
@@ -512,6 +508,15 @@ func TestLokiMetricsMatchAnalysis(t *testing.T) {
 	if lokiQueries == 0 {
 		t.Error("no finding names Loki's query: the pushed-down series were not used")
 	}
+}
+
+// incidentCase is a 30-minute window an hour after lokiT0, the hour
+// before as its baseline, and over both boundaryLines (of seed) with the
+// window's incidentLines.
+func incidentCase(seed uint64) (window, baseline telemetry.Window, lines []telemetry.LogLine) {
+	window = telemetry.Window{From: lokiT0.Add(time.Hour), To: lokiT0.Add(90 * time.Minute)}
+	baseline = telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}
+	return window, baseline, append(boundaryLines(lokiT0, window.To, seed), incidentLines(window)...)
 }
 
 // incidentLines are a gateway timing out calling checkout from ten
