@@ -342,7 +342,7 @@ func TestLokiMetricsQueries(t *testing.T) {
 	}
 	var asked []string
 	ranges := map[string]bool{}
-	for _, r := range f.requests() {
+	for _, r := range f.Requests() {
 		q := r.URL.Query()
 		asked = append(asked, q.Get("query"))
 		ranges[q.Get("start")+" "+q.Get("end")] = true

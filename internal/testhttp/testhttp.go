@@ -1,11 +1,15 @@
-// Package testhttp holds the misbehaving HTTP answers that tests of more
-// than one package serve: a body that drips and one that never ends. It
-// imports only the standard library, so any package's tests can use it.
+// Package testhttp holds what the fake HTTP servers of more than one
+// package's tests share: misbehaving answers (a body that drips, one that
+// never ends) and a record of the requests served. It imports only the
+// standard library, so any package's tests can use it.
 package testhttp
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -37,4 +41,25 @@ func (b Endless) Read(p []byte) (int, error) {
 		p[i] = byte(b)
 	}
 	return len(p), nil
+}
+
+// Recorder keeps a copy of every request a test server got; a fake
+// server embeds it and calls Record as it serves.
+type Recorder struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+// Record keeps a copy of r.
+func (rec *Recorder) Record(r *http.Request) {
+	rec.mu.Lock()
+	rec.reqs = append(rec.reqs, r.Clone(context.Background()))
+	rec.mu.Unlock()
+}
+
+// Requests are the requests recorded, in the order they came.
+func (rec *Recorder) Requests() []*http.Request {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return slices.Clone(rec.reqs)
 }
