@@ -242,6 +242,43 @@ func firstLine(s string) string {
 	return s
 }
 
+// labFaults are a topology's two faults: a deploy whose change must be
+// the top root cause, and a service stopped.
+type labFaults struct {
+	deploy, deployService, version string
+	deployWindow                   [2]time.Duration
+	outage, outageService          string
+	outageWindow                   [2]time.Duration
+}
+
+// conclude writes the changes file, analyses both faults on both
+// backends, dumps the series and writes the facts; then it asserts, per
+// backend, the deploy on top of its fault and the outage on top of its.
+func (lt *labTopology) conclude(t *testing.T, changes []labChange, f labFaults) {
+	t.Helper()
+	var dropped []string
+	lt.changesFile, dropped = writeChanges(t, filepath.Join(lt.out, "changes.json"), changes)
+	if len(dropped) > 0 {
+		t.Logf("the changes file format has no field for: %s", strings.Join(dropped, ", "))
+		lt.timeline["changes: fields the format does not have, left out"] = dropped
+	}
+
+	lt.analyse(t, f.deploy, f.deployWindow)
+	lt.analyse(t, f.outage, f.outageWindow)
+	lt.dump(t)
+	lt.finish(t)
+	beginAssertions(t)
+
+	for _, backend := range []string{"Prometheus", "Victoria"} {
+		t.Run(backend+"/"+f.deploy, func(t *testing.T) {
+			expectDeployOnTop(t, lt.run(f.deploy, backend), f.deployService, f.version)
+		})
+		t.Run(backend+"/"+f.outage, func(t *testing.T) {
+			expectOutageOnTop(t, lt.run(f.outage, backend), f.outageService)
+		})
+	}
+}
+
 // run finds the live run of a fault on a backend.
 func (lt *labTopology) run(fault, backend string) liveRun {
 	for _, r := range lt.runs {
@@ -395,32 +432,15 @@ func TestRealFaultHostNginx(t *testing.T) {
 	lt.timeline["lab: load answers in the baseline, by status"] = traffic.counts(lt.epoch, lt.at(baselineEnd))
 
 	host, _ := os.Hostname()
-	var dropped []string
-	lt.changesFile, dropped = writeChanges(t, filepath.Join(lt.out, "changes.json"), []labChange{
+	lt.conclude(t, []labChange{
 		{at: lt.epoch.Add(-40 * time.Minute), service: "billing-api", kind: "deploy", summary: "deploy billing-api v2.3.0",
 			fromVersion: "v2.2.9", toVersion: "v2.3.0"},
 		{at: lt.at(stormDeploy), service: "log-compactor", kind: "deploy", summary: "deploy log-compactor v0.9.0 (compacts in place)",
 			fromVersion: "v0.8.2", toVersion: "v0.9.0", host: host, instance: nodeAddr},
+	}, labFaults{
+		deploy: "disk_storm_after_deploy", deployWindow: stormWindow, deployService: "log-compactor", version: "v0.9.0",
+		outage: "nginx_stopped", outageWindow: outageWindow, outageService: "nginx",
 	})
-	if len(dropped) > 0 {
-		t.Logf("the changes file format has no field for: %s", strings.Join(dropped, ", "))
-		lt.timeline["changes: fields the format does not have, left out"] = dropped
-	}
-
-	lt.analyse(t, "disk_storm_after_deploy", stormWindow)
-	lt.analyse(t, "nginx_stopped", outageWindow)
-	lt.dump(t)
-	lt.finish(t)
-	beginAssertions(t)
-
-	for _, backend := range []string{"Prometheus", "Victoria"} {
-		t.Run(backend+"/disk_storm_after_deploy", func(t *testing.T) {
-			expectDeployOnTop(t, lt.run("disk_storm_after_deploy", backend), "log-compactor", "v0.9.0")
-		})
-		t.Run(backend+"/nginx_stopped", func(t *testing.T) {
-			expectOutageOnTop(t, lt.run("nginx_stopped", backend), "nginx")
-		})
-	}
 }
 
 // TestRealFaultGatewayRedis is topology 2: nginx as a gateway in front of
@@ -539,33 +559,16 @@ func TestRealFaultGatewayRedis(t *testing.T) {
 	}
 	lt.timeline["lab: gateway answers in the baseline, by status"] = traffic.counts(lt.epoch, lt.at(baselineEnd))
 
-	var dropped []string
-	lt.changesFile, dropped = writeChanges(t, filepath.Join(lt.out, "changes.json"), []labChange{
+	lt.conclude(t, []labChange{
 		{at: lt.epoch.Add(-30 * time.Minute), service: "search-indexer", kind: "config", summary: "search-indexer: raise batch size to 500"},
 		{at: lt.at(canaryAt), service: "fieldapp", kind: "deploy", summary: "canary fieldapp v1.1.0 on 1 of 2 instances",
 			fromVersion: "v1.0.0", toVersion: "v1.1.0", instance: canaryAddr},
 		{at: lt.at(canaryEnd), service: "fieldapp", kind: "deploy", summary: "roll back the fieldapp canary to v1.0.0",
 			fromVersion: "v1.1.0", toVersion: "v1.0.0", instance: canaryAddr},
+	}, labFaults{
+		deploy: "canary_cpu_deploy", deployWindow: canaryWindow, deployService: "fieldapp", version: "v1.1.0",
+		outage: "redis_stopped", outageWindow: outageWindow, outageService: "redis",
 	})
-	if len(dropped) > 0 {
-		t.Logf("the changes file format has no field for: %s", strings.Join(dropped, ", "))
-		lt.timeline["changes: fields the format does not have, left out"] = dropped
-	}
-
-	lt.analyse(t, "canary_cpu_deploy", canaryWindow)
-	lt.analyse(t, "redis_stopped", outageWindow)
-	lt.dump(t)
-	lt.finish(t)
-	beginAssertions(t)
-
-	for _, backend := range []string{"Prometheus", "Victoria"} {
-		t.Run(backend+"/canary_cpu_deploy", func(t *testing.T) {
-			expectDeployOnTop(t, lt.run("canary_cpu_deploy", backend), "fieldapp", "v1.1.0")
-		})
-		t.Run(backend+"/redis_stopped", func(t *testing.T) {
-			expectOutageOnTop(t, lt.run("redis_stopped", backend), "redis")
-		})
-	}
 }
 
 func sumCounts(m map[int]int) int {
