@@ -178,6 +178,20 @@ func (lt *labTopology) ready(t *testing.T) {
 	lt.mark("up")
 }
 
+// startBackends starts Prometheus and VictoriaMetrics scraping jobs, and
+// keeps their configurations and the nginx one at nginxConf in the facts.
+func (lt *labTopology) startBackends(t *testing.T, dir string, jobs []scrapeJob, nginxConf string) {
+	t.Helper()
+	var promCfg, vmCfg string
+	lt.promURL, promCfg = startScrapingPrometheus(t, dir, jobs)
+	lt.vmURL, vmCfg = startVictoria(t, dir, jobs)
+	for _, f := range []string{promCfg, vmCfg, nginxConf} {
+		if b, err := os.ReadFile(f); err == nil {
+			_ = os.WriteFile(filepath.Join(lt.out, filepath.Base(f)), b, 0o644)
+		}
+	}
+}
+
 // analyse runs rca on every backend over the window, against the baseline.
 func (lt *labTopology) analyse(t *testing.T, fault string, w [2]time.Duration) {
 	t.Helper()
@@ -384,15 +398,8 @@ func TestRealFaultHostNginx(t *testing.T) {
 	nginx := startNginx(t, nginxDir, nginxAddr, nginxConfig(nginxDir, nginxAddr, "", ""))
 	exporterAddr := startNginxExporter(t, nginxAddr)
 	jobs := []scrapeJob{{"node", []string{nodeAddr}}, {"nginx", []string{exporterAddr}}}
-	var promCfg, vmCfg string
-	lt.promURL, promCfg = startScrapingPrometheus(t, dir, jobs)
-	lt.vmURL, vmCfg = startVictoria(t, dir, jobs)
+	lt.startBackends(t, dir, jobs, filepath.Join(nginxDir, "nginx.conf"))
 	traffic := startLoad(t, "http://"+nginxAddr+"/", 20, 2*time.Second)
-	for _, f := range []string{promCfg, vmCfg, filepath.Join(nginxDir, "nginx.conf")} {
-		if b, err := os.ReadFile(f); err == nil {
-			_ = os.WriteFile(filepath.Join(lt.out, filepath.Base(f)), b, 0o644)
-		}
-	}
 	lt.timeline["addresses"] = map[string]string{"node-exporter": nodeAddr, "nginx": nginxAddr, "nginx-exporter": exporterAddr, "prometheus": lt.promURL, "victoria-metrics": lt.vmURL}
 	lt.ready(t)
 
@@ -497,15 +504,8 @@ func TestRealFaultGatewayRedis(t *testing.T) {
 		{"fieldapp", []string{stableAddr, canaryAddr}},
 		{"redis", []string{redisExporter}},
 	}
-	var promCfg, vmCfg string
-	lt.promURL, promCfg = startScrapingPrometheus(t, dir, jobs)
-	lt.vmURL, vmCfg = startVictoria(t, dir, jobs)
+	lt.startBackends(t, dir, jobs, filepath.Join(gatewayDir, "nginx.conf"))
 	traffic := startLoad(t, "http://"+gatewayAddr+"/api/items", 20, 3*time.Second)
-	for _, f := range []string{promCfg, vmCfg, filepath.Join(gatewayDir, "nginx.conf")} {
-		if b, err := os.ReadFile(f); err == nil {
-			_ = os.WriteFile(filepath.Join(lt.out, filepath.Base(f)), b, 0o644)
-		}
-	}
 	lt.timeline["addresses"] = map[string]string{"node-exporter": nodeAddr, "redis": redisAddr, "redis-exporter": redisExporter,
 		"fieldapp-1": stableAddr, "fieldapp-2 (canary)": canaryAddr, "gateway": gatewayAddr, "gateway-exporter": gatewayExporter,
 		"prometheus": lt.promURL, "victoria-metrics": lt.vmURL}
