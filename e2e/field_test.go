@@ -513,18 +513,17 @@ func TestRealFaultGatewayRedis(t *testing.T) {
 
 	// The canary: v1.1.0 on the second instance, burning CPU per request;
 	// rolled back after 35 s.
+	deployCanary := func(version, cpuPerRequest, mark string) {
+		canary.stop(t)
+		canary.argv = appArgs(canaryAddr, version, cpuPerRequest)
+		canary.start(t)
+		lt.mark(mark)
+		waitHTTP(t, canary, "http://"+canaryAddr+"/healthz", 30*time.Second)
+	}
 	sleepUntil(t, lt.at(canaryAt), "the canary deploy")
-	canary.stop(t)
-	canary.argv = appArgs(canaryAddr, "v1.1.0", "150ms")
-	canary.start(t)
-	lt.mark("canary deployed")
-	waitHTTP(t, canary, "http://"+canaryAddr+"/healthz", 30*time.Second)
+	deployCanary("v1.1.0", "150ms", "canary deployed")
 	sleepUntil(t, lt.at(canaryEnd), "the canary's rollback")
-	canary.stop(t)
-	canary.argv = appArgs(canaryAddr, "v1.0.0", "0")
-	canary.start(t)
-	lt.mark("canary rolled back")
-	waitHTTP(t, canary, "http://"+canaryAddr+"/healthz", 30*time.Second)
+	deployCanary("v1.0.0", "0", "canary rolled back")
 
 	// redis stopped.
 	sleepUntil(t, lt.at(outageAt), "stopping redis")
