@@ -326,21 +326,12 @@ func (c *Catalog) compile() error {
 		if s.Name == "" {
 			s.Name = s.ID
 		}
-		s.metrics = s.metrics[:0]
-		for _, expr := range s.Metrics {
-			re, err := regexp.Compile("^(?:" + expr + ")$")
-			if err != nil {
-				return fmt.Errorf("signal %q: metric pattern %q: %w", s.ID, expr, err)
-			}
-			s.metrics = append(s.metrics, re)
+		var err error
+		if s.metrics, err = compileWhole(s.metrics[:0], s.Metrics); err != nil {
+			return fmt.Errorf("signal %q: metric pattern %w", s.ID, err)
 		}
-		s.notMetrics = s.notMetrics[:0]
-		for _, expr := range s.NotMetrics {
-			re, err := regexp.Compile("^(?:" + expr + ")$")
-			if err != nil {
-				return fmt.Errorf("signal %q: not_metrics pattern %q: %w", s.ID, expr, err)
-			}
-			s.notMetrics = append(s.notMetrics, re)
+		if s.notMetrics, err = compileWhole(s.notMetrics[:0], s.NotMetrics); err != nil {
+			return fmt.Errorf("signal %q: not_metrics pattern %w", s.ID, err)
 		}
 		if s.template == "" {
 			s.template = s.Query
@@ -400,6 +391,19 @@ func (c *Catalog) compile() error {
 		}
 	}
 	return nil
+}
+
+// compileWhole appends to into each of exprs compiled to match a whole
+// name; an error quotes the expression that does not compile.
+func compileWhole(into []*regexp.Regexp, exprs []string) ([]*regexp.Regexp, error) {
+	for _, expr := range exprs {
+		re, err := regexp.Compile("^(?:" + expr + ")$")
+		if err != nil {
+			return into, fmt.Errorf("%q: %w", expr, err)
+		}
+		into = append(into, re)
+	}
+	return into, nil
 }
 
 // Extend returns a copy of c with the user's catalog laid over it: signals
