@@ -130,6 +130,26 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
+// oneCount is what Loki counts of lines over window, without a baseline:
+// one series, and no warnings.
+func oneCount(t *testing.T, cat *catalog.Catalog, lines []telemetry.LogLine, window telemetry.Window) telemetry.Series {
+	t.Helper()
+	got, warns, err := countingLoki(t, cat, lines).Metrics(context.Background(), cat, window, telemetry.Window{})
+	if err != nil || len(warns) > 0 || len(got) != 1 {
+		t.Fatalf("got %d series, %v %q", len(got), err, warns)
+	}
+	return got[0]
+}
+
+// countingLoki is a source over a fake Loki that holds lines and counts
+// them for the catalog's log signals as Loki would.
+func countingLoki(t *testing.T, cat *catalog.Catalog, lines []telemetry.LogLine) *Source {
+	t.Helper()
+	f := newFakeLoki(t, lines)
+	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
+	return newTestLoki(t, f.srv.URL, nil)
+}
+
 // countAs makes the fake count a query's lines as the catalog's matching
 // does: the signal's level (first level label) or pattern.
 func countAs(cat *catalog.Catalog, selector string) map[string]func(telemetry.LogLine) bool {
@@ -221,9 +241,7 @@ func TestLokiMetricsMatchLines(t *testing.T) {
 					return !l.T.Before(to.Truncate(time.Minute)) && l.T.Before(to.Truncate(time.Minute).Add(time.Minute))
 				})
 			}
-			f := newFakeLoki(t, lines)
-			f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-			l := newTestLoki(t, f.srv.URL, nil)
+			l := countingLoki(t, cat, lines)
 			read, warns, err := l.Lines(context.Background(), cat, tc.window, tc.baseline)
 			if err != nil || len(warns) > 0 {
 				t.Fatalf("collect: %v %q", err, warns)
@@ -267,15 +285,9 @@ func TestLokiMetricsSubMillisecond(t *testing.T) {
 		{T: lokiT0.Add(2*time.Minute + time.Nanosecond), Labels: gw, Line: "upstream timed out 4"},      // minute 2, both
 		{T: lokiT0.Add(2*time.Minute + 999*time.Microsecond), Labels: gw, Line: "upstream timed out 5"}, // minute 2, both
 	}
-	f := newFakeLoki(t, lines)
-	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-	l := newTestLoki(t, f.srv.URL, nil)
-	got, warns, err := l.Metrics(context.Background(), cat, window, telemetry.Window{})
-	if err != nil || len(warns) > 0 || len(got) != 1 {
-		t.Fatalf("got %d series, %v %q", len(got), err, warns)
-	}
+	got := oneCount(t, cat, lines, window)
 	var counts []float64
-	for _, p := range got[0].Points {
+	for _, p := range got.Points {
 		counts = append(counts, p.V)
 	}
 	if want := []float64{1, 2, 2}; !slices.Equal(counts, want) {
@@ -297,14 +309,8 @@ func TestLokiMetricsLastMinute(t *testing.T) {
 		{T: lokiT0.Add(10*time.Minute + 10*time.Second), Labels: gw, Line: "upstream timed out"}, // read
 		{T: lokiT0.Add(10*time.Minute + 30*time.Second), Labels: gw, Line: "upstream timed out"}, // after the end
 	}
-	f := newFakeLoki(t, lines)
-	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-	l := newTestLoki(t, f.srv.URL, nil)
-	got, warns, err := l.Metrics(context.Background(), cat, window, telemetry.Window{})
-	if err != nil || len(warns) > 0 || len(got) != 1 {
-		t.Fatalf("got %d series, %v %q", len(got), err, warns)
-	}
-	pts := got[0].Points
+	got := oneCount(t, cat, lines, window)
+	pts := got.Points
 	if len(pts) != 11 || !pts[10].T.Equal(lokiT0.Add(10*time.Minute)) || pts[10].V != 2 {
 		t.Errorf("points %v, want 11 minutes, the last counting both lines", pts)
 	}
@@ -457,9 +463,7 @@ func TestLokiMetricsMatchAnalysis(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
 	window, baseline, lines := incidentCase(11)
-	f := newFakeLoki(t, lines)
-	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-	l := newTestLoki(t, f.srv.URL, nil)
+	l := countingLoki(t, cat, lines)
 	read, _, err := l.Lines(context.Background(), cat, window, baseline)
 	if err != nil {
 		t.Fatal(err)
