@@ -358,13 +358,8 @@ func (c *Catalog) compile() error {
 				return fmt.Errorf("signal %q: logql: %w", s.ID, err)
 			}
 		}
-		s.logRe = nil
-		if s.LogPattern != "" {
-			re, err := regexp.Compile(s.LogPattern)
-			if err != nil {
-				return fmt.Errorf("signal %q: log pattern %q: %w", s.ID, s.LogPattern, err)
-			}
-			s.logRe = re
+		if s.logRe, err = compileIfGiven(s.LogPattern); err != nil {
+			return fmt.Errorf("signal %q: log pattern %q: %w", s.ID, s.LogPattern, err)
 		}
 		c.byID[s.ID] = i
 	}
@@ -374,13 +369,9 @@ func (c *Catalog) compile() error {
 		if err := cs.validate(); err != nil {
 			return err
 		}
-		cs.patternRe = nil
-		if cs.Pattern != "" {
-			re, err := regexp.Compile(cs.Pattern)
-			if err != nil {
-				return fmt.Errorf("change source %q: pattern %q: %w", cs.ID, cs.Pattern, err)
-			}
-			cs.patternRe = re
+		var err error
+		if cs.patternRe, err = compileIfGiven(cs.Pattern); err != nil {
+			return fmt.Errorf("change source %q: pattern %q: %w", cs.ID, cs.Pattern, err)
 		}
 		if seen[cs.ID] {
 			return fmt.Errorf("change source id %q appears twice", cs.ID)
@@ -391,6 +382,14 @@ func (c *Catalog) compile() error {
 		}
 	}
 	return nil
+}
+
+// compileIfGiven compiles expr, and is nil where expr is empty.
+func compileIfGiven(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	return regexp.Compile(expr)
 }
 
 // compileWhole appends to into each of exprs compiled to match a whole
