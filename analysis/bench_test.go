@@ -10,7 +10,7 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/demo"
+	"github.com/rca-tool/rca/demo/demotest"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -39,11 +39,7 @@ func piDigits(b *testing.B) (*catalog.Catalog, telemetry.Bundle) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bundle, err := demo.Generate(demo.PiDigits())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return cat, bundle
+	return cat, demotest.PiDigits(b)
 }
 
 // benchAnalyze measures one analysis of bundle, allocations and all.
