@@ -52,9 +52,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = collectors.Logger(log)
 	hc, err := cfg.Client(log, red)
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
