@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/httpsource"
 	"github.com/rca-tool/rca/internal/testhttp"
@@ -43,10 +42,7 @@ func TestTimeoutBoundsTheRun(t *testing.T) {
 		testhttp.Drip(w, r, 200*time.Millisecond)
 	}))
 	defer srv.Close()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	cfg := Config{Config: httpsource.New(srv.URL), Concurrency: 4}
 	cfg.Timeout = model.Duration(time.Second)
 	cfg.Retries = -1
