@@ -10,42 +10,43 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/demo"
+	"github.com/rca-tool/rca/demo/demotest"
 	"github.com/rca-tool/rca/telemetry"
 )
 
 // BenchmarkAnalyzePiDigits measures one analysis of the demo incident
 // (288 series, about 46,000 samples, 4,000 log lines).
 func BenchmarkAnalyzePiDigits(b *testing.B) {
-	cat, err := catalog.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	bundle, err := demo.Generate(demo.PiDigits())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		analysis.Analyze(bundle, cat, analysis.Options{})
-	}
+	cat, bundle := piDigits(b)
+	benchAnalyze(b, bundle, cat)
 }
 
 // BenchmarkAssessImpactPiDigits measures rca impact's own work on top of
 // the analysis it reads (BenchmarkAnalyzePiDigits).
 func BenchmarkAssessImpactPiDigits(b *testing.B) {
-	cat, err := catalog.Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	bundle, err := demo.Generate(demo.PiDigits())
-	if err != nil {
-		b.Fatal(err)
-	}
+	cat, bundle := piDigits(b)
 	res := analysis.Analyze(bundle, cat, analysis.Options{})
 	b.ReportAllocs()
 	for b.Loop() {
 		analysis.AssessImpact(bundle, cat, res, 0)
+	}
+}
+
+// piDigits is the default catalog and the demo incident's bundle.
+func piDigits(b *testing.B) (*catalog.Catalog, telemetry.Bundle) {
+	b.Helper()
+	cat, err := catalog.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cat, demotest.PiDigits(b)
+}
+
+// benchAnalyze measures one analysis of bundle, allocations and all.
+func benchAnalyze(b *testing.B, bundle telemetry.Bundle, cat *catalog.Catalog) {
+	b.ReportAllocs()
+	for b.Loop() {
+		analysis.Analyze(bundle, cat, analysis.Options{})
 	}
 }
 
@@ -89,12 +90,7 @@ func BenchmarkAnalyzeServices(b *testing.B) {
 	}
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		bundle := manyServices(n)
-		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				analysis.Analyze(bundle, cat, analysis.Options{})
-			}
-		})
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) { benchAnalyze(b, bundle, cat) })
 	}
 }
 

@@ -133,14 +133,7 @@ func TestCounterWithSignalSaysPerSecondHonestly(t *testing.T) {
 		return 0.01
 	})
 	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "vm_promscrape_scrape_retries_total", Signal: "retries", Labels: svc("vm"), Points: pts})
-	res := Analyze(f.b, defaultCatalog(), Options{})
-	if len(res.Anomalies) != 1 {
-		t.Fatalf("anomalies = %d, want the rate step", len(res.Anomalies))
-	}
-	a := res.Anomalies[0]
-	if math.Abs(a.BaselineValue-0.01) > 1e-9 || math.Abs(a.ObservedValue-2) > 1e-9 {
-		t.Errorf("baseline %v observed %v, want the rates 0.01 and 2", a.BaselineValue, a.ObservedValue)
-	}
+	res, a := rateStep(t, f, 0.01, 2)
 	if !strings.Contains(a.Explanation, "from 0.01/s to 2/s") || !strings.Contains(a.Signal, "per-second rate") {
 		t.Errorf("why %q (signal %q), want the rates in /s", a.Explanation, a.Signal)
 	}
@@ -148,6 +141,21 @@ func TestCounterWithSignalSaysPerSecondHonestly(t *testing.T) {
 	if len(ev.Points) == 0 || ev.Points[len(ev.Points)-1].V != 2 {
 		t.Errorf("the chart's evidence should be the rate, got %v", ev.Points[len(ev.Points)-1:])
 	}
+}
+
+// rateStep analyses f's bundle and wants one anomaly: a counter's rate
+// stepping from baseline to observed.
+func rateStep(t *testing.T, f *fixture, baseline, observed float64) (Result, Finding) {
+	t.Helper()
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.Anomalies) != 1 {
+		t.Fatalf("anomalies = %d, want the counter's rate step", len(res.Anomalies))
+	}
+	a := res.Anomalies[0]
+	if math.Abs(a.BaselineValue-baseline) > 1e-9 || math.Abs(a.ObservedValue-observed) > 1e-9 {
+		t.Errorf("rate baseline %v observed %v, want %v and %v", a.BaselineValue, a.ObservedValue, baseline, observed)
+	}
+	return res, a
 }
 
 func TestToRateResetsAndJitter(t *testing.T) {

@@ -289,13 +289,9 @@ func weightedMean(v, weight []telemetry.Point, w telemetry.Window) float64 {
 		if !w.Contains(p.T) || !finite(p.V) {
 			continue
 		}
-		k := 1.0
-		if wt != nil {
-			x, ok := wt[p.T.UnixNano()]
-			if !ok || !finite(x) {
-				continue
-			}
-			k = x
+		k, ok := factorAt(wt, p.T)
+		if !ok {
+			continue
 		}
 		sum += p.V * k
 		n += k
@@ -315,13 +311,9 @@ func integrate(rate, factor []telemetry.Point, w telemetry.Window) float64 {
 		if i == 0 || !w.Contains(p.T) || !finite(p.V) {
 			continue
 		}
-		k := 1.0
-		if f != nil {
-			x, ok := f[p.T.UnixNano()]
-			if !ok || !finite(x) {
-				continue
-			}
-			k = x
+		k, ok := factorAt(f, p.T)
+		if !ok {
+			continue
 		}
 		total += p.V * k * p.T.Sub(rate[i-1].T).Seconds()
 	}
@@ -350,6 +342,16 @@ func pointsByTime(pts []telemetry.Point) map[int64]float64 {
 		m[p.T.UnixNano()] = p.V
 	}
 	return m
+}
+
+// factorAt is the value of byTime (from pointsByTime) at t, 1 where
+// byTime is nil; false where it has no finite value at t.
+func factorAt(byTime map[int64]float64, t time.Time) (float64, bool) {
+	if byTime == nil {
+		return 1, true
+	}
+	x, ok := byTime[t.UnixNano()]
+	return x, ok && finite(x)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

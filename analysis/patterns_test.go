@@ -11,25 +11,16 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/demo"
+	"github.com/rca-tool/rca/demo/demotest"
 	"github.com/rca-tool/rca/internal/golden"
 	"github.com/rca-tool/rca/telemetry"
 )
-
-func demoBundle(t testing.TB) telemetry.Bundle {
-	t.Helper()
-	b, err := demo.Generate(demo.PiDigits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestMinePatternsDeterministic: the same bundle with its lines in another
 // order gives the same templates and ids: they are mined per service and
 // level, by time.
 func TestMinePatternsDeterministic(t *testing.T) {
-	bundle := demoBundle(t)
+	bundle := demotest.PiDigits(t)
 	want := minePatterns(indexLogs(bundle, defaultCatalog()))
 	shuffled := bundle
 	shuffled.Logs = slices.Clone(bundle.Logs)
@@ -50,7 +41,7 @@ func TestMinePatternsDeterministic(t *testing.T) {
 // TestDemoPatternsGolden pins the templates of the demo incident's logs and
 // the ones that are new or surging in its window.
 func TestDemoPatternsGolden(t *testing.T) {
-	b := demoBundle(t)
+	b := demotest.PiDigits(t)
 	cat := defaultCatalog()
 	ix := indexLogs(b, cat)
 	mined := minePatterns(ix)

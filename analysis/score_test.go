@@ -95,14 +95,7 @@ func TestCounterBecomesRate(t *testing.T) {
 		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: total})
 	}
 	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments"), Points: pts})
-	res := Analyze(f.b, defaultCatalog(), Options{})
-	if len(res.Anomalies) != 1 {
-		t.Fatalf("anomalies = %d, want the counter's rate step", len(res.Anomalies))
-	}
-	a := res.Anomalies[0]
-	if math.Abs(a.BaselineValue-10) > 1e-9 || math.Abs(a.ObservedValue-100) > 1e-9 {
-		t.Errorf("rate baseline %v observed %v, want 10 and 100", a.BaselineValue, a.ObservedValue)
-	}
+	_, a := rateStep(t, f, 10, 100)
 	if !a.Onset.Equal(t0.Add(5 * time.Minute)) {
 		t.Errorf("onset %s, want 14:05", a.Onset.Format("15:04"))
 	}

@@ -326,21 +326,12 @@ func (c *Catalog) compile() error {
 		if s.Name == "" {
 			s.Name = s.ID
 		}
-		s.metrics = s.metrics[:0]
-		for _, expr := range s.Metrics {
-			re, err := regexp.Compile("^(?:" + expr + ")$")
-			if err != nil {
-				return fmt.Errorf("signal %q: metric pattern %q: %w", s.ID, expr, err)
-			}
-			s.metrics = append(s.metrics, re)
+		var err error
+		if s.metrics, err = compileWhole(s.metrics[:0], s.Metrics); err != nil {
+			return fmt.Errorf("signal %q: metric pattern %w", s.ID, err)
 		}
-		s.notMetrics = s.notMetrics[:0]
-		for _, expr := range s.NotMetrics {
-			re, err := regexp.Compile("^(?:" + expr + ")$")
-			if err != nil {
-				return fmt.Errorf("signal %q: not_metrics pattern %q: %w", s.ID, expr, err)
-			}
-			s.notMetrics = append(s.notMetrics, re)
+		if s.notMetrics, err = compileWhole(s.notMetrics[:0], s.NotMetrics); err != nil {
+			return fmt.Errorf("signal %q: not_metrics pattern %w", s.ID, err)
 		}
 		if s.template == "" {
 			s.template = s.Query
@@ -367,13 +358,8 @@ func (c *Catalog) compile() error {
 				return fmt.Errorf("signal %q: logql: %w", s.ID, err)
 			}
 		}
-		s.logRe = nil
-		if s.LogPattern != "" {
-			re, err := regexp.Compile(s.LogPattern)
-			if err != nil {
-				return fmt.Errorf("signal %q: log pattern %q: %w", s.ID, s.LogPattern, err)
-			}
-			s.logRe = re
+		if s.logRe, err = compileIfGiven(s.LogPattern); err != nil {
+			return fmt.Errorf("signal %q: log pattern %q: %w", s.ID, s.LogPattern, err)
 		}
 		c.byID[s.ID] = i
 	}
@@ -383,13 +369,9 @@ func (c *Catalog) compile() error {
 		if err := cs.validate(); err != nil {
 			return err
 		}
-		cs.patternRe = nil
-		if cs.Pattern != "" {
-			re, err := regexp.Compile(cs.Pattern)
-			if err != nil {
-				return fmt.Errorf("change source %q: pattern %q: %w", cs.ID, cs.Pattern, err)
-			}
-			cs.patternRe = re
+		var err error
+		if cs.patternRe, err = compileIfGiven(cs.Pattern); err != nil {
+			return fmt.Errorf("change source %q: pattern %q: %w", cs.ID, cs.Pattern, err)
 		}
 		if seen[cs.ID] {
 			return fmt.Errorf("change source id %q appears twice", cs.ID)
@@ -400,6 +382,27 @@ func (c *Catalog) compile() error {
 		}
 	}
 	return nil
+}
+
+// compileIfGiven compiles expr, and is nil where expr is empty.
+func compileIfGiven(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	return regexp.Compile(expr)
+}
+
+// compileWhole appends to into each of exprs compiled to match a whole
+// name; an error quotes the expression that does not compile.
+func compileWhole(into []*regexp.Regexp, exprs []string) ([]*regexp.Regexp, error) {
+	for _, expr := range exprs {
+		re, err := regexp.Compile("^(?:" + expr + ")$")
+		if err != nil {
+			return into, fmt.Errorf("%q: %w", expr, err)
+		}
+		into = append(into, re)
+	}
+	return into, nil
 }
 
 // Extend returns a copy of c with the user's catalog laid over it: signals

@@ -2,6 +2,7 @@ package collectors
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -115,4 +116,13 @@ func AlignDown(t time.Time, step time.Duration) time.Time {
 	epoch := time.Unix(0, 0)
 	shift := epoch.Sub(epoch.Truncate(step))
 	return t.Add(-shift).Truncate(step).Add(shift)
+}
+
+// Logger is log, or a logger that discards where log is nil: a source's
+// New takes nil for no logging.
+func Logger(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
 }

@@ -178,6 +178,20 @@ func (lt *labTopology) ready(t *testing.T) {
 	lt.mark("up")
 }
 
+// startBackends starts Prometheus and VictoriaMetrics scraping jobs, and
+// keeps their configurations and the nginx one at nginxConf in the facts.
+func (lt *labTopology) startBackends(t *testing.T, dir string, jobs []scrapeJob, nginxConf string) {
+	t.Helper()
+	var promCfg, vmCfg string
+	lt.promURL, promCfg = startScrapingPrometheus(t, dir, jobs)
+	lt.vmURL, vmCfg = startVictoria(t, dir, jobs)
+	for _, f := range []string{promCfg, vmCfg, nginxConf} {
+		if b, err := os.ReadFile(f); err == nil {
+			_ = os.WriteFile(filepath.Join(lt.out, filepath.Base(f)), b, 0o644)
+		}
+	}
+}
+
 // analyse runs rca on every backend over the window, against the baseline.
 func (lt *labTopology) analyse(t *testing.T, fault string, w [2]time.Duration) {
 	t.Helper()
@@ -240,6 +254,43 @@ func firstLine(s string) string {
 		s = s[i+1:] // the error is the last line of -v output
 	}
 	return s
+}
+
+// labFaults are a topology's two faults: a deploy whose change must be
+// the top root cause, and a service stopped.
+type labFaults struct {
+	deploy, deployService, version string
+	deployWindow                   [2]time.Duration
+	outage, outageService          string
+	outageWindow                   [2]time.Duration
+}
+
+// conclude writes the changes file, analyses both faults on both
+// backends, dumps the series and writes the facts; then it asserts, per
+// backend, the deploy on top of its fault and the outage on top of its.
+func (lt *labTopology) conclude(t *testing.T, changes []labChange, f labFaults) {
+	t.Helper()
+	var dropped []string
+	lt.changesFile, dropped = writeChanges(t, filepath.Join(lt.out, "changes.json"), changes)
+	if len(dropped) > 0 {
+		t.Logf("the changes file format has no field for: %s", strings.Join(dropped, ", "))
+		lt.timeline["changes: fields the format does not have, left out"] = dropped
+	}
+
+	lt.analyse(t, f.deploy, f.deployWindow)
+	lt.analyse(t, f.outage, f.outageWindow)
+	lt.dump(t)
+	lt.finish(t)
+	beginAssertions(t)
+
+	for _, backend := range []string{"Prometheus", "Victoria"} {
+		t.Run(backend+"/"+f.deploy, func(t *testing.T) {
+			expectDeployOnTop(t, lt.run(f.deploy, backend), f.deployService, f.version)
+		})
+		t.Run(backend+"/"+f.outage, func(t *testing.T) {
+			expectOutageOnTop(t, lt.run(f.outage, backend), f.outageService)
+		})
+	}
 }
 
 // run finds the live run of a fault on a backend.
@@ -347,15 +398,8 @@ func TestRealFaultHostNginx(t *testing.T) {
 	nginx := startNginx(t, nginxDir, nginxAddr, nginxConfig(nginxDir, nginxAddr, "", ""))
 	exporterAddr := startNginxExporter(t, nginxAddr)
 	jobs := []scrapeJob{{"node", []string{nodeAddr}}, {"nginx", []string{exporterAddr}}}
-	var promCfg, vmCfg string
-	lt.promURL, promCfg = startScrapingPrometheus(t, dir, jobs)
-	lt.vmURL, vmCfg = startVictoria(t, dir, jobs)
+	lt.startBackends(t, dir, jobs, filepath.Join(nginxDir, "nginx.conf"))
 	traffic := startLoad(t, "http://"+nginxAddr+"/", 20, 2*time.Second)
-	for _, f := range []string{promCfg, vmCfg, filepath.Join(nginxDir, "nginx.conf")} {
-		if b, err := os.ReadFile(f); err == nil {
-			_ = os.WriteFile(filepath.Join(lt.out, filepath.Base(f)), b, 0o644)
-		}
-	}
 	lt.timeline["addresses"] = map[string]string{"node-exporter": nodeAddr, "nginx": nginxAddr, "nginx-exporter": exporterAddr, "prometheus": lt.promURL, "victoria-metrics": lt.vmURL}
 	lt.ready(t)
 
@@ -395,32 +439,15 @@ func TestRealFaultHostNginx(t *testing.T) {
 	lt.timeline["lab: load answers in the baseline, by status"] = traffic.counts(lt.epoch, lt.at(baselineEnd))
 
 	host, _ := os.Hostname()
-	var dropped []string
-	lt.changesFile, dropped = writeChanges(t, filepath.Join(lt.out, "changes.json"), []labChange{
+	lt.conclude(t, []labChange{
 		{at: lt.epoch.Add(-40 * time.Minute), service: "billing-api", kind: "deploy", summary: "deploy billing-api v2.3.0",
 			fromVersion: "v2.2.9", toVersion: "v2.3.0"},
 		{at: lt.at(stormDeploy), service: "log-compactor", kind: "deploy", summary: "deploy log-compactor v0.9.0 (compacts in place)",
 			fromVersion: "v0.8.2", toVersion: "v0.9.0", host: host, instance: nodeAddr},
+	}, labFaults{
+		deploy: "disk_storm_after_deploy", deployWindow: stormWindow, deployService: "log-compactor", version: "v0.9.0",
+		outage: "nginx_stopped", outageWindow: outageWindow, outageService: "nginx",
 	})
-	if len(dropped) > 0 {
-		t.Logf("the changes file format has no field for: %s", strings.Join(dropped, ", "))
-		lt.timeline["changes: fields the format does not have, left out"] = dropped
-	}
-
-	lt.analyse(t, "disk_storm_after_deploy", stormWindow)
-	lt.analyse(t, "nginx_stopped", outageWindow)
-	lt.dump(t)
-	lt.finish(t)
-	beginAssertions(t)
-
-	for _, backend := range []string{"Prometheus", "Victoria"} {
-		t.Run(backend+"/disk_storm_after_deploy", func(t *testing.T) {
-			expectDeployOnTop(t, lt.run("disk_storm_after_deploy", backend), "log-compactor", "v0.9.0")
-		})
-		t.Run(backend+"/nginx_stopped", func(t *testing.T) {
-			expectOutageOnTop(t, lt.run("nginx_stopped", backend), "nginx")
-		})
-	}
 }
 
 // TestRealFaultGatewayRedis is topology 2: nginx as a gateway in front of
@@ -477,15 +504,8 @@ func TestRealFaultGatewayRedis(t *testing.T) {
 		{"fieldapp", []string{stableAddr, canaryAddr}},
 		{"redis", []string{redisExporter}},
 	}
-	var promCfg, vmCfg string
-	lt.promURL, promCfg = startScrapingPrometheus(t, dir, jobs)
-	lt.vmURL, vmCfg = startVictoria(t, dir, jobs)
+	lt.startBackends(t, dir, jobs, filepath.Join(gatewayDir, "nginx.conf"))
 	traffic := startLoad(t, "http://"+gatewayAddr+"/api/items", 20, 3*time.Second)
-	for _, f := range []string{promCfg, vmCfg, filepath.Join(gatewayDir, "nginx.conf")} {
-		if b, err := os.ReadFile(f); err == nil {
-			_ = os.WriteFile(filepath.Join(lt.out, filepath.Base(f)), b, 0o644)
-		}
-	}
 	lt.timeline["addresses"] = map[string]string{"node-exporter": nodeAddr, "redis": redisAddr, "redis-exporter": redisExporter,
 		"fieldapp-1": stableAddr, "fieldapp-2 (canary)": canaryAddr, "gateway": gatewayAddr, "gateway-exporter": gatewayExporter,
 		"prometheus": lt.promURL, "victoria-metrics": lt.vmURL}
@@ -493,18 +513,17 @@ func TestRealFaultGatewayRedis(t *testing.T) {
 
 	// The canary: v1.1.0 on the second instance, burning CPU per request;
 	// rolled back after 35 s.
+	deployCanary := func(version, cpuPerRequest, mark string) {
+		canary.stop(t)
+		canary.argv = appArgs(canaryAddr, version, cpuPerRequest)
+		canary.start(t)
+		lt.mark(mark)
+		waitHTTP(t, canary, "http://"+canaryAddr+"/healthz", 30*time.Second)
+	}
 	sleepUntil(t, lt.at(canaryAt), "the canary deploy")
-	canary.stop(t)
-	canary.argv = appArgs(canaryAddr, "v1.1.0", "150ms")
-	canary.start(t)
-	lt.mark("canary deployed")
-	waitHTTP(t, canary, "http://"+canaryAddr+"/healthz", 30*time.Second)
+	deployCanary("v1.1.0", "150ms", "canary deployed")
 	sleepUntil(t, lt.at(canaryEnd), "the canary's rollback")
-	canary.stop(t)
-	canary.argv = appArgs(canaryAddr, "v1.0.0", "0")
-	canary.start(t)
-	lt.mark("canary rolled back")
-	waitHTTP(t, canary, "http://"+canaryAddr+"/healthz", 30*time.Second)
+	deployCanary("v1.0.0", "0", "canary rolled back")
 
 	// redis stopped.
 	sleepUntil(t, lt.at(outageAt), "stopping redis")
@@ -539,33 +558,16 @@ func TestRealFaultGatewayRedis(t *testing.T) {
 	}
 	lt.timeline["lab: gateway answers in the baseline, by status"] = traffic.counts(lt.epoch, lt.at(baselineEnd))
 
-	var dropped []string
-	lt.changesFile, dropped = writeChanges(t, filepath.Join(lt.out, "changes.json"), []labChange{
+	lt.conclude(t, []labChange{
 		{at: lt.epoch.Add(-30 * time.Minute), service: "search-indexer", kind: "config", summary: "search-indexer: raise batch size to 500"},
 		{at: lt.at(canaryAt), service: "fieldapp", kind: "deploy", summary: "canary fieldapp v1.1.0 on 1 of 2 instances",
 			fromVersion: "v1.0.0", toVersion: "v1.1.0", instance: canaryAddr},
 		{at: lt.at(canaryEnd), service: "fieldapp", kind: "deploy", summary: "roll back the fieldapp canary to v1.0.0",
 			fromVersion: "v1.1.0", toVersion: "v1.0.0", instance: canaryAddr},
+	}, labFaults{
+		deploy: "canary_cpu_deploy", deployWindow: canaryWindow, deployService: "fieldapp", version: "v1.1.0",
+		outage: "redis_stopped", outageWindow: outageWindow, outageService: "redis",
 	})
-	if len(dropped) > 0 {
-		t.Logf("the changes file format has no field for: %s", strings.Join(dropped, ", "))
-		lt.timeline["changes: fields the format does not have, left out"] = dropped
-	}
-
-	lt.analyse(t, "canary_cpu_deploy", canaryWindow)
-	lt.analyse(t, "redis_stopped", outageWindow)
-	lt.dump(t)
-	lt.finish(t)
-	beginAssertions(t)
-
-	for _, backend := range []string{"Prometheus", "Victoria"} {
-		t.Run(backend+"/canary_cpu_deploy", func(t *testing.T) {
-			expectDeployOnTop(t, lt.run("canary_cpu_deploy", backend), "fieldapp", "v1.1.0")
-		})
-		t.Run(backend+"/redis_stopped", func(t *testing.T) {
-			expectOutageOnTop(t, lt.run("redis_stopped", backend), "redis")
-		})
-	}
 }
 
 func sumCounts(m map[int]int) int {

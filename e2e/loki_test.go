@@ -35,12 +35,7 @@ import (
 // with its labels and timestamp. This is the server path the live Loki
 // collector reads.
 func TestLokiRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	mustRun(t, bins.demogen, "-out", dir)
-	b, err := snapshot.Read(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := demogenBundle(t)
 	if len(b.Logs) < 1000 {
 		t.Fatalf("the demo has %d log lines, want thousands", len(b.Logs))
 	}
@@ -354,12 +349,7 @@ func (b *lockedBuffer) tail(n int) string {
 // and lines on the first and last nanosecond of minutes, some with a level
 // label, some with only the level Loki detects, one stream named by app.
 func TestLokiPushdown(t *testing.T) {
-	dir := t.TempDir()
-	mustRun(t, bins.demogen, "-out", dir)
-	b, err := snapshot.Read(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := demogenBundle(t)
 	lines := append(slices.Clone(b.Logs), edgeLines(b.Baseline.From.Add(-2*time.Minute), b.Window.To.Add(2*time.Minute))...)
 	lokiURL := startLoki(t)
 	pushLogs(t, lokiURL, lines)
@@ -468,4 +458,16 @@ func checkCounts(t *testing.T, got []telemetry.Series, want map[string][]telemet
 	if len(want) < pairs {
 		t.Errorf("only %d signal and service pairs to compare, want %d", len(want), pairs)
 	}
+}
+
+// demogenBundle is what demogen writes, read back from its snapshot.
+func demogenBundle(t *testing.T) telemetry.Bundle {
+	t.Helper()
+	dir := t.TempDir()
+	mustRun(t, bins.demogen, "-out", dir)
+	b, err := snapshot.Read(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -278,16 +278,23 @@ func TestLockExcludes(t *testing.T) {
 	s := newStore(t)
 	id := startIncident(t, s, "locks", st0)
 	ctx := context.Background()
-	blocked := func(name string, exclusive bool, op func() error) {
+	// lockLog opens the log and locks it as another process would.
+	lockLog := func(exclusive bool) *os.File {
 		t.Helper()
 		f, err := os.Open(filepath.Join(s.Path(id), "log.jsonl"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
 		if err := lockFile(f, exclusive); err != nil {
+			f.Close()
 			t.Fatal(err)
 		}
+		return f
+	}
+	blocked := func(name string, exclusive bool, op func() error) {
+		t.Helper()
+		f := lockLog(exclusive)
+		defer f.Close()
 		done := make(chan error, 1)
 		go func() { done <- op() }()
 		select {
@@ -315,14 +322,8 @@ func TestLockExcludes(t *testing.T) {
 	blocked("Read under an exclusive lock", true, read)
 	blocked("Render under a shared lock", false, render)
 
-	f, err := os.Open(filepath.Join(s.Path(id), "log.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := lockLog(false)
 	defer f.Close()
-	if err := lockFile(f, false); err != nil {
-		t.Fatal(err)
-	}
 	if err := read(); err != nil {
 		t.Fatalf("Read under another shared lock: %v", err)
 	}

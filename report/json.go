@@ -141,31 +141,9 @@ type JSONStats struct {
 }
 
 // Float is a number that encodes NaN and ±Inf, which JSON cannot carry, as
-// null; null decodes back to NaN.
-type Float float64
-
-// MarshalJSON implements json.Marshaler.
-func (f Float) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(v)
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (f *Float) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*f = Float(math.NaN())
-		return nil
-	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = Float(v)
-	return nil
-}
+// null; null decodes back to NaN. It is the analysis's Measure, which
+// encodes so.
+type Float = analysis.Measure
 
 // RenderJSON writes the report as a JSON document (schema rca.report/v1),
 // indented by two spaces and ending in a newline. The output is

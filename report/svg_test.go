@@ -22,6 +22,22 @@ type svgInfo struct {
 
 func (s svgInfo) text(class string) string { return s.texts[class] }
 
+// check wants as many elements of each class as counts says, and the
+// texts of each class texts names.
+func (s svgInfo) check(t *testing.T, counts map[string]int, texts map[string]string) {
+	t.Helper()
+	for class, n := range counts {
+		if got := s.classes[class]; got != n {
+			t.Errorf("%d elements of class %s, want %d", got, class, n)
+		}
+	}
+	for class, want := range texts {
+		if got := s.text(class); got != want {
+			t.Errorf("%s texts = %q, want %q", class, got, want)
+		}
+	}
+}
+
 // parseSVG reads a chart back as XML, which also proves it is well formed,
 // and checks that every coordinate is a finite number inside the viewBox.
 func parseSVG(t *testing.T, out string) svgInfo {
@@ -222,16 +238,7 @@ func TestSeriesChart(t *testing.T) {
 			if info.root != "chart chart-series" {
 				t.Errorf("root class %q", info.root)
 			}
-			for class, n := range tt.want {
-				if got := info.classes[class]; got != n {
-					t.Errorf("%d elements of class %s, want %d", got, class, n)
-				}
-			}
-			for class, want := range tt.texts {
-				if got := info.text(class); got != want {
-					t.Errorf("%s texts = %q, want %q", class, got, want)
-				}
-			}
+			info.check(t, tt.want, tt.texts)
 			if again := tt.chart.svg(); again != out {
 				t.Error("the same chart gave different bytes")
 			}
@@ -345,16 +352,7 @@ func TestChangeChart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			info := parseSVG(t, changeChart{Label: "checkout: deploy", Window: win, Day: "2026-11-24", Events: tt.events}.svg())
-			for class, n := range tt.want {
-				if got := info.classes[class]; got != n {
-					t.Errorf("%d elements of class %s, want %d", got, class, n)
-				}
-			}
-			for class, want := range tt.texts {
-				if got := info.text(class); got != want {
-					t.Errorf("%s texts = %q, want %q", class, got, want)
-				}
-			}
+			info.check(t, tt.want, tt.texts)
 		})
 	}
 }

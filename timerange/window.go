@@ -112,30 +112,41 @@ func ResolveWindow(spec Spec, now time.Time) (telemetry.Window, error) {
 	case spec.From == "":
 		return w, errors.New("no window: give --from (and --to, default now) or --around T --span 30m")
 	default:
-		from, err := Parse(spec.From, now)
+		var err error
+		w, err = fromTo("window", "--from", spec.From, "--to", spec.To, now.UTC(), "now", now)
 		if err != nil {
-			return w, fmt.Errorf("--from: %w", err)
+			return w, err
 		}
-		to, toName := now.UTC(), "now"
-		if spec.To != "" {
-			if to, err = Parse(spec.To, now); err != nil {
-				return w, fmt.Errorf("--to: %w", err)
-			}
-			toName = "--to"
-		}
-		switch {
-		case from.After(to):
-			return w, fmt.Errorf("--from %s is after %s %s: the window must start before it ends", stamp(from), toName, stamp(to))
-		case from.Equal(to):
-			return w, fmt.Errorf("empty window: --from and %s are both %s", toName, stamp(from))
-		}
-		w = telemetry.Window{From: from, To: to}
 	}
 	if limit := spec.maxWindow(); w.Duration() > limit {
 		return telemetry.Window{}, fmt.Errorf("window %s is %s long, more than the %s limit: narrow it with --from/--to or --around/--span",
 			w, FormatDuration(w.Duration()), FormatDuration(limit))
 	}
 	return w, nil
+}
+
+// fromTo is the range what (the window, the baseline) that the options
+// fromOpt and toOpt give as from and to; without to, it ends at def, which
+// messages call defName.
+func fromTo(what, fromOpt, from, toOpt, to string, def time.Time, defName string, now time.Time) (telemetry.Window, error) {
+	start, err := Parse(from, now)
+	if err != nil {
+		return telemetry.Window{}, fmt.Errorf("%s: %w", fromOpt, err)
+	}
+	end, toName := def, defName
+	if to != "" {
+		if end, err = Parse(to, now); err != nil {
+			return telemetry.Window{}, fmt.Errorf("%s: %w", toOpt, err)
+		}
+		toName = toOpt
+	}
+	switch {
+	case start.After(end):
+		return telemetry.Window{}, fmt.Errorf("%s %s is after %s %s: the %s must start before it ends", fromOpt, stamp(start), toName, stamp(end), what)
+	case start.Equal(end):
+		return telemetry.Window{}, fmt.Errorf("empty %s: %s and %s are both %s", what, fromOpt, toName, stamp(start))
+	}
+	return telemetry.Window{From: start, To: end}, nil
 }
 
 // ResolveBaseline resolves the baseline part of the spec for a window that is
@@ -165,24 +176,12 @@ func ResolveBaseline(spec Spec, window telemetry.Window, now time.Time) (telemet
 		if spec.BaselineFrom == "" {
 			return b, errors.New("--baseline-to needs --baseline-from")
 		}
-		from, err := Parse(spec.BaselineFrom, now)
+		var err error
+		b, err = fromTo("baseline", "--baseline-from", spec.BaselineFrom, "--baseline-to", spec.BaselineTo, window.From, "the window start", now)
 		if err != nil {
-			return b, fmt.Errorf("--baseline-from: %w", err)
+			return b, err
 		}
-		to, toName := window.From, "the window start"
-		if spec.BaselineTo != "" {
-			if to, err = Parse(spec.BaselineTo, now); err != nil {
-				return b, fmt.Errorf("--baseline-to: %w", err)
-			}
-			toName = "--baseline-to"
-		}
-		switch {
-		case from.After(to):
-			return b, fmt.Errorf("--baseline-from %s is after %s %s: the baseline must start before it ends", stamp(from), toName, stamp(to))
-		case from.Equal(to):
-			return b, fmt.Errorf("empty baseline: --baseline-from and %s are both %s", toName, stamp(from))
-		}
-		b, how = telemetry.Window{From: from, To: to}, "--baseline-from/--baseline-to"
+		how = "--baseline-from/--baseline-to"
 	case spec.BaselineOffset != 0:
 		b = telemetry.Window{From: window.From.Add(-spec.BaselineOffset), To: window.To.Add(-spec.BaselineOffset)}
 		how = fmt.Sprintf("--baseline-offset %s (shorter than the %s window)", FormatDuration(spec.BaselineOffset), FormatDuration(window.Duration()))

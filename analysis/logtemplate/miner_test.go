@@ -10,8 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/rca-tool/rca/demo"
-	"github.com/rca-tool/rca/telemetry"
+	"github.com/rca-tool/rca/demo/demotest"
 )
 
 func TestMask(t *testing.T) {
@@ -262,7 +261,7 @@ func checkMined(t *testing.T, lines []string) {
 func TestMinerInvariants(t *testing.T) {
 	checkMined(t, syntheticLines(5000, 4))
 	var lines []string
-	for _, l := range demoBundle(t).Logs {
+	for _, l := range demotest.PiDigits(t).Logs {
 		lines = append(lines, l.Line)
 	}
 	checkMined(t, lines)
@@ -302,13 +301,4 @@ func BenchmarkMine(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(lines)), "ns/line")
-}
-
-func demoBundle(t testing.TB) telemetry.Bundle {
-	t.Helper()
-	b, err := demo.Generate(demo.PiDigits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -612,11 +612,11 @@ func (g *Repo) between(ctx context.Context, diffs *reader, tip, base *object.Com
 		if w.isBad(c.Hash) {
 			continue
 		}
-		files, ok, err := diffs.changed(ctx, c)
+		touched, err := touches(ctx, diffs, c, svc)
 		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", short(c.Hash), err)
+			return nil, err
 		}
-		if ok && slices.ContainsFunc(files, svc.matches) {
+		if touched {
 			out = append(out, c)
 		}
 	}
@@ -642,16 +642,25 @@ func (g *Repo) recent(ctx context.Context, diffs *reader, tip *object.Commit, sv
 		if err != nil {
 			return nil, fmt.Errorf("walking %s: %w", g.name, err)
 		}
-		files, ok, err := diffs.changed(ctx, c)
+		touched, err := touches(ctx, diffs, c, svc)
 		if err != nil {
-			return nil, fmt.Errorf("commit %s: %w", short(c.Hash), err)
+			return nil, err
 		}
-		if ok && slices.ContainsFunc(files, svc.matches) {
+		if touched {
 			out = append(out, c)
 		}
 	}
 	sortNewestFirst(out)
 	return out, nil
+}
+
+// touches reports whether commit c changes a file of svc.
+func touches(ctx context.Context, diffs *reader, c *object.Commit, svc *service) (bool, error) {
+	files, ok, err := diffs.changed(ctx, c)
+	if err != nil {
+		return false, fmt.Errorf("commit %s: %w", short(c.Hash), err)
+	}
+	return ok && slices.ContainsFunc(files, svc.matches), nil
 }
 
 func sortNewestFirst(cs []*object.Commit) {

@@ -23,10 +23,7 @@ type Source struct {
 // cfg.Services, each service the bundle names maps to the paths where a
 // monorepo usually keeps its code.
 func New(cfg Config, log *slog.Logger) *Source {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Source{cfg: cfg, log: log}
+	return &Source{cfg: cfg, log: collectors.Logger(log)}
 }
 
 // Name is the source's name in errors.

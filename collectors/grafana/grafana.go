@@ -88,10 +88,7 @@ type Source struct {
 
 // New is the source of cfg's annotations; it does no I/O.
 func New(cfg Config, log *slog.Logger) *Source {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Source{cfg: cfg, log: log}
+	return &Source{cfg: cfg, log: collectors.Logger(log)}
 }
 
 // Name is the source's name in errors.

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -24,6 +23,7 @@ import (
 	yaml "go.yaml.in/yaml/v2"
 
 	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/testhttp"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -41,9 +41,8 @@ type fakeGrafana struct {
 	anns   []annotation
 	answer func(w http.ResponseWriter, r *http.Request)
 
-	mu   sync.Mutex
-	reqs []*http.Request
-	srv  *httptest.Server
+	testhttp.Recorder
+	srv *httptest.Server
 }
 
 func newFakeGrafana(t *testing.T, anns []annotation) *fakeGrafana {
@@ -55,9 +54,7 @@ func newFakeGrafana(t *testing.T, anns []annotation) *fakeGrafana {
 }
 
 func (f *fakeGrafana) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.reqs = append(f.reqs, r.Clone(context.Background()))
-	f.mu.Unlock()
+	f.Record(r)
 	if f.answer != nil {
 		f.answer(w, r)
 		return
@@ -70,12 +67,6 @@ func (f *fakeGrafana) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(f.anns)
-}
-
-func (f *fakeGrafana) requests() []*http.Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
 }
 
 // configNames are the names the config layer gives the settings of
@@ -163,7 +154,7 @@ func TestGrafanaRequest(t *testing.T) {
 			if _, _, err := Read(context.Background(), cfg, grafanaFrom, grafanaTo); err != nil {
 				t.Fatal(err)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("%d requests, want 1", len(reqs))
 			}
@@ -203,7 +194,7 @@ func TestGrafanaBasicAuth(t *testing.T) {
 	if _, _, err := Read(context.Background(), cfg, grafanaFrom, grafanaTo); err != nil {
 		t.Fatal(err)
 	}
-	r := f.requests()[0]
+	r := f.Requests()[0]
 	if user, pw, ok := r.BasicAuth(); !ok || user != "rca" || pw != "s3cret-password" {
 		t.Errorf("basic auth %q %q %v", user, pw, ok)
 	}
@@ -631,7 +622,7 @@ func TestGrafanaCancel(t *testing.T) {
 	if _, _, err := Read(done, grafanaTestConfig(f2.srv.URL, nil), grafanaFrom, grafanaTo); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
-	if n := len(f2.requests()); n != 0 {
+	if n := len(f2.Requests()); n != 0 {
 		t.Errorf("%d requests after the context ended", n)
 	}
 }

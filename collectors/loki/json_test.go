@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/rca-tool/rca/collectors/internal/promapi"
+	"github.com/rca-tool/rca/collectors/internal/promapi/promapitest"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -83,15 +82,7 @@ func TestDecodeLokiStreamsErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := DecodeStreams([]byte(tc.body))
-			if err == nil {
-				t.Fatalf("no error, want %q", tc.substr)
-			}
-			if !strings.Contains(err.Error(), tc.substr) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q does not contain %q on one line", err, tc.substr)
-			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tc.is)
-			}
+			promapitest.OneLineError(t, err, tc.substr, tc.is)
 		})
 	}
 }
@@ -198,46 +189,7 @@ func FuzzDecodeLokiMatrix(f *testing.F) {
 	for _, s := range lokiMatrixSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		series, _, err := DecodeMatrix(body)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("multi-line error %q", err)
-			}
-			return
-		}
-		streams := make([]*model.SampleStream, 0, len(series))
-		for _, s := range series {
-			ss, err := promapi.SeriesToStream(s, s.Metric != "")
-			if err != nil {
-				t.Fatalf("decoded series cannot be written back: %v", err)
-			}
-			streams = append(streams, ss)
-		}
-		data, err := promapi.EncodeMatrix(streams)
-		if err != nil {
-			t.Fatalf("encode: %v", err)
-		}
-		again, _, err := DecodeMatrix(data)
-		if err != nil {
-			t.Fatalf("re-decode: %v\n%s", err, data)
-		}
-		if len(again) != len(series) {
-			t.Fatalf("re-decode: %d series, want %d", len(again), len(series))
-		}
-		for i := range series {
-			a, b := series[i], again[i]
-			if a.ID() != b.ID() || len(a.Points) != len(b.Points) {
-				t.Fatalf("re-decode: series %d = %s with %d points, want %s with %d", i, b.ID(), len(b.Points), a.ID(), len(a.Points))
-			}
-			for j := range a.Points {
-				pa, pb := a.Points[j], b.Points[j]
-				if !pa.T.Equal(pb.T) || (pa.V != pb.V && (pa.V == pa.V || pb.V == pb.V)) {
-					t.Fatalf("re-decode: series %s point %d = %v, want %v", a.ID(), j, pb, pa)
-				}
-			}
-		}
-	})
+	f.Fuzz(func(t *testing.T, body []byte) { promapitest.MatrixRoundTrip(t, DecodeMatrix, body) })
 }
 
 var incidentStart = time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC)

@@ -105,9 +105,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if cfg.MaxBytes < 1<<10 {
 		return nil, fmt.Errorf("loki: max_bytes %d: want at least 1024", cfg.MaxBytes)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = collectors.Logger(log)
 	hc, err := hcfg.Client(log, red)
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("loki: %w", err))

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/testhttp"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -36,9 +36,8 @@ type fakeLoki struct {
 	counts map[string]func(telemetry.LogLine) bool
 	cat    *catalog.Catalog
 
-	mu   sync.Mutex
-	reqs []*http.Request
-	srv  *httptest.Server
+	testhttp.Recorder
+	srv *httptest.Server
 }
 
 func newFakeLoki(t *testing.T, lines []telemetry.LogLine) *fakeLoki {
@@ -51,9 +50,7 @@ func newFakeLoki(t *testing.T, lines []telemetry.LogLine) *fakeLoki {
 }
 
 func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.reqs = append(f.reqs, r.Clone(context.Background()))
-	f.mu.Unlock()
+	f.Record(r)
 	if f.fault != nil && f.fault(w, r) {
 		return
 	}
@@ -86,12 +83,6 @@ func (f *fakeLoki) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
-}
-
-func (f *fakeLoki) requests() []*http.Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
 }
 
 var lokiT0 = time.Date(2026, 11, 24, 12, 50, 0, 0, time.UTC)
@@ -187,7 +178,7 @@ func TestLokiCollectPages(t *testing.T) {
 				}
 			}
 			ends := map[string]bool{}
-			for _, r := range f.requests() {
+			for _, r := range f.Requests() {
 				q := r.URL.Query()
 				if q.Get("query") != `{namespace="shop"}` || r.Header.Get("X-Scope-OrgID") != "shop" {
 					t.Errorf("request %s with org %q", r.URL, r.Header.Get("X-Scope-OrgID"))
@@ -456,7 +447,7 @@ func TestLokiChanges(t *testing.T) {
 			t.Errorf("changes %+v, want checkout v1.4.2 at 9f3c1e2", got)
 		}
 		var asked []string
-		for _, r := range f.requests() {
+		for _, r := range f.Requests() {
 			asked = append(asked, r.URL.Query().Get("query"))
 		}
 		if len(asked) != 1 || !strings.Contains(asked[0], "starting") {

@@ -6,11 +6,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/internal/httpsource"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -70,25 +70,10 @@ func (l *Source) Metrics(ctx context.Context, cat *catalog.Catalog, window, base
 		err    error
 	}
 	results := make([]result, len(queries)*len(ranges))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, lokiMetricConcurrency)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i].err = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			s, w, err := l.metricRange(ctx, queries[i/len(ranges)], ranges[i%len(ranges)])
-			results[i] = result{s, w, err}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err := httpsource.Parallel(ctx, len(results), lokiMetricConcurrency, func(i int) {
+		s, w, err := l.metricRange(ctx, queries[i/len(ranges)], ranges[i%len(ranges)])
+		results[i] = result{s, w, err}
+	}); err != nil {
 		return nil, nil, err
 	}
 

@@ -130,6 +130,26 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
+// oneCount is what Loki counts of lines over window, without a baseline:
+// one series, and no warnings.
+func oneCount(t *testing.T, cat *catalog.Catalog, lines []telemetry.LogLine, window telemetry.Window) telemetry.Series {
+	t.Helper()
+	got, warns, err := countingLoki(t, cat, lines).Metrics(context.Background(), cat, window, telemetry.Window{})
+	if err != nil || len(warns) > 0 || len(got) != 1 {
+		t.Fatalf("got %d series, %v %q", len(got), err, warns)
+	}
+	return got[0]
+}
+
+// countingLoki is a source over a fake Loki that holds lines and counts
+// them for the catalog's log signals as Loki would.
+func countingLoki(t *testing.T, cat *catalog.Catalog, lines []telemetry.LogLine) *Source {
+	t.Helper()
+	f := newFakeLoki(t, lines)
+	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
+	return newTestLoki(t, f.srv.URL, nil)
+}
+
 // countAs makes the fake count a query's lines as the catalog's matching
 // does: the signal's level (first level label) or pattern.
 func countAs(cat *catalog.Catalog, selector string) map[string]func(telemetry.LogLine) bool {
@@ -221,9 +241,7 @@ func TestLokiMetricsMatchLines(t *testing.T) {
 					return !l.T.Before(to.Truncate(time.Minute)) && l.T.Before(to.Truncate(time.Minute).Add(time.Minute))
 				})
 			}
-			f := newFakeLoki(t, lines)
-			f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-			l := newTestLoki(t, f.srv.URL, nil)
+			l := countingLoki(t, cat, lines)
 			read, warns, err := l.Lines(context.Background(), cat, tc.window, tc.baseline)
 			if err != nil || len(warns) > 0 {
 				t.Fatalf("collect: %v %q", err, warns)
@@ -267,15 +285,9 @@ func TestLokiMetricsSubMillisecond(t *testing.T) {
 		{T: lokiT0.Add(2*time.Minute + time.Nanosecond), Labels: gw, Line: "upstream timed out 4"},      // minute 2, both
 		{T: lokiT0.Add(2*time.Minute + 999*time.Microsecond), Labels: gw, Line: "upstream timed out 5"}, // minute 2, both
 	}
-	f := newFakeLoki(t, lines)
-	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-	l := newTestLoki(t, f.srv.URL, nil)
-	got, warns, err := l.Metrics(context.Background(), cat, window, telemetry.Window{})
-	if err != nil || len(warns) > 0 || len(got) != 1 {
-		t.Fatalf("got %d series, %v %q", len(got), err, warns)
-	}
+	got := oneCount(t, cat, lines, window)
 	var counts []float64
-	for _, p := range got[0].Points {
+	for _, p := range got.Points {
 		counts = append(counts, p.V)
 	}
 	if want := []float64{1, 2, 2}; !slices.Equal(counts, want) {
@@ -297,14 +309,8 @@ func TestLokiMetricsLastMinute(t *testing.T) {
 		{T: lokiT0.Add(10*time.Minute + 10*time.Second), Labels: gw, Line: "upstream timed out"}, // read
 		{T: lokiT0.Add(10*time.Minute + 30*time.Second), Labels: gw, Line: "upstream timed out"}, // after the end
 	}
-	f := newFakeLoki(t, lines)
-	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-	l := newTestLoki(t, f.srv.URL, nil)
-	got, warns, err := l.Metrics(context.Background(), cat, window, telemetry.Window{})
-	if err != nil || len(warns) > 0 || len(got) != 1 {
-		t.Fatalf("got %d series, %v %q", len(got), err, warns)
-	}
-	pts := got[0].Points
+	got := oneCount(t, cat, lines, window)
+	pts := got.Points
 	if len(pts) != 11 || !pts[10].T.Equal(lokiT0.Add(10*time.Minute)) || pts[10].V != 2 {
 		t.Errorf("points %v, want 11 minutes, the last counting both lines", pts)
 	}
@@ -342,7 +348,7 @@ func TestLokiMetricsQueries(t *testing.T) {
 	}
 	var asked []string
 	ranges := map[string]bool{}
-	for _, r := range f.requests() {
+	for _, r := range f.Requests() {
 		q := r.URL.Query()
 		asked = append(asked, q.Get("query"))
 		ranges[q.Get("start")+" "+q.Get("end")] = true
@@ -372,9 +378,7 @@ func TestLokiMetricsQueries(t *testing.T) {
 func TestLokiMetricsFailures(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	window := telemetry.Window{From: lokiT0.Add(time.Hour), To: lokiT0.Add(90 * time.Minute)}
-	baseline := telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}
-	lines := append(boundaryLines(lokiT0, window.To, 3), incidentLines(window)...)
+	window, baseline, lines := incidentCase(3)
 	timeouts, _ := cat.Signal("log_timeouts")
 	timeoutQuery, _ := cat.LogMetricQuery(timeouts, DefaultSelector)
 	tests := []struct {
@@ -458,12 +462,8 @@ func TestLokiMetricsFailures(t *testing.T) {
 func TestLokiMetricsMatchAnalysis(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	window := telemetry.Window{From: lokiT0.Add(time.Hour), To: lokiT0.Add(90 * time.Minute)}
-	baseline := telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}
-	lines := append(boundaryLines(lokiT0, window.To, 11), incidentLines(window)...)
-	f := newFakeLoki(t, lines)
-	f.cat, f.counts = cat, countAs(cat, DefaultSelector)
-	l := newTestLoki(t, f.srv.URL, nil)
+	window, baseline, lines := incidentCase(11)
+	l := countingLoki(t, cat, lines)
 	read, _, err := l.Lines(context.Background(), cat, window, baseline)
 	if err != nil {
 		t.Fatal(err)
@@ -512,6 +512,15 @@ func TestLokiMetricsMatchAnalysis(t *testing.T) {
 	if lokiQueries == 0 {
 		t.Error("no finding names Loki's query: the pushed-down series were not used")
 	}
+}
+
+// incidentCase is a 30-minute window an hour after lokiT0, the hour
+// before as its baseline, and over both boundaryLines (of seed) with the
+// window's incidentLines.
+func incidentCase(seed uint64) (window, baseline telemetry.Window, lines []telemetry.LogLine) {
+	window = telemetry.Window{From: lokiT0.Add(time.Hour), To: lokiT0.Add(90 * time.Minute)}
+	baseline = telemetry.Window{From: lokiT0, To: lokiT0.Add(time.Hour)}
+	return window, baseline, append(boundaryLines(lokiT0, window.To, seed), incidentLines(window)...)
 }
 
 // incidentLines are a gateway timing out calling checkout from ten

@@ -20,48 +20,34 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 	source := "prometheus: " + src.Name
 	switch src.Detect {
 	case catalog.DetectIncrease:
-		for _, s := range series {
-			svc := cat.Service(s.Labels)
-			if svc == "" {
-				continue
+		eachStep(series, cat, func(s telemetry.Series, svc string, i int, prev, cur float64) {
+			if !(cur > prev) || math.IsNaN(prev) || sameValue(cur, prev) {
+				return
 			}
-			for i := 1; i < len(s.Points); i++ {
-				prev, cur := s.Points[i-1].V, s.Points[i].V
-				if !(cur > prev) || math.IsNaN(prev) || sameValue(cur, prev) {
-					continue
-				}
-				out = append(out, telemetry.Change{
-					T: s.Points[i].T, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
-					Summary: fmt.Sprintf("%s %s (%s %s -> %s)", src.Kind, svc, src.Name, formatCount(prev), formatCount(cur)),
-				})
-			}
-		}
+			out = append(out, telemetry.Change{
+				T: s.Points[i].T, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+				Summary: fmt.Sprintf("%s %s (%s %s -> %s)", src.Kind, svc, src.Name, formatCount(prev), formatCount(cur)),
+			})
+		})
 	case catalog.DetectTimestamp:
-		for _, s := range series {
-			svc := cat.Service(s.Labels)
-			if svc == "" {
-				continue
+		eachStep(series, cat, func(s telemetry.Series, svc string, i int, prev, cur float64) {
+			if sameValue(cur, prev) || cur <= 0 || prev <= 0 || math.IsNaN(cur) || math.IsNaN(prev) {
+				return
 			}
-			for i := 1; i < len(s.Points); i++ {
-				prev, cur := s.Points[i-1].V, s.Points[i].V
-				if sameValue(cur, prev) || cur <= 0 || prev <= 0 || math.IsNaN(cur) || math.IsNaN(prev) {
-					continue
-				}
-				// The value says when; keep it within the samples that saw it.
-				t := time.Unix(0, int64(cur*1e9)).UTC()
-				if t.Before(s.Points[i-1].T) || t.After(s.Points[i].T) {
-					t = s.Points[i].T
-				}
-				what := svc
-				if inst := cmp.Or(s.Labels["pod"], s.Labels["instance"]); inst != "" {
-					what += " " + inst
-				}
-				out = append(out, telemetry.Change{
-					T: t, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
-					Summary: fmt.Sprintf("%s %s (%s)", src.Kind, what, src.Name),
-				})
+			// The value says when; keep it within the samples that saw it.
+			t := time.Unix(0, int64(cur*1e9)).UTC()
+			if t.Before(s.Points[i-1].T) || t.After(s.Points[i].T) {
+				t = s.Points[i].T
 			}
-		}
+			what := svc
+			if inst := cmp.Or(s.Labels["pod"], s.Labels["instance"]); inst != "" {
+				what += " " + inst
+			}
+			out = append(out, telemetry.Change{
+				T: t, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+				Summary: fmt.Sprintf("%s %s (%s)", src.Kind, what, src.Name),
+			})
+		})
 	case catalog.DetectCreated:
 		for _, s := range series {
 			svc := cat.Service(s.Labels)
@@ -184,4 +170,18 @@ func formatCount(v float64) string {
 		return fmt.Sprintf("%d", int64(v))
 	}
 	return fmt.Sprintf("%g", v)
+}
+
+// eachStep calls f for every pair of neighbouring points, i-1 and i
+// (values prev and cur), of each series whose service the catalog tells.
+func eachStep(series []telemetry.Series, cat *catalog.Catalog, f func(s telemetry.Series, svc string, i int, prev, cur float64)) {
+	for _, s := range series {
+		svc := cat.Service(s.Labels)
+		if svc == "" {
+			continue
+		}
+		for i := 1; i < len(s.Points); i++ {
+			f(s, svc, i, s.Points[i-1].V, s.Points[i].V)
+		}
+	}
 }

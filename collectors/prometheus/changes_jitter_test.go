@@ -4,17 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
 )
 
 // VictoriaMetrics returns an unchanged float with jitter in its last bits:
 // no change may come of it, while a real one still counts.
 func TestDetectChangesIgnoresFloatJitter(t *testing.T) {
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	restart := float64(at(3).Add(-7 * time.Second).Unix())
 	tests := []struct {
 		name   string

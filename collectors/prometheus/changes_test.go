@@ -41,10 +41,7 @@ func at(step int) time.Time { return tc0.Add(time.Duration(step) * 30 * time.Sec
 
 func source(t *testing.T, id string) catalog.ChangeSource {
 	t.Helper()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	cs, ok := cat.ChangeSource(id)
 	if !ok {
 		t.Fatalf("built-in catalog has no change source %q", id)
@@ -53,10 +50,7 @@ func source(t *testing.T, id string) catalog.ChangeSource {
 }
 
 func TestDetectChanges(t *testing.T) {
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	type want struct {
 		t        time.Time
 		service  string

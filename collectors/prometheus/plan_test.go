@@ -14,7 +14,6 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/collectors/snapshot"
 )
@@ -29,10 +28,7 @@ func set(names ...string) map[string]bool {
 
 func testPlanner(t testing.TB, names map[string]bool, meta map[string]string, maxQueries int) queryPlan {
 	t.Helper()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	return planner{cat: cat, names: names, meta: meta, rateWindow: 2 * time.Minute, maxQueries: maxQueries, log: slog.New(slog.DiscardHandler)}.plan()
 }
 
@@ -41,10 +37,7 @@ func testPlanner(t testing.TB, names map[string]bool, meta map[string]string, ma
 // skipped for a reason the summary counts.
 func TestPlanWhatIsThere(t *testing.T) {
 	t.Parallel()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	by := strings.Join(identityLabels(cat), ", ")
 	node := []string{
 		"node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_load1", "node_boot_time_seconds",
@@ -248,10 +241,7 @@ func TestKindOf(t *testing.T) {
 // refuses the endpoint falls back to the names.
 func TestCollectMetadata(t *testing.T) {
 	t.Parallel()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	by := strings.Join(identityLabels(cat), ", ")
 	names := []string{"up", "queue_items_total"}
 	tests := []struct {
@@ -370,10 +360,7 @@ func TestCollectSeriesCap(t *testing.T) {
 // and read back, is the same series, so a replay gives the same report.
 func TestCollectReplays(t *testing.T) {
 	t.Parallel()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	// acme_*: names no catalog signal knows, read on their own.
 	names := []string{"up", "acme_widget_temperature", "acme_jobs_total", "acme_latency_seconds_bucket",
 		"http_server_requests_total", "db_pool_connections_in_use", "container_memory_working_set_bytes"}

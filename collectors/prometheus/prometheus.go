@@ -52,9 +52,7 @@ func New(cfg Config, log *slog.Logger) (*Source, error) {
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log = collectors.Logger(log)
 	hc, err := cfg.Client(log, red)
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("prometheus: %w", err))
@@ -178,37 +176,20 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	}
 	results := make([]result, len(queries)*len(ranges))
 	var (
-		wg   sync.WaitGroup
 		mu   sync.Mutex
 		done int
 	)
-	sem := make(chan struct{}, p.cfg.Concurrency)
 	total := len(results)
-	for qi, q := range queries {
-		for ri, r := range ranges {
-			wg.Add(1)
-			go func(i int, q promQuery, r v1.Range) {
-				defer wg.Done()
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					results[i].err = ctx.Err()
-					return
-				}
-				defer func() { <-sem }()
-				series, warns, err := p.queryRange(ctx, q, r)
-				results[i] = result{series, warns, err}
-				mu.Lock()
-				done++
-				if progress != nil {
-					progress(done, total)
-				}
-				mu.Unlock()
-			}(qi*len(ranges)+ri, q, r)
+	if err := httpsource.Parallel(ctx, total, p.cfg.Concurrency, func(i int) {
+		series, warns, err := p.queryRange(ctx, queries[i/len(ranges)], ranges[i%len(ranges)])
+		results[i] = result{series, warns, err}
+		mu.Lock()
+		done++
+		if progress != nil {
+			progress(done, total)
 		}
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		mu.Unlock()
+	}); err != nil {
 		return b, err
 	}
 

@@ -182,6 +182,16 @@ func promErrorBody(typ, msg string) string {
 // waitGone blocks a handler until the client gives up on the request.
 func waitGone(r *http.Request) { <-r.Context().Done() }
 
+// defaultCatalog is the built-in catalog.
+func defaultCatalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
 // smallCatalog has three query signals over three metrics.
 func smallCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
@@ -284,10 +294,7 @@ func checkPoints(t *testing.T, s telemetry.Series, first time.Time, step time.Du
 
 func TestCollectHappyPath(t *testing.T) {
 	t.Parallel()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	names := []string{
 		"http_server_requests_total", "container_cpu_usage_seconds_total",
 		"kube_pod_container_status_restarts_total", "up", "go_gc_duration_seconds_sum",
@@ -1519,10 +1526,7 @@ func TestNewPrometheusErrors(t *testing.T) {
 // match is read once, under the signal the offline classifier gives it.
 func TestPlanQueriesOneSignalPerMetric(t *testing.T) {
 	t.Parallel()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	names := map[string]bool{"nginx_connections_active": true, "db_pool_connections_in_use": true, "container_memory_working_set_bytes": true}
 	got := planner{cat: cat, names: names, rateWindow: 2 * time.Minute, maxQueries: DefaultMaxQueries, log: slog.New(slog.DiscardHandler)}.plan().queries
 	bySignal := map[string][]string{}

@@ -3,8 +3,6 @@ package prometheus
 import (
 	"slices"
 	"testing"
-
-	"github.com/rca-tool/rca/catalog"
 )
 
 func TestQueryMetricNames(t *testing.T) {
@@ -53,10 +51,7 @@ func TestQueryMetricNames(t *testing.T) {
 // Every query of the built-in catalog parses and names its metrics.
 func TestQueryMetricNamesCatalog(t *testing.T) {
 	t.Parallel()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	n := 0
 	for _, s := range cat.Signals {
 		if s.Query == "" {

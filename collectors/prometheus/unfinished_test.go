@@ -3,7 +3,6 @@ package prometheus
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/testhttp"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -40,24 +39,10 @@ func TestTimeoutBoundsTheRun(t *testing.T) {
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":"checkout"},"values":[[%d,"1"]]}]}}`, t0.Unix())
 			return
 		}
-		w.WriteHeader(http.StatusOK)
-		for {
-			if _, err := io.WriteString(w, " "); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
+		testhttp.Drip(w, r, 200*time.Millisecond)
 	}))
 	defer srv.Close()
-	cat, err := catalog.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := defaultCatalog(t)
 	cfg := Config{Config: httpsource.New(srv.URL), Concurrency: 4}
 	cfg.Timeout = model.Duration(time.Second)
 	cfg.Retries = -1

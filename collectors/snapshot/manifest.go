@@ -104,10 +104,7 @@ func (m *manifest) validate() error {
 	}
 	for i, e := range m.Metrics {
 		field := fmt.Sprintf("metrics[%d]", i)
-		if err := checkFile(field+".file", e.File); err != nil {
-			return err
-		}
-		if err := checkRange(field, e.Start, e.End); err != nil {
+		if err := checkEntry(field, e.File, e.Start, e.End); err != nil {
 			return err
 		}
 		if e.Step != "" {
@@ -118,10 +115,7 @@ func (m *manifest) validate() error {
 	}
 	for i, e := range m.Logs {
 		field := fmt.Sprintf("logs[%d]", i)
-		if err := checkFile(field+".file", e.File); err != nil {
-			return err
-		}
-		if err := checkRange(field, e.Start, e.End); err != nil {
+		if err := checkEntry(field, e.File, e.Start, e.End); err != nil {
 			return err
 		}
 		if e.Limit < 0 {
@@ -158,6 +152,15 @@ func validateWindows(w, base telemetry.Window) error {
 		return fmt.Errorf("%w: the baseline %s overlaps the window %s — end the baseline at or before the window start", ErrWindow, base, w)
 	}
 	return nil
+}
+
+// checkEntry checks the file and the time range of a metrics or logs
+// entry, named by field.
+func checkEntry(field, file string, start, end time.Time) error {
+	if err := checkFile(field+".file", file); err != nil {
+		return err
+	}
+	return checkRange(field, start, end)
 }
 
 func checkRange(field string, start, end time.Time) error {

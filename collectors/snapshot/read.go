@@ -146,16 +146,9 @@ func (r reader) readJSON(field, name string, v any) error {
 func (r reader) series(entries []metricEntry, warnings *[]string) ([]telemetry.Series, error) {
 	groups := make([][]telemetry.Series, 0, len(entries))
 	for i, e := range entries {
-		data, err := r.read(fmt.Sprintf("metrics[%d].file", i), e.File)
+		got, err := decodeFile(r, fmt.Sprintf("metrics[%d].file", i), e.File, promapi.DecodeMatrix, warnings)
 		if err != nil {
 			return nil, err
-		}
-		got, notes, err := promapi.DecodeMatrix(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.path(e.File), err)
-		}
-		for _, n := range notes {
-			*warnings = append(*warnings, e.File+": "+n)
 		}
 		for i := range got {
 			if got[i].Metric == "" {
@@ -172,22 +165,32 @@ func (r reader) series(entries []metricEntry, warnings *[]string) ([]telemetry.S
 func (r reader) logs(entries []logEntry, warnings *[]string) ([]telemetry.LogLine, error) {
 	var out []telemetry.LogLine
 	for i, e := range entries {
-		data, err := r.read(fmt.Sprintf("logs[%d].file", i), e.File)
+		got, err := decodeFile(r, fmt.Sprintf("logs[%d].file", i), e.File, loki.DecodeStreams, warnings)
 		if err != nil {
 			return nil, err
-		}
-		got, notes, err := loki.DecodeStreams(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.path(e.File), err)
-		}
-		for _, n := range notes {
-			*warnings = append(*warnings, e.File+": "+n)
 		}
 		out = append(out, got...)
 	}
 	telemetry.SortLogs(out)
 	// Overlapping ranges repeat lines; Loki itself drops identical entries of a stream.
 	return slices.CompactFunc(out, func(a, b telemetry.LogLine) bool { return telemetry.CompareLogs(a, b) == 0 }), nil
+}
+
+// decodeFile reads file, named by field, and decodes it; the decoder's
+// notes are added to warnings, each after the file's name.
+func decodeFile[T any](r reader, field, file string, decode func([]byte) ([]T, []string, error), warnings *[]string) ([]T, error) {
+	data, err := r.read(field, file)
+	if err != nil {
+		return nil, err
+	}
+	got, notes, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.path(file), err)
+	}
+	for _, n := range notes {
+		*warnings = append(*warnings, file+": "+n)
+	}
+	return got, nil
 }
 
 // normalizeEdges sorts edges and drops repeats: the graph has no multi-edges.

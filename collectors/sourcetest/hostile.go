@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rca-tool/rca/internal/testhttp"
 )
 
 // Mode is how a Hostile server misbehaves.
@@ -109,25 +111,11 @@ func (h *Hostile) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		tick := time.NewTicker(DripEvery)
-		defer tick.Stop()
-		for {
-			// White space: a JSON decoder waits for more.
-			if _, err := io.WriteString(w, " "); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-tick.C:
-			}
-		}
+		testhttp.Drip(w, r, DripEvery)
 	case Endless:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"success","data":["`)
-		_, _ = io.Copy(w, neverEnding('x'))
+		_, _ = io.Copy(w, testhttp.Endless('x'))
 	case HugeLength:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", fmt.Sprint(int64(1)<<40))

@@ -28,6 +28,7 @@ import (
 
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/testhttp"
 )
 
 // HTTP is an HTTP source under test.
@@ -208,22 +209,13 @@ func honoursRetryAfter(t *testing.T, h HTTP) {
 func capsResponses(t *testing.T, h HTTP) {
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.Copy(w, io.LimitReader(neverEnding('x'), 1<<20))
+		_, _ = io.Copy(w, io.LimitReader(testhttp.Endless('x'), 1<<20))
 	}))
 	defer big.Close()
 	o := collect(context.Background(), t, h, settings(big.URL, func(c *httpsource.Config) { c.MaxResponseBytes = 1024 }))
 	if !strings.Contains(o.text, "response larger than 1 KiB") {
 		t.Errorf("a 1 MiB answer under a 1 KiB cap:\n%s", o.text)
 	}
-}
-
-type neverEnding byte
-
-func (b neverEnding) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = byte(b)
-	}
-	return len(p), nil
 }
 
 // unreachableIsOneLine: a closed port is one line that says the server is

@@ -80,21 +80,24 @@ func (f File) Plan(o Overrides, log *slog.Logger) (Plan, error) {
 		add(snapshot.Source{Dir: o.Snapshot.Value, Log: log}, "") // its errors name the folder
 		p.Replay = true
 	} else {
-		if cfg, ok := f.prometheus(o); ok {
-			src, err := prometheus.New(cfg, log)
+		// live adds a server New made, or returns the error it gave.
+		live := func(s collectors.Source, err error) error {
 			if err != nil {
+				return err
+			}
+			add(s, "")
+			p.Live = true
+			return nil
+		}
+		if cfg, ok := f.prometheus(o); ok {
+			if err := live(prometheus.New(cfg, log)); err != nil {
 				return p, err
 			}
-			add(src, "")
-			p.Live = true
 		}
 		if cfg, ok := f.loki(o); ok {
-			src, err := loki.New(cfg, log)
-			if err != nil {
+			if err := live(loki.New(cfg, log)); err != nil {
 				return p, err
 			}
-			add(src, "")
-			p.Live = true
 		}
 	}
 	if path, where := f.changesFile(o); path != "" {

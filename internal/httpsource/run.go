@@ -201,3 +201,27 @@ func (b *runBody) Close() error {
 func cutOff(ctx, parent context.Context, deadline time.Time) bool {
 	return ctx.Err() != nil && !time.Now().Before(deadline) && !errors.Is(context.Cause(parent), context.Canceled)
 }
+
+// Parallel calls do(i) for each i below n, at most limit at a time, and
+// waits for them all. Once ctx is done, the calls not yet started are not
+// made, and Parallel returns ctx.Err(): what the calls made is then not
+// the whole answer.
+func Parallel(ctx context.Context, n, limit int, do func(i int)) error {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			do(i)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/rca-tool/rca/internal/testhttp"
 )
 
 // Issue 17, defect 11: a Retry-After is reported as the server asked,
@@ -39,7 +41,7 @@ func TestRetryAfterReportedAsAsked(t *testing.T) {
 func TestReadBodyEndlessCostsTheCap(t *testing.T) {
 	const limit = 16 << 20
 	rt := &limitTransport{limit: limit, next: roundTripFunc(func(*http.Request) (*http.Response, error) {
-		return &http.Response{StatusCode: 200, Body: io.NopCloser(endless{}), ContentLength: -1, Header: http.Header{}}, nil
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(testhttp.Endless('x')), ContentLength: -1, Header: http.Header{}}, nil
 	})}
 	hc := &http.Client{Transport: rt}
 	client, err := NewAPIClient("http://prometheus", hc)
@@ -62,7 +64,7 @@ func TestReadBodyEndlessCostsTheCap(t *testing.T) {
 		t.Errorf("reading an endless body under a %d MiB cap allocated %d MiB", limit>>20, got>>20)
 	}
 	// A body under the cap is read whole, once.
-	body, err := ReadBody(io.LimitReader(endless{}, 3<<20+5))
+	body, err := ReadBody(io.LimitReader(testhttp.Endless('x'), 3<<20+5))
 	if err != nil || len(body) != 3<<20+5 {
 		t.Errorf("ReadBody: %d bytes, %v", len(body), err)
 	}
@@ -72,18 +74,7 @@ func TestReadBodyEndlessCostsTheCap(t *testing.T) {
 // all of a source's requests together: slow answers do not add up.
 func TestRunDeadlineBoundsTheCollection(t *testing.T) {
 	drip := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(200)
-		for {
-			if _, err := io.WriteString(w, " "); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+		testhttp.Drip(w, r, 100*time.Millisecond)
 	}))
 	defer drip.Close()
 	c := New(drip.URL)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rca-tool/rca/internal/testhttp"
 )
 
 // fakeRT answers requests from a script, recording the bodies it got.
@@ -303,7 +305,7 @@ func TestLimitTransport(t *testing.T) {
 	}
 	// An endless body ends at the limit.
 	rt := &limitTransport{next: &fakeRT{answer: func(int) (*http.Response, error) {
-		return &http.Response{StatusCode: 200, Body: io.NopCloser(endless{}), ContentLength: -1}, nil
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(testhttp.Endless('x')), ContentLength: -1}, nil
 	}}, limit: limit}
 	resp, err := rt.RoundTrip(newPost(t, context.Background()))
 	if err != nil {
@@ -344,15 +346,6 @@ type onClose struct {
 }
 
 func (c onClose) Close() error { c.f(); return c.ReadCloser.Close() }
-
-type endless struct{}
-
-func (endless) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'x'
-	}
-	return len(p), nil
-}
 
 // The headers are set on a copy: the caller's request is not changed.
 func TestHeaderTransport(t *testing.T) {

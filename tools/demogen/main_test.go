@@ -13,6 +13,7 @@ import (
 
 	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/demo"
+	"github.com/rca-tool/rca/demo/demotest"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -25,10 +26,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := run(ctx, []string{"-out", dir}, &out); err != nil {
 		t.Fatal(err)
 	}
-	want, err := demo.Generate(demo.PiDigits())
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := demotest.PiDigits(t)
 	got, err := snapshot.Read(ctx, dir)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package promapi
+package promapi_test
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/rca-tool/rca/collectors/internal/promapi"
+	"github.com/rca-tool/rca/collectors/internal/promapi/promapitest"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -31,7 +33,7 @@ var promSeeds = []string{
 }
 
 func TestDecodePromMatrix(t *testing.T) {
-	got, _, err := DecodeMatrix([]byte(promSeeds[1]))
+	got, _, err := promapi.DecodeMatrix([]byte(promSeeds[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +50,12 @@ func TestDecodePromMatrix(t *testing.T) {
 	}
 	wantV := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e-9}
 	for i, p := range s.Points {
-		if !p.T.Equal(wantT[i]) || !sameFloat(p.V, wantV[i]) || p.T.Location() != time.UTC {
+		if !p.T.Equal(wantT[i]) || !promapitest.SameFloat(p.V, wantV[i]) || p.T.Location() != time.UTC {
 			t.Errorf("point %d = %v %v, want %v %v", i, p.T, p.V, wantT[i], wantV[i])
 		}
 	}
 
-	got, _, err = DecodeMatrix([]byte(promSeeds[0]))
+	got, _, err = promapi.DecodeMatrix([]byte(promSeeds[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	}
 
 	// Out of order samples come back sorted; a null entry is skipped.
-	got, _, err = DecodeMatrix([]byte(promSeeds[8]))
+	got, _, err = promapi.DecodeMatrix([]byte(promSeeds[8]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,18 +76,18 @@ func TestDecodePromMatrix(t *testing.T) {
 	}
 
 	for _, empty := range []string{promSeeds[2], promSeeds[3]} {
-		if got, _, err := DecodeMatrix([]byte(empty)); err != nil || len(got) != 0 {
+		if got, _, err := promapi.DecodeMatrix([]byte(empty)); err != nil || len(got) != 0 {
 			t.Errorf("DecodePromMatrix(%s) = %v, %v; want no series", empty, got, err)
 		}
 	}
 }
 
 func TestDecodePromMatrixWarnings(t *testing.T) {
-	_, notes, err := DecodeMatrix([]byte(promSeeds[1]))
+	_, notes, err := promapi.DecodeMatrix([]byte(promSeeds[1]))
 	if err != nil || len(notes) != 1 || notes[0] != "prometheus warning: partial response" {
 		t.Errorf("notes = %q, err %v", notes, err)
 	}
-	_, notes, err = DecodeMatrix([]byte(promSeeds[4]))
+	_, notes, err = promapi.DecodeMatrix([]byte(promSeeds[4]))
 	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "1 native histogram samples ignored") {
 		t.Errorf("notes = %q, err %v", notes, err)
 	}
@@ -100,7 +102,7 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 		{"error response", promSeeds[5], nil, "the query failed on the server (bad_data): 1:1: parse error"},
 		{"error without type", `{"status":"error","error":"boom"}`, nil, "(unknown): boom"},
 		{"multi-line error", promSeeds[12], nil, "(execution): expanding series: query processing"},
-		{"vector", promSeeds[7], ErrResultType, `wrong resultType "vector", want "matrix" — capture with /api/v1/query_range`},
+		{"vector", promSeeds[7], promapi.ErrResultType, `wrong resultType "vector", want "matrix" — capture with /api/v1/query_range`},
 		{"html", promSeeds[9], nil, `not a Prometheus query_range JSON response (it starts with "<html>`},
 		{"text error", promSeeds[10], nil, "it starts with \"parse error"},
 		{"empty", "", nil, "it starts with \"\""},
@@ -115,21 +117,13 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := DecodeMatrix([]byte(tc.body))
-			if err == nil {
-				t.Fatalf("no error, want %q", tc.substr)
-			}
-			if !strings.Contains(err.Error(), tc.substr) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q does not contain %q on one line", err, tc.substr)
-			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tc.is)
-			}
+			_, _, err := promapi.DecodeMatrix([]byte(tc.body))
+			promapitest.OneLineError(t, err, tc.substr, tc.is)
 		})
 	}
-	var apiErr *APIError
-	if _, _, err := DecodeMatrix([]byte(promSeeds[6])); !errors.As(err, &apiErr) || apiErr.Type != "timeout" || !strings.Contains(apiErr.Msg, "timed out") {
-		t.Errorf("err = %v, want an *APIError of type timeout", err)
+	var apiErr *promapi.APIError
+	if _, _, err := promapi.DecodeMatrix([]byte(promSeeds[6])); !errors.As(err, &apiErr) || apiErr.Type != "timeout" || !strings.Contains(apiErr.Msg, "timed out") {
+		t.Errorf("err = %v, want an *promapi.APIError of type timeout", err)
 	}
 }
 
@@ -139,7 +133,7 @@ func TestMatrixToSeries(t *testing.T) {
 		nil,
 		{Metric: nil},
 	}
-	got := ToSeries(m)
+	got := promapi.ToSeries(m)
 	if len(got) != 2 {
 		t.Fatalf("got %d series, want 2", len(got))
 	}
@@ -159,70 +153,5 @@ func FuzzDecodeMatrix(f *testing.F) {
 	for _, s := range promSeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		series, _, err := DecodeMatrix(body)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("multi-line error %q", err)
-			}
-			return
-		}
-		streams := make([]*model.SampleStream, len(series))
-		for i, s := range series {
-			ss, err := SeriesToStream(s, s.Metric != "")
-			if err != nil {
-				t.Fatalf("decoded series cannot be written back: %v", err)
-			}
-			streams[i] = ss
-		}
-		data, err := EncodeMatrix(streams)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, _, err := DecodeMatrix(data)
-		if err != nil {
-			t.Fatalf("re-decode: %v\n%s", err, data)
-		}
-		if len(again) != len(series) {
-			t.Fatalf("re-decode: %d series, want %d", len(again), len(series))
-		}
-		for i := range series {
-			a, b := series[i], again[i]
-			if a.ID() != b.ID() || len(a.Points) != len(b.Points) {
-				t.Fatalf("re-decode: %s with %d points, want %s with %d", b.ID(), len(b.Points), a.ID(), len(a.Points))
-			}
-			for j := range a.Points {
-				if !a.Points[j].T.Equal(b.Points[j].T) || !sameFloat(a.Points[j].V, b.Points[j].V) {
-					t.Fatalf("re-decode: point %d = %v, want %v", j, b.Points[j], a.Points[j])
-				}
-			}
-		}
-	})
+	f.Fuzz(func(t *testing.T, body []byte) { promapitest.MatrixRoundTrip(t, promapi.DecodeMatrix, body) })
 }
-
-func TestAppendSamplePair(t *testing.T) {
-	tests := []struct {
-		p    model.SamplePair
-		want string
-	}{
-		{model.SamplePair{Timestamp: 1714572000000, Value: 1}, `[1714572000,"1"]`},
-		{model.SamplePair{Timestamp: 1714572000120, Value: 0.5}, `[1714572000.120,"0.5"]`},
-		{model.SamplePair{Timestamp: 1714572000007, Value: model.SampleValue(math.NaN())}, `[1714572000.007,"NaN"]`},
-		{model.SamplePair{Timestamp: -1500, Value: model.SampleValue(math.Inf(1))}, `[-1.500,"+Inf"]`},
-		{model.SamplePair{Timestamp: -5, Value: model.SampleValue(math.Inf(-1))}, `[-0.005,"-Inf"]`},
-		{model.SamplePair{Timestamp: math.MinInt64, Value: 1e21}, `[-9223372036854775.808,"1000000000000000000000"]`},
-		{model.SamplePair{Timestamp: 170000000000010000, Value: 0}, `[170000000000010,"0"]`},
-	}
-	for _, tc := range tests {
-		got := string(appendSamplePair(nil, tc.p))
-		if got != tc.want {
-			t.Errorf("appendSamplePair(%v) = %s, want %s", tc.p, got, tc.want)
-		}
-		var back model.SamplePair
-		if err := back.UnmarshalJSON([]byte(got)); err != nil || !back.Equal(&tc.p) {
-			t.Errorf("%s decodes to %v (%v), want %v", got, back, err, tc.p)
-		}
-	}
-}
-
-func sameFloat(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
