@@ -75,8 +75,6 @@ type Source struct {
 	timeout time.Duration
 	log     *slog.Logger
 	redact  httpsource.Redactor
-	// Progress, when set, is called by Lines with the lines read so far.
-	Progress func(lines int)
 }
 
 // New checks cfg and builds the HTTP client. It does no I/O.
@@ -184,7 +182,7 @@ func (l *Source) Collect(ctx context.Context, req collectors.Request) (collector
 // error wrapping ErrUnreachable. The catalog's service labels explain
 // a selector that matches nothing.
 func (l *Source) Lines(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window) ([]telemetry.LogLine, []string, error) {
-	return l.lines(ctx, cat, window, baseline, l.Progress)
+	return l.lines(ctx, cat, window, baseline, nil)
 }
 
 func (l *Source) lines(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window, progress func(int)) ([]telemetry.LogLine, []string, error) {
@@ -216,7 +214,7 @@ func (l *Source) lines(ctx context.Context, cat *catalog.Catalog, window, baseli
 // to to: deploy and startup lines that announce a change. A failing
 // source is a warning.
 func (l *Source) Changes(ctx context.Context, cat *catalog.Catalog, from, to time.Time) ([]telemetry.Change, []string, error) {
-	return l.changes(ctx, cat, from, to, l.Progress)
+	return l.changes(ctx, cat, from, to, nil)
 }
 
 func (l *Source) changes(ctx context.Context, cat *catalog.Catalog, from, to time.Time, progress func(int)) ([]telemetry.Change, []string, error) {
@@ -447,7 +445,7 @@ func (l *Source) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
 		return nil, l.redact.Error(fmt.Errorf("%w at %s: %s: not a Loki API at this URL — check the path", ErrUnreachable, l.URL(), resp.Status))
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, l.redact.Error(fmt.Errorf("%w at %s: %s: the server refused the credentials — check them%s (and the X-Scope-OrgID tenant header)", ErrUnreachable, l.URL(), resp.Status, in(l.cfg.Names.Section)))
+		return nil, l.redact.Error(fmt.Errorf("%w at %s: %s: the server refused the credentials — check them%s (and the X-Scope-OrgID tenant header)", ErrUnreachable, l.URL(), resp.Status, l.cfg.Names.In()))
 	case resp.StatusCode/100 != 2:
 		// Loki answers errors in plain text, not the JSON envelope.
 		// Redact before cutting: a secret across the cut would leave its head.
@@ -472,11 +470,3 @@ func (l *Source) describe(ctx context.Context, err error) error {
 
 // field names a setting the way the user set it.
 func (l *Source) field(name string) string { return l.cfg.Names.Field(name) }
-
-// in places a setting in its config section, when the section is known.
-func in(section string) string {
-	if section == "" {
-		return ""
-	}
-	return " in " + section
-}

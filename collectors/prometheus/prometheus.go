@@ -382,14 +382,14 @@ func (p *Source) describe(ctx context.Context, err error) error {
 		// Scrub before apiError cuts the text: a cut secret is not found.
 		e := *apiErr
 		e.Msg, e.Detail = p.redact.String(e.Msg), p.redact.String(e.Detail)
-		err = apiError(&e, p.cfg.Names.Section)
+		err = apiError(&e, p.cfg.Names)
 	}
 	return p.redact.Error(err)
 }
 
 // apiError words the client library's errors: the server's own error text
 // for a refused query, the status for the rest.
-func apiError(e *v1.Error, section string) error {
+func apiError(e *v1.Error, names httpsource.Names) error {
 	detail := strings.Join(strings.Fields(e.Detail), " ")
 	if len(detail) > 300 {
 		detail = strings.ToValidUTF8(detail[:300], "") + "…"
@@ -407,7 +407,7 @@ func apiError(e *v1.Error, section string) error {
 	case e.Type == v1.ErrBadResponse:
 		return fmt.Errorf("the server's answer is not a Prometheus API response: %s", e.Msg)
 	case status("401", "403"):
-		return fmt.Errorf("%w: %s: the server refused the credentials — check basic_auth / authorization%s", ErrUnreachable, e.Msg, in(section))
+		return fmt.Errorf("%w: %s: the server refused the credentials — check basic_auth / authorization%s", ErrUnreachable, e.Msg, names.In())
 	case json.Unmarshal([]byte(e.Detail), &env) == nil && env.Status == "error" && env.Error != "":
 		// A 5xx whose body is a Prometheus error (Thanos, Mimir, a timeout):
 		// the server's whole error text, not the cut JSON.
@@ -471,12 +471,4 @@ func planRanges(window, baseline telemetry.Window, step time.Duration) []v1.Rang
 		}
 	}
 	return out
-}
-
-// in places a setting in its config section, when the section is known.
-func in(section string) string {
-	if section == "" {
-		return ""
-	}
-	return " in " + section
 }

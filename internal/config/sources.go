@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strings"
 	"time"
 
@@ -125,7 +124,6 @@ func (f File) names(section string, set map[string]Setting) httpsource.Names {
 			n.Set[field] = where
 		}
 	}
-	maps.DeleteFunc(n.Set, func(_, v string) bool { return v == "" })
 	return n
 }
 

@@ -67,6 +67,15 @@ func (n Names) Field(field string) string {
 	return n.Section + "." + field
 }
 
+// In places a setting in its section for a message (" in sources.loki"),
+// "" when the library alone names it.
+func (n Names) In() string {
+	if n.Section == "" {
+		return ""
+	}
+	return " in " + n.Section
+}
+
 // New is the configuration used when only a URL is given: Prometheus's
 // client defaults (follow redirects, HTTP/2), as a prometheus.yml has.
 func New(rawURL string) Config {
