@@ -50,13 +50,42 @@ type Candidate struct {
 	Rank    int     `json:"rank"`
 	Service string  `json:"service"`
 	Score   float64 `json:"score"`
+	// Confidence is the probability, in [0, 1], that this candidate is the
+	// root cause, calibrated on labelled incidents (see confidence.go).
+	Confidence float64 `json:"confidence"`
 	Finding
+}
+
+// Verdict values: whether a root cause stands out from normal variation.
+const (
+	VerdictCauseFound       = "cause_found"
+	VerdictNothingStandsOut = "nothing_stands_out"
+)
+
+// RuledOut is a hypothesis that was checked and lost, with why.
+type RuledOut struct {
+	// Hypothesis names what was considered, e.g. "catalog deploy v2.3.1 at
+	// 13:53" or "cart memory".
+	Hypothesis string        `json:"hypothesis"`
+	Service    string        `json:"service"`
+	Layer      catalog.Layer `json:"layer"`
+	// Why says in one sentence why it lost, quoting Numbers.
+	Why string `json:"why"`
+	// Numbers are the figures Why quotes, by name (e.g. "score",
+	// "onset_lag_seconds", "change_percent").
+	Numbers map[string]float64 `json:"numbers,omitempty"`
+	// Finding is the evidence checked, when there is one (its SeriesID is
+	// in Result.Evidence for a chart).
+	Finding *Finding `json:"finding,omitempty"`
 }
 
 // Result is the outcome of one analysis.
 type Result struct {
 	Window   telemetry.Window `json:"window"`
 	Baseline telemetry.Window `json:"baseline"`
+	// Verdict is VerdictCauseFound when a root cause's confidence reaches
+	// the threshold, else VerdictNothingStandsOut.
+	Verdict string `json:"verdict"`
 	// Symptoms are the anomalous user-facing signals, strongest first.
 	Symptoms []Finding `json:"symptoms"`
 	// RootCauses are the ranked candidates, one per service, best first.
@@ -67,6 +96,9 @@ type Result struct {
 	Anomalies []Finding `json:"anomalies"`
 	// UnlinkedChanges are changes in the window or lookback with no effect seen.
 	UnlinkedChanges []telemetry.Change `json:"unlinked_changes"`
+	// RuledOut are hypotheses checked and rejected, for the top candidates
+	// and for each layer of the chain.
+	RuledOut []RuledOut `json:"ruled_out"`
 	// Services ranks every service seen, best root-cause candidate first.
 	Services []ServiceScore `json:"-"`
 	Warnings []string       `json:"warnings"`
