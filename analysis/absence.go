@@ -40,6 +40,7 @@ func absenceStage(r *run) {
 			st.series = 1
 		}
 		st.peak = max(st.peak, f.Score)
+		st.down = st.down || (f.Metric != absentMetric && isUpGauge(f.Metric))
 		r.observed[f.Service] = true
 		r.res.Anomalies = append(r.res.Anomalies, f)
 	}
@@ -338,16 +339,18 @@ func upDrops(sigs []signal, avail catalog.Classification) []Finding {
 			why += fmt.Sprintf(", up again at %s", s.win[end+1].T.UTC().Format("15:04:05"))
 		}
 		out = append(out, Finding{
-			Service:       s.service,
-			Signal:        avail.Name + " (" + s.series.Metric + ")",
-			SignalID:      avail.SignalID,
-			Metric:        s.series.Metric,
-			Labels:        s.series.Labels,
-			Layer:         layer,
-			Direction:     catalog.Down,
-			Unit:          "ratio",
-			Query:         s.series.Query,
-			Score:         round(availabilityScore(1, 0), 3),
+			Service:   s.service,
+			Signal:    avail.Name + " (" + s.series.Metric + ")",
+			SignalID:  avail.SignalID,
+			Metric:    s.series.Metric,
+			Labels:    s.series.Labels,
+			Layer:     layer,
+			Direction: catalog.Down,
+			Unit:      "ratio",
+			Query:     s.series.Query,
+			// An up gauge says only up or down: down is as far from its
+			// baseline as any series can score.
+			Score:         round(maxDeviation/minDeviation, 3),
 			Onset:         on,
 			Until:         s.win[end].T.UTC(),
 			BaselineValue: 1,

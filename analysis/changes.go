@@ -22,6 +22,9 @@ func changesStage(r *run) {
 	for svc, lc := range linked {
 		st := r.state(svc, false)
 		st.change = &lc
+		if lc.carried {
+			continue // it explains an earlier event, not what starts in the window
+		}
 		if st.onset.IsZero() || lc.finding.Onset.Before(st.onset) {
 			st.onset = lc.finding.Onset
 		}
@@ -35,8 +38,13 @@ type linkedChange struct {
 	// gap is the time from the change to the first anomaly it explains
 	// (zero when that anomaly was first sampled within a step after it).
 	gap time.Duration
-	// effect is the first anomaly it explains.
+	// effect is the first anomaly it explains that starts in the window,
+	// else the first it explains.
 	effect Finding
+	// carried is true when every anomaly it explains was carried over from
+	// before the window: it caused an earlier event whose tail the window
+	// holds.
+	carried bool
 }
 
 // linker decides which changes explain which anomalies.
@@ -78,7 +86,13 @@ func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChang
 			}
 			continue
 		}
-		first := effects[0]
+		first, carried := effects[0], true
+		for _, e := range effects {
+			if !e.CarriedOver {
+				first, carried = e, false
+				break
+			}
+		}
 		gap := first.Onset.Sub(c.T)
 		f := Finding{
 			Service:       c.Service,
@@ -101,9 +115,13 @@ func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChang
 			who = via + " (" + first.Service + ")"
 		}
 		when := c.T.UTC().Format("15:04:05")
-		if gap > 0 {
+		switch {
+		case carried:
+			f.Explanation = fmt.Sprintf("%s at %s, before %s on %s, which was already under way when the window began at %s",
+				f.Signal, when, first.Signal, who, first.Onset.UTC().Format("15:04:05"))
+		case gap > 0:
 			f.Explanation = fmt.Sprintf("%s at %s, %s before %s on %s started", f.Signal, when, gap.Round(time.Second), first.Signal, who)
-		} else {
+		default:
 			// Within a step after the onset: the same sample saw both.
 			f.Explanation = fmt.Sprintf("%s at %s, in the same %s sample as the start of %s on %s (first seen at %s)",
 				f.Signal, when, lk.skew(first).Round(time.Second), first.Signal, who, first.Onset.UTC().Format("15:04:05"))
@@ -114,7 +132,7 @@ func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChang
 			if ok {
 				candidates = append(candidates, *prev.finding.Change)
 			}
-			linked[c.Service] = linkedChange{finding: f, gap: gap, effect: first}
+			linked[c.Service] = linkedChange{finding: f, gap: gap, effect: first, carried: carried}
 		} else {
 			candidates = append(candidates, c)
 		}

@@ -27,7 +27,11 @@ func scoreStage(r *run) {
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
 		st.series++
-		st.peak = max(st.peak, s.score)
+		w := 1.0
+		if s.carried {
+			w = carriedWeight
+		}
+		st.peak = max(st.peak, s.score*w)
 		r.observed[s.service] = true
 		if !s.anomalous {
 			continue
@@ -78,6 +82,7 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 type scoredSignal struct {
 	signal
 	seriesScore
+	carried bool // see carriedOver
 }
 
 // scoreAll scores every signal that has enough data, and counts the rest.
@@ -92,7 +97,9 @@ func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skip
 			skipped++
 			continue
 		}
-		scored = append(scored, scoredSignal{signal: s, seriesScore: sc})
+		ss := scoredSignal{signal: s, seriesScore: sc}
+		ss.carried = ss.carriedOver()
+		scored = append(scored, ss)
 	}
 	return scored, skipped
 }
@@ -113,6 +120,7 @@ func (s scoredSignal) finding() Finding {
 		Score:         round(s.score, 3),
 		Onset:         s.onset.UTC(),
 		Until:         s.end.UTC(),
+		CarriedOver:   s.carried,
 		BaselineValue: s.stats.median,
 		ObservedValue: s.observed,
 		Heuristic:     s.cls.Heuristic,
@@ -129,9 +137,15 @@ func (s scoredSignal) finding() Finding {
 	if s.observed < s.stats.median {
 		verb = "fell"
 	}
-	f.Explanation = fmt.Sprintf("%s on %s %s from %s to %s at %s, %.1fx beyond the baseline's own variation",
-		f.Signal, f.Service, verb, num(f.BaselineValue, f.Unit), num(f.ObservedValue, f.Unit),
-		f.Onset.Format("15:04:05"), s.score)
+	if s.carried {
+		f.Explanation = fmt.Sprintf("%s on %s was already at %s (baseline %s) when the window began at %s, %.1fx beyond the baseline's own variation: it started before the window, at a time the data does not show",
+			f.Signal, f.Service, num(f.ObservedValue, f.Unit), num(f.BaselineValue, f.Unit),
+			f.Onset.Format("15:04:05"), s.score)
+	} else {
+		f.Explanation = fmt.Sprintf("%s on %s %s from %s to %s at %s, %.1fx beyond the baseline's own variation",
+			f.Signal, f.Service, verb, num(f.BaselineValue, f.Unit), num(f.ObservedValue, f.Unit),
+			f.Onset.Format("15:04:05"), s.score)
+	}
 	if f.Heuristic {
 		f.Explanation += "; layer guessed from the metric name (not in the catalog)"
 	}

@@ -40,6 +40,9 @@ type serviceState struct {
 	peak      float64   // highest series score, anomalous or not
 	onset     time.Time // earliest anomalous onset
 	change    *linkedChange
+	// down is true when an up gauge of the service fell to 0: the service
+	// itself stopped, a state change like a deploy or a restart.
+	down bool
 }
 
 func (s *serviceState) deepest() int {
@@ -47,7 +50,7 @@ func (s *serviceState) deepest() int {
 	for _, f := range s.anomalous {
 		d = max(d, f.Layer.Depth())
 	}
-	if s.change != nil {
+	if (s.change != nil && !s.change.carried) || s.down {
 		d = 3
 	}
 	return d
@@ -100,13 +103,16 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			// No telemetry of its own: its change is all we see of it, and
 			// its callers' anomaly is its strength.
 			frac, peak = 1, s.change.finding.Score
+			if s.change.carried {
+				peak *= carriedWeight
+			}
 		}
 		score := math.Log1p(peak) * (1 + frac) * layerWeight[s.deepest()]
 		if len(s.anomalous) > 0 {
 			score *= onsetWeight(s.onset, onsets, tol)
 			score *= graphWeight(s, states, g, tol)
 		}
-		if s.change != nil {
+		if s.change != nil && !s.change.carried {
 			closeness := 1 - math.Min(1, s.change.gap.Seconds()/lookback.Seconds())
 			score *= 1.5 + 0.5*closeness
 		}

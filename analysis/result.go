@@ -27,9 +27,13 @@ type Finding struct {
 	Score float64   `json:"score"`
 	Onset time.Time `json:"onset"`
 	// Until is the last sample of the anomalous run that holds the peak.
-	Until         time.Time `json:"until"`
-	BaselineValue float64   `json:"baseline_value"`
-	ObservedValue float64   `json:"observed_value"`
+	Until time.Time `json:"until"`
+	// CarriedOver marks an anomaly already under way when the window began,
+	// with no data right before it: it started earlier, at a time the data
+	// does not show, and Onset is only the window's start.
+	CarriedOver   bool    `json:"carried_over,omitempty"`
+	BaselineValue float64 `json:"baseline_value"`
+	ObservedValue float64 `json:"observed_value"`
 	// Heuristic is true when the layer came from the metric name, not the catalog.
 	Heuristic   bool              `json:"heuristic,omitempty"`
 	Change      *telemetry.Change `json:"change,omitempty"`

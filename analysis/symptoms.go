@@ -9,7 +9,13 @@ func symptomsStage(r *run) {
 	sortFindings(r.res.Anomalies)
 	for _, f := range r.res.Anomalies {
 		st := r.states[f.Service]
-		if len(st.anomalous) == 0 || f.Onset.Before(st.onset) {
+		// A carried-over anomaly's onset is only the window's start: it
+		// sets the service's onset when nothing of it starts later.
+		switch {
+		case len(st.anomalous) == 0, st.carried() && !f.CarriedOver:
+			st.onset = f.Onset
+		case f.CarriedOver != st.carried():
+		case f.Onset.Before(st.onset):
 			st.onset = f.Onset
 		}
 		st.anomalous = append(st.anomalous, f)

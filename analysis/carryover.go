@@ -1,0 +1,33 @@
+package analysis
+
+// carriedWeight is how much an anomaly already under way when the window
+// began counts, against one that starts in it, when services are ranked:
+// when it started is not in the data (often the tail of an earlier event,
+// a rate()'s range still holding a burst that ended), so it is weak
+// evidence for what starts in the window.
+const carriedWeight = 1.0 / 3
+
+// carriedOver reports whether an anomalous series was already abnormal at
+// the window's first sample while the data has nothing right before it
+// (the baseline ends more than two steps earlier): it began before the
+// window, at a time the data does not show. A baseline that ends where
+// the window begins shows the rise, and then the onset is known.
+func (s scoredSignal) carriedOver() bool {
+	n := len(s.win)
+	if !s.anomalous || n < 2 || !s.onset.Equal(s.win[0].T) {
+		return false
+	}
+	step := s.win[1].T.Sub(s.win[0].T)
+	return len(s.base) == 0 || s.win[0].T.Sub(s.base[len(s.base)-1].T) > 2*step
+}
+
+// carried reports whether every one of a service's anomalies was carried
+// over from before the window (false for a service with none).
+func (s *serviceState) carried() bool {
+	for _, f := range s.anomalous {
+		if !f.CarriedOver {
+			return false
+		}
+	}
+	return len(s.anomalous) > 0
+}
