@@ -71,6 +71,15 @@ type AnalysisSummary struct {
 	// Ongoing is true when the symptoms were still abnormal at the end of
 	// the window.
 	Ongoing bool `json:"ongoing,omitempty"`
+	// FirstAnomaly is set when no user-facing symptom (errors, slowness,
+	// unavailability) was found: the chain's top link, whose onset Onset
+	// then is. Empty when Onset is a user-facing symptom's (and in entries
+	// written before it existed).
+	FirstAnomaly string `json:"first_anomaly,omitempty"`
+	// Tentative is true when the analysis named a top candidate without
+	// the confidence to call it the cause (verdict nothing_stands_out):
+	// updates then speak of the likely cause.
+	Tentative bool `json:"tentative,omitempty"`
 }
 
 // Status is the state of an incident as stakeholders hear it.

@@ -22,7 +22,8 @@ func (l *Log) Start() (Entry, bool) {
 
 // Status is where the incident stands according to its log: resolved once
 // any resolve entry is written, monitoring after a mitigation, identified
-// once an analysis names a root cause, and investigating until then.
+// once an analysis names a root cause with confidence (not Tentative), and
+// investigating until then.
 func (l *Log) Status() Status {
 	var mitigated, identified bool
 	for _, e := range l.Entries {
@@ -32,7 +33,7 @@ func (l *Log) Status() Status {
 		case KindMitigate:
 			mitigated = true
 		case KindAnalysis:
-			if e.Analysis != nil && e.Analysis.RootCause != "" {
+			if e.Analysis != nil && e.Analysis.RootCause != "" && !e.Analysis.Tentative {
 				identified = true
 			}
 		}

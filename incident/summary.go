@@ -35,8 +35,12 @@ func Summarize(res analysis.Result, imp analysis.Impact) AnalysisSummary {
 		s.Change, s.ChangeService, s.ChangeTime, s.Rollback = report.ChangeTitle(*c), c.Service, c.T, c.FromVersion
 	}
 	if s.Onset.IsZero() && len(res.Chain) > 0 {
+		// No user-facing symptom: the onset is the first anomaly's, and the
+		// review must not say users saw it.
 		s.Onset = res.Chain[0].Onset
+		s.FirstAnomaly = report.LinkLine(res.Chain[0], day)
 	}
+	s.Tentative = s.RootCause != "" && res.Verdict == analysis.VerdictNothingStandsOut
 	return s
 }
 
