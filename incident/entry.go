@@ -27,8 +27,13 @@ const (
 // Entry is one line of the log. Only Time, Kind, Author and Text are always
 // set; the rest belong to particular kinds.
 type Entry struct {
-	Time   time.Time `json:"time"`
-	Kind   Kind      `json:"kind"`
+	// Time is when it happened: when the entry was written, or the time a
+	// responder gave with --at.
+	Time time.Time `json:"time"`
+	// Recorded is when an entry given an earlier Time (--at) was written;
+	// zero when that is Time.
+	Recorded time.Time `json:"recorded,omitzero"`
+	Kind     Kind      `json:"kind"`
 	Author string    `json:"author,omitempty"`
 	Text   string    `json:"text"`
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Start is the log's start entry: the first entry of kind start.
@@ -45,6 +46,15 @@ func (l *Log) Status() Status {
 		return StatusIdentified
 	}
 	return StatusInvestigating
+}
+
+// Timeline is the entries in the order they happened: by Time, entries of
+// the same time in the order they were written. The log file keeps the
+// order of writing, so an entry backdated with --at reads in its place.
+func (l *Log) Timeline() []Entry {
+	out := slices.Clone(l.Entries)
+	slices.SortStableFunc(out, func(a, b Entry) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // tornErr is the Problem text for a last line cut off mid-write.

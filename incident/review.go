@@ -57,19 +57,31 @@ func (l *Log) Milestones() Milestones {
 	if m.FirstSymptom.Equal(m.FirstAnomaly) {
 		m.Anomaly = ""
 	}
-	if e, ok := l.first(KindUpdate); ok {
-		m.FirstUpdate = e.Time
-	}
-	if e, ok := l.first(KindMitigate); ok {
-		m.Mitigated = e.Time
-	}
-	if e, ok := l.latest(KindResolve); ok {
-		m.Resolved = e.Time
+	// By when they happened, not when they were written (--at).
+	for _, e := range l.Entries {
+		switch e.Kind {
+		case KindUpdate:
+			m.FirstUpdate = earliest(m.FirstUpdate, e.Time)
+		case KindMitigate:
+			m.Mitigated = earliest(m.Mitigated, e.Time)
+		case KindResolve:
+			if e.Time.After(m.Resolved) {
+				m.Resolved = e.Time
+			}
+		}
 	}
 	if m.Mitigated.IsZero() {
 		m.Mitigated = m.Resolved
 	}
 	return m
+}
+
+// earliest is the earlier of two times, a zero one unknown.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // WriteReview writes a blameless postmortem draft in Markdown: summary,

@@ -54,16 +54,6 @@ func (l *Log) latest(k Kind) (Entry, bool) {
 	return Entry{}, false
 }
 
-// first returns the first entry of a kind, if any.
-func (l *Log) first(k Kind) (Entry, bool) {
-	for _, e := range l.Entries {
-		if e.Kind == k {
-			return e, true
-		}
-	}
-	return Entry{}, false
-}
-
 // Changes are the changes responders noted with rca log note --change.
 func (l *Log) Changes() []Entry {
 	var out []Entry
