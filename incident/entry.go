@@ -34,8 +34,8 @@ type Entry struct {
 	// zero when that is Time.
 	Recorded time.Time `json:"recorded,omitzero"`
 	Kind     Kind      `json:"kind"`
-	Author string    `json:"author,omitempty"`
-	Text   string    `json:"text"`
+	Author   string    `json:"author,omitempty"`
+	Text     string    `json:"text"`
 
 	// Start.
 	Title    string `json:"title,omitempty"`
