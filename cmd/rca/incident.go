@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ import (
 
 // incidentFlags are the flags of every command that reads or writes the log.
 func incidentFlags(f *pflag.FlagSet) {
-	f.String("incidents-dir", "", "`dir` holding the incidents (default ./incidents; also incident.dir in the config)")
+	f.String("incidents-dir", "", "`dir` holding the incidents (default: the incidents folder in this folder or one above it, up to the git repository's root; also incident.dir in the config, RCA_INCIDENTS_DIR)")
 }
 
 // incidentIDFlag is --incident on the commands that act on one incident,
@@ -101,9 +102,38 @@ func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
 	return flag, nil
 }
 
-// store is the incidents directory the user chose.
+// store is the incidents directory the user chose, or the one found from
+// the working directory (config.FindIncidents).
 func (a *app) store() incident.Store {
-	return incident.Store{Dir: a.conf.IncidentsDir()}
+	s, _ := a.storeAway()
+	return s
+}
+
+// storeAway is store, and whether it is away from the working directory's
+// ./incidents: found above it, or at the repository's root.
+func (a *app) storeAway() (incident.Store, bool) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "" // ./incidents, as before
+	}
+	dir, away := a.conf.IncidentsDir(cwd)
+	return incident.Store{Dir: dir}, away
+}
+
+// sayStore tells where the incidents are when that is not ./incidents, so
+// a command run from another folder never silently uses another store.
+func (a *app) sayStore(s incident.Store, away bool) {
+	if away {
+		fmt.Fprintf(a.stderr, "incidents in %s (found from %s; --incidents-dir or RCA_INCIDENTS_DIR to choose)\n", s.Dir, a.cwdName())
+	}
+}
+
+// cwdName names the working directory in messages.
+func (a *app) cwdName() string {
+	if cwd, err := os.Getwd(); err == nil {
+		return cwd
+	}
+	return "the working directory"
 }
 
 // resolveIncident turns --incident (an ID, "current" or "") into an ID.
@@ -165,8 +195,10 @@ start it as soon as you know something is wrong, note what you see and do,
 and resolve it when it is over. rca analyze, impact and update add their
 findings to it; rca review turns it into a postmortem draft.
 
-Each incident is a folder under the incidents directory (./incidents, or
---incidents-dir, or incident.dir in the config): log.jsonl is the log itself,
+Each incident is a folder under the incidents directory (--incidents-dir,
+RCA_INCIDENTS_DIR or incident.dir in the config; by default the incidents
+folder here or in a folder above, up to the git repository's root, else
+the root's, else ./incidents outside a repository): log.jsonl is the log itself,
 append-only, safe to write from several terminals at once; log.md is its
 Markdown rendering; evidence/ holds attached reports and snapshots.
 
@@ -198,7 +230,8 @@ func (a *app) logStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s := a.store()
+			s, away := a.storeAway()
+			a.sayStore(s, away)
 			id, err := s.Start(cmd.Context(), incident.StartOptions{
 				Title: title, Severity: a.conf.V.GetString("severity"), Impact: a.conf.V.GetString("impact"),
 				Author: a.conf.Author(), Time: at, Recorded: written,
@@ -405,7 +438,8 @@ func (a *app) logListCmd() *cobra.Command {
 		Short: "List the incidents, newest first (* marks the current one)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s := a.store()
+			s, away := a.storeAway()
+			a.sayStore(s, away)
 			list, err := s.List(cmd.Context())
 			if err != nil {
 				return err

@@ -634,3 +634,54 @@ func TestLogAt(t *testing.T) {
 		}
 	}
 }
+
+// TestIncidentsFoundFromSubfolder: without --incidents-dir, rca run from a
+// folder of the repository finds the store at its root instead of starting
+// an empty one, and says where it is.
+func TestIncidentsFoundFromSubfolder(t *testing.T) {
+	repo := t.TempDir()
+	for _, d := range []string{".git", "svc/api", "docs"} {
+		if err := os.MkdirAll(filepath.Join(repo, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("RCA_INCIDENTS_DIR", "")
+	store := filepath.Join(repo, "incidents")
+	say := "incidents in " + store + " (found from "
+
+	t.Chdir(repo)
+	r := must(t, rca(t, "log", "start", "--title", "checkout 500s"), "start at the root")
+	id := strings.TrimSpace(r.stdout)
+	if strings.Contains(r.stderr, say) {
+		t.Errorf("start in the store's folder names it as found elsewhere: %q", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(store, id, "log.jsonl")); err != nil {
+		t.Fatalf("not started in %s: %v", store, err)
+	}
+
+	t.Chdir(filepath.Join(repo, "svc", "api"))
+	r = must(t, rca(t, "log", "list"), "list from a subfolder")
+	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stderr, say+filepath.Join(repo, "svc", "api")) {
+		t.Errorf("list from svc/api: stdout %q stderr %q; want %s and where the store is", r.stdout, r.stderr, id)
+	}
+	must(t, rca(t, "log", "note", "from the api folder"), "note from a subfolder")
+	if _, err := os.Stat(filepath.Join(repo, "svc", "api", "incidents")); err == nil {
+		t.Error("a second, empty store was made in svc/api")
+	}
+
+	t.Chdir(filepath.Join(repo, "docs"))
+	r = must(t, rca(t, "log", "start", "--title", "second"), "start from another subfolder")
+	second := strings.TrimSpace(r.stdout)
+	if !strings.Contains(r.stderr, say) || !strings.Contains(r.stderr, "started "+second+" in "+filepath.Join(store, second)) {
+		t.Errorf("start from docs: stderr %q", r.stderr)
+	}
+	// An explicit directory is used as given, and not announced.
+	r = must(t, rca(t, "log", "list", "--incidents-dir", "elsewhere"), "list --incidents-dir")
+	if strings.Contains(r.stderr, say) || !strings.Contains(r.stderr, "no incidents in elsewhere") {
+		t.Errorf("list --incidents-dir: stderr %q", r.stderr)
+	}
+	show := must(t, rca(t, "log", "show", id), "show the first").stdout
+	if !strings.Contains(show, "from the api folder") {
+		t.Errorf("the note from svc/api is not in %s:\n%s", id, show)
+	}
+}
