@@ -105,35 +105,30 @@ func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
 // store is the incidents directory the user chose, or the one found from
 // the working directory (config.FindIncidents).
 func (a *app) store() incident.Store {
-	s, _ := a.storeAway()
+	s, _ := a.storeFrom()
 	return s
 }
 
-// storeAway is store, and whether it is away from the working directory's
-// ./incidents: found above it, or at the repository's root.
-func (a *app) storeAway() (incident.Store, bool) {
+// storeFrom is store, and the working directory when the store was found
+// away from its ./incidents (above it, or at the repository's root).
+func (a *app) storeFrom() (s incident.Store, awayFrom string) {
 	cwd, err := os.Getwd()
 	if err != nil {
 		cwd = "" // ./incidents, as before
 	}
 	dir, away := a.conf.IncidentsDir(cwd)
-	return incident.Store{Dir: dir}, away
+	if away {
+		awayFrom = cwd
+	}
+	return incident.Store{Dir: dir}, awayFrom
 }
 
 // sayStore tells where the incidents are when that is not ./incidents, so
 // a command run from another folder never silently uses another store.
-func (a *app) sayStore(s incident.Store, away bool) {
-	if away {
-		fmt.Fprintf(a.stderr, "incidents in %s (found from %s; --incidents-dir or RCA_INCIDENTS_DIR to choose)\n", s.Dir, a.cwdName())
+func (a *app) sayStore(s incident.Store, awayFrom string) {
+	if awayFrom != "" {
+		fmt.Fprintf(a.stderr, "incidents in %s (found from %s; --incidents-dir or RCA_INCIDENTS_DIR to choose)\n", s.Dir, awayFrom)
 	}
-}
-
-// cwdName names the working directory in messages.
-func (a *app) cwdName() string {
-	if cwd, err := os.Getwd(); err == nil {
-		return cwd
-	}
-	return "the working directory"
 }
 
 // resolveIncident turns --incident (an ID, "current" or "") into an ID.
@@ -230,8 +225,8 @@ func (a *app) logStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, away := a.storeAway()
-			a.sayStore(s, away)
+			s, awayFrom := a.storeFrom()
+			a.sayStore(s, awayFrom)
 			id, err := s.Start(cmd.Context(), incident.StartOptions{
 				Title: title, Severity: a.conf.V.GetString("severity"), Impact: a.conf.V.GetString("impact"),
 				Author: a.conf.Author(), Time: at, Recorded: written,
@@ -438,8 +433,8 @@ func (a *app) logListCmd() *cobra.Command {
 		Short: "List the incidents, newest first (* marks the current one)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, away := a.storeAway()
-			a.sayStore(s, away)
+			s, awayFrom := a.storeFrom()
+			a.sayStore(s, awayFrom)
 			list, err := s.List(cmd.Context())
 			if err != nil {
 				return err
