@@ -382,3 +382,25 @@ func TestUpdateStatusWording(t *testing.T) {
 		})
 	}
 }
+
+// TestSummarizeTentative: a top candidate the analysis is not confident of
+// (verdict nothing_stands_out) is kept, marked tentative, and leaves the
+// incident investigating.
+func TestSummarizeTentative(t *testing.T) {
+	top := analysis.Candidate{Rank: 1, Service: "checkout", Finding: analysis.Finding{Service: "checkout", Signal: "CPU throttling", Layer: "resource"}}
+	for _, tc := range []struct {
+		verdict   string
+		tentative bool
+		status    Status
+	}{
+		{analysis.VerdictCauseFound, false, StatusIdentified},
+		{analysis.VerdictNothingStandsOut, true, StatusInvestigating},
+		{"", false, StatusIdentified}, // a result from before verdicts
+	} {
+		s := Summarize(analysis.Result{Verdict: tc.verdict, RootCauses: []analysis.Candidate{top}}, analysis.Impact{})
+		l := &Log{Entries: []Entry{{Time: at(1), Kind: KindAnalysis, Analysis: &s}}}
+		if s.Tentative != tc.tentative || s.RootCause == "" || l.Status() != tc.status {
+			t.Errorf("verdict %q: tentative %v, root cause %q, status %s; want %v, kept, %s", tc.verdict, s.Tentative, s.RootCause, l.Status(), tc.tentative, tc.status)
+		}
+	}
+}
