@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -247,10 +248,10 @@ func absenceFinding(service, instance string, gs []gap, eligible int, avail cata
 	for _, g := range gs {
 		missing = max(missing, g.missing())
 	}
-	what := fmt.Sprintf("%s stopped at %s, %s of gaps", who, first.from.UTC().Format("15:04:05"), missing.Round(time.Second))
+	what := fmt.Sprintf("%s stopped at %s, %s of gaps", who, first.from.UTC().Format("15:04:05"), units.Duration(missing))
 	if !stopped {
 		what = fmt.Sprintf("%s went missing at %s and came back by %s, %s of gaps", who, first.from.UTC().Format("15:04:05"),
-			until.Add(first.step).UTC().Format("15:04:05"), missing.Round(time.Second))
+			until.Add(first.step).UTC().Format("15:04:05"), units.Duration(missing))
 	}
 	return Finding{
 		Service:       service,
@@ -269,7 +270,7 @@ func absenceFinding(service, instance string, gs []gap, eligible int, avail cata
 		SeriesID:      first.sig.series.ID(),
 		Source:        "metrics",
 		Explanation: fmt.Sprintf("%s (present at every %s in the baseline): availability of %s fell from 100%% to %s",
-			what, first.step, service, num(observed, "ratio")),
+			what, units.Duration(first.step), service, units.Format(observed, "ratio")),
 	}
 }
 

@@ -45,11 +45,11 @@ func TestAbsence(t *testing.T) {
 			sampled("nginx_connections_active", nginx, -20*time.Minute, 5, stop).
 			sampled("nginx_http_requests_rate", nginx, -20*time.Minute, 50, stop).
 			sampled("nginx_connections_waiting", nginx, -20*time.Minute, 2, stop)),
-			"3 of 3 series of job=nginx, instance=web-1:80 stopped at 14:02:00, 8m0s of gaps", catalog.LayerSymptom},
+			"3 of 3 series of job=nginx, instance=web-1:80 stopped at 14:02:00, 8m of gaps", catalog.LayerSymptom},
 		{"a target gone for a minute", other(newFine().
 			sampled("nginx_connections_active", nginx, -20*time.Minute, 5, span{2 * time.Minute, 3 * time.Minute}).
 			sampled("nginx_http_requests_rate", nginx, -20*time.Minute, 50, span{2 * time.Minute, 3 * time.Minute})),
-			"went missing at 14:02:00 and came back by 14:03:00, 1m0s of gaps", catalog.LayerSymptom},
+			"went missing at 14:02:00 and came back by 14:03:00, 1m of gaps", catalog.LayerSymptom},
 		{"a host's exporter gone is a resource link", other(newFine().
 			sampled("node_load1", telemetry.Labels{"job": "node", "instance": "web-1:9100"}, -20*time.Minute, 0.5, stop)),
 			"node_load1{instance=\"web-1:9100\",job=\"node\"} stopped at 14:02:00", catalog.LayerResource},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -120,11 +121,11 @@ func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChang
 			f.Explanation = fmt.Sprintf("%s at %s, before %s on %s, which was already under way when the window began at %s",
 				f.Signal, when, first.Signal, who, first.Onset.UTC().Format("15:04:05"))
 		case gap > 0:
-			f.Explanation = fmt.Sprintf("%s at %s, %s before %s on %s started", f.Signal, when, gap.Round(time.Second), first.Signal, who)
+			f.Explanation = fmt.Sprintf("%s at %s, %s before %s on %s started", f.Signal, when, units.Duration(gap), first.Signal, who)
 		default:
 			// Within a step after the onset: the same sample saw both.
 			f.Explanation = fmt.Sprintf("%s at %s, in the same %s sample as the start of %s on %s (first seen at %s)",
-				f.Signal, when, lk.skew(first).Round(time.Second), first.Signal, who, first.Onset.UTC().Format("15:04:05"))
+				f.Signal, when, units.Duration(lk.skew(first)), first.Signal, who, first.Onset.UTC().Format("15:04:05"))
 			gap = 0
 		}
 		// The latest change before the anomalies is the likelier cause.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -139,11 +140,11 @@ func (s scoredSignal) finding() Finding {
 	}
 	if s.carried {
 		f.Explanation = fmt.Sprintf("%s on %s was already at %s (baseline %s) when the window began at %s, %.1fx beyond the baseline's own variation: it started before the window, at a time the data does not show",
-			f.Signal, f.Service, num(f.ObservedValue, f.Unit), num(f.BaselineValue, f.Unit),
+			f.Signal, f.Service, units.Format(f.ObservedValue, f.Unit), units.Format(f.BaselineValue, f.Unit),
 			f.Onset.Format("15:04:05"), s.score)
 	} else {
 		f.Explanation = fmt.Sprintf("%s on %s %s from %s to %s at %s, %.1fx beyond the baseline's own variation",
-			f.Signal, f.Service, verb, num(f.BaselineValue, f.Unit), num(f.ObservedValue, f.Unit),
+			f.Signal, f.Service, verb, units.Format(f.BaselineValue, f.Unit), units.Format(f.ObservedValue, f.Unit),
 			f.Onset.Format("15:04:05"), s.score)
 	}
 	if f.Heuristic {
@@ -168,22 +169,6 @@ func signalName(name string, labels telemetry.Labels, callee string) string {
 		parts = append(parts, "to "+callee)
 	}
 	return strings.Join(parts, " ")
-}
-
-// num renders a value with three significant digits and its unit word.
-func num(v float64, unit string) string {
-	s := fmt.Sprintf("%.3g", v)
-	switch unit {
-	case "ratio":
-		return fmt.Sprintf("%.3g%%", v*100)
-	case "", "count":
-		return s
-	case "per_second":
-		return s + "/s"
-	case "per_minute":
-		return s + "/min"
-	}
-	return s + " " + unit
 }
 
 func round(v float64, digits int) float64 {

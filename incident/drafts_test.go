@@ -3,6 +3,7 @@ package incident
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestDraftUpdate(t *testing.T) {
 
 func TestMilestones(t *testing.T) {
 	m := draftLog(KindResolve).Milestones()
-	want := Milestones{FirstAnomaly: at(3), Change: at(2), Detected: at(6), FirstUpdate: at(12), Mitigated: at(20), Resolved: at(55)}
+	want := Milestones{FirstAnomaly: at(3), FirstSymptom: at(3), Change: at(2), Detected: at(6), FirstUpdate: at(12), Mitigated: at(20), Resolved: at(55)}
 	if m != want {
 		t.Errorf("milestones = %+v\nwant        %+v", m, want)
 	}
@@ -245,5 +246,161 @@ func TestNextUpdateDue(t *testing.T) {
 	}
 	if got, _ := draftLog(KindUpdate).NextUpdateDue(15 * time.Minute); !got.Equal(at(27)) {
 		t.Errorf("15m cadence: next update = %s, want %s", got, at(27))
+	}
+}
+
+// TestReviewFirstAnomaly: the review says users saw the problem only when a
+// user-facing symptom was found; otherwise it names what was seen first.
+func TestReviewFirstAnomaly(t *testing.T) {
+	const users = "users start to see the problem"
+	noSymptom := func(l *Log) {
+		// An analysis that found no user-facing symptom, and no impact entry.
+		l.Entries = slices.DeleteFunc(l.Entries, func(e Entry) bool { return e.Kind == KindImpact })
+		for _, e := range l.Entries {
+			if e.Analysis != nil {
+				e.Analysis.FirstAnomaly = "resource: CPU throttling (checkout, 14:03:00, 1.29s)"
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		edit   func(*Log)
+		want   []string
+		unwant []string
+	}{
+		{"a symptom first", func(*Log) {}, []string{"**2026-11-24 14:03:00** First anomaly (rca): " + users}, []string{"no user-facing symptom"}},
+		{"no symptom", noSymptom, []string{"**2026-11-24 14:03:00** First anomaly (rca): resource: CPU throttling (checkout, 14:03:00, 1.29s); no user-facing symptom (errors, slowness, unavailability) was detected."}, []string{users}},
+		{"an anomaly before the symptom", func(l *Log) {
+			noSymptom(l)
+			l.Entries = append(l.Entries, Entry{Time: at(30), Kind: KindImpact, Assessment: &analysis.Impact{Onset: at(5)}})
+		}, []string{
+			"**2026-11-24 14:03:00** First anomaly (rca): resource: CPU throttling (checkout, 14:03:00, 1.29s), before users saw anything.",
+			"**2026-11-24 14:05:00** First user-facing symptom (rca): " + users,
+		}, []string{"no user-facing symptom"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := draftLog(KindResolve)
+			tc.edit(l)
+			var b bytes.Buffer
+			if err := WriteReview(&b, l, at(70)); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("review lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, w := range tc.unwant {
+				if strings.Contains(b.String(), w) {
+					t.Errorf("review says %q:\n%s", w, b.String())
+				}
+			}
+			if !strings.Contains(b.String(), "| Time to detect (first anomaly to incident opened) | 3m0s |") {
+				t.Errorf("time to detect no longer from the first anomaly:\n%s", b.String())
+			}
+		})
+	}
+}
+
+// TestSummarizeFirstAnomaly: an analysis with no user-facing symptom keeps
+// the first anomaly it saw, so the review can name it.
+func TestSummarizeFirstAnomaly(t *testing.T) {
+	cpu := analysis.Finding{Service: "checkout", Signal: "CPU throttling", Layer: "resource", Unit: "seconds", ObservedValue: 1.29, Onset: at(3)}
+	res := analysis.Result{Window: analysisWindow(), Chain: []analysis.Finding{cpu}}
+	s := Summarize(res, analysis.Impact{})
+	if !s.Onset.Equal(at(3)) || s.FirstAnomaly != "resource: CPU throttling (checkout, 14:03:00, 1.29s)" {
+		t.Errorf("no symptom: onset %s, first anomaly %q", s.Onset, s.FirstAnomaly)
+	}
+	if s := Summarize(res, analysis.Impact{Onset: at(5)}); !s.Onset.Equal(at(5)) || s.FirstAnomaly != "" {
+		t.Errorf("a symptom: onset %s, first anomaly %q", s.Onset, s.FirstAnomaly)
+	}
+}
+
+// TestUpdateStatusWording: the status line and what we know agree: an
+// identified cause is never "not confirmed yet", and an investigation
+// speaks of the likely cause.
+func TestUpdateStatusWording(t *testing.T) {
+	withChange := func(l *Log) {
+		l.Entries = append(l.Entries, Entry{Time: at(7), Kind: KindChange, Text: "flag flip", Change: &telemetry.Change{T: at(2), Service: "checkout", Kind: telemetry.ChangeFlag, Summary: "enabled pi receipts"}})
+	}
+	tentative := func(l *Log) {
+		for _, e := range l.Entries {
+			if e.Analysis != nil {
+				e.Analysis.Tentative = true
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		stage  Kind
+		edit   func(*Log)
+		status Status
+		want   []string
+		unwant []string
+	}{
+		{"identified by hand, no analysis, a change noted", KindStart, withChange, StatusIdentified,
+			[]string{"Status: Identified. The cause has been identified", "The responders have identified the cause. The latest change noted: enabled pi receipts."},
+			[]string{"not confirmed", "not known"}},
+		{"identified by hand, nothing noted", KindStart, func(*Log) {}, StatusIdentified,
+			[]string{"The responders have identified the cause"}, []string{"not confirmed", "not known"}},
+		{"investigating, a change noted", KindStart, withChange, "",
+			[]string{"Status: Investigating.", "The cause is not confirmed yet. A recent change is being looked at: enabled pi receipts."}, []string{"identified"}},
+		{"investigating with an analysis", KindAnalysis, func(*Log) {}, StatusInvestigating,
+			[]string{"likely starts in the checkout service", "This is not confirmed yet."}, []string{"identified"}},
+		{"an analysis identifies the cause", KindAnalysis, func(*Log) {}, "",
+			[]string{"Status: Identified.", "and starts in the checkout service"}, []string{"likely starts", "not confirmed"}},
+		{"an analysis that is not confident", KindAnalysis, tentative, "",
+			[]string{"Status: Investigating.", "likely starts in the checkout service", "This is not confirmed yet."}, []string{"identified"}},
+		{"not confident, identified by hand", KindAnalysis, tentative, StatusIdentified,
+			[]string{"Status: Identified.", "and starts in the checkout service"}, []string{"likely starts", "not confirmed"}},
+		{"not confident, mitigated", KindMitigate, tentative, "",
+			[]string{"Status: Monitoring.", "likely starts in the checkout service"}, []string{"not confirmed"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := draftLog(tc.stage)
+			// The analysis entry is shared by every draftLog: copy it.
+			for i, e := range l.Entries {
+				if e.Analysis != nil {
+					a := *e.Analysis
+					l.Entries[i].Analysis = &a
+				}
+			}
+			tc.edit(l)
+			u := DraftUpdate(l, tc.status, at(30), 0)
+			for _, w := range tc.want {
+				if !strings.Contains(u.Text, w) {
+					t.Errorf("update lacks %q:\n%s", w, u.Text)
+				}
+			}
+			for _, w := range tc.unwant {
+				if strings.Contains(strings.ToLower(u.Text), w) {
+					t.Errorf("update says %q:\n%s", w, u.Text)
+				}
+			}
+		})
+	}
+}
+
+// TestSummarizeTentative: a top candidate the analysis is not confident of
+// (verdict nothing_stands_out) is kept, marked tentative, and leaves the
+// incident investigating.
+func TestSummarizeTentative(t *testing.T) {
+	top := analysis.Candidate{Rank: 1, Service: "checkout", Finding: analysis.Finding{Service: "checkout", Signal: "CPU throttling", Layer: "resource"}}
+	for _, tc := range []struct {
+		verdict   string
+		tentative bool
+		status    Status
+	}{
+		{analysis.VerdictCauseFound, false, StatusIdentified},
+		{analysis.VerdictNothingStandsOut, true, StatusInvestigating},
+		{"", false, StatusIdentified}, // a result from before verdicts
+	} {
+		s := Summarize(analysis.Result{Verdict: tc.verdict, RootCauses: []analysis.Candidate{top}}, analysis.Impact{})
+		l := &Log{Entries: []Entry{{Time: at(1), Kind: KindAnalysis, Analysis: &s}}}
+		if s.Tentative != tc.tentative || s.RootCause == "" || l.Status() != tc.status {
+			t.Errorf("verdict %q: tentative %v, root cause %q, status %s; want %v, kept, %s", tc.verdict, s.Tentative, s.RootCause, l.Status(), tc.tentative, tc.status)
+		}
 	}
 }

@@ -27,10 +27,15 @@ const (
 // Entry is one line of the log. Only Time, Kind, Author and Text are always
 // set; the rest belong to particular kinds.
 type Entry struct {
-	Time   time.Time `json:"time"`
-	Kind   Kind      `json:"kind"`
-	Author string    `json:"author,omitempty"`
-	Text   string    `json:"text"`
+	// Time is when it happened: when the entry was written, or the time a
+	// responder gave with --at.
+	Time time.Time `json:"time"`
+	// Recorded is when an entry given an earlier Time (--at) was written;
+	// zero when that is Time.
+	Recorded time.Time `json:"recorded,omitzero"`
+	Kind     Kind      `json:"kind"`
+	Author   string    `json:"author,omitempty"`
+	Text     string    `json:"text"`
 
 	// Start.
 	Title    string `json:"title,omitempty"`
@@ -71,6 +76,15 @@ type AnalysisSummary struct {
 	// Ongoing is true when the symptoms were still abnormal at the end of
 	// the window.
 	Ongoing bool `json:"ongoing,omitempty"`
+	// FirstAnomaly is set when no user-facing symptom (errors, slowness,
+	// unavailability) was found: the chain's top link, whose onset Onset
+	// then is. Empty when Onset is a user-facing symptom's (and in entries
+	// written before it existed).
+	FirstAnomaly string `json:"first_anomaly,omitempty"`
+	// Tentative is true when the analysis named a top candidate without
+	// the confidence to call it the cause (verdict nothing_stands_out):
+	// updates then speak of the likely cause.
+	Tentative bool `json:"tentative,omitempty"`
 }
 
 // Status is the state of an incident as stakeholders hear it.

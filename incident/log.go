@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Start is the log's start entry: the first entry of kind start.
@@ -22,7 +23,8 @@ func (l *Log) Start() (Entry, bool) {
 
 // Status is where the incident stands according to its log: resolved once
 // any resolve entry is written, monitoring after a mitigation, identified
-// once an analysis names a root cause, and investigating until then.
+// once an analysis names a root cause with confidence (not Tentative), and
+// investigating until then.
 func (l *Log) Status() Status {
 	var mitigated, identified bool
 	for _, e := range l.Entries {
@@ -32,7 +34,7 @@ func (l *Log) Status() Status {
 		case KindMitigate:
 			mitigated = true
 		case KindAnalysis:
-			if e.Analysis != nil && e.Analysis.RootCause != "" {
+			if e.Analysis != nil && e.Analysis.RootCause != "" && !e.Analysis.Tentative {
 				identified = true
 			}
 		}
@@ -44,6 +46,15 @@ func (l *Log) Status() Status {
 		return StatusIdentified
 	}
 	return StatusInvestigating
+}
+
+// Timeline is the entries in the order they happened: by Time, entries of
+// the same time in the order they were written. The log file keeps the
+// order of writing, so an entry backdated with --at reads in its place.
+func (l *Log) Timeline() []Entry {
+	out := slices.Clone(l.Entries)
+	slices.SortStableFunc(out, func(a, b Entry) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // tornErr is the Problem text for a last line cut off mid-write.

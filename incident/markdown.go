@@ -13,7 +13,8 @@ import (
 )
 
 // RenderMarkdown writes the log as Markdown: a header from the start entry,
-// the timeline in log order, and the lines that could not be read. Every
+// the timeline in the order things happened (Log.Timeline), and the lines
+// that could not be read. Every
 // string from the log is escaped with report.EscapeMarkdown, as the
 // analysis report is: a note or a log line quoted in one must never turn
 // into markup, a link or raw HTML in the ticket it is pasted to.
@@ -47,7 +48,7 @@ func RenderMarkdown(w io.Writer, l *Log) error {
 		md("Times are UTC.\n\n")
 	}
 	day := ""
-	for _, e := range l.Entries {
+	for _, e := range l.Timeline() {
 		var when string
 		when, day = entryTime(e.Time, day)
 		md("- **%s** %s", when, report.EscapeMarkdown(orUnknown(string(e.Kind))))
@@ -145,6 +146,9 @@ func entryDetails(e Entry, day string) []string {
 			line += "; drafted, not posted"
 		}
 		d = append(d, line)
+	}
+	if !e.Recorded.IsZero() && !e.Recorded.Equal(e.Time) {
+		d = append(d, "Written at "+report.EscapeMarkdown(clockIn(e.Recorded, day)))
 	}
 	if len(e.Files) > 0 {
 		links := make([]string, len(e.Files))

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -303,7 +304,9 @@ func (t *lokiTarget) push(ctx context.Context, id string, entries []Entry) error
 	go func() {
 		defer close(done)
 		for _, e := range entries {
-			_ = c.Handle(labels, e.Time, MirrorLine(e)) // always nil
+			// At the time of writing, which only grows, so Loki never
+			// refuses a backdated entry as too old; the line says when.
+			_ = c.Handle(labels, cmp.Or(e.Recorded, e.Time), MirrorLine(e)) // always nil
 		}
 		c.Stop() // sends, retrying per cfg
 	}()
@@ -445,6 +448,9 @@ func MirrorLine(e Entry) string {
 		writeLogfmtValue(&b, v)
 	}
 	f("kind", string(e.Kind))
+	if !e.Recorded.IsZero() {
+		f("at", e.Time.UTC().Format(time.RFC3339))
+	}
 	f("author", e.Author)
 	f("msg", e.Text)
 	f("title", e.Title)

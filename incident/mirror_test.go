@@ -526,6 +526,9 @@ func TestMirrorLine(t *testing.T) {
 			`kind=analysis msg="report attached" service=checkout root_cause="CPU saturation" change="deploy checkout v1.4.2" ongoing=true files=evidence/a.md,evidence/b.json`},
 		{Entry{Kind: KindStart, Text: "", Title: "500s on checkout", Severity: "SEV2"}, `kind=start title="500s on checkout" severity=SEV2`},
 		{Entry{Kind: KindNote, Text: "ünïcode ok \xff"}, "kind=note msg=\"ünïcode ok \uFFFD\""},
+		// Backdated with --at: the line says when it happened.
+		{Entry{Time: time.Date(2026, 11, 24, 14, 15, 0, 0, time.FixedZone("CET", 3600)), Recorded: time.Date(2026, 11, 24, 14, 20, 0, 0, time.UTC), Kind: KindMitigate, Author: "alice", Text: "rolled back"},
+			`kind=mitigate at=2026-11-24T13:15:00Z author=alice msg="rolled back"`},
 	} {
 		if got := MirrorLine(tc.e); got != tc.want {
 			t.Errorf("MirrorLine(%+v)\n got %s\nwant %s", tc.e, got, tc.want)
@@ -562,5 +565,25 @@ func TestPushLogRetryableWins(t *testing.T) {
 		if err == nil || errors.As(err, &rej) {
 			t.Errorf("batches %v: outcome %v, want a retryable failure", order, err)
 		}
+	}
+}
+
+// TestMirrorBackdated: an entry backdated with --at is pushed at the time
+// it was written, so Loki, which refuses entries far older than a stream's
+// newest, takes it; the line carries the event's time.
+func TestMirrorBackdated(t *testing.T) {
+	const id = "2026-11-24-checkout"
+	loki := newFakeLoki(t)
+	l := newFakeLog(t, 2) // 14:02, 14:03
+	written := l.entries[1].Time.Add(time.Minute)
+	l.entries = append(l.entries, Entry{Time: written.Add(-3 * time.Hour), Recorded: written, Kind: KindMitigate, Author: "alice", Text: "rolled back"})
+	mkIncident(t, l, id)
+	if n, err := (Mirror{URL: loki.URL}).sync(context.Background(), l, id); err != nil || n != 3 {
+		t.Fatalf("Sync = %d, %v; want 3, nil", n, err)
+	}
+	got := loki.lines(t)[streamLabels]
+	want := "2026-11-24T14:04:00Z kind=mitigate at=2026-11-24T11:04:00Z author=alice msg=\"rolled back\""
+	if len(got) != 3 || got[2] != want {
+		t.Errorf("Loki got %q\nwant last %q", got, want)
 	}
 }

@@ -14,6 +14,11 @@ import (
 // Milestones are the moments a review measures from the first anomaly.
 type Milestones struct {
 	FirstAnomaly time.Time // the earliest onset an analysis or impact entry found
+	// FirstSymptom is the earliest onset of a user-facing symptom (errors,
+	// slowness, unavailability); zero when none was detected. When it is
+	// later than FirstAnomaly, Anomaly says what was seen first.
+	FirstSymptom time.Time
+	Anomaly      string
 	Change       time.Time // the change at the bottom of the chain
 	Detected     time.Time // the incident was opened
 	FirstUpdate  time.Time
@@ -30,31 +35,53 @@ func (l *Log) Milestones() Milestones {
 	}
 	for _, e := range l.Entries {
 		var onset time.Time
+		anomaly := "" // what the onset is of, when not a user-facing symptom
 		switch {
 		case e.Kind == KindAnalysis && e.Analysis != nil:
-			onset = e.Analysis.Onset
+			onset, anomaly = e.Analysis.Onset, e.Analysis.FirstAnomaly
 			// The latest analysis's change, as the timeline names it.
 			m.Change = e.Analysis.ChangeTime
 		case e.Kind == KindImpact && e.Assessment != nil:
-			onset = e.Assessment.Onset
+			onset = e.Assessment.Onset // a symptom's, or zero
 		}
-		if !onset.IsZero() && (m.FirstAnomaly.IsZero() || onset.Before(m.FirstAnomaly)) {
-			m.FirstAnomaly = onset
+		if onset.IsZero() {
+			continue
+		}
+		if m.FirstAnomaly.IsZero() || onset.Before(m.FirstAnomaly) {
+			m.FirstAnomaly, m.Anomaly = onset, anomaly
+		}
+		if anomaly == "" && (m.FirstSymptom.IsZero() || onset.Before(m.FirstSymptom)) {
+			m.FirstSymptom = onset
 		}
 	}
-	if e, ok := l.first(KindUpdate); ok {
-		m.FirstUpdate = e.Time
+	if m.FirstSymptom.Equal(m.FirstAnomaly) {
+		m.Anomaly = ""
 	}
-	if e, ok := l.first(KindMitigate); ok {
-		m.Mitigated = e.Time
-	}
-	if e, ok := l.latest(KindResolve); ok {
-		m.Resolved = e.Time
+	// By when they happened, not when they were written (--at).
+	for _, e := range l.Entries {
+		switch e.Kind {
+		case KindUpdate:
+			m.FirstUpdate = earliest(m.FirstUpdate, e.Time)
+		case KindMitigate:
+			m.Mitigated = earliest(m.Mitigated, e.Time)
+		case KindResolve:
+			if e.Time.After(m.Resolved) {
+				m.Resolved = e.Time
+			}
+		}
 	}
 	if m.Mitigated.IsZero() {
 		m.Mitigated = m.Resolved
 	}
 	return m
+}
+
+// earliest is the earlier of two times, a zero one unknown.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // WriteReview writes a blameless postmortem draft in Markdown: summary,
@@ -207,8 +234,20 @@ type moment struct {
 func timeline(l *Log, m Milestones) []moment {
 	esc := report.EscapeMarkdown
 	var out []moment
-	if !m.FirstAnomaly.IsZero() {
+	switch {
+	case m.FirstAnomaly.IsZero():
+	case m.Anomaly == "" && m.FirstSymptom.Equal(m.FirstAnomaly):
 		out = append(out, moment{m.FirstAnomaly, "First anomaly (rca): users start to see the problem."})
+	default:
+		// What was seen first is no user-facing symptom: say what it was.
+		text := "First anomaly (rca): " + esc(oneLine(m.Anomaly))
+		if m.FirstSymptom.IsZero() {
+			text += "; no user-facing symptom (errors, slowness, unavailability) was detected."
+		} else {
+			text += ", before users saw anything."
+			out = append(out, moment{m.FirstSymptom, "First user-facing symptom (rca): users start to see the problem."})
+		}
+		out = append(out, moment{m.FirstAnomaly, text})
 	}
 	if a, ok := l.latest(KindAnalysis); ok && a.Analysis != nil && a.Analysis.Change != "" && !m.Change.IsZero() {
 		out = append(out, moment{m.Change, "Change: " + esc(a.Analysis.Change)})

@@ -42,6 +42,8 @@ type Store struct {
 type StartOptions struct {
 	Title, Severity, Impact, Author string
 	Time                            time.Time
+	// Recorded is when the start is written, when Time is earlier (--at).
+	Recorded time.Time
 }
 
 // Summary is one incident as listed.
@@ -103,7 +105,7 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 		}
 	}
 	start := Entry{
-		Time: opt.Time, Kind: KindStart, Author: opt.Author, Text: title,
+		Time: opt.Time, Recorded: opt.Recorded, Kind: KindStart, Author: opt.Author, Text: title,
 		Title: title, Severity: sev, Impact: strings.TrimSpace(opt.Impact),
 	}
 	err = os.Mkdir(s.EvidenceDir(id), 0o755)

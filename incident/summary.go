@@ -35,8 +35,12 @@ func Summarize(res analysis.Result, imp analysis.Impact) AnalysisSummary {
 		s.Change, s.ChangeService, s.ChangeTime, s.Rollback = report.ChangeTitle(*c), c.Service, c.T, c.FromVersion
 	}
 	if s.Onset.IsZero() && len(res.Chain) > 0 {
+		// No user-facing symptom: the onset is the first anomaly's, and the
+		// review must not say users saw it.
 		s.Onset = res.Chain[0].Onset
+		s.FirstAnomaly = report.LinkLine(res.Chain[0], day)
 	}
+	s.Tentative = s.RootCause != "" && res.Verdict == analysis.VerdictNothingStandsOut
 	return s
 }
 
@@ -45,16 +49,6 @@ func (l *Log) latest(k Kind) (Entry, bool) {
 	for i := len(l.Entries) - 1; i >= 0; i-- {
 		if l.Entries[i].Kind == k {
 			return l.Entries[i], true
-		}
-	}
-	return Entry{}, false
-}
-
-// first returns the first entry of a kind, if any.
-func (l *Log) first(k Kind) (Entry, bool) {
-	for _, e := range l.Entries {
-		if e.Kind == k {
-			return e, true
 		}
 	}
 	return Entry{}, false

@@ -48,7 +48,7 @@ func DraftUpdate(l *Log, status Status, now time.Time, cadence time.Duration) Up
 
 	fmt.Fprintf(&b, "Status: %s\n", statusSentence(status))
 	fmt.Fprintf(&b, "Impact: %s\n", impactWords(l, start))
-	fmt.Fprintf(&b, "What we know: %s\n", knownWords(l))
+	fmt.Fprintf(&b, "What we know: %s\n", knownWords(l, status))
 	fmt.Fprintf(&b, "What we are doing: %s\n", doingWords(l, status))
 	u := Update{Status: status}
 	if status != StatusResolved {
@@ -71,7 +71,7 @@ func statusWord(s Status) string {
 func statusSentence(s Status) string {
 	switch s {
 	case StatusIdentified:
-		return "Identified. We know what is causing the problem and are working on a fix."
+		return "Identified. The cause has been identified and we are working on a fix."
 	case StatusMonitoring:
 		return "Monitoring. A fix is in place and we are watching to confirm that service has recovered."
 	case StatusResolved:
@@ -105,14 +105,28 @@ func impactWords(l *Log, start Entry) string {
 	return oneLine(s)
 }
 
-func knownWords(l *Log) string {
+// knownWords says what is known of the cause in the words of the status:
+// once identified (or later) the cause is stated, while investigating an
+// analysis's candidate is the likely cause, and so, after a mitigation, is
+// one the analysis was not confident of. It never says the cause is
+// identified and not confirmed in one update.
+func knownWords(l *Log, status Status) string {
 	e, ok := l.latest(KindAnalysis)
 	if !ok || e.Analysis == nil || e.Analysis.Service == "" {
 		if c := l.Changes(); len(c) > 0 {
 			last := c[len(c)-1]
-			return oneLine("The cause is not confirmed yet. A recent change is being looked at: " + last.Change.Summary + ".")
+			if status == StatusInvestigating {
+				return oneLine("The cause is not confirmed yet. A recent change is being looked at: " + last.Change.Summary + ".")
+			}
+			return oneLine("The responders have identified the cause. The latest change noted: " + last.Change.Summary + ".")
 		}
-		return "The cause is not known yet."
+		switch status {
+		case StatusIdentified:
+			return "The responders have identified the cause; the details will follow."
+		case StatusInvestigating:
+			return "The cause is not known yet."
+		}
+		return "The cause is not confirmed yet."
 	}
 	a := e.Analysis
 	var s string
@@ -121,7 +135,11 @@ func knownWords(l *Log) string {
 	} else {
 		s = "The problem"
 	}
-	s += " and starts in the " + a.Service + " service"
+	if hedge := status == StatusInvestigating || a.Tentative && status != StatusIdentified; hedge {
+		s += " and likely starts in the " + a.Service + " service"
+	} else {
+		s += " and starts in the " + a.Service + " service"
+	}
 	if a.Change != "" {
 		switch a.ChangeService {
 		case "", a.Service:
@@ -134,7 +152,11 @@ func knownWords(l *Log) string {
 		}
 		s += " (" + a.Change + ")"
 	}
-	return oneLine(s + ".")
+	s += "."
+	if status == StatusInvestigating {
+		s += " This is not confirmed yet."
+	}
+	return oneLine(s)
 }
 
 func doingWords(l *Log, status Status) string {

@@ -2,8 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -11,6 +9,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/internal/termui"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -78,160 +77,17 @@ func queryFields(q string) []string {
 
 // num formats a plain number with 3 significant digits and an SI suffix
 // from a thousand up, never in exponent notation.
-func num(v float64) string {
-	if s, ok := special(v); ok {
-		return s
-	}
-	a := math.Abs(v)
-	if round3(a) >= hugeValue {
-		return sig3(v) // past the largest suffix: an exponent, not "1e+296T"
-	}
-	for _, p := range []struct {
-		f float64
-		s string
-	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
-		// Round first so 999950 prints as 1M, not 1000k.
-		if r := round3(a); r >= p.f {
-			return sig3(v/p.f) + p.s
-		}
-	}
-	return sig3(v)
-}
+func num(v float64) string { return units.Number(v) }
 
-// special formats NaN and infinities, which the analysis may leave behind
-// on a flat or empty baseline.
-func special(v float64) (string, bool) {
-	switch {
-	case math.IsNaN(v):
-		return "n/a", true
-	case math.IsInf(v, 1):
-		return "+Inf", true
-	case math.IsInf(v, -1):
-		return "-Inf", true
-	}
-	return "", false
-}
+// sig3 is v with 3 significant digits, trailing zeros dropped.
+func sig3(v float64) string { return units.Sig3(v) }
 
-// round3 rounds v to 3 significant digits.
-func round3(v float64) float64 {
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
-	if err != nil {
-		return v // rounding up past the float64 limit (1.8e308): keep v
-	}
-	return r
-}
-
-// hugeValue and tinyValue bound the numbers sig3 writes out in full: past
-// them a plain decimal runs to hundreds of digits (1e308 is 309), so they
-// get an exponent instead.
-const (
-	hugeValue = 1e15
-	tinyValue = 1e-6
-)
-
-// sig3 is v with 3 significant digits, trailing zeros dropped, no exponent
-// unless v is beyond hugeValue or below tinyValue in size.
-func sig3(v float64) string {
-	if s, ok := special(v); ok {
-		return s
-	}
-	if v == 0 {
-		return "0" // also turns -0 into 0
-	}
-	r := round3(v)
-	if a := math.Abs(r); a >= hugeValue || a < tinyValue {
-		return strconv.FormatFloat(r, 'g', 3, 64)
-	}
-	return strconv.FormatFloat(r, 'f', -1, 64)
-}
-
-// formatValue renders v in the unit the catalog gave it.
-func formatValue(v float64, unit string) string {
-	if s, ok := special(v); ok {
-		return s
-	}
-	switch strings.ToLower(unit) {
-	case "ratio":
-		return sig3(v*100) + "%"
-	case "percent", "%":
-		return sig3(v) + "%"
-	case "seconds", "s":
-		return formatSeconds(v)
-	case "bytes", "b":
-		return formatBytes(v)
-	case "cores":
-		if v == 1 {
-			return "1 core"
-		}
-		return sig3(v) + " cores"
-	case "per_second", "rps", "/s":
-		return num(v) + "/s"
-	case "per_minute", "/min":
-		return num(v) + "/min"
-	case "", "count", "none":
-		return num(v)
-	}
-	return num(v) + " " + unit
-}
-
-func formatSeconds(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a == 0:
-		return "0s"
-	case round3(a) < 1e-3:
-		return sig3(v*1e6) + "µs"
-	case round3(a) < 1:
-		return sig3(v*1e3) + "ms"
-	case round3(a) < 60:
-		return sig3(v) + "s"
-	case round3(a/60) < 60:
-		return sig3(v/60) + "min"
-	}
-	return sig3(v/3600) + "h"
-}
-
-func formatBytes(v float64) string {
-	a := math.Abs(v)
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	i := 0
-	if round3(a) >= 1<<60 {
-		return sig3(v) + " B" // past PiB: an exponent of bytes reads better
-	}
-	for i < len(units)-1 && round3(a) >= 1024 {
-		a /= 1024
-		v /= 1024
-		i++
-	}
-	return sig3(v) + " " + units[i]
-}
+// formatValue renders v in the unit the catalog gave it, as the analysis's
+// explanations do (units.Format).
+func formatValue(v float64, unit string) string { return units.Format(v, unit) }
 
 // formatDuration is a short human duration: 200ms, 1.5s, 2m, 1h30m, 7d.
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		return "-" + formatDuration(-d)
-	}
-	switch {
-	case d == 0:
-		return "0s"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return sig3(d.Seconds()) + "s"
-	}
-	d = d.Round(time.Second)
-	if d >= 48*time.Hour && d%(24*time.Hour) == 0 {
-		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
-	}
-	s := d.String() // e.g. 1h0m0s
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func formatDuration(d time.Duration) string { return units.Duration(d) }
 
 // clock formats t as UTC HH:MM:SS, with the date in front when it is not
 // the report's day (a baseline a week earlier, a deploy before midnight).

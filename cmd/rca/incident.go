@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -19,7 +21,7 @@ import (
 
 // incidentFlags are the flags of every command that reads or writes the log.
 func incidentFlags(f *pflag.FlagSet) {
-	f.String("incidents-dir", "", "`dir` holding the incidents (default ./incidents; also incident.dir in the config)")
+	f.String("incidents-dir", "", "`dir` holding the incidents (default: the incidents folder in this folder or one above it, up to the git repository's root; also incident.dir in the config, RCA_INCIDENTS_DIR)")
 }
 
 // incidentIDFlag is --incident on the commands that act on one incident,
@@ -36,6 +38,36 @@ func incidentIDFlag(f *pflag.FlagSet, argToo bool) {
 // authorFlag is the flag of the commands that sign log entries.
 func authorFlag(f *pflag.FlagSet) {
 	f.String("author", "", "who writes the entry (default incident.author in the config, then $USER)")
+}
+
+// atFlag is --at on the commands that record a moment the engineer may
+// only get to write down later.
+func atFlag(f *pflag.FlagSet, what string) {
+	f.String("at", "", "when "+what+", `time`: RFC3339 (2026-11-24T14:10:00Z), unix seconds or relative (now-10m, -10m); default now")
+}
+
+// maxAtSkew is how far in the future --at may lie: another machine's
+// clock, a minute rounded up.
+const maxAtSkew = 2 * time.Minute
+
+// eventTime is when the entry's event happened and when it is written:
+// --at and now, or now and zero when --at is not given. A time that does
+// not parse, or lies in the future, is a usage error.
+func (a *app) eventTime() (at, written time.Time, err error) {
+	written = a.clock().UTC()
+	s := strings.TrimSpace(a.conf.V.GetString("at"))
+	if s == "" {
+		return written, time.Time{}, nil
+	}
+	now := a.now()
+	t, err := timerange.Parse(s, now)
+	if err != nil {
+		return time.Time{}, time.Time{}, usageError{fmt.Errorf("--at: %w", err)}
+	}
+	if t.After(now.Add(maxAtSkew)) {
+		return time.Time{}, time.Time{}, usageError{fmt.Errorf("--at %s is %s in the future (now is %s UTC): give the time it happened", t.Format(time.RFC3339), timerange.FormatDuration(t.Sub(now).Round(time.Second)), now.UTC().Format("15:04:05"))}
+	}
+	return t, written, nil
 }
 
 // readIncident reads the log of the incident named (an ID, "current" or "").
@@ -70,9 +102,33 @@ func (a *app) incidentArg(cmd *cobra.Command, args []string) (string, error) {
 	return flag, nil
 }
 
-// store is the incidents directory the user chose.
+// store is the incidents directory the user chose, or the one found from
+// the working directory (config.FindIncidents).
 func (a *app) store() incident.Store {
-	return incident.Store{Dir: a.conf.IncidentsDir()}
+	s, _ := a.storeFrom()
+	return s
+}
+
+// storeFrom is store, and the working directory when the store was found
+// away from its ./incidents (above it, or at the repository's root).
+func (a *app) storeFrom() (s incident.Store, awayFrom string) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = "" // ./incidents, as before
+	}
+	dir, away := a.conf.IncidentsDir(cwd)
+	if away {
+		awayFrom = cwd
+	}
+	return incident.Store{Dir: dir}, awayFrom
+}
+
+// sayStore tells where the incidents are when that is not ./incidents, so
+// a command run from another folder never silently uses another store.
+func (a *app) sayStore(s incident.Store, awayFrom string) {
+	if awayFrom != "" {
+		fmt.Fprintf(a.stderr, "incidents in %s (found from %s; --incidents-dir or RCA_INCIDENTS_DIR to choose)\n", s.Dir, awayFrom)
+	}
 }
 
 // resolveIncident turns --incident (an ID, "current" or "") into an ID.
@@ -134,8 +190,10 @@ start it as soon as you know something is wrong, note what you see and do,
 and resolve it when it is over. rca analyze, impact and update add their
 findings to it; rca review turns it into a postmortem draft.
 
-Each incident is a folder under the incidents directory (./incidents, or
---incidents-dir, or incident.dir in the config): log.jsonl is the log itself,
+Each incident is a folder under the incidents directory (--incidents-dir,
+RCA_INCIDENTS_DIR or incident.dir in the config; by default the incidents
+folder here or in a folder above, up to the git repository's root, else
+the root's, else ./incidents outside a repository): log.jsonl is the log itself,
 append-only, safe to write from several terminals at once; log.md is its
 Markdown rendering; evidence/ holds attached reports and snapshots.
 
@@ -163,10 +221,15 @@ func (a *app) logStartCmd() *cobra.Command {
 			if title == "" {
 				return usageError{errors.New("--title is required: a few words on what is broken, e.g. --title \"checkout 500s\"")}
 			}
-			s := a.store()
+			at, written, err := a.eventTime()
+			if err != nil {
+				return err
+			}
+			s, awayFrom := a.storeFrom()
+			a.sayStore(s, awayFrom)
 			id, err := s.Start(cmd.Context(), incident.StartOptions{
 				Title: title, Severity: a.conf.V.GetString("severity"), Impact: a.conf.V.GetString("impact"),
-				Author: a.conf.Author(), Time: a.clock().UTC(),
+				Author: a.conf.Author(), Time: at, Recorded: written,
 			})
 			var started *incident.StartedError
 			switch {
@@ -193,6 +256,7 @@ func (a *app) logStartCmd() *cobra.Command {
 	f.String("title", "", "what is broken, in a few words (required)")
 	f.String("severity", "", "severity, SEV1 (worst) to SEV5")
 	f.String("impact", "", "who is affected and how, as far as you know yet")
+	atFlag(f, "the incident started (it names the incident)")
 	authorFlag(f)
 	incidentFlags(f)
 	return cmd
@@ -292,15 +356,23 @@ func (a *app) logTextCmd(kind incident.Kind) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			at, written, err := a.eventTime()
+			if err != nil {
+				return err
+			}
 			s := a.store()
 			id, err := a.resolveIncident(s, a.conf.V.GetString("incident"))
 			if err != nil {
 				return err
 			}
-			if err := a.record(cmd.Context(), s, id, incident.Entry{Kind: kind, Text: strings.Join(args, " ")}); err != nil {
+			if err := a.record(cmd.Context(), s, id, incident.Entry{Kind: kind, Time: at, Recorded: written, Text: strings.Join(args, " ")}); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "%s recorded in %s\n", kind, id)
+			if written.IsZero() {
+				fmt.Fprintf(a.stderr, "%s recorded in %s\n", kind, id)
+			} else {
+				fmt.Fprintf(a.stderr, "%s recorded in %s, at %s UTC\n", kind, id, at.Format("2006-01-02 15:04:05"))
+			}
 			if kind == incident.KindResolve {
 				fmt.Fprintf(a.stderr, "Next: rca update --incident %s for the last stakeholder update; rca review %s for the postmortem draft.\n", id, id)
 			}
@@ -309,6 +381,7 @@ func (a *app) logTextCmd(kind incident.Kind) *cobra.Command {
 	}
 	f := cmd.Flags()
 	incidentIDFlag(f, false)
+	atFlag(f, map[incident.Kind]string{incident.KindMitigate: "the bleeding stopped", incident.KindResolve: "the incident ended"}[kind])
 	authorFlag(f)
 	incidentFlags(f)
 	return cmd
@@ -360,7 +433,8 @@ func (a *app) logListCmd() *cobra.Command {
 		Short: "List the incidents, newest first (* marks the current one)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s := a.store()
+			s, awayFrom := a.storeFrom()
+			a.sayStore(s, awayFrom)
 			list, err := s.List(cmd.Context())
 			if err != nil {
 				return err

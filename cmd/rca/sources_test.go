@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The live path's real-server tests are in e2e/; these check the wiring:
@@ -200,5 +203,80 @@ func TestExampleConfigLoads(t *testing.T) {
 	r := rca(t, "--config", filepath.Join("..", "..", "configs", "rca.example.yaml"), "analyze", "--snapshot", piDigits, "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// lockedBuffer is stderr shared by the command and a test server.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestSlowNameLookupSaid: with -v, what rca is doing is on stderr before
+// the first request to a slow server (the metric name list); without it,
+// stderr that is not a terminal gets no progress at all.
+func TestSlowNameLookupSaid(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		verbose bool
+	}{{"-v", true}, {"quiet in a pipe", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				out    bytes.Buffer
+				errb   lockedBuffer
+				mu     sync.Mutex
+				before *string // stderr when the name list was asked for
+			)
+			s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/api/v1/label/__name__/values" {
+					mu.Lock()
+					if before == nil {
+						s := errb.String()
+						before = &s
+					}
+					mu.Unlock()
+					time.Sleep(200 * time.Millisecond)
+				}
+				w.Header().Set("Content-Type", "application/json")
+				switch r.URL.Path {
+				case "/api/v1/label/__name__/values":
+					io.WriteString(w, `{"status":"success","data":["up"]}`)
+				case "/api/v1/metadata":
+					io.WriteString(w, `{"status":"success","data":{}}`)
+				default:
+					io.WriteString(w, `{"status":"success","data":{"resultType":"matrix","result":[]}}`)
+				}
+			}))
+			defer s.Close()
+			args := []string{"analyze", "--prometheus-url", s.URL, "--from", "now-30m"}
+			if tc.verbose {
+				args = append(args, "-v")
+			}
+			a := newApp(&out, &errb, func() time.Time { return fixedNow })
+			run(context.Background(), a.rootCmd(), args, &errb)
+			mu.Lock()
+			defer mu.Unlock()
+			if before == nil {
+				t.Fatalf("the metric names were never asked for; stderr:\n%s", errb.String())
+			}
+			said := strings.Contains(*before, "listing metric names on "+s.URL+"…")
+			if said != tc.verbose {
+				t.Errorf("said before the first request: %v, want %v; stderr then:\n%s", said, tc.verbose, *before)
+			}
+		})
 	}
 }

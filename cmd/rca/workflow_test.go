@@ -515,3 +515,173 @@ func TestShowRemindsOfUpdates(t *testing.T) {
 		t.Errorf("a resolved incident still asks for updates: %q", r.stderr)
 	}
 }
+
+// TestLogAt: start, mitigate and resolve take --at for when it really
+// happened. The entry keeps both times, the timeline and the review read
+// the event's, and a time that does not parse or lies in the future is a
+// one-line usage error.
+func TestLogAt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "incidents")
+	day := func(hhmmss string) time.Time {
+		tm, err := time.Parse("2006-01-02 15:04:05", "2026-11-24 "+hhmmss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	at := func(clock string, args ...string) result {
+		return rcaAt(t, day(clock), append(args, "--incidents-dir", dir, "--author", "alice")...)
+	}
+
+	r := must(t, at("14:06:00", "log", "start", "--title", "Checkout 500s", "--at", "2026-11-24T14:02:00Z"), "log start --at")
+	id := strings.TrimSpace(r.stdout)
+	if id != "INC-20261124-1402-checkout-500s" {
+		t.Errorf("incident id = %q, want it named after --at", id)
+	}
+	must(t, at("14:07:00", "log", "note", "gateway timeouts"), "note")
+	// Written at 14:20 about 14:15 (relative to now), after a note of 14:18.
+	must(t, at("14:18:00", "log", "note", "rollback running"), "note")
+	r = must(t, at("14:20:00", "log", "mitigate", "--at", "now-5m", "rolled back"), "mitigate --at")
+	if !strings.Contains(r.stderr, "mitigate recorded in "+id+", at 2026-11-24 14:15:00 UTC") {
+		t.Errorf("mitigate does not say when: %q", r.stderr)
+	}
+	must(t, at("14:40:00", "log", "resolve", "--at", "-1m", "back to baseline"), "resolve --at -1m")
+	// Within the clock skew allowed: accepted.
+	must(t, at("14:41:00", "log", "resolve", "--at", "now+1m", "confirmed"), "resolve --at now+1m")
+
+	tests := []struct {
+		name, at, want string
+	}{
+		{"unparseable", "yesterday", `--at: unparseable time "yesterday"`},
+		{"in the future", "now+10m", "--at 2026-11-24T14:55:00Z is 10m in the future (now is 14:45:00 UTC): give the time it happened"},
+		{"far in the future", "2027-01-01T00:00:00Z", "in the future"},
+	}
+	for _, tc := range tests {
+		for _, cmd := range [][]string{{"log", "mitigate", "x"}, {"log", "resolve", "x"}, {"log", "start", "--title", "x"}} {
+			t.Run(tc.name+"/"+cmd[1], func(t *testing.T) {
+				r := at("14:45:00", append(cmd, "--at", tc.at)...)
+				if r.code != 2 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+					t.Errorf("exit %d, stderr %q; want 2 and one line with %q", r.code, r.stderr, tc.want)
+				}
+			})
+		}
+	}
+
+	raw, err := os.ReadFile(filepath.Join(dir, id, "log.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []incident.Entry
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e incident.Entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	// The file keeps the order of writing; each entry its two times.
+	want := []struct {
+		kind           incident.Kind
+		time, recorded string
+	}{
+		{incident.KindStart, "14:02:00", "14:06:00"},
+		{incident.KindNote, "14:07:00", ""},
+		{incident.KindNote, "14:18:00", ""},
+		{incident.KindMitigate, "14:15:00", "14:20:00"},
+		{incident.KindResolve, "14:39:00", "14:40:00"},
+		{incident.KindResolve, "14:42:00", "14:41:00"},
+	}
+	if len(entries) != len(want) {
+		t.Fatalf("%d entries, want %d (a rejected --at wrote one?)\n%s", len(entries), len(want), raw)
+	}
+	for i, w := range want {
+		e := entries[i]
+		rec := ""
+		if !e.Recorded.IsZero() {
+			rec = e.Recorded.UTC().Format(time.TimeOnly)
+		}
+		if e.Kind != w.kind || e.Time.UTC().Format(time.TimeOnly) != w.time || rec != w.recorded {
+			t.Errorf("entry %d = %s at %s written %q, want %s at %s written %q", i, e.Kind, e.Time.UTC().Format(time.TimeOnly), rec, w.kind, w.time, w.recorded)
+		}
+	}
+
+	// The timeline reads in the order things happened.
+	show := must(t, rcaAt(t, day("14:50:00"), "log", "show", "--incidents-dir", dir), "log show").stdout
+	var order []string
+	for _, line := range strings.Split(show, "\n") {
+		if stamp, ok := strings.CutPrefix(line, "- **2026-11-24 "); ok {
+			line = "- **" + stamp
+		}
+		if rest, ok := strings.CutPrefix(line, "- **1"); ok {
+			order = append(order, "1"+rest[:7])
+		}
+	}
+	if got := strings.Join(order, " "); got != "14:02:00 14:07:00 14:15:00 14:18:00 14:39:00 14:42:00" {
+		t.Errorf("timeline order %s\n%s", got, show)
+	}
+	if !strings.Contains(show, "Written at 14:20:00") {
+		t.Errorf("the backdated mitigation does not say when it was written:\n%s", show)
+	}
+	// The review measures from the moments given.
+	must(t, rcaAt(t, day("14:50:00"), "review", "--incidents-dir", dir), "review")
+	review, err := os.ReadFile(filepath.Join(dir, id, "review.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"**2026-11-24 14:15:00** Mitigated: rolled back", "Opened: 2026-11-24 14:02:00 UTC", "Resolved: 2026-11-24 14:42:00 UTC"} {
+		if !strings.Contains(string(review), w) {
+			t.Errorf("review lacks %q:\n%s", w, review)
+		}
+	}
+}
+
+// TestIncidentsFoundFromSubfolder: without --incidents-dir, rca run from a
+// folder of the repository finds the store at its root instead of starting
+// an empty one, and says where it is.
+func TestIncidentsFoundFromSubfolder(t *testing.T) {
+	repo := t.TempDir()
+	for _, d := range []string{".git", "svc/api", "docs"} {
+		if err := os.MkdirAll(filepath.Join(repo, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("RCA_INCIDENTS_DIR", "")
+	store := filepath.Join(repo, "incidents")
+	say := "incidents in " + store + " (found from "
+
+	t.Chdir(repo)
+	r := must(t, rca(t, "log", "start", "--title", "checkout 500s"), "start at the root")
+	id := strings.TrimSpace(r.stdout)
+	if strings.Contains(r.stderr, say) {
+		t.Errorf("start in the store's folder names it as found elsewhere: %q", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(store, id, "log.jsonl")); err != nil {
+		t.Fatalf("not started in %s: %v", store, err)
+	}
+
+	t.Chdir(filepath.Join(repo, "svc", "api"))
+	r = must(t, rca(t, "log", "list"), "list from a subfolder")
+	if !strings.Contains(r.stdout, id) || !strings.Contains(r.stderr, say+filepath.Join(repo, "svc", "api")) {
+		t.Errorf("list from svc/api: stdout %q stderr %q; want %s and where the store is", r.stdout, r.stderr, id)
+	}
+	must(t, rca(t, "log", "note", "from the api folder"), "note from a subfolder")
+	if _, err := os.Stat(filepath.Join(repo, "svc", "api", "incidents")); err == nil {
+		t.Error("a second, empty store was made in svc/api")
+	}
+
+	t.Chdir(filepath.Join(repo, "docs"))
+	r = must(t, rca(t, "log", "start", "--title", "second"), "start from another subfolder")
+	second := strings.TrimSpace(r.stdout)
+	if !strings.Contains(r.stderr, say) || !strings.Contains(r.stderr, "started "+second+" in "+filepath.Join(store, second)) {
+		t.Errorf("start from docs: stderr %q", r.stderr)
+	}
+	// An explicit directory is used as given, and not announced.
+	r = must(t, rca(t, "log", "list", "--incidents-dir", "elsewhere"), "list --incidents-dir")
+	if strings.Contains(r.stderr, say) || !strings.Contains(r.stderr, "no incidents in elsewhere") {
+		t.Errorf("list --incidents-dir: stderr %q", r.stderr)
+	}
+	show := must(t, rca(t, "log", "show", id), "show the first").stdout
+	if !strings.Contains(show, "from the api folder") {
+		t.Errorf("the note from svc/api is not in %s:\n%s", id, show)
+	}
+}

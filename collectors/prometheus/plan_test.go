@@ -1,10 +1,12 @@
 package prometheus
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -304,7 +306,7 @@ func TestCollectStatusFirst(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(statuses) == 0 || asked[0] != 0 || !strings.Contains(statuses[0], "asking "+f.srv.URL+" for metric names") {
+	if len(statuses) == 0 || asked[0] != 0 || statuses[0] != "listing metric names on "+f.srv.URL+"…" {
 		t.Fatalf("statuses %q (after %v requests), want the name lookup announced before any request", statuses, asked)
 	}
 	var planning bool
@@ -316,6 +318,76 @@ func TestCollectStatusFirst(t *testing.T) {
 	}
 	if last := statuses[len(statuses)-1]; last != fmt.Sprintf("querying %s: 2/2", f.srv.URL) {
 		t.Errorf("last status %q", last)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the collector and read
+// from a request handler.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestCollectSlowNameLookup: behind a slow proxy, the first request (the
+// metric name list) takes seconds; what rca is doing is said before it is
+// sent, as the status line and, for -v, as a debug line.
+func TestCollectSlowNameLookup(t *testing.T) {
+	t.Parallel()
+	var (
+		logs     syncBuffer
+		mu       sync.Mutex
+		statuses []string
+		seen     []string // what the user had been told when the name list was asked for
+	)
+	f := newFakeProm(t, []string{"up"}, func(w http.ResponseWriter, r *http.Request, q promReq) bool {
+		if q.Path != "/api/v1/label/__name__/values" {
+			return false
+		}
+		mu.Lock()
+		first := seen == nil
+		if first {
+			seen = append([]string{"log: " + logs.String()}, statuses...)
+		}
+		mu.Unlock()
+		if first {
+			time.Sleep(300 * time.Millisecond) // the slow proxy
+		}
+		return false
+	})
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p := newTestProm(t, f.srv.URL, log, func(c *Config) { c.Timeout = model.Duration(5 * time.Second) })
+	req := collectors.Request{
+		Range:   collectors.Range{Window: tWindow, Baseline: tBaseline},
+		Catalog: smallCatalog(t),
+		Progress: func(s string) {
+			mu.Lock()
+			defer mu.Unlock()
+			statuses = append(statuses, s)
+		},
+	}
+	if _, err := p.Collect(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "listing metric names on " + f.srv.URL + "…"
+	if len(seen) != 2 || seen[1] != want {
+		t.Errorf("statuses before the name list was asked for: %q; want just %q", seen[1:], want)
+	}
+	if len(seen) == 0 || !strings.Contains(seen[0], `msg="`+want+`"`) {
+		t.Errorf("debug log before the name list was asked for:\n%s\nwant a line %q", seen, want)
 	}
 }
 

@@ -125,11 +125,17 @@ func (p *Source) Read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	return p.read(ctx, cat, window, baseline, nil, p.Progress)
 }
 
-// read is Read, saying what it does through status (when set) from before
-// its first request.
+// read is Read, saying what it does through status (when set) and the
+// debug log from before its first request.
 func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baseline telemetry.Window, status func(string), progress func(done, total int)) (telemetry.Bundle, error) {
-	if status == nil {
-		status = func(string) {}
+	// Each step is said before its requests: on a terminal as the status
+	// line, with -v as a debug line, so a slow server or proxy never
+	// leaves the user looking at nothing.
+	say := func(msg string) {
+		if status != nil {
+			status(msg)
+		}
+		p.log.Debug(msg)
 	}
 	b := telemetry.Bundle{Window: window, Baseline: baseline}
 	step := p.Step(window, baseline)
@@ -139,17 +145,17 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	}
 	full := telemetry.Window{From: ranges[0].Start, To: ranges[len(ranges)-1].End}
 
-	status(fmt.Sprintf("asking %s for metric names", p.URL()))
+	say(fmt.Sprintf("listing metric names on %s…", p.URL()))
 	names, err := p.metricNames(ctx, full)
 	if err != nil {
 		return b, err
 	}
 	var meta map[string]string
 	if names != nil {
-		status(fmt.Sprintf("asking %s for metric types (%d names)", p.URL(), len(names)))
+		say(fmt.Sprintf("reading metric types on %s (%d names)…", p.URL(), len(names)))
 		meta = p.metadata(ctx)
 	}
-	status(fmt.Sprintf("planning queries for %d metric names", len(names)))
+	say(fmt.Sprintf("planning queries for %d metric names", len(names)))
 	plan := planner{cat: cat, names: names, meta: meta, rateWindow: rateWindow(step), maxQueries: p.cfg.MaxQueries, log: p.log}.plan()
 	queries := plan.queries
 	b.Warnings = append(b.Warnings, plan.warns...)
@@ -167,7 +173,9 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 		return b, nil
 	}
 	p.log.Debug("querying prometheus", "url", p.URL(), "queries", len(queries), "ranges", len(ranges), "step", step)
-	status(fmt.Sprintf("querying %s: 0/%d", p.URL(), len(queries)*len(ranges)))
+	if status != nil {
+		status(fmt.Sprintf("querying %s: 0/%d", p.URL(), len(queries)*len(ranges)))
+	}
 
 	type result struct {
 		series []telemetry.Series

@@ -43,7 +43,7 @@ type Value struct {
 
 // Incident is the incident: section: the incident log's settings.
 type Incident struct {
-	// Dir holds the incidents (default ./incidents); --incidents-dir overrides it.
+	// Dir holds the incidents (default: FindIncidents); --incidents-dir overrides it.
 	Dir string `yaml:"dir"`
 	// Author signs log entries (default $USER); --author overrides it.
 	Author string `yaml:"author"`

@@ -3,23 +3,99 @@ package config
 import (
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/rca-tool/rca/timerange"
 )
 
-// IncidentsDir is the incidents directory: --incidents-dir, incident.dir,
-// then ./incidents.
-func (l *Layers) IncidentsDir() string {
-	dir := l.V.GetString("incidents-dir")
-	if dir == "" {
-		dir = l.File.Incident.Dir
+// IncidentsDir is the incidents directory: --incidents-dir (or
+// RCA_INCIDENTS_DIR), then incident.dir in the config file, then the one
+// FindIncidents finds from cwd, the working directory. away is true when
+// that is not cwd's ./incidents, so commands can say where the store is.
+func (l *Layers) IncidentsDir(cwd string) (dir string, away bool) {
+	if dir = l.V.GetString("incidents-dir"); dir != "" {
+		return dir, false
 	}
-	if dir == "" {
-		dir = "incidents"
+	if dir = l.File.Incident.Dir; dir != "" {
+		return dir, false
 	}
-	return dir
+	return FindIncidents(cwd)
+}
+
+// FindIncidents is the default incidents directory for commands run in
+// cwd, the same from every folder of a repository: the nearest incident
+// store named incidents in cwd or a folder above it, up to the root of
+// the git repository cwd is in; with none, an incidents folder at that
+// root. Outside a repository it is ./incidents. A folder named incidents
+// that holds something else (recorded snapshots, say) is passed over.
+// The directory is relative ("incidents") when it is cwd's, absolute
+// otherwise, and away says so.
+func FindIncidents(cwd string) (dir string, away bool) {
+	if cwd == "" || !filepath.IsAbs(cwd) {
+		return incidentsName, false
+	}
+	root := gitRoot(cwd)
+	if root == "" {
+		return incidentsName, false
+	}
+	for d := cwd; ; d = filepath.Dir(d) {
+		if isIncidentStore(filepath.Join(d, incidentsName)) {
+			return relIfCwd(d, cwd)
+		}
+		if d == root || filepath.Dir(d) == d {
+			break
+		}
+	}
+	return relIfCwd(root, cwd)
+}
+
+const incidentsName = "incidents"
+
+func relIfCwd(parent, cwd string) (string, bool) {
+	if parent == cwd {
+		return incidentsName, false
+	}
+	return filepath.Join(parent, incidentsName), true
+}
+
+// gitRoot is the nearest folder at or above dir with a .git (a folder, or
+// a file in a worktree), or "".
+func gitRoot(dir string) string {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// isIncidentStore reports whether dir is an incidents directory: empty,
+// or holding a current incident or an incident's log.
+func isIncidentStore(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	if len(ents) == 0 {
+		return true
+	}
+	for _, e := range ents {
+		if e.Name() == "current" && e.Type().IsRegular() {
+			return true
+		}
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if fi, err := os.Stat(filepath.Join(dir, e.Name(), "log.jsonl")); err == nil && fi.Mode().IsRegular() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Author signs log entries: --author, incident.author, $USER, $USERNAME,

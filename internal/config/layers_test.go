@@ -168,8 +168,23 @@ func TestIncidentSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.IncidentsDir() != "incidents" || l.Author() != "dave" {
-		t.Errorf("defaults: dir %q, author %q", l.IncidentsDir(), l.Author())
+	if dir, away := l.IncidentsDir(t.TempDir()); dir != "incidents" || away || l.Author() != "dave" {
+		t.Errorf("defaults: dir %q (away %v), author %q", dir, away, l.Author())
+	}
+	// In a repository with a store at its root, the default is that store;
+	// an explicit setting still wins over it.
+	repo := t.TempDir()
+	for _, d := range []string{".git", "incidents", "svc/api"} {
+		if err := os.MkdirAll(filepath.Join(repo, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(repo, "incidents", "current"), []byte("INC-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cwd := filepath.Join(repo, "svc", "api")
+	if dir, away := l.IncidentsDir(cwd); dir != filepath.Join(repo, "incidents") || !away {
+		t.Errorf("default in a repository: dir %q (away %v), want the root's store", dir, away)
 	}
 	if d, err := l.UpdateEvery(); err != nil || d != 30*time.Minute {
 		t.Errorf("default cadence %v, %v", d, err)
@@ -178,8 +193,8 @@ func TestIncidentSettings(t *testing.T) {
 	if l, err = layers(t, file); err != nil {
 		t.Fatal(err)
 	}
-	if l.IncidentsDir() != filepath.Join(filepath.Dir(l.File.Path), "incs") || l.Author() != "carol" {
-		t.Errorf("file: dir %q, author %q", l.IncidentsDir(), l.Author())
+	if dir, away := l.IncidentsDir(cwd); dir != filepath.Join(filepath.Dir(l.File.Path), "incs") || away || l.Author() != "carol" {
+		t.Errorf("file: dir %q (away %v), author %q", dir, away, l.Author())
 	}
 	if d, err := l.UpdateEvery(); err != nil || d != 15*time.Minute {
 		t.Errorf("file cadence %v, %v", d, err)
@@ -187,10 +202,70 @@ func TestIncidentSettings(t *testing.T) {
 	if l, err = layers(t, file, "--incidents-dir", "x", "--author", "erin", "--every", "1h"); err != nil {
 		t.Fatal(err)
 	}
-	if l.IncidentsDir() != "x" || l.Author() != "erin" {
-		t.Errorf("flags: dir %q, author %q", l.IncidentsDir(), l.Author())
+	if dir, away := l.IncidentsDir(cwd); dir != "x" || away || l.Author() != "erin" {
+		t.Errorf("flags: dir %q (away %v), author %q", dir, away, l.Author())
 	}
 	if d, err := l.UpdateEvery(); err != nil || d != time.Hour {
 		t.Errorf("flag cadence %v, %v", d, err)
+	}
+	t.Setenv("RCA_INCIDENTS_DIR", "/srv/incidents")
+	if l, err = layers(t, file); err != nil {
+		t.Fatal(err)
+	}
+	if dir, away := l.IncidentsDir(cwd); dir != "/srv/incidents" || away {
+		t.Errorf("RCA_INCIDENTS_DIR: dir %q (away %v)", dir, away)
+	}
+}
+
+// TestFindIncidents: the default store is the same from every folder of a
+// repository, and never a folder of snapshots that happens to be called
+// incidents.
+func TestFindIncidents(t *testing.T) {
+	type tree map[string]string // path -> file content; "/" ending: a folder
+	tests := []struct {
+		name string
+		tree tree
+		cwd  string
+		want string // relative to the test's root, or "incidents"
+		away bool
+	}{
+		{"outside a repository", tree{"a/b/": ""}, "a/b", "incidents", false},
+		{"outside a repository, a store above is not looked for", tree{"incidents/current": "INC-1", "a/": ""}, "a", "incidents", false},
+		{"the store in cwd", tree{".git/": "", "incidents/current": "INC-1"}, "", "incidents", false},
+		{"a store above, found", tree{".git/": "", "incidents/INC-1/log.jsonl": "{}", "svc/api/": ""}, "svc/api", "incidents", true},
+		{"the nearest store wins", tree{".git/": "", "incidents/current": "INC-1", "svc/incidents/current": "INC-2", "svc/api/": ""}, "svc/api", "svc/incidents", true},
+		{"an empty incidents folder is a store", tree{".git/": "", "svc/incidents/": "", "svc/api/": ""}, "svc/api", "svc/incidents", true},
+		{"snapshots named incidents are passed over", tree{".git/": "", "testdata/incidents/pi-digits/manifest.json": "{}"}, "testdata", "incidents", true},
+		{"no store yet: the repository's root", tree{".git/": "", "svc/api/": ""}, "svc/api", "incidents", true},
+		{"a worktree's .git file marks the root", tree{".git": "gitdir: /elsewhere", "svc/": ""}, "svc", "incidents", true},
+		{"not above the repository's root", tree{"incidents/current": "INC-1", "repo/.git/": "", "repo/svc/": ""}, "repo/svc", "repo/incidents", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for p, content := range tc.tree {
+				full := filepath.Join(root, p)
+				if strings.HasSuffix(p, "/") {
+					if err := os.MkdirAll(full, 0o755); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := tc.want
+			if tc.away {
+				want = filepath.Join(root, tc.want)
+			}
+			dir, away := FindIncidents(filepath.Join(root, tc.cwd))
+			if dir != want || away != tc.away {
+				t.Errorf("FindIncidents = %q, %v; want %q, %v", dir, away, want, tc.away)
+			}
+		})
 	}
 }
