@@ -20,6 +20,7 @@ func fixtures() map[string]analysis.Result {
 		"demo":     demoResult(),
 		"empty":    emptyResult(),
 		"nochange": noChangeResult(),
+		"weak":     weakResult(),
 	}
 }
 
