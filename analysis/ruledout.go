@@ -41,9 +41,15 @@ func ruledOutStage(r *run) {
 		skew:     r.skew,
 		ranges:   map[string]valueRange{},
 	}
+	anomalous := map[string]bool{}
+	for _, f := range r.res.Anomalies {
+		anomalous[f.SeriesID] = true
+	}
 	for _, s := range r.sigs {
-		if lo, hi, ok := rangeOf(s.base); ok {
-			in.ranges[s.series.ID()] = valueRange{lo, hi}
+		if id := s.series.ID(); anomalous[id] {
+			if lo, hi, ok := rangeOf(s.base); ok {
+				in.ranges[id] = valueRange{lo, hi}
+			}
 		}
 	}
 	r.res.RuledOut = ruleOut(in)
@@ -118,8 +124,13 @@ func ruleOut(in ruleInput) []RuledOut {
 	perLayer := map[catalog.Layer]int{}
 	seen := map[string]bool{}
 	covered := map[string]bool{} // services with a hypothesis already
+	// room says whether a hypothesis would be listed, before its reason is
+	// worked out: a large incident has thousands of anomalies.
+	room := func(l catalog.Layer, key string) bool {
+		return len(out) < maxRuledOut && !seen[key] && perLayer[l] < maxRuledOutPerLayer
+	}
 	add := func(ro RuledOut, key string) {
-		if len(out) >= maxRuledOut || seen[key] || perLayer[ro.Layer] >= maxRuledOutPerLayer {
+		if !room(ro.Layer, key) {
 			return
 		}
 		seen[key] = true
@@ -131,13 +142,13 @@ func ruleOut(in ruleInput) []RuledOut {
 
 	// Changes: the runners-up that are changes, then those with no effect.
 	for _, c := range in.causes {
-		if root != nil && c.Service == root.Service || c.Change == nil || chainChange[changeKey(*c.Change)] {
+		if root != nil && c.Service == root.Service || c.Change == nil || chainChange[changeKey(*c.Change)] || !room(catalog.LayerChange, "change "+changeKey(*c.Change)) {
 			continue
 		}
 		add(in.changeRuledOut(*c.Change, &c, root, ref, hasRef, lk), "change "+changeKey(*c.Change))
 	}
 	for _, c := range in.unlinked {
-		if chainChange[changeKey(c)] {
+		if chainChange[changeKey(c)] || !room(catalog.LayerChange, "change "+changeKey(c)) {
 			continue
 		}
 		add(in.changeRuledOut(c, nil, root, ref, hasRef, lk), "change "+changeKey(c))
@@ -147,7 +158,7 @@ func ruleOut(in ruleInput) []RuledOut {
 	}
 	// The runners-up off the chain, by rank.
 	for _, c := range in.causes[1:] {
-		if c.Change != nil || inChain[c.Service] || covered[c.Service] || in.infra(c.Service) {
+		if c.Change != nil || inChain[c.Service] || covered[c.Service] || in.infra(c.Service) || !room(c.Layer, "signal "+c.Service) {
 			continue
 		}
 		add(in.signalRuledOut(c.Finding, &c, *root, ref, hasRef), "signal "+c.Service)
@@ -158,7 +169,10 @@ func ruleOut(in ruleInput) []RuledOut {
 		layers[f.Layer] = true
 	}
 	for _, f := range in.anoms {
-		if !layers[f.Layer] || f.Layer == catalog.LayerChange || inChain[f.Service] || covered[f.Service] || in.infra(f.Service) {
+		if len(out) >= maxRuledOut {
+			break
+		}
+		if !layers[f.Layer] || f.Layer == catalog.LayerChange || inChain[f.Service] || covered[f.Service] || in.infra(f.Service) || !room(f.Layer, "signal "+f.Service) {
 			continue
 		}
 		add(in.signalRuledOut(f, nil, *root, ref, hasRef), "signal "+f.Service)
