@@ -55,6 +55,7 @@ var stages = []stage{
 	{"changes", changesStage},   // link changes to the anomalies they may explain
 	{"rank", rankStage},         // rank services, pick the root-cause candidates
 	{"chain", chainStage},       // the cause chain from a symptom to the root cause
+	{"ruledout", ruledOutStage}, // what else was checked, and why it lost
 	{"unranked", unrankedStage}, // warnings listed, never ranked or linked
 	{"evidence", evidenceStage}, // the series a report charts
 }
@@ -105,6 +106,7 @@ func newRun(b telemetry.Bundle, cat *catalog.Catalog, opt Options) *run {
 			Chain:           []Finding{},
 			Anomalies:       []Finding{},
 			UnlinkedChanges: []telemetry.Change{},
+			RuledOut:        []RuledOut{},
 		},
 	}
 }

@@ -27,6 +27,11 @@ func evidence(series []telemetry.Series, res Result) map[string]telemetry.Series
 	for _, c := range res.RootCauses {
 		want[c.SeriesID] = true
 	}
+	for _, ro := range res.RuledOut {
+		if ro.Finding != nil {
+			want[ro.Finding.SeriesID] = true
+		}
+	}
 	delete(want, "")
 	ev := make(map[string]telemetry.Series, len(want))
 	for _, s := range series {

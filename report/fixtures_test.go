@@ -186,12 +186,16 @@ func demoResult() analysis.Result {
 	}
 	upstream := gatewayUpstream()
 	upstream.Patterns = []analysis.LogPattern{gatewayTimeouts()}
+	top := candidate(1, 0.92, checkoutDeploy())
+	top.Confidence = 0.83
+	cart := cartMemory()
 	return analysis.Result{
 		Window:   w,
 		Baseline: b,
+		Verdict:  analysis.VerdictCauseFound,
 		Symptoms: []analysis.Finding{gateway5xx()},
 		RootCauses: []analysis.Candidate{
-			candidate(1, 0.92, checkoutDeploy()),
+			top,
 			candidate(2, 0.41, gatewayUpstream()),
 			candidate(3, 0.12, paymentsLatency),
 			candidate(4, 0.08, cartMemory()),
@@ -204,12 +208,48 @@ func demoResult() analysis.Result {
 			T: at("13:20:00"), Service: "cart", Kind: telemetry.ChangeDeploy, Summary: "deploy cart v2.3.0",
 			FromVersion: "v2.2.9", ToVersion: "v2.3.0", Commit: "a1b2c3d4e5f6", Source: "kube_deployment_status_observed_generation",
 		}},
+		RuledOut: []analysis.RuledOut{
+			{
+				Hypothesis: "deploy cart v2.3.0 at 13:20:00", Service: "cart", Layer: catalog.LayerChange,
+				Why:     "nothing moved on cart in the 2h after it",
+				Numbers: map[string]float64{"lookback_seconds": 7200},
+			},
+			{
+				Hypothesis: "cart memory working set", Service: "cart", Layer: catalog.LayerResource,
+				Why:     "its memory working set started at 14:11:30, 8m20s after CPU usage on checkout (14:03:10): later than the incident's start, not its cause",
+				Numbers: map[string]float64{"lag_seconds": 500},
+				Finding: &cart,
+			},
+			{
+				Hypothesis: "payments p99 latency", Service: "payments", Layer: catalog.LayerSymptom,
+				Why:     "checkout calls payments; its p99 latency follows CPU usage on checkout (14:03:10), onset 1m50s later: downstream, not a cause",
+				Numbers: map[string]float64{"lag_seconds": 110},
+				Finding: &paymentsLatency,
+			},
+		},
 		Warnings: []string{
 			"loki: query for service \"search\" timed out after 30s; its logs were not analysed",
 			"1 metric (search_queue_depth) has no catalog entry; its layer was guessed from its name",
 		},
 		Stats: analysis.Stats{Series: 312, Anomalous: 6, Services: 9, LogLines: 18234, LogPatterns: 57, Changes: 3},
 	}
+}
+
+// weakResult is the demo's deviations with a verdict that none of them
+// stands out from normal variation: the quiet stretch before the deploy.
+func weakResult() analysis.Result {
+	r := demoResult()
+	r.Verdict = analysis.VerdictNothingStandsOut
+	r.RootCauses = r.RootCauses[1:4]
+	for i := range r.RootCauses {
+		r.RootCauses[i].Rank = i + 1
+		r.RootCauses[i].Confidence = 0.2 / float64(i+1)
+	}
+	r.RootCauses[0].Onset, r.RootCauses[0].Until = at("14:04:00"), at("14:05:00")
+	r.RootCauses[0].BaselineValue = 0
+	r.Chain = []analysis.Finding{gateway5xx(), r.RootCauses[0].Finding}
+	r.RuledOut = r.RuledOut[:1]
+	return r
 }
 
 // emptyResult is an incident window where nothing deviates.
@@ -262,6 +302,9 @@ func hostileResult() analysis.Result {
 	r.Chain[3].Change = &dep
 	r.Chain[0].Query = "sum(x{a=\"`\"}) | <i>"
 	r.Warnings = append(r.Warnings, "1. numbered\r\n# heading\x1b]0;title\x07")
+	r.RuledOut[0].Hypothesis = "deploy " + hostileScript + " | `x` *y* [click](javascript:alert(1))"
+	r.RuledOut[0].Service = hostilePipes
+	r.RuledOut[1].Why = hostileImg + "\n# heading _it_ <b>x</b>\x1b[31m"
 	r.Chain[1].Patterns = []analysis.LogPattern{hostilePattern()}
 	return r
 }

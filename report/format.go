@@ -18,7 +18,7 @@ import (
 const noChangeFound = "no change (deploy, version, config, restart) was found before the onset"
 
 // nothingStandsOut is the whole story when the analysis found no anomaly.
-const nothingStandsOut = "Nothing stands out: no signal deviates from the baseline."
+const nothingStandsOut = "Nothing stands out from normal variation: no signal deviates from the baseline."
 
 // clean makes a data string safe to print on one line: control characters
 // (newlines, ESC sequences that would drive the terminal), bidi overrides
@@ -403,4 +403,126 @@ func shownPatterns(f analysis.Finding) []analysis.LogPattern {
 		return f.Patterns[:maxPatternsShown]
 	}
 	return f.Patterns
+}
+
+// verdict is the result's verdict. Until the analysis sets one, a result
+// with a root cause found one and a result without stands out for nothing.
+// This is the one place that fills the gap; drop the fallback once every
+// result carries its verdict.
+func verdict(r analysis.Result) string {
+	if r.Verdict != "" {
+		return r.Verdict
+	}
+	if len(r.RootCauses) > 0 {
+		return analysis.VerdictCauseFound
+	}
+	return analysis.VerdictNothingStandsOut
+}
+
+// verdictNothing leads a report whose verdict is that nothing stands out.
+const verdictNothing = "Nothing stands out from normal variation."
+
+// causeFound says whether the report names a root cause.
+func causeFound(r analysis.Result) bool {
+	return verdict(r) == analysis.VerdictCauseFound && len(r.RootCauses) > 0
+}
+
+// causeLine is the verdict when a cause was found: "Root cause:
+// checkout: deploy checkout v1.4.2 (confidence 83 %)". Data: clean, not escaped.
+func causeLine(r analysis.Result) string {
+	top := r.RootCauses[0]
+	s := "Root cause: " + serviceName(top.Service) + ": " + title(top.Finding)
+	if c := confidenceText(top.Confidence); c != "" {
+		s += " (" + c + ")"
+	}
+	return s
+}
+
+// confidenceText is "confidence 83 %", or "" when the analysis gave none.
+func confidenceText(c float64) string {
+	if !(c > 0) {
+		return ""
+	}
+	return "confidence " + strconv.Itoa(int(math.Round(math.Min(c, 1)*100))) + " %"
+}
+
+// maxDeviations is how many of the strongest deviations a report lists
+// under "nothing stands out".
+const maxDeviations = 3
+
+// deviation is one of the strongest deviations seen when none stands out.
+type deviation struct {
+	Service, Title string
+	// Facts are its values and onset; NotEnough why it does not stand out.
+	Facts, NotEnough string
+	Finding          analysis.Finding
+}
+
+// deviations are the strongest candidates of a result whose verdict is
+// that nothing stands out, with why each is not enough. Data strings are
+// cleaned, not escaped.
+func deviations(r analysis.Result) []deviation {
+	var out []deviation
+	day := reportDay(r)
+	for _, c := range r.RootCauses {
+		if len(out) == maxDeviations {
+			break
+		}
+		facts := evidence(c.Finding, day, nil)
+		if !isChange(c.Finding) && c.Finding.Score != 0 {
+			facts = append(facts, "score "+sig3(c.Finding.Score))
+		}
+		out = append(out, deviation{
+			Service: serviceName(c.Service), Title: title(c.Finding),
+			Facts: strings.Join(facts, ", "), NotEnough: notEnough(c, r.Window), Finding: c.Finding,
+		})
+	}
+	return out
+}
+
+// notEnough says why a candidate does not stand out from normal
+// variation, from what it shows: a blip, a deviation off a zero baseline,
+// a small one, and its confidence.
+func notEnough(c analysis.Candidate, w telemetry.Window) string {
+	var why []string
+	f := c.Finding
+	if !isChange(f) {
+		if !f.Until.IsZero() && !f.Onset.IsZero() && f.Until.Sub(f.Onset) < 2*time.Minute && f.Until.Add(time.Minute).Before(w.To) {
+			why = append(why, "a blip, over by "+clock(f.Until, reportDayOf(w)))
+		}
+		if f.BaselineValue == 0 {
+			why = append(why, "off a baseline of 0")
+		}
+		if f.Score > 0 && f.Score < 3 {
+			why = append(why, "only "+sig3(f.Score)+"x beyond its baseline's own variation")
+		}
+	}
+	if s := confidenceText(c.Confidence); s != "" {
+		why = append(why, s)
+	}
+	if len(why) == 0 {
+		return "too weak to name as a cause"
+	}
+	return strings.Join(why, "; ")
+}
+
+// reportDayOf is the report's day for a window.
+func reportDayOf(w telemetry.Window) string {
+	if w.From.IsZero() {
+		return ""
+	}
+	return w.From.UTC().Format(time.DateOnly)
+}
+
+// ruledTitle is a ruled-out hypothesis as a title, naming its service when
+// the hypothesis does not. Data: clean, not escaped.
+func ruledTitle(ro analysis.RuledOut) string {
+	h := clean(ro.Hypothesis)
+	if h == "" {
+		h = "unnamed hypothesis"
+	}
+	if s := clean(ro.Service); s != "" && !strings.Contains(h, s) {
+		h = s + ": " + h
+	}
+	return h
 }

@@ -45,10 +45,13 @@ type htmlPage struct {
 	Window   string
 	Baseline string
 	Nothing  string
-	Top      *htmlTop
-	NoCause  bool
-	Path     []htmlStep
-	Chain    []htmlLink
+	// Weak is the verdict that nothing stands out, with the strongest
+	// deviations, when some were seen.
+	Weak    *htmlWeak
+	Top     *htmlTop
+	NoCause bool
+	Path    []htmlStep
+	Chain   []htmlLink
 	// ChainNote says the chain stops at an anomaly, not a change.
 	ChainNote     string
 	NoChain       bool
@@ -56,13 +59,36 @@ type htmlPage struct {
 	Symptoms      []htmlSymptom
 	NoSymptom     bool
 	NoSymptomText string
+	// CausesHeading names the candidates' table.
+	CausesHeading string
+	Ruled         []htmlRuled
 	Unlinked      []htmlChange
 	Warnings      []string
 	Stats         string
 }
 
+// htmlWeak is the verdict that nothing stands out from normal variation.
+type htmlWeak struct {
+	Text       string
+	Deviations []htmlDeviation
+}
+
+// htmlDeviation is one of the strongest deviations, and why it is not enough.
+type htmlDeviation struct {
+	Service, Title, Facts, NotEnough string
+}
+
+// htmlRuled is one ruled-out hypothesis: why it lost, and the chart of
+// what was checked, when there is a finding.
+type htmlRuled struct {
+	Layer, Class, Service, Title, Why string
+	Chart                             template.HTML
+}
+
 // htmlTop is the most likely root cause, at the top of the page.
 type htmlTop struct {
+	// Kicker is "Root cause", with its confidence when the analysis gave one.
+	Kicker   string
 	Service  string
 	Title    string
 	Layer    string
@@ -159,9 +185,28 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	for _, c := range r.UnlinkedChanges {
 		p.Unlinked = append(p.Unlinked, htmlChangeOf(c, day))
 	}
+	for _, ro := range r.RuledOut {
+		h := htmlRuled{
+			Layer: layerName(ro.Layer), Class: layerClass(ro.Layer), Service: serviceName(ro.Service),
+			Title: ruledTitle(ro), Why: clean(ro.Why),
+		}
+		if ro.Finding != nil {
+			h.Chart = template.HTML(linkChart(r, *ro.Finding, nil, day))
+		}
+		p.Ruled = append(p.Ruled, h)
+	}
 	if nothingFound(r) {
 		p.Nothing = nothingStandsOut
 		return p
+	}
+	p.CausesHeading = "Root-cause candidates"
+	if !causeFound(r) {
+		p.CausesHeading = "Candidates (none stands out)"
+		w := &htmlWeak{Text: verdictNothing}
+		for _, d := range deviations(r) {
+			w.Deviations = append(w.Deviations, htmlDeviation{Service: d.Service, Title: d.Title, Facts: arrows(d.Facts), NotEnough: d.NotEnough})
+		}
+		p.Weak = w
 	}
 
 	for i, f := range r.Chain {
@@ -174,17 +219,24 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	if len(r.Chain) > 0 && !chainEndsAtChange(r) {
 		p.ChainNote = "The chain ends at the deepest anomaly: " + noChangeFound + "."
 	}
+	if len(r.Chain) > 0 && !causeFound(r) {
+		p.ChainNote = strings.TrimSpace(weakChainNote + " " + p.ChainNote)
+	}
 
 	if len(r.RootCauses) == 0 {
 		p.NoCause = true
 	} else {
 		top := r.RootCauses[0]
 		t := &htmlTop{
+			Kicker:  "Root cause",
 			Service: serviceName(top.Service),
 			Title:   title(top.Finding),
 			Layer:   layerName(top.Layer),
 			Class:   layerClass(top.Layer),
 			Why:     clean(top.Explanation),
+		}
+		if c := confidenceText(top.Confidence); c != "" {
+			t.Kicker += " · " + c
 		}
 		t.Facts = evidence(top.Finding, day, nil)
 		t.Facts = append(t.Facts, "candidate score "+sig3(top.Score))
@@ -205,7 +257,9 @@ func newHTMLPage(r analysis.Result) htmlPage {
 			d := htmlLinkOf(top.Finding, 0, nil, day)
 			t.Detail = &d
 		}
-		p.Top = t
+		if causeFound(r) {
+			p.Top = t
+		}
 		for i, c := range r.RootCauses {
 			layer := layerName(c.Layer)
 			if c.Heuristic {
@@ -482,9 +536,22 @@ const htmlSource = `<!DOCTYPE html>
 </dl>
 {{- if .Nothing}}
 <p class="nothing">{{.Nothing}}</p>
+{{- else if .Weak}}{{with .Weak}}
+<section class="top weak l-other" aria-labelledby="top-h">
+<h1 id="top-h" class="nothing">{{.Text}}</h1>
+{{- if .Deviations}}
+<p class="muted">The strongest deviations seen, and why they are not enough:</p>
+<ul class="deviations">
+{{- range .Deviations}}
+<li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>
+{{- end}}
+</ul>
+{{- end}}
+</section>
+{{- end}}
 {{- else if .Top}}{{with .Top}}
 <section class="top {{.Class}}" aria-labelledby="top-h">
-<h1 id="top-h"><span class="kicker">Most likely root cause</span>
+<h1 id="top-h"><span class="kicker">{{.Kicker}}</span>
 <span class="top-title">{{.Title}}</span></h1>
 {{- if .Rollback}}
 <p class="rollback">Rollback target <strong>{{.Rollback}}</strong></p>
@@ -501,7 +568,7 @@ const htmlSource = `<!DOCTYPE html>
 {{- else if .NoCause}}
 <h1 class="top-none">No root-cause candidate was found.</h1>
 {{- end}}
-{{- if .Path}}
+{{- if and .Path .Top}}
 <ol class="path" aria-label="Cause chain in brief">
 {{- range $i, $s := .Path}}
 <li class="{{$s.Class}}">{{if $i}}<span class="by">caused by</span> {{end}}<span class="dot" aria-hidden="true"></span>{{$s.Title}} <span class="muted">({{$s.Service}})</span></li>
@@ -559,9 +626,39 @@ const htmlSource = `<!DOCTYPE html>
 {{- end}}
 {{- end}}
 </section>
+{{- end}}
+{{- if .Ruled}}
+
+<section aria-labelledby="ruled-h">
+<h2 id="ruled-h">Ruled out</h2>
+<p class="muted lead">What else was checked, and why it lost.</p>
+<ul class="ruled">
+{{- range .Ruled}}
+<li class="ruled-item {{.Class}}">
+<article class="card">
+<header class="card-head">
+<span class="badge {{.Class}}">{{.Layer}}</span>
+<span class="svc">{{.Service}}</span>
+<h3>{{.Title}}</h3>
+</header>
+<div class="card-body">
+<div class="card-main">
+<p class="why">{{.Why}}</p>
+</div>
+{{- if .Chart}}
+<figure class="figure">{{.Chart}}</figure>
+{{- end}}
+</div>
+</article>
+</li>
+{{- end}}
+</ul>
+</section>
+{{- end}}
+{{- if not .Nothing}}
 
 <section aria-labelledby="causes-h">
-<h2 id="causes-h">Root-cause candidates</h2>
+<h2 id="causes-h">{{.CausesHeading}}</h2>
 {{- if .Causes}}
 <div class="tbl-wrap"><table class="tbl">
 <thead><tr><th class="num nw">Rank</th><th>Service</th><th>Signal</th><th>Layer</th><th class="num">Score</th><th>Onset (UTC)</th></tr></thead>
@@ -697,6 +794,10 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",mo
 .path .by{color:var(--muted);font-size:.8rem;margin-right:2px}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;background:var(--accent);margin-right:6px;vertical-align:1px}
 .chain{list-style:none;margin:0;padding:0}
+.ruled{list-style:none;margin:0;padding:0;display:grid;gap:12px}
+.ruled .card-head h3{font-size:1rem}
+.deviations{margin:8px 0 0;padding-left:20px}
+.deviations li{margin:4px 0;overflow-wrap:anywhere}
 .connector{position:relative;height:46px;margin-left:30px;border-left:2px dashed var(--border);display:flex;align-items:center}
 .connector::after{content:"";position:absolute;left:-7px;bottom:0;border:6px solid transparent;border-top:8px solid var(--muted);border-bottom:0}
 .connector span{margin-left:14px;font-size:.78rem;font-weight:600;text-transform:uppercase;letter-spacing:.08em;color:var(--muted)}

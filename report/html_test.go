@@ -163,8 +163,26 @@ func TestHTMLStructure(t *testing.T) {
 					t.Errorf("card %d is not in ol.chain", i+1)
 				}
 			}
-			if n := len(findAll(doc, func(n *html.Node) bool { return n.Data == "svg" && hasClass(n, "chart") })); n != len(r.Chain) {
-				t.Errorf("%d charts on the page, want one per link (%d)", n, len(r.Chain))
+			ruled := findAll(doc, func(n *html.Node) bool { return n.Data == "li" && hasClass(n, "ruled-item") })
+			if len(ruled) != len(r.RuledOut) {
+				t.Errorf("%d ruled-out cards, want %d", len(ruled), len(r.RuledOut))
+			}
+			charted := 0
+			for i, l := range ruled {
+				want := 0
+				if r.RuledOut[i].Finding != nil {
+					want = 1
+				}
+				charted += want
+				if n := len(findAll(l, func(n *html.Node) bool { return n.Data == "svg" && hasClass(n, "chart") })); n != want {
+					t.Errorf("ruled-out card %d has %d svg.chart, want %d", i+1, n, want)
+				}
+				if l.Parent == nil || l.Parent.Data != "ul" || !hasClass(l.Parent, "ruled") {
+					t.Errorf("ruled-out card %d is not in ul.ruled", i+1)
+				}
+			}
+			if n := len(findAll(doc, func(n *html.Node) bool { return n.Data == "svg" && hasClass(n, "chart") })); n != len(r.Chain)+charted {
+				t.Errorf("%d charts on the page, want one per link (%d) and per ruled-out finding (%d)", n, len(r.Chain), charted)
 			}
 
 			metas := findAll(doc, tag("meta"))
@@ -284,7 +302,8 @@ func TestHTMLContent(t *testing.T) {
 	}{
 		{"pi-digits", piDigitsResult(t),
 			[]string{"Root-cause report, 2026-11-24", "13:50:00 - 14:20:00 UTC (30m)", "12:50:00 - 13:50:00 UTC (1h)",
-				"Most likely root cause", "deploy checkout v1.4.2 (commit 9f3c1e2: compute pi to 10,000 places for the receipt footer)",
+				"Root cause", "deploy checkout v1.4.2 (commit 9f3c1e2: compute pi to 10,000 places for the receipt footer)",
+				"Ruled out", "deploy catalog v2.3.1 (commit 4b7e0d8: reword the out-of-stock banner) at 13:53:10", "only a 30s blip followed it",
 				"Rollback target v1.4.1", "caused by", "Cause chain", "Root-cause candidates", "What is broken",
 				"deploy catalog v2.3.1", "Warnings", "Commit 9f3c1e2", "Author m.lindqvist",
 				"internal/receipt/footer.go, internal/receipt/pi.go", "Log pattern",

@@ -21,16 +21,33 @@ const Schema = "rca.report/v1"
 
 // JSONReport is the whole JSON document.
 type JSONReport struct {
-	Schema          string        `json:"schema"`
-	Window          JSONWindow    `json:"window"`
-	Baseline        JSONWindow    `json:"baseline"`
+	Schema   string     `json:"schema"`
+	Window   JSONWindow `json:"window"`
+	Baseline JSONWindow `json:"baseline"`
+	// Verdict is "cause_found" or "nothing_stands_out".
+	Verdict         string        `json:"verdict"`
 	Symptoms        []JSONFinding `json:"symptoms"`
 	RootCauses      []JSONCause   `json:"root_causes"`
 	Chain           []JSONFinding `json:"chain"`
 	Anomalies       []JSONFinding `json:"anomalies"`
 	UnlinkedChanges []JSONChange  `json:"unlinked_changes"`
-	Warnings        []string      `json:"warnings"`
-	Stats           JSONStats     `json:"stats"`
+	// RuledOut are the hypotheses checked and rejected, with why.
+	RuledOut []JSONRuledOut `json:"ruled_out"`
+	Warnings []string       `json:"warnings"`
+	Stats    JSONStats      `json:"stats"`
+}
+
+// JSONRuledOut is a hypothesis that was checked and lost: a change, a
+// runner-up candidate, another anomaly of a chain layer.
+type JSONRuledOut struct {
+	Hypothesis string `json:"hypothesis"`
+	Service    string `json:"service"`
+	Layer      string `json:"layer"`
+	Why        string `json:"why"`
+	// Numbers are the figures Why quotes, by name.
+	Numbers map[string]Float `json:"numbers"`
+	// Finding is the evidence checked, null when there is none.
+	Finding *JSONFinding `json:"finding"`
 }
 
 // JSONWindow is a half-open time range; a bound is null when unknown.
@@ -91,8 +108,10 @@ type JSONCause struct {
 	SignalID string `json:"signal_id"`
 	Layer    string `json:"layer"`
 	// Score ranks the candidates; AnomalyScore is how abnormal its signal is.
-	Score         Float         `json:"score"`
-	AnomalyScore  Float         `json:"anomaly_score"`
+	Score        Float `json:"score"`
+	AnomalyScore Float `json:"anomaly_score"`
+	// Confidence is the probability, in [0, 1], that this is the root cause.
+	Confidence    Float         `json:"confidence"`
 	Onset         *time.Time    `json:"onset"`
 	BaselineValue Float         `json:"baseline_value"`
 	ObservedValue Float         `json:"observed_value"`
@@ -164,11 +183,13 @@ func NewJSONReport(r analysis.Result) JSONReport {
 		Schema:          Schema,
 		Window:          jsonWindow(r.Window),
 		Baseline:        jsonWindow(r.Baseline),
+		Verdict:         verdict(r),
 		Symptoms:        jsonFindings(r.Symptoms),
 		RootCauses:      make([]JSONCause, 0, len(r.RootCauses)),
 		Chain:           jsonFindings(r.Chain),
 		Anomalies:       jsonFindings(r.Anomalies),
 		UnlinkedChanges: make([]JSONChange, 0, len(r.UnlinkedChanges)),
+		RuledOut:        make([]JSONRuledOut, 0, len(r.RuledOut)),
 		Warnings:        append(make([]string, 0, len(r.Warnings)), r.Warnings...),
 		Stats: JSONStats{
 			Series:      r.Stats.Series,
@@ -188,6 +209,7 @@ func NewJSONReport(r analysis.Result) JSONReport {
 			Layer:         string(c.Layer),
 			Score:         Float(c.Score),
 			AnomalyScore:  Float(c.Finding.Score),
+			Confidence:    Float(c.Confidence),
 			Onset:         jsonTime(when(c.Finding)),
 			BaselineValue: value(c.Finding, c.BaselineValue),
 			ObservedValue: value(c.Finding, c.ObservedValue),
@@ -201,6 +223,22 @@ func NewJSONReport(r analysis.Result) JSONReport {
 	}
 	for _, c := range r.UnlinkedChanges {
 		doc.UnlinkedChanges = append(doc.UnlinkedChanges, jsonChange(c))
+	}
+	for _, ro := range r.RuledOut {
+		j := JSONRuledOut{
+			Hypothesis: ro.Hypothesis,
+			Service:    ro.Service,
+			Layer:      string(ro.Layer),
+			Why:        ro.Why,
+			Numbers:    make(map[string]Float, len(ro.Numbers)),
+		}
+		for k, v := range ro.Numbers {
+			j.Numbers[k] = Float(v)
+		}
+		if ro.Finding != nil {
+			j.Finding = &jsonFindings([]analysis.Finding{*ro.Finding})[0]
+		}
+		doc.RuledOut = append(doc.RuledOut, j)
 	}
 	return doc
 }

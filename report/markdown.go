@@ -28,9 +28,16 @@ func RenderMarkdown(w io.Writer, r analysis.Result) error {
 	if nothingFound(r) {
 		md("\n%s\n", escapeMarkdown(nothingStandsOut))
 	} else {
+		markdownVerdict(&b, r)
 		markdownSymptoms(&b, r, day)
 		markdownRootCauses(&b, r, day)
 		markdownChain(&b, r, day)
+	}
+	if len(r.RuledOut) > 0 {
+		md("\n## Ruled out\n\n")
+		for _, ro := range r.RuledOut {
+			md("- **%s** (%s): %s\n", escapeMarkdown(ruledTitle(ro)), escapeMarkdown(layerName(ro.Layer)), escapeMarkdown(ro.Why))
+		}
 	}
 
 	if len(r.UnlinkedChanges) > 0 {
@@ -51,6 +58,25 @@ func RenderMarkdown(w io.Writer, r analysis.Result) error {
 	return err
 }
 
+// markdownVerdict leads the report: the root cause with its confidence,
+// or that nothing stands out, with the strongest deviations and why they
+// are not enough.
+func markdownVerdict(b *strings.Builder, r analysis.Result) {
+	if causeFound(r) {
+		fmt.Fprintf(b, "\n**%s**\n", escapeMarkdown(causeLine(r)))
+		return
+	}
+	fmt.Fprintf(b, "\n**%s**\n", escapeMarkdown(verdictNothing))
+	devs := deviations(r)
+	if len(devs) == 0 {
+		return
+	}
+	b.WriteString("\nThe strongest deviations seen, and why they are not enough:\n\n")
+	for _, d := range devs {
+		fmt.Fprintf(b, "- **%s: %s** (%s): %s\n", escapeMarkdown(d.Service), escapeMarkdown(d.Title), escapeFacts([]string{d.Facts}), escapeMarkdown(d.NotEnough))
+	}
+}
+
 func markdownSymptoms(b *strings.Builder, r analysis.Result, day string) {
 	b.WriteString("\n## What is broken\n\n")
 	if len(r.Symptoms) == 0 {
@@ -69,7 +95,7 @@ func markdownSymptoms(b *strings.Builder, r analysis.Result, day string) {
 }
 
 func markdownRootCauses(b *strings.Builder, r analysis.Result, day string) {
-	b.WriteString("\n## Most likely root cause\n\n")
+	b.WriteString("\n## " + candidatesHeading(r) + "\n\n")
 	if len(r.RootCauses) == 0 {
 		b.WriteString("No root-cause candidate was found.\n")
 		return
@@ -100,6 +126,9 @@ func markdownChain(b *strings.Builder, r analysis.Result, day string) {
 	if len(r.Chain) == 0 {
 		b.WriteString("No cause chain could be built from the anomalies found.\n")
 		return
+	}
+	if !causeFound(r) {
+		b.WriteString(weakChainNote + "\n\n")
 	}
 	b.WriteString("From the symptom down to the root cause:\n\n")
 	for i, f := range r.Chain {

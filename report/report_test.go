@@ -20,6 +20,7 @@ func fixtures() map[string]analysis.Result {
 		"demo":     demoResult(),
 		"empty":    emptyResult(),
 		"nochange": noChangeResult(),
+		"weak":     weakResult(),
 	}
 }
 
@@ -207,7 +208,7 @@ func TestJSONParsesBack(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &raw); err != nil {
 				t.Fatal(err)
 			}
-			for _, k := range []string{"symptoms", "root_causes", "chain", "anomalies", "unlinked_changes", "warnings"} {
+			for _, k := range []string{"symptoms", "root_causes", "chain", "anomalies", "unlinked_changes", "ruled_out", "warnings"} {
 				if _, ok := raw[k].([]any); !ok {
 					t.Errorf("%s is %v, want a list", k, raw[k])
 				}

@@ -45,12 +45,15 @@ func RenderText(w io.Writer, r analysis.Result, opt Options) error {
 	if nothingFound(r) {
 		t.wrap("  ", "  ", nothingStandsOut, styleNone)
 	} else {
+		t.verdict(r)
+		t.blank()
 		t.symptoms(r, day)
 		t.blank()
 		t.rootCauses(r, day)
 		t.blank()
 		t.chain(r, day)
 	}
+	t.ruledOut(r)
 	t.unlinked(r, day)
 	t.warnings(r)
 	t.blank()
@@ -153,8 +156,40 @@ func (t *textBuilder) symptoms(r analysis.Result, day string) {
 	}
 }
 
+// verdict leads the report: the root cause with its confidence, or that
+// nothing stands out, with the strongest deviations and why they are not
+// enough.
+func (t *textBuilder) verdict(r analysis.Result) {
+	if causeFound(r) {
+		t.wrap("", "  ", causeLine(r), styleTop)
+		return
+	}
+	t.add(verdictNothing, styleTop)
+	devs := deviations(r)
+	if len(devs) == 0 {
+		return
+	}
+	t.wrap("  ", "  ", "The strongest deviations seen, and why they are not enough:", styleNone)
+	for _, d := range devs {
+		t.wrap("  - ", "    ", d.Service+": "+d.Title+" ("+d.Facts+"): "+d.NotEnough, styleNone)
+	}
+}
+
+// candidatesHeading is the root causes' heading: "most likely" only when
+// the verdict names one.
+func candidatesHeading(r analysis.Result) string {
+	if len(r.RootCauses) > 0 && !causeFound(r) {
+		return "Strongest candidates (none stands out)"
+	}
+	return "Most likely root cause"
+}
+
+// weakChainNote is said above a chain built from a candidate that does not
+// stand out.
+const weakChainNote = "Built from the strongest candidate, which does not stand out from normal variation."
+
 func (t *textBuilder) rootCauses(r analysis.Result, day string) {
-	t.heading("MOST LIKELY ROOT CAUSE")
+	t.heading(strings.ToUpper(candidatesHeading(r)))
 	if len(r.RootCauses) == 0 {
 		t.wrap("  ", "  ", "No root-cause candidate was found.", styleNone)
 		return
@@ -213,6 +248,9 @@ func (t *textBuilder) chain(r analysis.Result, day string) {
 		t.wrap("  ", "  ", "No cause chain could be built from the anomalies found.", styleNone)
 		return
 	}
+	if !causeFound(r) {
+		t.wrap("  ", "  ", weakChainNote, styleNone)
+	}
 	titles := make([]string, len(r.Chain))
 	parens := make([]string, len(r.Chain))
 	width := 0
@@ -260,6 +298,21 @@ func (t *textBuilder) chain(r analysis.Result, day string) {
 	}
 	if !chainEndsAtChange(r) {
 		t.wrap("  ", "  ", "The chain ends at the deepest anomaly: "+noChangeFound+".", styleNone)
+	}
+}
+
+// ruledOut lists the hypotheses checked and rejected, each with why.
+func (t *textBuilder) ruledOut(r analysis.Result) {
+	if len(r.RuledOut) == 0 {
+		return
+	}
+	t.blank()
+	t.heading("RULED OUT")
+	for _, ro := range r.RuledOut {
+		t.wrap("  - ", "    ", ruledTitle(ro)+" ("+layerName(ro.Layer)+")", styleNone)
+		if why := clean(ro.Why); why != "" {
+			t.wrap("      ", "      ", why, styleNone)
+		}
 	}
 }
 
