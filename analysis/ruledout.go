@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -234,7 +234,7 @@ func (in ruleInput) changeRuledOut(c telemetry.Change, cand *Candidate, root *Ca
 	}
 	if hasRef && c.T.After(ref.Onset.Add(lk.skew(ref))) {
 		lag := c.T.Sub(ref.Onset)
-		ro.Why = fmt.Sprintf("it came %s after %s: a change after the start cannot have caused it", dur(lag), refWhat)
+		ro.Why = fmt.Sprintf("it came %s after %s: a change after the start cannot have caused it", units.Duration(lag), refWhat)
 		ro.Numbers["after_start_seconds"] = lag.Seconds()
 		return ro
 	}
@@ -250,10 +250,10 @@ func (in ruleInput) changeRuledOut(c telemetry.Change, cand *Candidate, root *Ca
 			ro.Numbers["blip_seconds"] = e.Until.Sub(e.Onset).Seconds()
 			if hasRef && e.Until.Before(ref.Onset) {
 				gap := ref.Onset.Sub(e.Until)
-				ro.Why += fmt.Sprintf(", %s before %s", dur(gap), refWhat)
+				ro.Why += fmt.Sprintf(", %s before %s", units.Duration(gap), refWhat)
 				ro.Numbers["over_before_start_seconds"] = gap.Seconds()
 			}
-			ro.Why += fmt.Sprintf("; nothing lasting moved on %s in the %s after it", where, dur(in.lookback))
+			ro.Why += fmt.Sprintf("; nothing lasting moved on %s in the %s after it", where, units.Duration(in.lookback))
 			ro.Numbers["lookback_seconds"] = in.lookback.Seconds()
 			ro.Finding = ptr(e)
 			return ro
@@ -261,11 +261,11 @@ func (in ruleInput) changeRuledOut(c telemetry.Change, cand *Candidate, root *Ca
 		ro.Numbers["lookback_seconds"] = in.lookback.Seconds()
 		switch callers := in.g.callers[c.Service]; {
 		case in.observed[c.Service]:
-			ro.Why = fmt.Sprintf("nothing moved on %s in the %s after it", c.Service, dur(in.lookback))
+			ro.Why = fmt.Sprintf("nothing moved on %s in the %s after it", c.Service, units.Duration(in.lookback))
 		case len(callers) > 0:
-			ro.Why = fmt.Sprintf("%s has no telemetry of its own, and nothing moved on its callers (%s) in the %s after it", c.Service, strings.Join(callers, ", "), dur(in.lookback))
+			ro.Why = fmt.Sprintf("%s has no telemetry of its own, and nothing moved on its callers (%s) in the %s after it", c.Service, strings.Join(callers, ", "), units.Duration(in.lookback))
 		default:
-			ro.Why = fmt.Sprintf("nothing moved on %s in the %s after it (it has no telemetry of its own and no known callers)", c.Service, dur(in.lookback))
+			ro.Why = fmt.Sprintf("nothing moved on %s in the %s after it (it has no telemetry of its own and no known callers)", c.Service, units.Duration(in.lookback))
 		}
 		return ro
 	}
@@ -273,7 +273,7 @@ func (in ruleInput) changeRuledOut(c telemetry.Change, cand *Candidate, root *Ca
 	e := effects[0]
 	if later, ok := in.laterChange(c, e, lk); ok {
 		gap := later.T.Sub(c.T)
-		ro.Why = fmt.Sprintf("what moved after it (%s on %s from %s) follows the later %s at %s, %s after it", e.Signal, e.Service, hhmmss(e.Onset), changeName(later), hhmmss(later.T), dur(gap))
+		ro.Why = fmt.Sprintf("what moved after it (%s on %s from %s) follows the later %s at %s, %s after it", e.Signal, e.Service, hhmmss(e.Onset), changeName(later), hhmmss(later.T), units.Duration(gap))
 		ro.Numbers["later_change_after_seconds"] = gap.Seconds()
 		ro.Finding = ptr(e)
 		return ro
@@ -281,12 +281,12 @@ func (in ruleInput) changeRuledOut(c telemetry.Change, cand *Candidate, root *Ca
 	ro.Finding = ptr(e)
 	if root != nil && hasRef && e.Service != root.Service && in.connected(e.Service, root.Service) && before(ref.Onset, e.Onset, in.tol) {
 		lag := e.Onset.Sub(ref.Onset)
-		ro.Why = fmt.Sprintf("what moved after it (%s on %s from %s) follows %s by %s: downstream of %s, not a cause", e.Signal, e.Service, hhmmss(e.Onset), refWhat, dur(lag), root.Service)
+		ro.Why = fmt.Sprintf("what moved after it (%s on %s from %s) follows %s by %s: downstream of %s, not a cause", e.Signal, e.Service, hhmmss(e.Onset), refWhat, units.Duration(lag), root.Service)
 		ro.Numbers["lag_seconds"] = lag.Seconds()
 		return ro
 	}
 	if cand != nil && root != nil {
-		ro.Why = fmt.Sprintf("ranked below %s: candidate score %s against %s", rootName(*root), g3(cand.Score), g3(root.Score))
+		ro.Why = fmt.Sprintf("ranked below %s: candidate score %s against %s", rootName(*root), units.Sig3(cand.Score), units.Sig3(root.Score))
 		ro.Numbers["candidate_score"] = cand.Score
 		ro.Numbers["top_score"] = root.Score
 		return ro
@@ -337,7 +337,7 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		refWhat = fmt.Sprintf("%s on %s (%s)", ref.Signal, ref.Service, hhmmss(ref.Onset))
 	}
 	if rg, ok := in.ranges[f.SeriesID]; ok && f.SeriesID != "" && finite(f.ObservedValue) && f.ObservedValue >= rg.lo && f.ObservedValue <= rg.hi {
-		ro.Why = fmt.Sprintf("%s, inside its baseline range (%s to %s)", moved(f), human(rg.lo, f.Unit), human(rg.hi, f.Unit))
+		ro.Why = fmt.Sprintf("%s, inside its baseline range (%s to %s)", moved(f), units.Format(rg.lo, f.Unit), units.Format(rg.hi, f.Unit))
 		if p, ok := percent(f); ok {
 			ro.Numbers["change_percent"] = p
 		}
@@ -350,9 +350,9 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		lag := f.Onset.Sub(ref.Onset)
 		ro.Numbers["lag_seconds"] = lag.Seconds()
 		if rel := in.relation(f.Service, root.Service); rel != "" {
-			ro.Why = fmt.Sprintf("%s; its %s follows %s, onset %s later: downstream, not a cause", rel, f.Signal, refWhat, dur(lag))
+			ro.Why = fmt.Sprintf("%s; its %s follows %s, onset %s later: downstream, not a cause", rel, f.Signal, refWhat, units.Duration(lag))
 		} else {
-			ro.Why = fmt.Sprintf("its %s started at %s, %s after %s: later than the incident's start, not its cause", f.Signal, hhmmss(f.Onset), dur(lag), refWhat)
+			ro.Why = fmt.Sprintf("its %s started at %s, %s after %s: later than the incident's start, not its cause", f.Signal, hhmmss(f.Onset), units.Duration(lag), refWhat)
 		}
 		return ro
 	}
@@ -361,7 +361,7 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		ro.Numbers["blip_seconds"] = f.Until.Sub(f.Onset).Seconds()
 		if hasRef && f.Until.Before(ref.Onset) {
 			gap := ref.Onset.Sub(f.Until)
-			ro.Why += fmt.Sprintf(", %s before %s", dur(gap), refWhat)
+			ro.Why += fmt.Sprintf(", %s before %s", units.Duration(gap), refWhat)
 			ro.Numbers["over_before_start_seconds"] = gap.Seconds()
 		}
 		return ro
@@ -373,7 +373,7 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		return ro
 	}
 	if cand != nil {
-		ro.Why = fmt.Sprintf("ranked below %s: candidate score %s against %s", rootName(root), g3(cand.Score), g3(root.Score))
+		ro.Why = fmt.Sprintf("ranked below %s: candidate score %s against %s", rootName(root), units.Sig3(cand.Score), units.Sig3(root.Score))
 		ro.Numbers["candidate_score"] = cand.Score
 		ro.Numbers["top_score"] = root.Score
 		return ro
@@ -405,7 +405,7 @@ func (in ruleInput) linkOf(l catalog.Layer) (Finding, bool) {
 // over at the sample it started.
 func blipPhrase(f Finding) string {
 	if d := f.Until.Sub(f.Onset); d > 0 {
-		return "a " + dur(d) + " blip"
+		return "a " + units.Duration(d) + " blip"
 	}
 	return "a one-sample blip"
 }
@@ -456,9 +456,9 @@ func moved(f Finding) string {
 	}
 	s := fmt.Sprintf("%s %s", f.Signal, verb)
 	if p, ok := percent(f); ok {
-		s += fmt.Sprintf(" %s %%", g3(math.Abs(p)))
+		s += fmt.Sprintf(" %s %%", units.Sig3(math.Abs(p)))
 	}
-	return s + fmt.Sprintf(" (%s to %s)", human(f.BaselineValue, f.Unit), human(f.ObservedValue, f.Unit))
+	return s + fmt.Sprintf(" (%s to %s)", units.Format(f.BaselineValue, f.Unit), units.Format(f.ObservedValue, f.Unit))
 }
 
 // percent is the relative change from the baseline to the observed value.
@@ -467,59 +467,6 @@ func percent(f Finding) (float64, bool) {
 		return 0, false
 	}
 	return round((f.ObservedValue-f.BaselineValue)/math.Abs(f.BaselineValue)*100, 1), true
-}
-
-// human is a value in its unit for a sentence: bytes in binary multiples,
-// seconds in ms below one, the rest as num does.
-func human(v float64, unit string) string {
-	switch unit {
-	case "bytes":
-		a := math.Abs(v)
-		for _, u := range []struct {
-			f float64
-			s string
-		}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-			if a >= u.f {
-				return g3(v/u.f) + " " + u.s
-			}
-		}
-		return g3(v) + " B"
-	case "seconds":
-		if a := math.Abs(v); a > 0 && a < 1 {
-			return g3(v*1000) + " ms"
-		}
-		return g3(v) + " s"
-	}
-	return num(v, unit)
-}
-
-// g3 is v with three significant digits, never in exponent notation in the
-// range a person reads.
-func g3(v float64) string {
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
-	if err != nil {
-		r = v
-	}
-	if a := math.Abs(r); a != 0 && (a >= 1e15 || a < 1e-4) {
-		return strconv.FormatFloat(r, 'g', 3, 64)
-	}
-	return strconv.FormatFloat(r, 'f', -1, 64)
-}
-
-// dur is a short duration: 30s, 8m, 8m30s, 1h5m.
-func dur(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d < 0 {
-		return "-" + dur(-d)
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func hhmmss(t time.Time) string { return t.UTC().Format("15:04:05") }

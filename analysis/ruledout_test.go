@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -110,8 +111,8 @@ func (c ruleCase) input() ruleInput {
 func numbersQuoted(t *testing.T, ro RuledOut) {
 	t.Helper()
 	for k, v := range ro.Numbers {
-		if strings.HasSuffix(k, "_seconds") && v != 0 && !strings.Contains(ro.Why, dur(time.Duration(v*float64(time.Second)))) {
-			t.Errorf("%s: why %q does not quote %s = %s", ro.Hypothesis, ro.Why, k, dur(time.Duration(v*float64(time.Second))))
+		if strings.HasSuffix(k, "_seconds") && v != 0 && !strings.Contains(ro.Why, units.Duration(time.Duration(v*float64(time.Second)))) {
+			t.Errorf("%s: why %q does not quote %s = %s", ro.Hypothesis, ro.Why, k, units.Duration(time.Duration(v*float64(time.Second))))
 		}
 	}
 }
