@@ -83,8 +83,17 @@ func TestRiseAtTheWindowStartIsNotCarriedOver(t *testing.T) {
 			t.Errorf("%s %s carried over, want none: the baseline ends right before the window, so the rise is seen", a.Service, a.SignalID)
 		}
 	}
-	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "compactor" {
-		t.Errorf("root causes %v, want the compactor's deploy first: its storm starts with the window", causes(res))
+	found := false
+	for _, c := range res.RootCauses {
+		if c.Service == "compactor" {
+			found = true
+			if c.SignalID != "change:deploy" || !strings.Contains(c.Explanation, "before CPU usage on compactor started") {
+				t.Errorf("compactor: %s %q, want its deploy, linked to the CPU rise the baseline's end shows", c.SignalID, c.Explanation)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("root causes %v, want the compactor's deploy among them", causes(res))
 	}
 }
 
@@ -94,4 +103,32 @@ func causes(res Result) []string {
 		out = append(out, c.Service+":"+c.SignalID)
 	}
 	return out
+}
+
+// An undone change explains nothing that starts after it was undone, and
+// the change that undid it (back to the version that ran before) is no
+// cause either.
+func TestUndoneChangeExplainsNothingLater(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rollback bool
+		want     string // the top candidate's signal id
+	}{
+		{"deployed and kept", false, "change:deploy"},
+		{"rolled back before the errors", true, "http_error_ratio"},
+	} {
+		f := newFixture(7).
+			add("http_error_ratio", svc("app"), stepAt(10, 0.001, 0.3), 0.0005).
+			add("cpu_usage", svc("app"), stepAt(99, 0.3, 0.3), 0.01)
+		f.b.Changes = append(f.b.Changes, telemetry.Change{T: t0.Add(2 * time.Minute), Service: "app", Kind: telemetry.ChangeDeploy,
+			Summary: "deploy app v1.1.0", FromVersion: "v1.0.0", ToVersion: "v1.1.0"})
+		if tc.rollback {
+			f.b.Changes = append(f.b.Changes, telemetry.Change{T: t0.Add(4 * time.Minute), Service: "app", Kind: telemetry.ChangeDeploy,
+				Summary: "roll back app to v1.0.0", FromVersion: "v1.1.0", ToVersion: "v1.0.0"})
+		}
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		if len(res.RootCauses) == 0 || res.RootCauses[0].SignalID != tc.want {
+			t.Errorf("%s: root causes %v, want app's %s first", tc.name, causes(res), tc.want)
+		}
+	}
 }

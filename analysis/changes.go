@@ -74,13 +74,21 @@ func (lk linker) link(changes []telemetry.Change) (linked map[string]linkedChang
 	sorted := append([]telemetry.Change(nil), changes...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].T.Before(sorted[j].T) })
 	var candidates []telemetry.Change
-	for _, c := range sorted {
+	undone := undoneAt(sorted)
+	for i, c := range sorted {
+		if restores(sorted, i) {
+			// It brought back the version that ran before: nothing new to
+			// blame on it.
+			candidates = append(candidates, c)
+			continue
+		}
 		effects, via := lk.effects(c, true)
 		if len(effects) == 0 {
 			// Only blips followed it: a weak candidate, but never one to
 			// hide, nor to list as having no effect.
 			effects, via = lk.effects(c, false)
 		}
+		effects = lk.beforeUndo(effects, undone[i])
 		if len(effects) == 0 {
 			if c.T.After(lk.window.From.Add(-lk.lookback)) && c.T.Before(lk.window.To) {
 				candidates = append(candidates, c)
@@ -262,6 +270,56 @@ func sameHost(a, b string) bool {
 	}
 	short := func(s string) string { x, _, _ := strings.Cut(s, "."); return x }
 	return (!strings.Contains(a, ".") || !strings.Contains(b, ".")) && short(a) == short(b)
+}
+
+// undoneAt is, for each change of sorted (in time order), when a later
+// change of the same service brought back the version it replaced (zero
+// when none did): after that, what ran was the old version again.
+func undoneAt(sorted []telemetry.Change) []time.Time {
+	out := make([]time.Time, len(sorted))
+	for i, c := range sorted {
+		if c.FromVersion == "" {
+			continue
+		}
+		for _, later := range sorted[i+1:] {
+			if later.Service == c.Service && later.ToVersion == c.FromVersion && later.T.After(c.T) {
+				out[i] = later.T
+				break
+			}
+		}
+	}
+	return out
+}
+
+// restores reports whether sorted[i] undid an earlier change of its
+// service: it brought back the version that ran before that change.
+func restores(sorted []telemetry.Change, i int) bool {
+	c := sorted[i]
+	if c.ToVersion == "" {
+		return false
+	}
+	for _, earlier := range sorted[:i] {
+		if earlier.Service == c.Service && earlier.FromVersion == c.ToVersion && earlier.T.Before(c.T) {
+			return true
+		}
+	}
+	return false
+}
+
+// beforeUndo keeps the effects a change undone at undone (zero: never) can
+// still explain: those under way before it was undone, give or take two of
+// their samples, and those already under way when the window began.
+func (lk linker) beforeUndo(effects []Finding, undone time.Time) []Finding {
+	if undone.IsZero() {
+		return effects
+	}
+	var out []Finding
+	for _, e := range effects {
+		if e.CarriedOver || !e.Onset.After(undone.Add(2*lk.skew(e))) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // withoutShipped drops commit changes that a deploy in the list shipped:

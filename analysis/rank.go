@@ -112,6 +112,9 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			score *= onsetWeight(s.onset, onsets, tol)
 			score *= graphWeight(s, states, g, tol)
 		}
+		if s.down && (s.change == nil || s.change.carried) {
+			score *= 1.5 // its outage is the state change, as a change's would be, with no gap to credit
+		}
 		if s.change != nil && !s.change.carried {
 			closeness := 1 - math.Min(1, s.change.gap.Seconds()/lookback.Seconds())
 			score *= 1.5 + 0.5*closeness
