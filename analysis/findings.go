@@ -92,6 +92,9 @@ func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skip
 			skipped++
 			continue
 		}
+		if negligible(s, sc) {
+			sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
+		}
 		scored = append(scored, scoredSignal{signal: s, seriesScore: sc})
 	}
 	return scored, skipped
