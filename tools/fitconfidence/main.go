@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ func main() {
 	top := flag.Int("top", 3, "fit on this many top candidates per case")
 	threshold := flag.Float64("threshold", analysis.ConfidenceThreshold, "verdict threshold for the per-dataset scores")
 	dump := flag.String("dump", "", "write every row as CSV to this file")
+	drop := flag.String("drop", "", "comma-separated features to leave out of the fit (their weight stays 0)")
 	flag.Parse()
 	dirs := flag.Args()
 	if len(dirs) == 0 {
@@ -74,6 +76,20 @@ func main() {
 			fail(err)
 		}
 		rows = append(rows, rs...)
+	}
+	if *drop != "" {
+		for _, n := range strings.Split(*drop, ",") {
+			i := slices.Index(analysis.ConfidenceFeatureNames, n)
+			if i < 0 {
+				fail(fmt.Errorf("no feature %q", n))
+			}
+			for k := range rows {
+				if rows[k].x != nil {
+					rows[k].x = slices.Clone(rows[k].x)
+					rows[k].x[i] = 0
+				}
+			}
+		}
 	}
 	if *dump != "" {
 		writeDump(*dump, rows, names)
@@ -212,6 +228,14 @@ func fitLogistic(rows []row, datasets int, lambda float64) analysis.ConfidenceMo
 			g[i] += lambda * w[i] / 100
 			h[i][i] += lambda / 100
 		}
+		for i := 1; i < d; i++ {
+			if h[i][i] == lambda/100 { // the feature never occurs: keep it out of the fit
+				for j := range d {
+					h[i][j], h[j][i] = 0, 0
+				}
+				h[i][i], g[i] = 1, 0
+			}
+		}
 		h[0][0] += 1e-9
 		step := solve(h, g)
 		done := true
@@ -223,6 +247,18 @@ func fitLogistic(rows []row, datasets int, lambda float64) analysis.ConfidenceMo
 		}
 		if done {
 			break
+		}
+	}
+	// A feature that never occurs in the training rows keeps its prior.
+	for i, n := range analysis.ConfidenceFeatureNames {
+		if p, ok := analysis.ConfidencePriors[n]; ok {
+			occurs := false
+			for _, r := range train {
+				occurs = occurs || r.x[i] != 0
+			}
+			if !occurs {
+				w[i+1] = p
+			}
 		}
 	}
 	return w
