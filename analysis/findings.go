@@ -134,7 +134,7 @@ func (s scoredSignal) finding() Finding {
 	}
 	f.Explanation = fmt.Sprintf("%s on %s %s from %s to %s at %s, %.1fx beyond the baseline's own variation",
 		f.Signal, f.Service, verb, num(f.BaselineValue, f.Unit), num(f.ObservedValue, f.Unit),
-		f.Onset.Format("15:04:05"), s.score)
+		f.Onset.Format("15:04:05"), s.ratio)
 	if f.Heuristic {
 		f.Explanation += "; layer guessed from the metric name (not in the catalog)"
 	}

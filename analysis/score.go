@@ -43,7 +43,9 @@ type seriesScore struct {
 	peak float64
 	// noise is the largest directional deviation the baseline itself shows.
 	noise float64
-	// score is peak relative to noise: >= anomalyRatio is anomalous.
+	// ratio is peak relative to noise: >= anomalyRatio is anomalous.
+	ratio float64
+	// score is ratio, compressed past compressKnee (see compress).
 	score     float64
 	onset     time.Time
 	end       time.Time
@@ -88,7 +90,8 @@ func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScor
 	}
 	s.peak = math.Max(sustainedPeak(z, peakAt), 0)
 	threshold := math.Max(minDeviation, s.noise)
-	s.score = compress(s.peak / threshold)
+	s.ratio = s.peak / threshold
+	s.score = compress(s.ratio)
 	if !finite(s.score) || !finite(st.median) {
 		// Finite samples near the float64 limit overflow the baseline's
 		// spread (+Inf - -Inf): nothing can be measured against it.
