@@ -27,6 +27,7 @@ func TestDemoVerdict(t *testing.T) {
 		t.Errorf("top confidence %.3f, want >= 0.5", top.Confidence)
 	}
 	for _, c := range res.RootCauses {
+		t.Logf("%d %s confidence %.3f features %.2f", c.Rank, c.Service, c.Confidence, c.Features)
 		if c.Confidence < 0 || c.Confidence > 1 || math.IsNaN(c.Confidence) {
 			t.Errorf("%s: confidence %v outside [0, 1]", c.Service, c.Confidence)
 		}
@@ -51,10 +52,10 @@ func TestQuietStretchVerdict(t *testing.T) {
 	b.Window = telemetry.Window{From: at("2026-11-24T13:20:00Z"), To: at("2026-11-24T13:50:00Z")}
 	b.Baseline = telemetry.Window{From: at("2026-11-24T12:50:00Z"), To: at("2026-11-24T13:20:00Z")}
 	res := Analyze(b, defaultCatalog(), Options{})
+	for _, c := range res.RootCauses {
+		t.Logf("%d %s confidence %.3f: %s", c.Rank, c.Service, c.Confidence, c.Explanation)
+	}
 	if res.Verdict != VerdictNothingStandsOut {
-		for _, c := range res.RootCauses {
-			t.Logf("%d %s conf %.3f: %s", c.Rank, c.Service, c.Confidence, c.Explanation)
-		}
 		t.Errorf("verdict %q, want %q", res.Verdict, VerdictNothingStandsOut)
 	}
 	for _, f := range res.Anomalies {
