@@ -46,18 +46,19 @@ type stage struct {
 
 // stages run in this order; each reads what the ones before it left in the run.
 var stages = []stage{
-	{"logs", logsStage},         // index the log lines, count them per minute
-	{"score", scoreStage},       // score every series, gather anomalies by service
-	{"absence", absenceStage},   // availability: targets gone missing, up gauges at 0
-	{"graph", graphStage},       // the call graph
-	{"patterns", patternsStage}, // new and surging log templates
-	{"symptoms", symptomsStage}, // order the anomalies, onsets, user-facing symptoms
-	{"changes", changesStage},   // link changes to the anomalies they may explain
-	{"rank", rankStage},         // rank services, pick the root-cause candidates
-	{"chain", chainStage},       // the cause chain from a symptom to the root cause
-	{"ruledout", ruledOutStage}, // what else was checked, and why it lost
-	{"unranked", unrankedStage}, // warnings listed, never ranked or linked
-	{"evidence", evidenceStage}, // the series a report charts
+	{"logs", logsStage},             // index the log lines, count them per minute
+	{"score", scoreStage},           // score every series, gather anomalies by service
+	{"absence", absenceStage},       // availability: targets gone missing, up gauges at 0
+	{"graph", graphStage},           // the call graph
+	{"patterns", patternsStage},     // new and surging log templates
+	{"symptoms", symptomsStage},     // order the anomalies, onsets, user-facing symptoms
+	{"changes", changesStage},       // link changes to the anomalies they may explain
+	{"rank", rankStage},             // rank services, pick the root-cause candidates
+	{"confidence", confidenceStage}, // each candidate's confidence, the verdict
+	{"chain", chainStage},           // the cause chain from a symptom to the root cause
+	{"ruledout", ruledOutStage},     // what else was checked, and why it lost
+	{"unranked", unrankedStage},     // warnings listed, never ranked or linked
+	{"evidence", evidenceStage},     // the series a report charts
 }
 
 // run is one analysis in progress: its inputs, what the stages have found

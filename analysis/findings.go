@@ -98,6 +98,9 @@ func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skip
 			skipped++
 			continue
 		}
+		if negligible(s, sc) {
+			sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
+		}
 		ss := scoredSignal{signal: s, seriesScore: sc}
 		ss.carried = ss.carriedOver()
 		scored = append(scored, ss)
@@ -141,11 +144,11 @@ func (s scoredSignal) finding() Finding {
 	if s.carried {
 		f.Explanation = fmt.Sprintf("%s on %s was already at %s (baseline %s) when the window began at %s, %.1fx beyond the baseline's own variation: it started before the window, at a time the data does not show",
 			f.Signal, f.Service, units.Format(f.ObservedValue, f.Unit), units.Format(f.BaselineValue, f.Unit),
-			f.Onset.Format("15:04:05"), s.score)
+			f.Onset.Format("15:04:05"), s.ratio)
 	} else {
 		f.Explanation = fmt.Sprintf("%s on %s %s from %s to %s at %s, %.1fx beyond the baseline's own variation",
 			f.Signal, f.Service, verb, units.Format(f.BaselineValue, f.Unit), units.Format(f.ObservedValue, f.Unit),
-			f.Onset.Format("15:04:05"), s.score)
+			f.Onset.Format("15:04:05"), s.ratio)
 	}
 	if f.Heuristic {
 		f.Explanation += "; layer guessed from the metric name (not in the catalog)"

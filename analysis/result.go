@@ -57,6 +57,9 @@ type Candidate struct {
 	// Confidence is the probability, in [0, 1], that this candidate is the
 	// root cause, calibrated on labelled incidents (see confidence.go).
 	Confidence float64 `json:"confidence"`
+	// Features are the confidence model's inputs, in
+	// ConfidenceFeatureNames order (for tools/fitconfidence; not reported).
+	Features []float64 `json:"-"`
 	Finding
 }
 

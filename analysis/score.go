@@ -15,10 +15,25 @@ const (
 	// anomalyRatio is how far past the baseline's own worst excursion the
 	// window must go to be called anomalous.
 	anomalyRatio = 1.5
-	// maxDeviation caps deviations from flat baselines so one series
-	// cannot drown all others.
+	// maxDeviation bounds deviations from flat baselines (absence.go's
+	// drop to zero); scores beyond compressKnee are compressed, not capped.
 	maxDeviation = 1000.0
+	// compressKnee is the score past which scores grow only with the log
+	// of the deviation: a series off a flat baseline (scale at its floor)
+	// reads as hundreds or millions of deviations, and would drown every
+	// real movement if scores were linear, or tie with all others at a cap.
+	compressKnee = 10.0
 )
+
+// compress leaves a score up to compressKnee as it is and grows it with the
+// logarithm beyond: k·(1 + ln(s/k)). It is continuous, increasing, and keeps
+// the order of extreme scores (unlike a cap, which ties them).
+func compress(s float64) float64 {
+	if s <= compressKnee {
+		return s
+	}
+	return compressKnee * (1 + math.Log(s/compressKnee))
+}
 
 // seriesScore is how one series behaves in the window against its baseline.
 type seriesScore struct {
@@ -28,7 +43,9 @@ type seriesScore struct {
 	peak float64
 	// noise is the largest directional deviation the baseline itself shows.
 	noise float64
-	// score is peak relative to noise: >= anomalyRatio is anomalous.
+	// ratio is peak relative to noise: >= anomalyRatio is anomalous.
+	ratio float64
+	// score is ratio, compressed past compressKnee (see compress).
 	score     float64
 	onset     time.Time
 	end       time.Time
@@ -73,7 +90,8 @@ func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScor
 	}
 	s.peak = math.Max(sustainedPeak(z, peakAt), 0)
 	threshold := math.Max(minDeviation, s.noise)
-	s.score = s.peak / threshold
+	s.ratio = s.peak / threshold
+	s.score = compress(s.ratio)
 	if !finite(s.score) || !finite(st.median) {
 		// Finite samples near the float64 limit overflow the baseline's
 		// spread (+Inf - -Inf): nothing can be measured against it.
@@ -134,4 +152,51 @@ func sustainedPeak(z []float64, peakAt int) float64 {
 		}
 	}
 	return second
+}
+
+// maxNegligibleEvents is the number of events a change in a count must
+// exceed to be news: one timeout in two minutes ("0/s -> 0.00833/s") is
+// hundreds of deviations off a flat-zero baseline, and nothing at all.
+const maxNegligibleEvents = 2.0
+
+// weakScore is the score a negligible change keeps: below anomalyRatio,
+// so it is seen (a service's peak) but never anomalous.
+const weakScore = 1.0
+
+// negligible reports whether a scored signal's change, in absolute terms,
+// amounts to at most maxNegligibleEvents events over its anomalous run:
+// for a rate of a count (per second: a counter turned into a rate, or a
+// series its query rates) the excess rate integrated over the run's samples,
+// for a count per sample (a catalog signal in unit "count") the excess
+// summed. Other units (seconds, bytes, ratios) have no event to
+// count and are never negligible here.
+func negligible(s signal, sc seriesScore) bool {
+	if !sc.anomalous {
+		return false
+	}
+	perSecond := s.cls.Unit == "per_second"
+	perSample := !perSecond && !s.isRate && s.cls.Unit == "count"
+	if !perSecond && !perSample {
+		return false
+	}
+	med := sc.stats.median
+	events := 0.0
+	for i, p := range s.win {
+		if p.T.Before(sc.onset) || p.T.After(sc.end) {
+			continue
+		}
+		d := math.Abs(p.V - med)
+		if perSecond {
+			dt := 0.0
+			switch {
+			case i+1 < len(s.win):
+				dt = s.win[i+1].T.Sub(p.T).Seconds()
+			case i > 0:
+				dt = p.T.Sub(s.win[i-1].T).Seconds()
+			}
+			d *= dt
+		}
+		events += d
+	}
+	return events <= maxNegligibleEvents
 }

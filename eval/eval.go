@@ -44,6 +44,10 @@ type Answer struct {
 	// Culprit is whether the ranker names a root cause at all; false is
 	// "nothing here stands out", the right answer on a fault-free case.
 	Culprit bool
+	// Confidence is the top candidate's confidence in [0, 1], when the
+	// ranker gives one (HasConfidence).
+	Confidence    float64
+	HasConfidence bool
 }
 
 // Answerer is a Ranker that can also say that nothing stands out. Run
@@ -80,13 +84,59 @@ type Timing struct {
 	P95    float64 `json:"p95"`
 }
 
+// Trust is how far a method's answer can be trusted over a set of cases.
+type Trust struct {
+	// Specificity is the fraction of the fault-free cases where the method
+	// named no root cause; nil when there are none. A method that always
+	// names a cause (N-Sigma, BARO) has 0.
+	Specificity *float64 `json:"specificity,omitempty"`
+	// HasConfidence is whether the method gives a confidence. Brier and
+	// Reliability are only for one that does: N-Sigma and BARO have none,
+	// and scoring them as certain (c = 1) would only restate their
+	// accuracy.
+	HasConfidence bool `json:"has_confidence"`
+	// Brier is the mean over all cases (fault and fault-free) of (c − y)²:
+	// c is the top candidate's confidence if a root cause is named, else
+	// 0; y is 1 iff the case has a fault and the top candidate is its true
+	// service.
+	Brier *float64 `json:"brier,omitempty"`
+	// Reliability bins the top candidate's confidence (named or not) over
+	// all cases against how often it was right (y as for Brier).
+	Reliability []Bin `json:"reliability,omitempty"`
+}
+
+// Bin is one row of a reliability table: the cases whose confidence lies
+// in [From, To), their mean confidence and the fraction right.
+type Bin struct {
+	From       float64 `json:"from"`
+	To         float64 `json:"to"`
+	Cases      int     `json:"cases"`
+	Confidence float64 `json:"confidence"`
+	Accuracy   float64 `json:"accuracy"`
+}
+
+// reliabilityBins is how many equal bins a reliability table has.
+const reliabilityBins = 5
+
+// SystemScores is a method's result on the cases of one system, for a
+// dataset that holds several.
+type SystemScores struct {
+	Scores
+	Trust
+}
+
 // Method is one ranker's result on one dataset.
 type Method struct {
 	Name string `json:"-"`
 	// Scores are over the fault cases only: a fault-free case has no root
 	// cause to find, so it is no hit and no miss.
 	Scores
+	// Trust is the specificity over the fault-free cases, and the Brier
+	// score and reliability over all.
+	Trust
 	ByFault map[string]Scores `json:"by_fault"`
+	// BySystem splits the scores by system when the dataset has several.
+	BySystem map[string]SystemScores `json:"by_system,omitempty"`
 	// FaultFree is the specificity on the fault-free cases; nil when the
 	// dataset has none.
 	FaultFree *FaultFree `json:"fault_free,omitempty"`
@@ -146,6 +196,7 @@ type Report struct {
 type caseResult struct {
 	dir       string
 	id, fault string
+	system    string
 	truth     dataset.Truth
 	faultFree bool
 	loadErr   error
@@ -157,6 +208,8 @@ type methodResult struct {
 	metricRank int // same for (service, metric); -1 = no metric answers
 	top        []string
 	culprit    bool // named a root cause
+	conf       float64
+	hasConf    bool
 	seconds    float64
 	err        error
 }
@@ -274,7 +327,7 @@ func runCase(ctx context.Context, r *caseResult, rankers []Ranker) {
 		r.id, r.loadErr = filepath.Base(r.dir), err
 		return
 	}
-	r.id, r.fault, r.truth, r.faultFree = c.ID, c.FaultType, c.Truth, c.FaultFree
+	r.id, r.fault, r.system, r.truth, r.faultFree = c.ID, c.FaultType, c.System, c.Truth, c.FaultFree
 	r.methods = make([]methodResult, len(rankers))
 	for k, rk := range rankers {
 		r.methods[k] = runRanker(rk, c)
@@ -310,6 +363,7 @@ func runRanker(rk Ranker, c dataset.Case) (m methodResult) {
 		m.metricRank = rankOf(a.Metrics, MetricRef{Service: c.Truth.Service, Metric: c.Truth.Metric})
 	}
 	m.culprit = a.Culprit
+	m.conf, m.hasConf = a.Confidence, a.HasConfidence
 	m.rank = rankOf(services, c.Truth.Service)
 	m.top = services[:min(3, len(services))]
 	return m
@@ -438,6 +492,23 @@ func summarize(dir string, results []caseResult, rankers []Ranker) Dataset {
 			ff.Specificity = float64(ff.Quiet) / float64(ff.Cases)
 			m.FaultFree = ff
 		}
+		m.Trust = trust(ok, k)
+		systems := map[string][]caseResult{}
+		for _, r := range ok {
+			systems[r.system] = append(systems[r.system], r)
+		}
+		if len(systems) > 1 {
+			m.BySystem = map[string]SystemScores{}
+			for sys, rs := range systems {
+				var ranks []int
+				for _, r := range rs {
+					if !r.faultFree {
+						ranks = append(ranks, r.methods[k].rank)
+					}
+				}
+				m.BySystem[sys] = SystemScores{Scores: score(ranks), Trust: trust(rs, k)}
+			}
+		}
 		m.SecondsPerCase = timing(secs)
 		if k == 0 {
 			ds.SecondsPerCase = m.SecondsPerCase
@@ -475,4 +546,76 @@ func (d Dataset) Method(name string) (Method, bool) {
 func round(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
+}
+
+// outcome is one case's answer by one method, for the trust scores.
+type outcome struct {
+	faultFree bool
+	culprit   bool // named a root cause (and did not fail)
+	right     bool // a fault case whose top candidate is the truth
+	conf      float64
+	hasConf   bool
+}
+
+// trust computes the specificity, Brier score and reliability table of
+// method k over the cases.
+func trust(cases []caseResult, k int) Trust {
+	outs := make([]outcome, 0, len(cases))
+	for _, r := range cases {
+		mr := r.methods[k]
+		outs = append(outs, outcome{faultFree: r.faultFree, culprit: mr.culprit && mr.err == nil, right: !r.faultFree && mr.rank == 1, conf: mr.conf, hasConf: mr.hasConf})
+	}
+	return trustOf(outs)
+}
+
+func trustOf(outs []outcome) Trust {
+	var t Trust
+	free, quiet := 0, 0
+	t.HasConfidence = len(outs) > 0
+	for _, o := range outs {
+		t.HasConfidence = t.HasConfidence && o.hasConf
+		if o.faultFree {
+			free++
+			if !o.culprit {
+				quiet++
+			}
+		}
+	}
+	if free > 0 {
+		v := float64(quiet) / float64(free)
+		t.Specificity = &v
+	}
+	if !t.HasConfidence {
+		return t
+	}
+	var brier float64
+	bins := make([]Bin, reliabilityBins)
+	for i := range bins {
+		bins[i].From, bins[i].To = float64(i)/reliabilityBins, float64(i+1)/reliabilityBins
+	}
+	for _, o := range outs {
+		y := 0.0
+		if o.right {
+			y = 1
+		}
+		c := 0.0
+		if o.culprit {
+			c = o.conf
+		}
+		brier += (c - y) * (c - y)
+		b := &bins[min(int(o.conf*reliabilityBins), reliabilityBins-1)]
+		b.Cases++
+		b.Confidence += o.conf
+		b.Accuracy += y
+	}
+	brier /= float64(len(outs))
+	t.Brier = &brier
+	for i := range bins {
+		if n := bins[i].Cases; n > 0 {
+			bins[i].Confidence /= float64(n)
+			bins[i].Accuracy /= float64(n)
+		}
+	}
+	t.Reliability = bins
+	return t
 }

@@ -31,8 +31,10 @@ func (r RCA) RankMetrics(b telemetry.Bundle) ([]string, []MetricRef) {
 
 // Answer implements Answerer: services from Result.Services; the
 // metric-level ranking is the ranked root causes' evidence metrics, then the
-// remaining anomalies strongest first. rca names a culprit when it lists a
-// root cause; with none, its report says that nothing stands out.
+// remaining anomalies strongest first. rca names a culprit when its verdict
+// is "cause found" (the top candidate's confidence reaches
+// analysis.ConfidenceThreshold); on "nothing stands out" it still ranks
+// the services, for AC@k, but names none.
 func (r RCA) Answer(b telemetry.Bundle) Answer {
 	res := analysis.Analyze(b, r.Catalog, r.Options)
 	services := make([]string, 0, len(res.Services))
@@ -55,5 +57,10 @@ func (r RCA) Answer(b telemetry.Bundle) Answer {
 	for _, f := range res.Anomalies {
 		add(f.Service, f.Metric)
 	}
-	return Answer{Services: services, Metrics: metrics, Culprit: len(res.RootCauses) > 0}
+	a := Answer{Services: services, Metrics: metrics, HasConfidence: true}
+	a.Culprit = res.Verdict == analysis.VerdictCauseFound && len(res.RootCauses) > 0
+	if len(res.RootCauses) > 0 {
+		a.Confidence = res.RootCauses[0].Confidence
+	}
+	return a
 }

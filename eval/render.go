@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -69,7 +70,80 @@ func roundMethod(m Method) Method {
 		ff.Specificity = round(ff.Specificity, 4)
 		out.FaultFree = &ff
 	}
+	out.Trust = roundTrust(m.Trust)
+	if m.BySystem != nil {
+		out.BySystem = make(map[string]SystemScores, len(m.BySystem))
+		for k, v := range m.BySystem {
+			out.BySystem[k] = SystemScores{Scores: roundScores(v.Scores), Trust: roundTrust(v.Trust)}
+		}
+	}
 	out.SecondsPerCase = roundTiming(m.SecondsPerCase)
+	return out
+}
+
+func roundTrust(t Trust) Trust {
+	out := t
+	if t.Specificity != nil {
+		v := round(*t.Specificity, 4)
+		out.Specificity = &v
+	}
+	if t.Brier != nil {
+		v := round(*t.Brier, 4)
+		out.Brier = &v
+	}
+	if t.Reliability != nil {
+		out.Reliability = make([]Bin, len(t.Reliability))
+		for i, b := range t.Reliability {
+			out.Reliability[i] = Bin{From: round(b.From, 4), To: round(b.To, 4), Cases: b.Cases, Confidence: round(b.Confidence, 4), Accuracy: round(b.Accuracy, 4)}
+		}
+	}
+	return out
+}
+
+// specText is the specificity to two decimals, "-" without fault-free cases.
+func specText(t Trust) string {
+	if t.Specificity == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", *t.Specificity)
+}
+
+// brierText is the Brier score to three decimals, "-" for a method that
+// gives no confidence.
+func brierText(t Trust) string {
+	if t.Brier == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", *t.Brier)
+}
+
+// noConfidence lists the methods that give no confidence.
+func noConfidence(d Dataset) []string {
+	var out []string
+	for _, m := range d.Methods {
+		if !m.HasConfidence {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+// noConfidenceNote says what "-" in the Brier column means.
+func noConfidenceNote(d Dataset) string {
+	n := noConfidence(d)
+	if len(n) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s give no confidence and always name a cause: specificity 0, no Brier score", strings.Join(n, ", "))
+}
+
+// sortedSystems are a method's systems in name order.
+func sortedSystems(m Method) []string {
+	out := make([]string, 0, len(m.BySystem))
+	for s := range m.BySystem {
+		out = append(out, s)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -97,11 +171,43 @@ func WriteText(w io.Writer, r Report) error {
 		}
 		ew.printf("\n\n")
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "method\tAC@1\tAC@3\tAC@5\tAvg@5\tmedian s/case\tp95 s/case\n")
+		fmt.Fprintf(tw, "method\tAC@1\tAC@3\tAC@5\tAvg@5\tspecificity\tbrier\tmedian s/case\tp95 s/case\n")
 		for _, m := range d.Methods {
-			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.4f\t%.4f\n", m.Name, m.AC1, m.AC3, m.AC5, m.Avg5, m.SecondsPerCase.Median, m.SecondsPerCase.P95)
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.4f\t%.4f\n", m.Name, m.AC1, m.AC3, m.AC5, m.Avg5, specText(m.Trust), brierText(m.Trust), m.SecondsPerCase.Median, m.SecondsPerCase.P95)
 		}
 		tw.Flush()
+		if n := noConfidenceNote(d); n != "" {
+			ew.printf("(%s)\n", n)
+		}
+		for _, m := range d.Methods {
+			if len(m.BySystem) == 0 {
+				continue
+			}
+			ew.printf("\n%s by system:\n", m.Name)
+			tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "system\tfault cases\tAC@1\tAC@3\tAvg@5\tspecificity\tbrier\n")
+			for _, sys := range sortedSystems(m) {
+				v := m.BySystem[sys]
+				fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\n", sys, v.Cases, v.AC1, v.AC3, v.Avg5, specText(v.Trust), brierText(v.Trust))
+			}
+			tw.Flush()
+		}
+		for _, m := range d.Methods {
+			if len(m.Reliability) == 0 {
+				continue
+			}
+			ew.printf("\n%s reliability (top candidate's confidence against how often it was right, all cases):\n", m.Name)
+			tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "confidence\tcases\tmean confidence\taccuracy\n")
+			for _, b := range m.Reliability {
+				if b.Cases == 0 {
+					fmt.Fprintf(tw, "[%.1f, %.1f)\t0\t-\t-\n", b.From, b.To)
+					continue
+				}
+				fmt.Fprintf(tw, "[%.1f, %.1f)\t%d\t%.2f\t%.2f\n", b.From, b.To, b.Cases, b.Confidence, b.Accuracy)
+			}
+			tw.Flush()
+		}
 
 		if d.FaultFreeCount > 0 {
 			ew.printf("\nfault-free cases (AC@k above is over the %d fault cases only):\n", d.FaultCount)
@@ -182,10 +288,36 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			ew.printf(", %d errors", len(d.Errors))
 		}
 		ew.printf(")\n\n")
-		ew.printf("| method | AC@1 | AC@3 | AC@5 | Avg@5 | median s/case | p95 s/case |\n")
-		ew.printf("|---|---:|---:|---:|---:|---:|---:|\n")
+		ew.printf("| method | AC@1 | AC@3 | AC@5 | Avg@5 | specificity | Brier | median s/case | p95 s/case |\n")
+		ew.printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, m := range d.Methods {
-			ew.printf("| %s | %.2f | %.2f | %.2f | %.2f | %.4f | %.4f |\n", m.Name, m.AC1, m.AC3, m.AC5, m.Avg5, m.SecondsPerCase.Median, m.SecondsPerCase.P95)
+			ew.printf("| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %.4f | %.4f |\n", m.Name, m.AC1, m.AC3, m.AC5, m.Avg5, specText(m.Trust), brierText(m.Trust), m.SecondsPerCase.Median, m.SecondsPerCase.P95)
+		}
+		if n := noConfidenceNote(d); n != "" {
+			ew.printf("\n%s.\n", n)
+		}
+		for _, m := range d.Methods {
+			if len(m.BySystem) == 0 {
+				continue
+			}
+			ew.printf("\n%s by system:\n\n| system | fault cases | AC@1 | AC@3 | Avg@5 | specificity | Brier |\n|---|---:|---:|---:|---:|---:|---:|\n", m.Name)
+			for _, sys := range sortedSystems(m) {
+				v := m.BySystem[sys]
+				ew.printf("| %s | %d | %.2f | %.2f | %.2f | %s | %s |\n", mdEscape(sys), v.Cases, v.AC1, v.AC3, v.Avg5, specText(v.Trust), brierText(v.Trust))
+			}
+		}
+		for _, m := range d.Methods {
+			if len(m.Reliability) == 0 {
+				continue
+			}
+			ew.printf("\n%s reliability (top candidate's confidence against how often it was right, all cases):\n\n| confidence | cases | mean confidence | accuracy |\n|---|---:|---:|---:|\n", m.Name)
+			for _, b := range m.Reliability {
+				if b.Cases == 0 {
+					ew.printf("| [%.1f, %.1f) | 0 | - | - |\n", b.From, b.To)
+					continue
+				}
+				ew.printf("| [%.1f, %.1f) | %d | %.2f | %.2f |\n", b.From, b.To, b.Cases, b.Confidence, b.Accuracy)
+			}
 		}
 		if d.FaultFreeCount > 0 {
 			ew.printf("\nFault-free cases (AC@k above is over the %d fault cases only):\n\n| method | cases | named nothing | named a culprit | specificity |\n|---|---:|---:|---:|---:|\n", d.FaultCount)

@@ -1,0 +1,111 @@
+package analysis
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/demo/demotest"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// TestDemoVerdict: on the demo incident the checkout deploy comes first,
+// with enough confidence for the verdict "cause found".
+func TestDemoVerdict(t *testing.T) {
+	res := Analyze(demotest.PiDigits(t), defaultCatalog(), Options{})
+	if res.Verdict != VerdictCauseFound {
+		t.Errorf("verdict %q, want %q", res.Verdict, VerdictCauseFound)
+	}
+	if len(res.RootCauses) == 0 {
+		t.Fatal("no root cause")
+	}
+	top := res.RootCauses[0]
+	if top.Service != "checkout" || top.Change == nil {
+		t.Errorf("top candidate %s (%s), want the checkout deploy", top.Service, top.Explanation)
+	}
+	if top.Confidence < 0.5 {
+		t.Errorf("top confidence %.3f, want >= 0.5", top.Confidence)
+	}
+	for _, c := range res.RootCauses {
+		t.Logf("%d %s confidence %.3f features %.2f", c.Rank, c.Service, c.Confidence, c.Features)
+		if c.Confidence < 0 || c.Confidence > 1 || math.IsNaN(c.Confidence) {
+			t.Errorf("%s: confidence %v outside [0, 1]", c.Service, c.Confidence)
+		}
+		if len(c.Features) != numConfidenceFeatures {
+			t.Errorf("%s: %d features, want %d", c.Service, len(c.Features), numConfidenceFeatures)
+		}
+	}
+}
+
+// TestQuietStretchVerdict: the half hour before the demo's deploy is
+// normal operation; one upstream timeout in two minutes off a flat-zero
+// baseline must not make a culprit of it.
+func TestQuietStretchVerdict(t *testing.T) {
+	b := demotest.PiDigits(t)
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	b.Window = telemetry.Window{From: at("2026-11-24T13:20:00Z"), To: at("2026-11-24T13:50:00Z")}
+	b.Baseline = telemetry.Window{From: at("2026-11-24T12:50:00Z"), To: at("2026-11-24T13:20:00Z")}
+	res := Analyze(b, defaultCatalog(), Options{})
+	for _, c := range res.RootCauses {
+		t.Logf("%d %s confidence %.3f: %s", c.Rank, c.Service, c.Confidence, c.Explanation)
+	}
+	if res.Verdict != VerdictNothingStandsOut {
+		t.Errorf("verdict %q, want %q", res.Verdict, VerdictNothingStandsOut)
+	}
+	for _, f := range res.Anomalies {
+		if f.Signal == "upstream timeouts to checkout" {
+			t.Errorf("one timeout in two minutes is anomalous: %s", f.Explanation)
+		}
+	}
+}
+
+func TestVerdictThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		cs   []Candidate
+		want string
+	}{
+		{nil, VerdictNothingStandsOut},
+		{[]Candidate{{Confidence: ConfidenceThreshold}}, VerdictCauseFound},
+		{[]Candidate{{Confidence: ConfidenceThreshold - 0.01}, {Confidence: 0.99}}, VerdictNothingStandsOut},
+	} {
+		if got := verdict(tc.cs); got != tc.want {
+			t.Errorf("verdict(%v) = %q, want %q", tc.cs, got, tc.want)
+		}
+	}
+}
+
+func TestCompress(t *testing.T) {
+	for _, tc := range []struct{ in, want float64 }{
+		{0, 0}, {5, 5}, {10, 10}, {10 * math.E, 20}, {1000, 10 * (1 + math.Log(100))},
+	} {
+		if got := compress(tc.in); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("compress(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	if !(compress(1e6) > compress(1e3)) {
+		t.Error("compress does not keep the order of extreme scores")
+	}
+}
+
+func TestIsError(t *testing.T) {
+	for _, tc := range []struct {
+		f    Finding
+		want bool
+	}{
+		{Finding{Labels: telemetry.Labels{"level": "ERROR"}}, true},
+		{Finding{Labels: telemetry.Labels{"level": "INFO"}}, false},
+		{Finding{Patterns: []LogPattern{{Level: "critical"}}}, true},
+		{Finding{Source: "logs", SignalID: "log_errors"}, true},
+		{Finding{Source: "metrics", Metric: "http_client_errors_total"}, false},
+	} {
+		if got := isError(tc.f); got != tc.want {
+			t.Errorf("isError(%+v) = %v, want %v", tc.f, got, tc.want)
+		}
+	}
+}

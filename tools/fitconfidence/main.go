@@ -1,0 +1,394 @@
+// Command fitconfidence fits the confidence model of analysis/confidence.go.
+//
+//	go run ./tools/fitconfidence [-lambda 1] [-top 3] DATASET_DIR...
+//
+// With no directory it reads the three dev sets under ../shared/datasets.
+// For every case (fault and fault-free) it runs the analysis, takes the top
+// candidates' features (Candidate.Features) and labels each 1 when it is
+// the labelled root-cause service (always 0 on a fault-free case). It fits
+// an L2-regularised logistic regression (Newton's method; the intercept is
+// not penalised) with each dataset weighted equally, whatever its size, so
+// no one set dominates, and prints:
+//
+//   - the weights, as Go to paste into analysis/confidence.go;
+//   - per dataset, with the fitted model and the verdict threshold: the
+//     specificity on fault-free cases, the Brier score of the top candidate
+//     over all cases (c = confidence if a cause is named, else 0; y = 1 iff
+//     a fault case's top candidate is the truth) and a reliability table;
+//   - leave-one-dataset-out: fit on the others, score the one left out.
+//
+// It never reads a dataset's, system's, service's or metric's name into the
+// model: the features are those the analysis computes on any incident.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/eval/dataset"
+)
+
+// row is one candidate of one case.
+type row struct {
+	ds        int
+	caseID    string
+	fault     string
+	faultFree bool
+	rank      int
+	x         []float64
+	y         float64
+}
+
+func main() {
+	lambda := flag.Float64("lambda", 1, "L2 penalty on the (non-intercept) weights, per unit of total sample weight")
+	top := flag.Int("top", 3, "fit on this many top candidates per case")
+	threshold := flag.Float64("threshold", analysis.ConfidenceThreshold, "verdict threshold for the per-dataset scores")
+	dump := flag.String("dump", "", "write every row as CSV to this file")
+	drop := flag.String("drop", "", "comma-separated features to leave out of the fit (their weight stays 0)")
+	flag.Parse()
+	dirs := flag.Args()
+	if len(dirs) == 0 {
+		for _, d := range []string{"opennetai-sockshop", "petshop", "openstack-fault-injection"} {
+			dirs = append(dirs, filepath.Join("..", "shared", "datasets", d))
+		}
+	}
+	cat, err := catalog.Default()
+	if err != nil {
+		fail(err)
+	}
+	var rows []row
+	names := make([]string, len(dirs))
+	for i, d := range dirs {
+		names[i] = filepath.Base(filepath.Clean(d))
+		rs, err := load(i, d, cat)
+		if err != nil {
+			fail(err)
+		}
+		rows = append(rows, rs...)
+	}
+	if *drop != "" {
+		for _, n := range strings.Split(*drop, ",") {
+			i := slices.Index(analysis.ConfidenceFeatureNames, n)
+			if i < 0 {
+				fail(fmt.Errorf("no feature %q", n))
+			}
+			for k := range rows {
+				if rows[k].x != nil {
+					rows[k].x = slices.Clone(rows[k].x)
+					rows[k].x[i] = 0
+				}
+			}
+		}
+	}
+	if *dump != "" {
+		writeDump(*dump, rows, names)
+	}
+	fit := func(exclude int) analysis.ConfidenceModel {
+		var train []row
+		for _, r := range rows {
+			if r.ds != exclude && r.rank <= *top {
+				train = append(train, r)
+			}
+		}
+		return fitLogistic(train, len(dirs), *lambda)
+	}
+	m := fit(-1)
+	fmt.Printf("# fitted on %d datasets pooled, top %d candidates, lambda %g\n", len(dirs), *top, *lambda)
+	fmt.Printf("var confidenceWeights = [1 + numConfidenceFeatures]float64{\n\t%.3f, // intercept\n", m[0])
+	for i, n := range analysis.ConfidenceFeatureNames {
+		fmt.Printf("\t%.3f, // %s\n", m[i+1], n)
+	}
+	fmt.Printf("}\n\n")
+	fmt.Printf("# in-sample, threshold %.2f\n", *threshold)
+	for i, n := range names {
+		report(n, rows, i, m, *threshold)
+	}
+	fmt.Printf("\n# leave one dataset out (fit on the others, score this one), threshold %.2f\n", *threshold)
+	for i, n := range names {
+		report(n, rows, i, fit(i), *threshold)
+	}
+	fmt.Printf("\n# in-sample by threshold: specificity / brier per dataset\n")
+	for _, t := range []float64{0.3, 0.4, 0.5, 0.6, 0.7} {
+		fmt.Printf("t=%.1f", t)
+		for i, n := range names {
+			s := scoreSet(rows, i, m, t)
+			fmt.Printf("  %s %.2f / %.3f (named %d/%d faults, right %d)", short(n), s.spec, s.brier, s.named, s.faults, s.namedRight)
+		}
+		fmt.Println()
+	}
+}
+
+func short(n string) string {
+	if i := strings.IndexAny(n, "-"); i > 0 && len(n) > 10 {
+		return n[:i]
+	}
+	return n
+}
+
+// load runs the analysis on every case of a dataset.
+func load(ds int, dir string, cat *catalog.Catalog) ([]row, error) {
+	cases, _, err := dataset.Scan(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]row, len(cases))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				c, err := dataset.Load(context.Background(), cases[i])
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					continue
+				}
+				res := analysis.Analyze(c.Bundle, cat, analysis.Options{})
+				for _, cand := range res.RootCauses {
+					y := 0.0
+					if !c.FaultFree && cand.Service == c.Truth.Service {
+						y = 1
+					}
+					out[i] = append(out[i], row{ds: ds, caseID: c.ID, fault: c.FaultType, faultFree: c.FaultFree, rank: cand.Rank, x: cand.Features, y: y})
+				}
+				if len(res.RootCauses) == 0 {
+					out[i] = append(out[i], row{ds: ds, caseID: c.ID, fault: c.FaultType, faultFree: c.FaultFree, rank: 0})
+				}
+			}
+		}()
+	}
+	for i := range cases {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var rows []row
+	for _, r := range out {
+		rows = append(rows, r...)
+	}
+	return rows, firstErr
+}
+
+// fitLogistic fits weights by Newton's method on the L2-penalised,
+// sample-weighted log-likelihood. Each dataset's rows share a total weight
+// of 1, so every dataset counts the same.
+func fitLogistic(rows []row, datasets int, lambda float64) analysis.ConfidenceModel {
+	var train []row
+	for _, r := range rows {
+		if r.rank > 0 {
+			train = append(train, r)
+		}
+	}
+	count := make([]float64, datasets)
+	for _, r := range train {
+		count[r.ds]++
+	}
+	used := 0.0
+	for _, c := range count {
+		if c > 0 {
+			used++
+		}
+	}
+	d := len(analysis.ConfidenceFeatureNames) + 1
+	w := make([]float64, d)
+	for range 50 {
+		g := make([]float64, d)
+		h := make([][]float64, d)
+		for i := range h {
+			h[i] = make([]float64, d)
+		}
+		for _, r := range train {
+			sw := 1 / count[r.ds] / used
+			x := append([]float64{1}, r.x...)
+			p := analysis.ConfidenceModel(w).Probability(r.x)
+			for i := range d {
+				g[i] += sw * (p - r.y) * x[i]
+				for j := range d {
+					h[i][j] += sw * p * (1 - p) * x[i] * x[j]
+				}
+			}
+		}
+		for i := 1; i < d; i++ {
+			g[i] += lambda * w[i] / 100
+			h[i][i] += lambda / 100
+		}
+		for i := 1; i < d; i++ {
+			if h[i][i] == lambda/100 { // the feature never occurs: keep it out of the fit
+				for j := range d {
+					h[i][j], h[j][i] = 0, 0
+				}
+				h[i][i], g[i] = 1, 0
+			}
+		}
+		h[0][0] += 1e-9
+		step := solve(h, g)
+		done := true
+		for i := range w {
+			w[i] -= step[i]
+			if math.Abs(step[i]) > 1e-7 {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+	}
+	// A feature that never occurs in the training rows keeps its prior.
+	for i, n := range analysis.ConfidenceFeatureNames {
+		if p, ok := analysis.ConfidencePriors[n]; ok {
+			occurs := false
+			for _, r := range train {
+				occurs = occurs || r.x[i] != 0
+			}
+			if !occurs {
+				w[i+1] = p
+			}
+		}
+	}
+	return w
+}
+
+// solve solves a·x = b by Gaussian elimination with partial pivoting.
+func solve(a [][]float64, b []float64) []float64 {
+	n := len(b)
+	m := make([][]float64, n)
+	for i := range a {
+		m[i] = append(append([]float64{}, a[i]...), b[i])
+	}
+	for c := range n {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(m[r][c]) > math.Abs(m[p][c]) {
+				p = r
+			}
+		}
+		m[c], m[p] = m[p], m[c]
+		for r := c + 1; r < n; r++ {
+			f := m[r][c] / m[c][c]
+			for k := c; k <= n; k++ {
+				m[r][k] -= f * m[c][k]
+			}
+		}
+	}
+	x := make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := m[r][n]
+		for k := r + 1; k < n; k++ {
+			s -= m[r][k] * x[k]
+		}
+		x[r] = s / m[r][r]
+	}
+	return x
+}
+
+type setScore struct {
+	spec, brier                      float64
+	faults, named, namedRight, right int
+	bins                             [5][3]float64 // count, sum conf, sum y
+}
+
+// scoreSet scores the top candidate of every case of one dataset.
+func scoreSet(rows []row, ds int, m analysis.ConfidenceModel, t float64) setScore {
+	var s setScore
+	quiet, free, n := 0, 0, 0
+	for _, r := range rows {
+		if r.ds != ds || r.rank > 1 {
+			continue
+		}
+		n++
+		c := 0.0
+		if r.rank == 1 {
+			c = m.Probability(r.x)
+		}
+		namedIt := r.rank == 1 && c >= t
+		if !namedIt {
+			c = 0
+		}
+		if r.faultFree {
+			free++
+			if !namedIt {
+				quiet++
+			}
+		} else {
+			s.faults++
+			if r.y == 1 {
+				s.right++
+			}
+			if namedIt {
+				s.named++
+				if r.y == 1 {
+					s.namedRight++
+				}
+			}
+		}
+		s.brier += (c - r.y) * (c - r.y)
+		if r.rank == 1 {
+			b := min(int(m.Probability(r.x)*5), 4)
+			s.bins[b][0]++
+			s.bins[b][1] += m.Probability(r.x)
+			s.bins[b][2] += r.y
+		}
+	}
+	if free > 0 {
+		s.spec = float64(quiet) / float64(free)
+	}
+	if n > 0 {
+		s.brier /= float64(n)
+	}
+	return s
+}
+
+func report(name string, rows []row, ds int, m analysis.ConfidenceModel, t float64) {
+	s := scoreSet(rows, ds, m, t)
+	fmt.Printf("%-28s spec %.2f  brier %.3f  top right %d/%d, named %d (right %d)\n", name, s.spec, s.brier, s.right, s.faults, s.named, s.namedRight)
+	fmt.Printf("  %-28s", "reliability (top cand.):")
+	for b, bin := range s.bins {
+		if bin[0] == 0 {
+			fmt.Printf("  [%.1f,%.1f) -", float64(b)/5, float64(b+1)/5)
+			continue
+		}
+		fmt.Printf("  [%.1f,%.1f) n=%d conf %.2f acc %.2f", float64(b)/5, float64(b+1)/5, int(bin[0]), bin[1]/bin[0], bin[2]/bin[0])
+	}
+	fmt.Println()
+}
+
+func writeDump(path string, rows []row, names []string) {
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ds < rows[j].ds })
+	var b strings.Builder
+	b.WriteString("dataset,case,fault,fault_free,rank,y," + strings.Join(analysis.ConfidenceFeatureNames, ",") + "\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s,%s,%s,%t,%d,%g", names[r.ds], r.caseID, r.fault, r.faultFree, r.rank, r.y)
+		for i := range analysis.ConfidenceFeatureNames {
+			v := 0.0
+			if i < len(r.x) {
+				v = r.x[i]
+			}
+			fmt.Fprintf(&b, ",%g", v)
+		}
+		b.WriteString("\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "fitconfidence:", err)
+	os.Exit(1)
+}
