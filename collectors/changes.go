@@ -19,7 +19,8 @@ const MergeWindow = 2 * time.Minute
 // change: same service, deploy or version kind, within MergeWindow. The
 // richest report (with a commit, an author, versions) is kept and the
 // others fill what it lacks. A restart of the service within MergeWindow
-// of a rollout is that rollout's own restart, and folds into it. Other
+// of a rollout is that rollout's own restart, and folds into it; two
+// rollouts whose versions disagree (a deploy and its rollback) stay two. Other
 // kinds pass through, repeats removed.
 // The result is sorted; merging an already merged list changes nothing.
 func MergeChanges(changes []telemetry.Change) []telemetry.Change {
@@ -39,7 +40,7 @@ func MergeChanges(changes []telemetry.Change) []telemetry.Change {
 					continue
 				}
 				switch {
-				case rollout(o.Kind) && rollout(c.Kind):
+				case rollout(o.Kind) && rollout(c.Kind) && sameRollout(*o, c):
 					*o = mergeRollout(*o, c)
 				case rollout(o.Kind) && c.Kind == telemetry.ChangeRestart:
 					// A rollout restarts what it deploys: the restart is its echo.
@@ -61,6 +62,14 @@ func MergeChanges(changes []telemetry.Change) []telemetry.Change {
 	out = dedupeExact(out)
 	telemetry.SortChanges(out)
 	return out
+}
+
+// sameRollout reports whether two rollouts of a service can be one: their
+// versions agree where both name them. A deploy and the rollback right
+// after it are two.
+func sameRollout(a, b telemetry.Change) bool {
+	agree := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return agree(a.FromVersion, b.FromVersion) && agree(a.ToVersion, b.ToVersion)
 }
 
 // mergeRollout joins two reports of one rollout.

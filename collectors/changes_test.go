@@ -22,6 +22,8 @@ func TestMergeChanges(t *testing.T) {
 	other := telemetry.Change{T: at(4), Service: "cart", Kind: telemetry.ChangeDeploy, Summary: "deploy cart v3", Source: "file changes.json"}
 	earlyRestart := restart
 	earlyRestart.T = at(3)
+	canary := telemetry.Change{T: at(4), Service: "app", Kind: telemetry.ChangeDeploy, Summary: "canary app v1.1.0", FromVersion: "v1.0.0", ToVersion: "v1.1.0", Source: "file changes.json"}
+	rollback := telemetry.Change{T: at(4).Add(35 * time.Second), Service: "app", Kind: telemetry.ChangeDeploy, Summary: "roll back app to v1.0.0", FromVersion: "v1.1.0", ToVersion: "v1.0.0", Source: "file changes.json"}
 	later := telemetry.Change{T: at(40), Service: "checkout", Kind: telemetry.ChangeDeploy, Summary: "deploy checkout (generation 5 -> 6)", Source: "prometheus: Deployment spec change"}
 
 	tests := []struct {
@@ -39,6 +41,7 @@ func TestMergeChanges(t *testing.T) {
 			[]telemetry.Change{other, withSource(gen, "prometheus: Deployment spec change + prometheus: restarts"), later}},
 		{"a restart seen before its rollout's record folds into the record", []telemetry.Change{file, earlyRestart},
 			[]telemetry.Change{withSource(file, "file changes.json + prometheus: restarts")}},
+		{"a deploy and its rollback 35s later stay two", []telemetry.Change{rollback, canary}, []telemetry.Change{canary, rollback}},
 		{"a restart alone stays a restart", []telemetry.Change{restart}, []telemetry.Change{restart}},
 		{"the same record twice is one", []telemetry.Change{other, other}, []telemetry.Change{other}},
 	}
