@@ -16,7 +16,8 @@ import (
 )
 
 // A manifest as a person capturing with curl would write it: the same query
-// twice (baseline range, then window range) and an aggregate with no __name__.
+// twice (baseline range, then window range), the same log query saved twice
+// (overlapping lines) and an aggregate with no __name__.
 const handManifest = `{
   "schema": "rca.snapshot/v1",
   "window":   {"from": "2024-05-01T14:00:00Z", "to": "2024-05-01T14:30:00Z"},
@@ -32,7 +33,7 @@ const handManifest = `{
   ],
   "logs": [
     {"query": "{service=\"gateway\"} |= \"upstream\"", "start": "2024-05-01T14:00:00Z", "end": "2024-05-01T14:30:00Z", "limit": 1000, "file": "logs/gateway.json"},
-    {"query": "{service=\"gateway\"} |= \"upstream\"", "start": "2024-05-01T14:00:00Z", "end": "2024-05-01T14:30:00Z", "limit": 1000, "file": "logs/gateway.json"}
+    {"query": "{service=\"gateway\"} |= \"upstream\"", "start": "2024-05-01T14:00:00Z", "end": "2024-05-01T14:30:00Z", "limit": 1000, "file": "logs/gateway-again.json"}
   ],
   "changes": "changes.json",
   "topology": "topology.json",
@@ -61,12 +62,13 @@ const topologyBody = `[{"caller":"gateway","callee":"checkout"},{"caller":"gatew
 
 func handFiles() map[string]string {
 	return map[string]string{
-		"manifest.json":         handManifest,
-		"metrics/baseline.json": baselineBody,
-		"metrics/window.json":   windowBody,
-		"logs/gateway.json":     gatewayLogsBody,
-		"changes.json":          changesBody,
-		"topology.json":         topologyBody,
+		"manifest.json":           handManifest,
+		"metrics/baseline.json":   baselineBody,
+		"metrics/window.json":     windowBody,
+		"logs/gateway.json":       gatewayLogsBody,
+		"logs/gateway-again.json": gatewayLogsBody,
+		"changes.json":            changesBody,
+		"topology.json":           topologyBody,
 	}
 }
 
