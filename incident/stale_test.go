@@ -80,8 +80,8 @@ func TestStaleLeftoversRemoved(t *testing.T) {
 		{filepath.Join(ev, ".partial-analysis-2"), true, false, false}, // another analyze may be writing it
 		{filepath.Join(ev, ".partial-analysis-3"), true, true, false},
 		{filepath.Join(ev, ".partial-analysis-3", "snapshot.json"), false, false, false}, // written to a minute ago
-		{filepath.Join(ev, "20261124T130000Z-analysis"), true, true, true},                // reserved, never filled
-		{filepath.Join(ev, "20261124T130100Z-analysis"), true, false, false},              // reserved just now
+		{filepath.Join(ev, "20261124T130000Z-analysis"), true, true, true},               // reserved, never filled
+		{filepath.Join(ev, "20261124T130100Z-analysis"), true, false, false},             // reserved just now
 		{filepath.Join(ev, "20261124T130200Z-analysis"), true, true, false},
 		{filepath.Join(ev, "20261124T130200Z-analysis", "report.md"), false, true, false}, // real evidence
 	}
