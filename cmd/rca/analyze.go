@@ -77,12 +77,8 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	// Cheap checks first, so a typo fails before any data is read.
 	format := strings.ToLower(strings.TrimSpace(v.GetString("output")))
 	if !slices.Contains(report.Formats(), format) && format != "md" {
-		src, name := a.conf.Origin("output")
-		err := fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))
-		if src == config.FromFlag {
-			return usageError{err}
-		}
-		return err
+		_, name := a.conf.Origin("output")
+		return usageError{fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))}
 	}
 	// Name the incident first, so a typo fails before any data is read.
 	inc, err := a.attachTarget(cmd)
@@ -129,7 +125,7 @@ type analysisRun struct {
 // analyses it.
 func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, error) {
 	var run analysisRun
-	lookback, err := a.conf.Duration("lookback")
+	lookback, err := a.duration("lookback")
 	if err != nil {
 		return run, err
 	}
@@ -141,10 +137,10 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	var window, baseline telemetry.Window
 	if spec.HasWindow() {
 		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
-			return run, err
+			return run, usageError{err}
 		}
 	} else if err := spec.CheckBaselineTimes(now); err != nil {
-		return run, err
+		return run, usageError{err}
 	}
 	cat, err := a.catalog()
 	if err != nil {
@@ -169,8 +165,19 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	return analysisRun{b: b, origins: origins, cat: cat, res: res, lookback: lookback}, nil
 }
 
+// duration reads a duration setting; a value that does not parse is a
+// usage error.
+func (a *app) duration(key string) (time.Duration, error) {
+	d, err := a.conf.Duration(key)
+	if err != nil {
+		return 0, usageError{err}
+	}
+	return d, nil
+}
+
 // timeSpec collects the window and baseline flags (through viper, so they
-// may also come from the environment or the config file).
+// may also come from the environment or the config file). Its errors are
+// usage errors.
 func (a *app) timeSpec() (timerange.Spec, error) {
 	v := a.conf.V
 	spec := timerange.Spec{
@@ -189,13 +196,13 @@ func (a *app) timeSpec() (timerange.Spec, error) {
 		{"baseline-offset", &spec.BaselineOffset},
 		{"max-window", &spec.MaxWindow},
 	} {
-		val, err := a.conf.Duration(d.key)
+		val, err := a.duration(d.key)
 		if err != nil {
 			return spec, err
 		}
 		// Zero would silently mean "the default" in timerange; say so instead.
 		if src, name := a.conf.Origin(d.key); src != config.FromDefault && val == 0 {
-			return spec, fmt.Errorf("%s: must be longer than zero", name)
+			return spec, usageError{fmt.Errorf("%s: must be longer than zero", name)}
 		}
 		*d.dst = val
 	}

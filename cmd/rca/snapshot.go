@@ -55,13 +55,13 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	}
 	window, baseline, err := timerange.Resolve(spec, a.now())
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	cat, err := a.catalog()
 	if err != nil {
 		return err
 	}
-	lookback, err := a.conf.Duration("lookback")
+	lookback, err := a.duration("lookback")
 	if err != nil {
 		return err
 	}
