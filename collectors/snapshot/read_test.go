@@ -171,6 +171,8 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{"instant query", with("metrics/window.json", `{"status":"success","data":{"resultType":"vector","result":[]}}`), promapi.ErrResultType, `wrong resultType "vector", want "matrix" — capture with /api/v1/query_range`},
 		{"metrics JSON broken", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],]}]}}`), nil, "metrics/window.json: invalid JSON at line 1, column"},
 		{"metrics value not a string", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,1]]}]}}`), nil, "sample value must be a quoted string"},
+		{"metrics value not a number", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"abc"]]}]}}`), nil, `metrics/window.json: in data.result: value "abc" is not a number (want a decimal in quotes`},
+		{"metrics time not a number", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`), nil, `metrics/window.json: in data.result: "x" is not a whole number (want a timestamp in unix seconds`},
 		{"HTML instead of JSON", with("metrics/window.json", "<html><body>502 Bad Gateway</body></html>"), nil, `not a Prometheus query_range JSON response (it starts with "<html>`},
 		{"loki metric query", with("logs/gateway.json", `{"status":"success","data":{"resultType":"matrix","result":[]}}`), promapi.ErrResultType, `list it under "metrics"`},
 		{"loki bad timestamp", with("logs/gateway.json", `{"status":"success","data":{"resultType":"streams","result":[{"stream":{},"values":[[1714572240,"x"]]}]}}`), nil, "must be a string of unix nanoseconds"},
