@@ -13,6 +13,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/internal/config"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
@@ -116,6 +117,7 @@ type analysisRun struct {
 	b        telemetry.Bundle
 	origins  []collectors.Origin
 	cat      *catalog.Catalog
+	catData  []byte // the catalog file it extends the built-in one with; nil: none
 	res      analysis.Result
 	lookback time.Duration
 }
@@ -142,7 +144,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	} else if err := spec.CheckBaselineTimes(now); err != nil {
 		return run, usageError{err}
 	}
-	cat, err := a.catalog()
+	cat, catData, err := a.catalogFor(cmd)
 	if err != nil {
 		return run, err
 	}
@@ -162,7 +164,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	if err := cmd.Context().Err(); err != nil {
 		return run, err
 	}
-	return analysisRun{b: b, origins: origins, cat: cat, res: res, lookback: lookback}, nil
+	return analysisRun{b: b, origins: origins, cat: cat, catData: catData, res: res, lookback: lookback}, nil
 }
 
 // duration reads a duration setting; a value that does not parse is a
@@ -209,12 +211,45 @@ func (a *app) timeSpec() (timerange.Spec, error) {
 	return spec, nil
 }
 
-// catalog loads the built-in signal catalog, extended by --catalog if given.
-func (a *app) catalog() (*catalog.Catalog, error) {
+// catalog loads the built-in signal catalog, extended by --catalog if
+// given; data is that file's content, for a recording to keep.
+func (a *app) catalog() (cat *catalog.Catalog, data []byte, err error) {
 	path := a.conf.V.GetString("catalog")
-	cat, err := catalog.LoadFile(path, a.conf.OriginName("catalog"))
+	cat, data, err = catalog.ReadFile(path, a.conf.OriginName("catalog"))
 	if err == nil && path != "" {
 		a.log.Debug("loaded catalog", "file", path)
 	}
-	return cat, err
+	return cat, data, err
+}
+
+// catalogFor is the catalog an analysis reads with: --catalog if given,
+// else the one recorded in the --snapshot, else the built-in one. A
+// --catalog that replaces a recorded one says so.
+func (a *app) catalogFor(cmd *cobra.Command) (*catalog.Catalog, []byte, error) {
+	var dir string
+	if cmd.Flags().Lookup("snapshot") != nil {
+		dir = a.conf.V.GetString("snapshot")
+	}
+	var recorded []byte
+	var where string
+	if dir != "" {
+		var err error
+		if recorded, where, err = snapshot.Catalog(cmd.Context(), dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	if a.conf.V.GetString("catalog") != "" || recorded == nil {
+		cat, data, err := a.catalog()
+		if err == nil && recorded != nil {
+			fmt.Fprintf(a.stderr, "rca: note: %s %s replaces the catalog recorded in the snapshot (%s)\n",
+				a.conf.OriginName("catalog"), a.conf.V.GetString("catalog"), where)
+		}
+		return cat, data, err
+	}
+	cat, err := catalog.LoadData(where, recorded)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the snapshot's recorded catalog: %w", err)
+	}
+	a.log.Debug("loaded the catalog recorded in the snapshot", "file", where)
+	return cat, recorded, nil
 }

@@ -66,7 +66,9 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 		if err != nil {
 			return nil, err
 		}
-		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, snapshot.MetaFrom(time.Time{}, run.origins)); err != nil {
+		meta := snapshot.MetaFrom(time.Time{}, run.origins)
+		meta.Catalog = run.catData
+		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, meta); err != nil {
 			return nil, fmt.Errorf("saving the analysed data: %w", err)
 		}
 		return append(files, "snapshot"), nil

@@ -43,6 +43,7 @@ type manifest struct {
 	Logs     []logEntry        `json:"logs"`
 	Changes  string            `json:"changes,omitempty"`
 	Topology string            `json:"topology,omitempty"`
+	Catalog  string            `json:"catalog,omitempty"`
 	Warnings []string          `json:"warnings,omitempty"`
 }
 
@@ -132,6 +133,11 @@ func (m *manifest) validate() error {
 			return err
 		}
 	}
+	if m.Catalog != "" {
+		if err := checkFile("catalog", m.Catalog); err != nil {
+			return err
+		}
+	}
 	return m.checkRepeats()
 }
 
@@ -167,6 +173,9 @@ func (m *manifest) fields() []fieldFile {
 	}
 	if m.Topology != "" {
 		out = append(out, fieldFile{"topology", m.Topology})
+	}
+	if m.Catalog != "" {
+		out = append(out, fieldFile{"catalog", m.Catalog})
 	}
 	return out
 }

@@ -116,6 +116,42 @@ func read(ctx context.Context, dir string, limit int64) (telemetry.Bundle, error
 	return b, nil
 }
 
+// maxCatalogBytes caps a recorded catalog file.
+const maxCatalogBytes = 16 << 20
+
+// Catalog returns the signal catalog file recorded in the snapshot in dir
+// (see Meta.Catalog) and its path, or nil and "" when it has none. A
+// folder whose manifest cannot be read has none here: Read says why.
+func Catalog(ctx context.Context, dir string) (data []byte, path string, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, "", nil
+	}
+	defer root.Close()
+	mpath := filepath.Join(dir, manifestName)
+	raw, err := readRegular(root, manifestName, maxManifestBytes)
+	if err != nil {
+		return nil, "", nil
+	}
+	m, err := decodeManifest(raw)
+	if err != nil {
+		return nil, "", nil
+	}
+	if m.Catalog == "" {
+		return nil, "", nil
+	}
+	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: new(int64), limit: maxCatalogBytes}
+	*r.budget = maxCatalogBytes
+	data, err = r.read("catalog", m.Catalog)
+	if err != nil {
+		return nil, "", fmt.Errorf("snapshot: %w", err)
+	}
+	return data, r.path(m.Catalog), nil
+}
+
 // reader reads the files a manifest points at.
 type reader struct {
 	ctx   context.Context

@@ -35,7 +35,14 @@ type Meta struct {
 	Loki       string
 	// LogQuery is the LogQL the log lines were read with.
 	LogQuery string
+	// Catalog is the signal catalog file (--catalog) the data was read
+	// with, verbatim; it is kept as catalog.yaml, so a re-analysis names
+	// and measures the signals as the recording did. Nil: none.
+	Catalog []byte
 }
+
+// catalogName is the file a recorded --catalog is kept in.
+const catalogName = "catalog.yaml"
 
 // Write records a bundle as a snapshot directory (see
 // docs/snapshot.md). dir must be new, empty, or an earlier snapshot, which
@@ -286,6 +293,10 @@ func encode(b telemetry.Bundle, meta Meta) ([]file, error) {
 	}
 	if edges == nil {
 		edges = []telemetry.Edge{}
+	}
+	if meta.Catalog != nil {
+		m.Catalog = catalogName
+		files = append(files, file{catalogName, slices.Clone(meta.Catalog)})
 	}
 	m.Changes, m.Topology = "changes.json", "topology.json"
 	for _, f := range []struct {
