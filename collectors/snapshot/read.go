@@ -70,7 +70,7 @@ func read(ctx context.Context, dir string, limit int64) (telemetry.Bundle, error
 	defer root.Close()
 
 	mpath := filepath.Join(dir, manifestName)
-	data, err := readRegular(root, manifestName, maxManifestBytes)
+	data, _, err := readRegular(root, manifestName, maxManifestBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return telemetry.Bundle{}, fmt.Errorf("open %s: %w: no %s in it — pass the folder that holds manifest.json (see docs/snapshot.md)", dir, ErrNotSnapshot, manifestName)
 	}
@@ -82,7 +82,7 @@ func read(ctx context.Context, dir string, limit int64) (telemetry.Bundle, error
 		return telemetry.Bundle{}, fmt.Errorf("%s: %w", mpath, err)
 	}
 
-	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: &limit, limit: limit}
+	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: &limit, limit: limit, seen: new([]seenFile)}
 	b := telemetry.Bundle{
 		Window:   utcWindow(m.Window),
 		Baseline: utcWindow(m.Baseline),
@@ -132,7 +132,7 @@ func Catalog(ctx context.Context, dir string) (data []byte, path string, err err
 	}
 	defer root.Close()
 	mpath := filepath.Join(dir, manifestName)
-	raw, err := readRegular(root, manifestName, maxManifestBytes)
+	raw, _, err := readRegular(root, manifestName, maxManifestBytes)
 	if err != nil {
 		return nil, "", nil
 	}
@@ -143,7 +143,7 @@ func Catalog(ctx context.Context, dir string) (data []byte, path string, err err
 	if m.Catalog == "" {
 		return nil, "", nil
 	}
-	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: new(int64), limit: maxCatalogBytes}
+	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: new(int64), limit: maxCatalogBytes, seen: new([]seenFile)}
 	*r.budget = maxCatalogBytes
 	data, err = r.read("catalog", m.Catalog)
 	if err != nil {
@@ -161,6 +161,8 @@ type reader struct {
 	// budget is how many more bytes the listed files may add up to, of limit.
 	budget *int64
 	limit  int64
+	// seen are the files read so far.
+	seen *[]seenFile
 }
 
 // read returns one file, checking ctx first since a snapshot can hold many.
@@ -168,7 +170,7 @@ func (r reader) read(field, name string) ([]byte, error) {
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := readRegular(r.root, name, *r.budget)
+	data, fi, err := readRegular(r.root, name, *r.budget)
 	var tooBig *tooLargeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -182,8 +184,23 @@ func (r reader) read(field, name string) ([]byte, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%s: %s: %w", r.mpath, field, err)
 	}
+	// A link or a hard link is the same file under another name: reading
+	// it again would repeat its series as a repeated entry would.
+	for _, prev := range *r.seen {
+		if os.SameFile(prev.fi, fi) {
+			return nil, fmt.Errorf("%s: %s %s is the same file as %s %s — list each file once",
+				r.mpath, field, strconv.Quote(name), prev.field, strconv.Quote(prev.name))
+		}
+	}
+	*r.seen = append(*r.seen, seenFile{field: field, name: name, fi: fi})
 	*r.budget -= int64(len(data))
 	return data, nil
+}
+
+// seenFile is a file the reader has read, by the entry that named it.
+type seenFile struct {
+	field, name string
+	fi          fs.FileInfo
 }
 
 // tooLargeError is a file larger than what is left of the read budget.
@@ -215,36 +232,36 @@ func (e *notRegularError) Error() string {
 // blocking (a named pipe with no writer would otherwise hang the open,
 // deaf to Ctrl-C) and checked on the open file, so it cannot be swapped
 // in between.
-func readRegular(root *os.Root, name string, limit int64) ([]byte, error) {
+func readRegular(root *os.Root, name string, limit int64) ([]byte, fs.FileInfo, error) {
 	rel := filepath.FromSlash(name)
 	if fi, err := root.Stat(rel); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if !fi.Mode().IsRegular() {
-		return nil, &notRegularError{fi.Mode()}
+		return nil, nil, &notRegularError{fi.Mode()}
 	}
 	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &notRegularError{fi.Mode()}
+		return nil, nil, &notRegularError{fi.Mode()}
 	}
 	if fi.Size() > limit {
-		return nil, &tooLargeError{limit}
+		return nil, nil, &tooLargeError{limit}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, &tooLargeError{limit}
+		return nil, nil, &tooLargeError{limit}
 	}
-	return data, nil
+	return data, fi, nil
 }
 
 // byteSize writes n bytes for people: 1 GiB, 64 MiB, 512 bytes.

@@ -104,3 +104,30 @@ func TestReadSnapshotSizeCap(t *testing.T) {
 	_, err := readCapped(context.Background(), dir, total-1)
 	checkErr(t, err, nil, filepath.Join(dir, manifestName)+fmt.Sprintf(": the files it lists add up to more than %d bytes", total-1))
 }
+
+// TestReadSnapshotLinkedRepeats (#17, defect 14): the same file under other
+// names (a symbolic or a hard link) counts as listed twice.
+func TestReadSnapshotLinkedRepeats(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		link func(dir string) error
+	}{
+		{"symbolic link", func(dir string) error { return os.Symlink("baseline.json", filepath.Join(dir, "window-again.json")) }},
+		{"hard link", func(dir string) error {
+			return os.Link(filepath.Join(dir, "baseline.json"), filepath.Join(dir, "window-again.json"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := handFiles()
+			files["manifest.json"] = strings.Replace(handManifest, `"file": "metrics/window.json"`, `"file": "metrics/window-again.json"`, 1)
+			delete(files, "metrics/window.json")
+			dir := writeTree(t, files)
+			// metrics/window-again.json is metrics/baseline.json under another name.
+			if err := tc.link(filepath.Join(dir, "metrics")); err != nil {
+				t.Skip("no links here:", err)
+			}
+			_, err := Read(context.Background(), dir)
+			checkErr(t, err, nil, `metrics[1].file "metrics/window-again.json" is the same file as metrics[0].file "metrics/baseline.json" — list each file once`)
+		})
+	}
+}

@@ -189,7 +189,7 @@ func previousFiles(root *os.Root) ([]string, error) {
 		}
 		return nil, err
 	}
-	data, err := readRegular(root, manifestName, maxManifestBytes)
+	data, _, err := readRegular(root, manifestName, maxManifestBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: the folder is not empty and has no %s — write to a new or empty folder", ErrNotSnapshot, manifestName)
 	}
@@ -225,6 +225,9 @@ func writeFileAtomic(root *os.Root, name string, data []byte) (err error) {
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
+	}
+	if err := f.Chmod(0o644); err != nil { // whatever the umask, as atomicfile does
 		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
 	}
 	if err := f.Sync(); err != nil {
