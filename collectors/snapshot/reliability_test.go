@@ -131,3 +131,48 @@ func TestReadSnapshotLinkedRepeats(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteSnapshotRemovesStaleTemps (#17, defect 16): a rewrite removes
+// the temporary files a killed write left, once stale; a fresh one may be
+// another writer's and stays, as do files that are not rca's.
+func TestWriteSnapshotRemovesStaleTemps(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "snap")
+	if err := Write(ctx, dir, testBundle()); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * staleAge)
+	leftovers := []struct {
+		name string
+		old  bool
+		gone bool
+	}{
+		{"metrics/.0001.json.tmp-ABC", true, true},
+		{".manifest.json.tmp-XYZ", true, true},
+		{"metrics/.0002.json.tmp-NEW", false, false},
+		{".notes.md.tmp-1", true, false}, // not a file of the snapshot
+	}
+	for _, l := range leftovers {
+		p := filepath.Join(dir, filepath.FromSlash(l.name))
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if l.old {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := Write(ctx, dir, testBundle()); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leftovers {
+		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(l.name)))
+		if l.gone && err == nil {
+			t.Errorf("%s was left behind", l.name)
+		}
+		if !l.gone && err != nil {
+			t.Errorf("%s was removed: %v", l.name, err)
+		}
+	}
+}

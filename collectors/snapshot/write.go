@@ -109,8 +109,42 @@ func write(ctx context.Context, dir string, b telemetry.Bundle, meta Meta) error
 			return fmt.Errorf("remove stale file of the previous snapshot: %w", err)
 		}
 	}
+	removeStaleTemps(root, append(fileNames(files), old...), time.Now())
 	atomicfile.SyncDir(dir)
 	return nil
+}
+
+// staleAge is how long a temporary file of an interrupted write must have
+// been left untouched before a rewrite removes it: far longer than a write
+// takes, so another writer's file is never taken from under it.
+const staleAge = time.Hour
+
+// removeStaleTemps removes the temporary files (.NAME.tmp-*) that a write
+// killed half-way left beside the files named, once they are stale. Best
+// effort: what cannot be removed stays for next time.
+func removeStaleTemps(root *os.Root, names []string, now time.Time) {
+	prefixes := map[string][]string{} // folder -> ".NAME.tmp-" of its files
+	for _, n := range names {
+		dir, base := path.Split(n)
+		dir = path.Clean("./" + dir)
+		prefixes[dir] = append(prefixes[dir], "."+base+".tmp-")
+	}
+	for dir, pre := range prefixes {
+		d, err := root.Open(filepath.FromSlash(dir))
+		if err != nil {
+			continue
+		}
+		entries, _ := d.ReadDir(-1)
+		d.Close()
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !slices.ContainsFunc(pre, func(p string) bool { return strings.HasPrefix(e.Name(), p) }) {
+				continue
+			}
+			if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) >= staleAge {
+				root.Remove(filepath.Join(filepath.FromSlash(dir), e.Name()))
+			}
+		}
+	}
 }
 
 func fileNames(files []file) []string {
