@@ -153,3 +153,32 @@ func TestWriteFailureWording(t *testing.T) {
 		}
 	})
 }
+
+// TestRenderRemovesStaleEvidence: every entry's rendering cleans up after a
+// killed attachment too, not only the next attachment.
+func TestRenderRemovesStaleEvidence(t *testing.T) {
+	s := newStore(t)
+	id := startIncident(t, s, "checkout 500s", st0)
+	old := time.Now().Add(-2 * staleAge)
+	partial := filepath.Join(s.EvidenceDir(id), ".partial-analysis-1")
+	reserved := filepath.Join(s.EvidenceDir(id), "20261124T130000Z-analysis")
+	for _, d := range []string{partial, reserved} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Append(context.Background(), id, Entry{Time: st0, Kind: KindNote, Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Render(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{partial, reserved} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s was left behind", d)
+		}
+	}
+}

@@ -295,6 +295,7 @@ func (s Store) Render(ctx context.Context, id string) error {
 	// Every writer of log.md holds this lock: a temporary file of it
 	// found now was left by a process that died writing it.
 	removeTemps(s.Path(id), markdownName, true, time.Now())
+	removeStaleEvidence(s.EvidenceDir(id), time.Now())
 	return writeAtomic(s.Path(id), markdownName, b.Bytes())
 }
 
