@@ -51,7 +51,7 @@ func DescribeAt(data []byte, base int64, err error) error {
 			Msg: fmt.Sprintf("line %d, column %d: %s must be %s, not a JSON %s", line, col, field, jsonKind(typ.Type), typ.Value),
 			Err: err,
 		}
-	case errors.As(err, &num):
+	case asNumError(err, &num):
 		return &HintError{Msg: numberMessage(num.Func, num.Num), Err: err}
 	case errors.As(err, &tim):
 		return &HintError{
@@ -61,6 +61,17 @@ func DescribeAt(data []byte, base int64, err error) error {
 	}
 	// Errors of custom decoders (sample values, label names, log entries) already say what is wrong.
 	return err
+}
+
+// asNumError is a bare strconv failure, as a custom decoder (a sample
+// value, a timestamp) returns it; a decoder that wrapped one in its own
+// words has said what is wrong already.
+func asNumError(err error, num **strconv.NumError) bool {
+	n, ok := err.(*strconv.NumError)
+	if ok {
+		*num = n
+	}
+	return ok
 }
 
 // numberMessage words a strconv failure of a custom decoder (a sample
