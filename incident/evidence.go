@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,6 +27,8 @@ func (s Store) Attach(ctx context.Context, id string, now func() time.Time, kind
 	if err := checkID(id); err != nil {
 		return "", err
 	}
+	// What an earlier run killed half-way left behind, once it is surely abandoned.
+	removeStaleEvidence(s.EvidenceDir(id), time.Now())
 	// The final folder is made empty first, to reserve its name.
 	final, rel, err := s.reserveEvidence(id, now().UTC().Format("20060102T150405Z")+"-"+kind)
 	if err != nil {
@@ -69,22 +72,26 @@ func (s Store) Attach(ctx context.Context, id string, now func() time.Time, kind
 	return final, nil
 }
 
+// maxEvidenceNames bounds the -2, -3, ... suffixes tried for one name.
+const maxEvidenceNames = 1000
+
 // reserveEvidence makes a new, empty folder evidence/<name>, or
 // <name>-2, -3, ... when taken, and the evidence folder it goes in. rel is
 // its slash-separated path in the incident's folder.
 func (s Store) reserveEvidence(id, name string) (abs, rel string, err error) {
-	for i := 1; ; i++ {
+	parent := s.EvidenceDir(id)
+	if err := ensureDir(parent); err != nil {
+		return "", "", err
+	}
+	for i := 1; i <= maxEvidenceNames; i++ {
 		n := name
 		if i > 1 {
 			n = fmt.Sprintf("%s-%d", name, i)
 		}
-		abs = filepath.Join(s.EvidenceDir(id), n)
-		err = os.MkdirAll(filepath.Dir(abs), 0o755)
-		if err == nil {
-			err = os.Mkdir(abs, 0o755)
-		}
-		if errors.Is(err, os.ErrExist) {
-			continue
+		abs = filepath.Join(parent, n)
+		err = os.Mkdir(abs, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue // taken: by a folder, a file or a link, dangling or not
 		}
 		if err != nil {
 			return "", "", fmt.Errorf("creating the evidence folder: %w", err)
@@ -92,4 +99,22 @@ func (s Store) reserveEvidence(id, name string) (abs, rel string, err error) {
 		rel, _ = filepath.Rel(s.Path(id), abs)
 		return abs, filepath.ToSlash(rel), nil
 	}
+	return "", "", fmt.Errorf("creating the evidence folder: %s and %d more names after it are taken — clear out %s", filepath.Join(parent, name), maxEvidenceNames-1, parent)
+}
+
+// ensureDir makes the folder dir, or checks that it is one. A dangling
+// symbolic link there would make Mkdir say "exists" for ever.
+func ensureDir(dir string) error {
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		return nil
+	}
+	if fi, lerr := os.Lstat(dir); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(dir)
+		return fmt.Errorf("creating the evidence folder: %s is a symbolic link to %s, which is not a folder — remove the link or create its target", dir, target)
+	}
+	if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+		return fmt.Errorf("creating the evidence folder: %s is not a folder — move it away", dir)
+	}
+	return fmt.Errorf("creating the evidence folder: %w", err)
 }

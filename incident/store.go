@@ -36,6 +36,10 @@ var ErrNoIncident = errors.New("no such incident")
 // pass what the user typed through Resolve first.
 type Store struct {
 	Dir string
+
+	// write writes an entry's line to the log; nil is f.Write. Tests put
+	// a failing writer here to stand for a full disk.
+	write func(f *os.File, line []byte) (int, error)
 }
 
 // StartOptions open an incident.
@@ -115,7 +119,7 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 	if err != nil {
 		// Nothing refers to the half-made folder yet.
 		os.RemoveAll(s.Path(id))
-		return "", err
+		return "", fmt.Errorf("the incident was not started, nothing was kept: %w", err)
 	}
 	// The new folder and log must survive a power cut with their entry.
 	atomicfile.SyncDir(s.Path(id))
@@ -250,7 +254,14 @@ func (s Store) append(ctx context.Context, id string, flag int, e Entry) (int64,
 			line = append([]byte{'\n'}, line...)
 		}
 	}
-	if _, err := f.Write(line); err != nil {
+	write := s.write
+	if write == nil {
+		write = (*os.File).Write
+	}
+	if _, err := write(f, line); err != nil {
+		if flag&os.O_EXCL != 0 { // a new log: there is no next write, nothing before
+			return 0, fmt.Errorf("cannot write the first entry of %s: %w", path, pathErr(err))
+		}
 		return 0, fmt.Errorf("cannot append to %s: %w (the next write starts a new line; nothing before is lost)", path, pathErr(err))
 	}
 	if err := f.Sync(); err != nil {
@@ -283,6 +294,10 @@ func (s Store) Render(ctx context.Context, id string) error {
 	if err := RenderMarkdown(&b, &Log{ID: id, Entries: p.Entries, Problems: p.Problems}); err != nil {
 		return err
 	}
+	// Every writer of log.md holds this lock: a temporary file of it
+	// found now was left by a process that died writing it.
+	removeTemps(s.Path(id), markdownName, true, time.Now())
+	removeStaleEvidence(s.EvidenceDir(id), time.Now())
 	return writeAtomic(s.Path(id), markdownName, b.Bytes())
 }
 
@@ -464,6 +479,7 @@ func (s Store) openLocked(id string, exclusive bool) (*os.File, error) {
 }
 
 func (s Store) setCurrent(id string) error {
+	removeTemps(s.Dir, currentName, false, time.Now())
 	return writeAtomic(s.Dir, currentName, []byte(id+"\n"))
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
+	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/internal/config"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
@@ -77,12 +78,8 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	// Cheap checks first, so a typo fails before any data is read.
 	format := strings.ToLower(strings.TrimSpace(v.GetString("output")))
 	if !slices.Contains(report.Formats(), format) && format != "md" {
-		src, name := a.conf.Origin("output")
-		err := fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))
-		if src == config.FromFlag {
-			return usageError{err}
-		}
-		return err
+		_, name := a.conf.Origin("output")
+		return usageError{fmt.Errorf("%s: unknown output format %q: use %s", name, v.GetString("output"), strings.Join(report.Formats(), ", "))}
 	}
 	// Name the incident first, so a typo fails before any data is read.
 	inc, err := a.attachTarget(cmd)
@@ -120,6 +117,7 @@ type analysisRun struct {
 	b        telemetry.Bundle
 	origins  []collectors.Origin
 	cat      *catalog.Catalog
+	catData  []byte // the catalog file it extends the built-in one with; nil: none
 	res      analysis.Result
 	lookback time.Duration
 }
@@ -129,7 +127,7 @@ type analysisRun struct {
 // analyses it.
 func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, error) {
 	var run analysisRun
-	lookback, err := a.conf.Duration("lookback")
+	lookback, err := a.duration("lookback")
 	if err != nil {
 		return run, err
 	}
@@ -141,12 +139,12 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	var window, baseline telemetry.Window
 	if spec.HasWindow() {
 		if window, baseline, err = timerange.Resolve(spec, now); err != nil {
-			return run, err
+			return run, usageError{err}
 		}
 	} else if err := spec.CheckBaselineTimes(now); err != nil {
-		return run, err
+		return run, usageError{err}
 	}
-	cat, err := a.catalog()
+	cat, catData, err := a.catalogFor(cmd)
 	if err != nil {
 		return run, err
 	}
@@ -166,11 +164,22 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	if err := cmd.Context().Err(); err != nil {
 		return run, err
 	}
-	return analysisRun{b: b, origins: origins, cat: cat, res: res, lookback: lookback}, nil
+	return analysisRun{b: b, origins: origins, cat: cat, catData: catData, res: res, lookback: lookback}, nil
+}
+
+// duration reads a duration setting; a value that does not parse is a
+// usage error.
+func (a *app) duration(key string) (time.Duration, error) {
+	d, err := a.conf.Duration(key)
+	if err != nil {
+		return 0, usageError{err}
+	}
+	return d, nil
 }
 
 // timeSpec collects the window and baseline flags (through viper, so they
-// may also come from the environment or the config file).
+// may also come from the environment or the config file). Its errors are
+// usage errors.
 func (a *app) timeSpec() (timerange.Spec, error) {
 	v := a.conf.V
 	spec := timerange.Spec{
@@ -189,25 +198,58 @@ func (a *app) timeSpec() (timerange.Spec, error) {
 		{"baseline-offset", &spec.BaselineOffset},
 		{"max-window", &spec.MaxWindow},
 	} {
-		val, err := a.conf.Duration(d.key)
+		val, err := a.duration(d.key)
 		if err != nil {
 			return spec, err
 		}
 		// Zero would silently mean "the default" in timerange; say so instead.
 		if src, name := a.conf.Origin(d.key); src != config.FromDefault && val == 0 {
-			return spec, fmt.Errorf("%s: must be longer than zero", name)
+			return spec, usageError{fmt.Errorf("%s: must be longer than zero", name)}
 		}
 		*d.dst = val
 	}
 	return spec, nil
 }
 
-// catalog loads the built-in signal catalog, extended by --catalog if given.
-func (a *app) catalog() (*catalog.Catalog, error) {
+// catalog loads the built-in signal catalog, extended by --catalog if
+// given; data is that file's content, for a recording to keep.
+func (a *app) catalog() (cat *catalog.Catalog, data []byte, err error) {
 	path := a.conf.V.GetString("catalog")
-	cat, err := catalog.LoadFile(path, a.conf.OriginName("catalog"))
+	cat, data, err = catalog.ReadFile(path, a.conf.OriginName("catalog"))
 	if err == nil && path != "" {
 		a.log.Debug("loaded catalog", "file", path)
 	}
-	return cat, err
+	return cat, data, err
+}
+
+// catalogFor is the catalog an analysis reads with: --catalog if given,
+// else the one recorded in the --snapshot, else the built-in one. A
+// --catalog that replaces a recorded one says so.
+func (a *app) catalogFor(cmd *cobra.Command) (*catalog.Catalog, []byte, error) {
+	var dir string
+	if cmd.Flags().Lookup("snapshot") != nil {
+		dir = a.conf.V.GetString("snapshot")
+	}
+	var recorded []byte
+	var where string
+	if dir != "" {
+		var err error
+		if recorded, where, err = snapshot.Catalog(cmd.Context(), dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	if a.conf.V.GetString("catalog") != "" || recorded == nil {
+		cat, data, err := a.catalog()
+		if err == nil && recorded != nil {
+			fmt.Fprintf(a.stderr, "rca: note: %s %s replaces the catalog recorded in the snapshot (%s)\n",
+				a.conf.OriginName("catalog"), a.conf.V.GetString("catalog"), where)
+		}
+		return cat, data, err
+	}
+	cat, err := catalog.LoadData(where, recorded)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the snapshot's recorded catalog: %w", err)
+	}
+	a.log.Debug("loaded the catalog recorded in the snapshot", "file", where)
+	return cat, recorded, nil
 }

@@ -178,15 +178,16 @@ func TestAnalyzeSnapshotErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"baseline overlaps the recorded window", []string{"--baseline-offset", "10m"}, "overlaps the window"},
-		{"catalog file missing", []string{"--catalog", filepath.Join(dir, "nope.yaml")}, "--catalog: catalog file"},
-		{"out into a missing directory", []string{"--out", filepath.Join(dir, "no", "r.txt")}, "writing report"},
+		{"baseline overlaps the recorded window", []string{"--baseline-offset", "10m"}, 2, "overlaps the window"},
+		{"catalog file missing", []string{"--catalog", filepath.Join(dir, "nope.yaml")}, 1, "--catalog: catalog file"},
+		{"out into a missing directory", []string{"--out", filepath.Join(dir, "no", "r.txt")}, 1, "writing report"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantOneLineError(t, rca(t, append([]string{"analyze", "--snapshot", dir}, tt.args...)...), 1, tt.want)
+			wantOneLineError(t, rca(t, append([]string{"analyze", "--snapshot", dir}, tt.args...)...), tt.code, tt.want)
 		})
 	}
 }

@@ -46,10 +46,10 @@ and the cases rca got wrong with where the truth ranked.`,
 			"text": eval.WriteText, "json": eval.WriteJSON, "markdown": eval.WriteMarkdown, "md": eval.WriteMarkdown,
 		}[format]
 		if !ok {
-			return fmt.Errorf("--output: unknown format %q: use text, json or markdown", output)
+			return usageError{fmt.Errorf("--output: unknown format %q: use text, json or markdown", output)}
 		}
 		if len(datasets) == 0 {
-			return errors.New("eval needs at least one --dataset DIR")
+			return usageError{errors.New("eval needs at least one --dataset DIR")}
 		}
 		// Check every directory before the long run, so a typo fails at once.
 		for _, dir := range datasets {

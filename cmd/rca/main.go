@@ -30,13 +30,21 @@ func main() {
 	// Ctrl-C cancels the context that every command's I/O runs under, so a
 	// slow read stops cleanly instead of being killed mid-write.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks; a second one must end rca even when an open
+	// or read blocks where no context reaches (a named pipe with no
+	// writer): once the context is done, signals act as they do by default.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, newRootCmd(os.Stdout, os.Stderr), os.Args[1:], os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run executes the command tree and turns its error into one line on stderr
-// and an exit code: 0 ok, 1 failure, 2 bad usage, 130 interrupted.
+// and an exit code: 0 ok, 1 failure, 2 bad usage (a usageError anywhere in
+// the chain, or cobra's own), 130 interrupted.
 func run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -109,7 +117,12 @@ symptom down to the change that started it, with evidence for every link.
 
 Every flag can also be set in the --config file (key = flag name) or as an
 environment variable (RCA_ + flag name in upper case, dashes as underscores,
-e.g. RCA_OUTPUT=json). Flags win over the environment, which wins over the file.`,
+e.g. RCA_OUTPUT=json). Flags win over the environment, which wins over the file.
+
+Exit status: 0 done; 1 the run failed (a file or server could not be read, bad
+data, a failed write); 2 usage error (a flag, RCA_ variable or config setting
+that is unknown, malformed, conflicting or missing); 130 interrupted (a second
+Ctrl-C ends rca at once).`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return a.setup(cmd) },
@@ -147,11 +160,16 @@ func (a *app) setup(cmd *cobra.Command) error {
 	keys := config.Keys(flagSets(cmd.Root())...)
 	if path := c.V.GetString("config"); path != "" {
 		if err := c.Load(path, keys); err != nil {
+			// A setting the file gets wrong is a usage error; a file that
+			// cannot be read is a failure, as any input's is.
+			if ce := (*config.Error)(nil); errors.As(err, &ce) {
+				return usageError{err}
+			}
 			return err
 		}
 	}
 	if err := c.Apply(); err != nil {
-		return err
+		return usageError{err}
 	}
 	level := slog.LevelWarn
 	if c.V.GetBool("verbose") {

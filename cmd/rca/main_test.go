@@ -18,9 +18,18 @@ import (
 // fixedNow is the clock every in-process run sees.
 var fixedNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 
+// runMainEnv, set to 1, makes the test binary run as rca (see TestMain).
+const runMainEnv = "RCATEST_RUN_MAIN"
+
 // TestMain clears RCA_* variables from the caller's environment so that a
 // developer's own settings cannot change what the tests see.
 func TestMain(m *testing.M) {
+	// A test that needs the real process (signals, exit status) runs this
+	// binary again as rca itself.
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		return
+	}
 	for _, kv := range os.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, config.EnvPrefix+"_") {
 			os.Unsetenv(name)
@@ -82,35 +91,35 @@ func TestBadInput(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		code int // 0: any non-zero
+		code int // 2: how rca was called is wrong (usage); 1: the run failed
 		want string
 	}{
 		{"missing snapshot path", []string{"analyze", "--snapshot", filepath.Join(dir, "nope")}, 1, "snapshot " + filepath.Join(dir, "nope") + " does not exist"},
 		{"snapshot is a file", []string{"analyze", "--snapshot", file}, 1, "is not a directory"},
-		{"from after to", []string{"analyze", "--from", "2026-11-24T14:30:00Z", "--to", "2026-11-24T14:00:00Z"}, 1,
+		{"from after to", []string{"analyze", "--from", "2026-11-24T14:30:00Z", "--to", "2026-11-24T14:00:00Z"}, 2,
 			"--from 2026-11-24T14:30:00Z is after --to 2026-11-24T14:00:00Z: the window must start before it ends"},
-		{"from after to with snapshot", []string{"analyze", "--snapshot", dir, "--from", "now", "--to", "-1h"}, 1, "is after --to"},
-		{"unparseable from", []string{"analyze", "--from", "yesterday"}, 1,
+		{"from after to with snapshot", []string{"analyze", "--snapshot", dir, "--from", "now", "--to", "-1h"}, 2, "is after --to"},
+		{"unparseable from", []string{"analyze", "--from", "yesterday"}, 2,
 			`--from: unparseable time "yesterday": use RFC3339 (2026-11-24T14:02:00Z), unix seconds, or relative (now-30m, -2h)`},
-		{"unparseable to", []string{"analyze", "--from", "-1h", "--to", "later"}, 1, `--to: unparseable time "later"`},
-		{"unparseable around", []string{"analyze", "--around", "noon"}, 1, `--around: unparseable time "noon"`},
-		{"unparseable baseline-from without window", []string{"analyze", "--baseline-from", "last week"}, 1, `--baseline-from: unparseable time "last week"`},
-		{"time without offset", []string{"analyze", "--from", "2026-11-24T14:00:00"}, 1, "has no UTC offset"},
-		{"empty window", []string{"analyze", "--from", "now", "--to", "now"}, 1, "empty window"},
-		{"window too long", []string{"analyze", "--from", "now-30d"}, 1, "more than the 7d limit: narrow it"},
-		{"around with from", []string{"analyze", "--around", "now-1h", "--from", "now-2h"}, 1, "--around cannot be combined with --from/--to"},
-		{"baseline conflict", []string{"analyze", "--from", "now-1h", "--baseline", "2h", "--baseline-offset", "7d"}, 1, "choose one way to set the baseline"},
-		{"baseline overlaps", []string{"analyze", "--from", "now-1h", "--baseline-offset", "30m"}, 1, "overlaps the window"},
-		{"zero span", []string{"analyze", "--around", "now", "--span", "0"}, 1, "--span: must be longer than zero"},
+		{"unparseable to", []string{"analyze", "--from", "-1h", "--to", "later"}, 2, `--to: unparseable time "later"`},
+		{"unparseable around", []string{"analyze", "--around", "noon"}, 2, `--around: unparseable time "noon"`},
+		{"unparseable baseline-from without window", []string{"analyze", "--baseline-from", "last week"}, 2, `--baseline-from: unparseable time "last week"`},
+		{"time without offset", []string{"analyze", "--from", "2026-11-24T14:00:00"}, 2, "has no UTC offset"},
+		{"empty window", []string{"analyze", "--from", "now", "--to", "now"}, 2, "empty window"},
+		{"window too long", []string{"analyze", "--from", "now-30d"}, 2, "more than the 7d limit: narrow it"},
+		{"around with from", []string{"analyze", "--around", "now-1h", "--from", "now-2h"}, 2, "--around cannot be combined with --from/--to"},
+		{"baseline conflict", []string{"analyze", "--from", "now-1h", "--baseline", "2h", "--baseline-offset", "7d"}, 2, "choose one way to set the baseline"},
+		{"baseline overlaps", []string{"analyze", "--from", "now-1h", "--baseline-offset", "30m"}, 2, "overlaps the window"},
+		{"zero span", []string{"analyze", "--around", "now", "--span", "0"}, 2, "--span: must be longer than zero"},
 		{"unknown output format", []string{"analyze", "-o", "xml"}, 2, `--output: unknown output format "xml": use text, markdown, json`},
 		{"bad lookback", []string{"analyze", "--lookback", "soon"}, 2, `invalid argument "soon" for "--lookback"`},
 		{"bad duration unit", []string{"analyze", "--baseline-offset", "7y"}, 2, `unknown unit "y"`},
 		{"unknown flag", []string{"analyze", "--form", "now-1h"}, 2, "unknown flag: --form"},
 		{"positional argument", []string{"analyze", "pi-digits"}, 2, `unknown command "pi-digits"`},
 		{"unknown command", []string{"anlyze"}, 2, `unknown command "anlyze" for "rca" Did you mean this? analyze`},
-		{"no data source", []string{"analyze", "--from", "now-1h"}, 1,
+		{"no data source", []string{"analyze", "--from", "now-1h"}, 2,
 			"no data source: pass --snapshot DIR, or --prometheus-url URL"},
-		{"no data source, no flags", []string{"analyze"}, 1, "no data source"},
+		{"no data source, no flags", []string{"analyze"}, 2, "no data source"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,6 +356,48 @@ func TestConfigLists(t *testing.T) {
 			if err != nil || strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("item = %q, %v; want %q", got, err, tt.want)
 			}
+		})
+	}
+}
+
+// TestExitCodes (#17, defect 17): a usage error exits 2 whichever check
+// catches it and wherever the setting comes from (flag, environment,
+// config file); a run that fails exits 1.
+func TestExitCodes(t *testing.T) {
+	needPiDigits(t)
+	dir := t.TempDir()
+	empty := t.TempDir()
+	writeFile(t, empty, "notes.txt", "not a snapshot")
+	cfg := func(content string) string { return writeFile(t, t.TempDir(), "rca.yaml", content) }
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"time from the environment", map[string]string{"RCA_FROM": "yesterday"}, []string{"analyze"}, 2, `--from: unparseable time "yesterday"`},
+		{"duration from the environment", map[string]string{"RCA_LOOKBACK": "soon"}, []string{"analyze"}, 2, `RCA_LOOKBACK: invalid value "soon"`},
+		{"format from the environment", map[string]string{"RCA_OUTPUT": "yaml"}, []string{"analyze"}, 2, `RCA_OUTPUT: unknown output format "yaml"`},
+		{"format from the config file", nil, []string{"--config", cfg("output: xml\n"), "analyze"}, 2, `unknown output format "xml"`},
+		{"unknown key in the config file", nil, []string{"--config", cfg("outptu: text\n"), "analyze"}, 2, `unknown key "outptu"`},
+		{"malformed config file", nil, []string{"--config", cfg("lookback: [2h\n"), "analyze"}, 2, "did not find expected"},
+		{"baseline over a recorded window", nil, []string{"analyze", "--snapshot", piDigits, "--baseline-offset", "1m"}, 2, "overlaps the window"},
+		{"snapshot window", nil, []string{"snapshot", "--out", filepath.Join(dir, "s"), "--from", "yesterday"}, 2, `--from: unparseable time "yesterday"`},
+		{"snapshot without a server", nil, []string{"snapshot", "--out", filepath.Join(dir, "s"), "--from", "now-1h"}, 2, "no server to record from"},
+		{"eval format", nil, []string{"eval", "-o", "xml", "--dataset", dir}, 2, `--output: unknown format "xml"`},
+		{"eval without a dataset", nil, []string{"eval"}, 2, "eval needs at least one --dataset DIR"},
+		// Failures of the run, not of how rca was called.
+		{"missing config file", nil, []string{"--config", filepath.Join(dir, "none.yaml"), "analyze"}, 1, "does not exist"},
+		{"missing dataset", nil, []string{"eval", "--dataset", filepath.Join(dir, "none")}, 1, "does not exist"},
+		{"folder that is not a snapshot", nil, []string{"analyze", "--snapshot", empty}, 1, "no manifest.json in it"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			wantOneLineError(t, rca(t, tt.args...), tt.code, tt.want)
 		})
 	}
 }

@@ -55,13 +55,13 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	}
 	window, baseline, err := timerange.Resolve(spec, a.now())
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	cat, err := a.catalog()
+	cat, catData, err := a.catalog()
 	if err != nil {
 		return err
 	}
-	lookback, err := a.conf.Duration("lookback")
+	lookback, err := a.duration("lookback")
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,9 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := snapshot.WriteMeta(cmd.Context(), out, b, snapshot.MetaFrom(a.now().UTC(), origins)); err != nil {
+	meta := snapshot.MetaFrom(a.now().UTC(), origins)
+	meta.Catalog = catData
+	if err := snapshot.WriteMeta(cmd.Context(), out, b, meta); err != nil {
 		return err
 	}
 	points := 0

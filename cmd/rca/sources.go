@@ -9,6 +9,7 @@ import (
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/internal/config"
+	"github.com/rca-tool/rca/internal/httpsource"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
@@ -29,7 +30,7 @@ var errNoSource = errors.New("no data source: pass --snapshot DIR, or --promethe
 
 // plan resolves the sources the flags and the config file name.
 func (a *app) plan(cmd *cobra.Command, allowSnapshot bool) (config.Plan, error) {
-	step, err := a.conf.Duration("step")
+	step, err := a.duration("step")
 	if err != nil {
 		return config.Plan{}, err
 	}
@@ -47,7 +48,11 @@ func (a *app) plan(cmd *cobra.Command, allowSnapshot bool) (config.Plan, error) 
 			return config.Plan{}, usageError{errors.New("--snapshot and --prometheus-url/--loki-url are alternatives: analyse a recording or the live servers, not both")}
 		}
 	}
-	return a.conf.File.Plan(o, a.log)
+	p, err := a.conf.File.Plan(o, a.log)
+	if errors.Is(err, httpsource.ErrURL) {
+		return p, usageError{err}
+	}
+	return p, err
 }
 
 // bundle gathers what a command reads: a recorded snapshot (over its own
@@ -63,16 +68,22 @@ func (a *app) bundle(cmd *cobra.Command, cat *catalog.Catalog, spec timerange.Sp
 	case plan.Replay:
 		if !spec.HasWindow() && spec.HasBaseline() {
 			now := a.now()
-			r.BaselineOf = func(w telemetry.Window) (telemetry.Window, error) { return timerange.ResolveBaseline(spec, w, now) }
+			r.BaselineOf = func(w telemetry.Window) (telemetry.Window, error) {
+				b, err := timerange.ResolveBaseline(spec, w, now)
+				if err != nil {
+					return b, usageError{err}
+				}
+				return b, nil
+			}
 		}
 	case plan.Live:
 		if !spec.HasWindow() {
 			return telemetry.Bundle{}, nil, usageError{errors.New("reading live data needs a window: pass --from and --to, or --around with --span (e.g. --from now-1h)")}
 		}
 	case allowSnapshot:
-		return telemetry.Bundle{}, nil, errNoSource
+		return telemetry.Bundle{}, nil, usageError{errNoSource}
 	default:
-		return telemetry.Bundle{}, nil, errors.New("no server to record from: pass --prometheus-url URL and/or --loki-url URL, or set sources.prometheus / sources.loki in the --config file")
+		return telemetry.Bundle{}, nil, usageError{errors.New("no server to record from: pass --prometheus-url URL and/or --loki-url URL, or set sources.prometheus / sources.loki in the --config file")}
 	}
 	req := collectors.Request{Range: r, Catalog: cat}
 	if done := a.progress(); done != nil {

@@ -60,12 +60,12 @@ func TestLiveFlagErrors(t *testing.T) {
 		{"unreachable", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 1, "Prometheus is unreachable at http://127.0.0.1:1"},
 		{"loki unreachable", []string{"analyze", "--loki-url", "http://127.0.0.1:1", "--from", "now-1h"}, 1, "Loki is unreachable at http://127.0.0.1:1"},
 		{"snapshot and loki url", []string{"analyze", "--snapshot", snap, "--loki-url", "http://127.0.0.1:1"}, 2, "are alternatives"},
-		{"bad loki url", []string{"analyze", "--loki-url", "loki:3100", "--from", "now-1h"}, 1, `Loki URL "loki:3100": want http://host:port`},
+		{"bad loki url", []string{"analyze", "--loki-url", "loki:3100", "--from", "now-1h"}, 2, `Loki URL "loki:3100": want http://host:port`},
 		{"bad step", []string{"analyze", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--step", "fast"}, 2, `invalid argument "fast" for "--step"`},
 		{"missing changes file", []string{"analyze", "--snapshot", "../../testdata/incidents/pi-digits", "--changes-file", "nope.yaml"}, 1, "--changes-file: changes file: open nope.yaml"},
 		{"snapshot without out", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h"}, 2, "--out DIR is required"},
 		{"snapshot without window", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--out", filepath.Join(snap, "x")}, 2, "snapshot needs a window"},
-		{"snapshot without source", []string{"snapshot", "--from", "now-1h", "--out", filepath.Join(snap, "x")}, 1, "no server to record from"},
+		{"snapshot without source", []string{"snapshot", "--from", "now-1h", "--out", filepath.Join(snap, "x")}, 2, "no server to record from"},
 		{"snapshot over a snapshot", []string{"snapshot", "--prometheus-url", "http://127.0.0.1:1", "--from", "now-1h", "--out", "../../testdata/incidents/pi-digits"}, 1, "already holds a snapshot: pass --force"},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/incident"
+	"github.com/rca-tool/rca/internal/atomicfile"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
@@ -66,7 +66,9 @@ func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysis
 		if err != nil {
 			return nil, err
 		}
-		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, snapshot.MetaFrom(time.Time{}, run.origins)); err != nil {
+		meta := snapshot.MetaFrom(time.Time{}, run.origins)
+		meta.Catalog = run.catData
+		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, meta); err != nil {
 			return nil, fmt.Errorf("saving the analysed data: %w", err)
 		}
 		return append(files, "snapshot"), nil
@@ -280,7 +282,9 @@ func (a *app) review(cmd *cobra.Command, want string) error {
 	if out == "" {
 		out = filepath.Join(s.Path(l.ID), "review.md")
 	}
-	if _, err := os.Stat(out); err == nil && !a.conf.V.GetBool("force") {
+	// A device, a pipe or /dev/stdout is a stream to write to, not a draft
+	// the team may have edited: only a file there needs --force.
+	if atomicfile.Replaces(out) && !a.conf.V.GetBool("force") {
 		return fmt.Errorf("%s already exists and may hold the team's edits: pass --force to replace it, or --out FILE", out)
 	}
 	if err := writeOutput(out, buf.Bytes()); err != nil {

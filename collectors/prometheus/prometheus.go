@@ -20,6 +20,7 @@ import (
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/collectors/internal/promapi"
 	"github.com/rca-tool/rca/internal/httpsource"
+	"github.com/rca-tool/rca/internal/strictjson"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -413,7 +414,7 @@ func apiError(e *v1.Error, names httpsource.Names) error {
 	case status("404", "405"):
 		return fmt.Errorf("%w: %s: not a Prometheus API at this URL — check the path (e.g. a /prometheus prefix)", ErrUnreachable, e.Msg)
 	case e.Type == v1.ErrBadResponse:
-		return fmt.Errorf("the server's answer is not a Prometheus API response: %s", e.Msg)
+		return fmt.Errorf("the server's answer is not a Prometheus API response: %s", strictjson.Plain(e.Msg))
 	case status("401", "403"):
 		return fmt.Errorf("%w: %s: the server refused the credentials — check basic_auth / authorization%s", ErrUnreachable, e.Msg, names.In())
 	case json.Unmarshal([]byte(e.Detail), &env) == nil && env.Status == "error" && env.Error != "":

@@ -633,6 +633,13 @@ func TestCollectQueryFaults(t *testing.T) {
 			[]string{"no result"}, nil},
 		{"bad sample value", 200, "application/json", matrixPrefix + `[1795960830,"one"]]}]}}`,
 			[]string{"not a Prometheus API response"}, nil},
+		// The client library's wording names Go types and functions: rca's does not.
+		{"sample value not a number", 200, "application/json", matrixPrefix + `[1795960830,"abc"]]}]}}`,
+			[]string{`value "abc" is not a number`, `near "`}, []string{"strconv", "model.", "error found in"}},
+		{"status not a string", 200, "application/json", `{"status":1}`,
+			[]string{`"status" must be a string, not a JSON number`}, []string{"Go struct field", "apiResponse"}},
+		{"label value not a string", 200, "application/json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"service":1},"values":[]}]}}`,
+			[]string{`expected a string, found "1"`}, []string{"ReadString", "model."}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,6 +43,7 @@ type manifest struct {
 	Logs     []logEntry        `json:"logs"`
 	Changes  string            `json:"changes,omitempty"`
 	Topology string            `json:"topology,omitempty"`
+	Catalog  string            `json:"catalog,omitempty"`
 	Warnings []string          `json:"warnings,omitempty"`
 }
 
@@ -132,7 +133,51 @@ func (m *manifest) validate() error {
 			return err
 		}
 	}
+	if m.Catalog != "" {
+		if err := checkFile("catalog", m.Catalog); err != nil {
+			return err
+		}
+	}
+	return m.checkRepeats()
+}
+
+// checkRepeats refuses a file listed twice: it adds nothing (its series
+// and lines are the same again), and a manifest that lists one file
+// thousands of times would cost minutes and gigabytes to read.
+func (m *manifest) checkRepeats() error {
+	seen := map[string]string{}
+	for _, f := range m.fields() {
+		key := path.Clean(f.file)
+		if first, ok := seen[key]; ok {
+			return fmt.Errorf("%s %s is listed already, as %s — list each file once (a query recorded twice goes in two files)", f.field, strconv.Quote(f.file), first)
+		}
+		seen[key] = f.field
+	}
 	return nil
+}
+
+// fieldFile is a file the manifest names and the field that names it.
+type fieldFile struct{ field, file string }
+
+// fields lists every file the manifest points at, with its field.
+func (m *manifest) fields() []fieldFile {
+	var out []fieldFile
+	for i, e := range m.Metrics {
+		out = append(out, fieldFile{fmt.Sprintf("metrics[%d].file", i), e.File})
+	}
+	for i, e := range m.Logs {
+		out = append(out, fieldFile{fmt.Sprintf("logs[%d].file", i), e.File})
+	}
+	if m.Changes != "" {
+		out = append(out, fieldFile{"changes", m.Changes})
+	}
+	if m.Topology != "" {
+		out = append(out, fieldFile{"topology", m.Topology})
+	}
+	if m.Catalog != "" {
+		out = append(out, fieldFile{"catalog", m.Catalog})
+	}
+	return out
 }
 
 // validateWindows requires a valid window and, if there is one, a valid
@@ -193,17 +238,8 @@ func checkFile(field, p string) error {
 // files lists every file the manifest points at.
 func (m *manifest) files() []string {
 	var out []string
-	for _, e := range m.Metrics {
-		out = append(out, e.File)
-	}
-	for _, e := range m.Logs {
-		out = append(out, e.File)
-	}
-	if m.Changes != "" {
-		out = append(out, m.Changes)
-	}
-	if m.Topology != "" {
-		out = append(out, m.Topology)
+	for _, f := range m.fields() {
+		out = append(out, f.file)
 	}
 	return out
 }

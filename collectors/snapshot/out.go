@@ -12,6 +12,9 @@ import (
 // Write itself refuses folders of other files. Its errors name the flags
 // of rca snapshot (--force, --out).
 func CheckOut(dir string, force bool) error {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("--out %s: not a folder — a snapshot is a folder of files: pass a new or empty folder", dir)
+	}
 	_, err := os.Stat(filepath.Join(dir, manifestName))
 	switch {
 	case err == nil && !force:

@@ -25,4 +25,7 @@ func TestCheckOut(t *testing.T) {
 	if err := CheckOut(file, false); err == nil || !strings.HasPrefix(err.Error(), "--out "+file+": ") {
 		t.Errorf("a file as the folder: %v", err)
 	}
+	if err := CheckOut(os.DevNull, true); err == nil || err.Error() != "--out "+os.DevNull+": not a folder — a snapshot is a folder of files: pass a new or empty folder" {
+		t.Errorf("a device as the folder: %v", err)
+	}
 }

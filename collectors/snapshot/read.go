@@ -7,11 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/rca-tool/rca/collectors/internal/promapi"
 	"github.com/rca-tool/rca/collectors/loki"
@@ -27,14 +29,27 @@ var ErrNotSnapshot = errors.New("not a snapshot folder")
 // bundle. Series come back sorted by ID, logs by time then labels, changes
 // by time, edges by caller and callee; times are UTC.
 func Read(ctx context.Context, dir string) (telemetry.Bundle, error) {
-	b, err := read(ctx, dir)
+	return readCapped(ctx, dir, maxTotalBytes)
+}
+
+// readCapped is Read with limit in place of maxTotalBytes.
+func readCapped(ctx context.Context, dir string, limit int64) (telemetry.Bundle, error) {
+	b, err := read(ctx, dir, limit)
 	if err != nil {
 		return telemetry.Bundle{}, fmt.Errorf("snapshot: %w", err)
 	}
 	return b, nil
 }
 
-func read(ctx context.Context, dir string) (telemetry.Bundle, error) {
+// maxTotalBytes caps what the files a manifest lists may add up to: rca's
+// own recordings are far smaller, and a hand-made or hostile manifest must
+// not make a re-analysis take minutes and gigabytes.
+const maxTotalBytes = 1 << 30
+
+// maxManifestBytes caps manifest.json itself.
+const maxManifestBytes = 64 << 20
+
+func read(ctx context.Context, dir string, limit int64) (telemetry.Bundle, error) {
 	if err := ctx.Err(); err != nil {
 		return telemetry.Bundle{}, err
 	}
@@ -55,19 +70,19 @@ func read(ctx context.Context, dir string) (telemetry.Bundle, error) {
 	defer root.Close()
 
 	mpath := filepath.Join(dir, manifestName)
-	data, err := root.ReadFile(manifestName)
+	data, _, err := readRegular(root, manifestName, maxManifestBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return telemetry.Bundle{}, fmt.Errorf("open %s: %w: no %s in it — pass the folder that holds manifest.json (see docs/snapshot.md)", dir, ErrNotSnapshot, manifestName)
 	}
 	if err != nil {
-		return telemetry.Bundle{}, err
+		return telemetry.Bundle{}, fmt.Errorf("%s: %w", mpath, err)
 	}
 	m, err := decodeManifest(data)
 	if err != nil {
 		return telemetry.Bundle{}, fmt.Errorf("%s: %w", mpath, err)
 	}
 
-	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath}
+	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: &limit, limit: limit, seen: new([]seenFile)}
 	b := telemetry.Bundle{
 		Window:   utcWindow(m.Window),
 		Baseline: utcWindow(m.Baseline),
@@ -101,12 +116,53 @@ func read(ctx context.Context, dir string) (telemetry.Bundle, error) {
 	return b, nil
 }
 
+// maxCatalogBytes caps a recorded catalog file.
+const maxCatalogBytes = 16 << 20
+
+// Catalog returns the signal catalog file recorded in the snapshot in dir
+// (see Meta.Catalog) and its path, or nil and "" when it has none. A
+// folder whose manifest cannot be read has none here: Read says why.
+func Catalog(ctx context.Context, dir string) (data []byte, path string, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, "", nil
+	}
+	defer root.Close()
+	mpath := filepath.Join(dir, manifestName)
+	raw, _, err := readRegular(root, manifestName, maxManifestBytes)
+	if err != nil {
+		return nil, "", nil
+	}
+	m, err := decodeManifest(raw)
+	if err != nil {
+		return nil, "", nil
+	}
+	if m.Catalog == "" {
+		return nil, "", nil
+	}
+	r := reader{ctx: ctx, root: root, dir: dir, mpath: mpath, budget: new(int64), limit: maxCatalogBytes, seen: new([]seenFile)}
+	*r.budget = maxCatalogBytes
+	data, err = r.read("catalog", m.Catalog)
+	if err != nil {
+		return nil, "", fmt.Errorf("snapshot: %w", err)
+	}
+	return data, r.path(m.Catalog), nil
+}
+
 // reader reads the files a manifest points at.
 type reader struct {
 	ctx   context.Context
 	root  *os.Root
 	dir   string
 	mpath string
+	// budget is how many more bytes the listed files may add up to, of limit.
+	budget *int64
+	limit  int64
+	// seen are the files read so far.
+	seen *[]seenFile
 }
 
 // read returns one file, checking ctx first since a snapshot can hold many.
@@ -114,15 +170,110 @@ func (r reader) read(field, name string) ([]byte, error) {
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := r.root.ReadFile(filepath.FromSlash(name))
+	data, fi, err := readRegular(r.root, name, *r.budget)
+	var tooBig *tooLargeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%s: %s %s: %w — fix the path in the manifest or capture the file again",
 			r.mpath, field, strconv.Quote(name), notFound("file does not exist"))
+	case errors.As(err, &tooBig):
+		return nil, fmt.Errorf("%s: the files it lists add up to more than %s (at %s %s) — this is not a snapshot rca recorded; list fewer or smaller files",
+			r.mpath, byteSize(r.limit), field, strconv.Quote(name))
+	case errors.As(err, new(*notRegularError)):
+		return nil, fmt.Errorf("%s: %s %s: %w", r.mpath, field, strconv.Quote(name), err)
 	case err != nil:
 		return nil, fmt.Errorf("%s: %s: %w", r.mpath, field, err)
 	}
+	// A link or a hard link is the same file under another name: reading
+	// it again would repeat its series as a repeated entry would.
+	for _, prev := range *r.seen {
+		if os.SameFile(prev.fi, fi) {
+			return nil, fmt.Errorf("%s: %s %s is the same file as %s %s — list each file once",
+				r.mpath, field, strconv.Quote(name), prev.field, strconv.Quote(prev.name))
+		}
+	}
+	*r.seen = append(*r.seen, seenFile{field: field, name: name, fi: fi})
+	*r.budget -= int64(len(data))
 	return data, nil
+}
+
+// seenFile is a file the reader has read, by the entry that named it.
+type seenFile struct {
+	field, name string
+	fi          fs.FileInfo
+}
+
+// tooLargeError is a file larger than what is left of the read budget.
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string { return "larger than " + byteSize(e.limit) }
+
+// notRegularError is a listed path that is not a regular file: a named
+// pipe would block the read forever, a device would never end.
+type notRegularError struct{ mode fs.FileMode }
+
+func (e *notRegularError) Error() string {
+	what := "not a regular file"
+	switch {
+	case e.mode.IsDir():
+		what = "a folder"
+	case e.mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case e.mode&fs.ModeDevice != 0, e.mode&fs.ModeCharDevice != 0:
+		what = "a device"
+	case e.mode&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return "it is " + what + ", not a regular file — a snapshot holds only regular files; put the recorded file there"
+}
+
+// readRegular reads name in root, at most limit bytes. Anything but a
+// regular file is refused before a byte is read: it is opened without
+// blocking (a named pipe with no writer would otherwise hang the open,
+// deaf to Ctrl-C) and checked on the open file, so it cannot be swapped
+// in between.
+func readRegular(root *os.Root, name string, limit int64) ([]byte, fs.FileInfo, error) {
+	rel := filepath.FromSlash(name)
+	if fi, err := root.Stat(rel); err != nil {
+		return nil, nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, &notRegularError{fi.Mode()}
+	}
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, &notRegularError{fi.Mode()}
+	}
+	if fi.Size() > limit {
+		return nil, nil, &tooLargeError{limit}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, nil, &tooLargeError{limit}
+	}
+	return data, fi, nil
+}
+
+// byteSize writes n bytes for people: 1 GiB, 64 MiB, 512 bytes.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
 }
 
 func (r reader) path(name string) string {

@@ -16,7 +16,8 @@ import (
 )
 
 // A manifest as a person capturing with curl would write it: the same query
-// twice (baseline range, then window range) and an aggregate with no __name__.
+// twice (baseline range, then window range), the same log query saved twice
+// (overlapping lines) and an aggregate with no __name__.
 const handManifest = `{
   "schema": "rca.snapshot/v1",
   "window":   {"from": "2024-05-01T14:00:00Z", "to": "2024-05-01T14:30:00Z"},
@@ -32,7 +33,7 @@ const handManifest = `{
   ],
   "logs": [
     {"query": "{service=\"gateway\"} |= \"upstream\"", "start": "2024-05-01T14:00:00Z", "end": "2024-05-01T14:30:00Z", "limit": 1000, "file": "logs/gateway.json"},
-    {"query": "{service=\"gateway\"} |= \"upstream\"", "start": "2024-05-01T14:00:00Z", "end": "2024-05-01T14:30:00Z", "limit": 1000, "file": "logs/gateway.json"}
+    {"query": "{service=\"gateway\"} |= \"upstream\"", "start": "2024-05-01T14:00:00Z", "end": "2024-05-01T14:30:00Z", "limit": 1000, "file": "logs/gateway-again.json"}
   ],
   "changes": "changes.json",
   "topology": "topology.json",
@@ -61,12 +62,13 @@ const topologyBody = `[{"caller":"gateway","callee":"checkout"},{"caller":"gatew
 
 func handFiles() map[string]string {
 	return map[string]string{
-		"manifest.json":         handManifest,
-		"metrics/baseline.json": baselineBody,
-		"metrics/window.json":   windowBody,
-		"logs/gateway.json":     gatewayLogsBody,
-		"changes.json":          changesBody,
-		"topology.json":         topologyBody,
+		"manifest.json":           handManifest,
+		"metrics/baseline.json":   baselineBody,
+		"metrics/window.json":     windowBody,
+		"logs/gateway.json":       gatewayLogsBody,
+		"logs/gateway-again.json": gatewayLogsBody,
+		"changes.json":            changesBody,
+		"topology.json":           topologyBody,
 	}
 }
 
@@ -169,6 +171,8 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{"instant query", with("metrics/window.json", `{"status":"success","data":{"resultType":"vector","result":[]}}`), promapi.ErrResultType, `wrong resultType "vector", want "matrix" — capture with /api/v1/query_range`},
 		{"metrics JSON broken", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"],]}]}}`), nil, "metrics/window.json: invalid JSON at line 1, column"},
 		{"metrics value not a string", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,1]]}]}}`), nil, "sample value must be a quoted string"},
+		{"metrics value not a number", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"abc"]]}]}}`), nil, `metrics/window.json: in data.result: value "abc" is not a number (want a decimal in quotes`},
+		{"metrics time not a number", with("metrics/window.json", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`), nil, `metrics/window.json: in data.result: "x" is not a whole number (want a timestamp in unix seconds`},
 		{"HTML instead of JSON", with("metrics/window.json", "<html><body>502 Bad Gateway</body></html>"), nil, `not a Prometheus query_range JSON response (it starts with "<html>`},
 		{"loki metric query", with("logs/gateway.json", `{"status":"success","data":{"resultType":"matrix","result":[]}}`), promapi.ErrResultType, `list it under "metrics"`},
 		{"loki bad timestamp", with("logs/gateway.json", `{"status":"success","data":{"resultType":"streams","result":[{"stream":{},"values":[[1714572240,"x"]]}]}}`), nil, "must be a string of unix nanoseconds"},

@@ -3,12 +3,16 @@ package snapshot
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -31,7 +35,14 @@ type Meta struct {
 	Loki       string
 	// LogQuery is the LogQL the log lines were read with.
 	LogQuery string
+	// Catalog is the signal catalog file (--catalog) the data was read
+	// with, verbatim; it is kept as catalog.yaml, so a re-analysis names
+	// and measures the signals as the recording did. Nil: none.
+	Catalog []byte
 }
+
+// catalogName is the file a recorded --catalog is kept in.
+const catalogName = "catalog.yaml"
 
 // Write records a bundle as a snapshot directory (see
 // docs/snapshot.md). dir must be new, empty, or an earlier snapshot, which
@@ -63,9 +74,20 @@ func write(ctx context.Context, dir string, b telemetry.Bundle, meta Meta) error
 	if err != nil {
 		return err
 	}
-	old, err := prepareDir(dir)
+	root, old, err := prepareDir(dir)
 	if err != nil {
 		return err
+	}
+	defer root.Close()
+	// Every write and removal goes through root, so nothing outside dir is
+	// touched; a symbolic link in place of a subfolder is refused outright,
+	// before anything is written (os.Root would follow one that stays inside).
+	for _, names := range [][]string{fileNames(files), old} {
+		for _, name := range names {
+			if err := checkNoLinkedParent(root, name); err != nil {
+				return err
+			}
+		}
 	}
 	// files ends with the manifest: a reader never sees it before the files it names.
 	keep := map[string]bool{}
@@ -73,7 +95,7 @@ func write(ctx context.Context, dir string, b telemetry.Bundle, meta Meta) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, filepath.FromSlash(f.name)), f.data); err != nil {
+		if err := writeFileAtomic(root, f.name, f.data); err != nil {
 			return err
 		}
 		keep[f.name] = true
@@ -83,33 +105,125 @@ func write(ctx context.Context, dir string, b telemetry.Bundle, meta Meta) error
 		if keep[name] {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(name))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := root.Remove(filepath.FromSlash(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove stale file of the previous snapshot: %w", err)
+		}
+	}
+	removeStaleTemps(root, append(fileNames(files), old...), time.Now())
+	atomicfile.SyncDir(dir)
+	return nil
+}
+
+// staleAge is how long a temporary file of an interrupted write must have
+// been left untouched before a rewrite removes it: far longer than a write
+// takes, so another writer's file is never taken from under it.
+const staleAge = time.Hour
+
+// removeStaleTemps removes the temporary files (.NAME.tmp-*) that a write
+// killed half-way left beside the files named, once they are stale. Best
+// effort: what cannot be removed stays for next time.
+func removeStaleTemps(root *os.Root, names []string, now time.Time) {
+	prefixes := map[string][]string{} // folder -> ".NAME.tmp-" of its files
+	for _, n := range names {
+		dir, base := path.Split(n)
+		dir = path.Clean("./" + dir)
+		prefixes[dir] = append(prefixes[dir], "."+base+".tmp-")
+	}
+	for dir, pre := range prefixes {
+		d, err := root.Open(filepath.FromSlash(dir))
+		if err != nil {
+			continue
+		}
+		entries, _ := d.ReadDir(-1)
+		d.Close()
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !slices.ContainsFunc(pre, func(p string) bool { return strings.HasPrefix(e.Name(), p) }) {
+				continue
+			}
+			if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) >= staleAge {
+				root.Remove(filepath.Join(filepath.FromSlash(dir), e.Name()))
+			}
+		}
+	}
+}
+
+func fileNames(files []file) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.name
+	}
+	return out
+}
+
+// checkNoLinkedParent refuses a snapshot file whose folders inside the
+// snapshot (metrics/, logs/) are symbolic links or not folders: writing
+// through one would put the snapshot, or remove a file, elsewhere.
+func checkNoLinkedParent(root *os.Root, name string) error {
+	parent := path.Dir(name)
+	if parent == "." {
+		return nil
+	}
+	p := ""
+	for _, el := range strings.Split(parent, "/") {
+		p = path.Join(p, el)
+		fi, err := root.Lstat(filepath.FromSlash(p))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil // created as a real folder when written
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link: rca writes a snapshot only into real folders inside --out — remove the link, or write to a new or empty folder",
+				filepath.Join(root.Name(), filepath.FromSlash(p)))
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a folder — remove it, or write to a new or empty folder", filepath.Join(root.Name(), filepath.FromSlash(p)))
 		}
 	}
 	return nil
 }
 
-// prepareDir makes sure dir can take a snapshot and returns the files of
-// the snapshot it replaces, if any.
-func prepareDir(dir string) ([]string, error) {
+// prepareDir makes sure dir can take a snapshot, opens it as the root every
+// write goes through, and returns the files of the snapshot it replaces, if
+// any.
+func prepareDir(dir string) (*os.Root, []string, error) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, os.MkdirAll(dir, 0o755)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, err
+		}
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	case !fi.IsDir():
-		return nil, fmt.Errorf("%w: it is a file — pass a new or empty folder", ErrNotSnapshot)
+		return nil, nil, fmt.Errorf("%w: it is a file — pass a new or empty folder", ErrNotSnapshot)
 	}
-	entries, err := os.ReadDir(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	old, err := previousFiles(root)
+	if err != nil {
+		root.Close()
+		return nil, nil, err
+	}
+	return root, old, nil
+}
+
+// previousFiles lists the files of the snapshot in root, if there is one.
+func previousFiles(root *os.Root) ([]string, error) {
+	d, err := root.Open(".")
 	if err != nil {
 		return nil, err
 	}
+	entries, err := d.ReadDir(1)
+	d.Close()
 	if len(entries) == 0 {
-		return nil, nil
+		if err == nil || errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	data, _, err := readRegular(root, manifestName, maxManifestBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: the folder is not empty and has no %s — write to a new or empty folder", ErrNotSnapshot, manifestName)
 	}
@@ -123,13 +237,43 @@ func prepareDir(dir string) ([]string, error) {
 	return old.files(), nil
 }
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so a crash never leaves a half-written file.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// writeFileAtomic writes data to name in root through a temporary file and
+// a rename, so a crash never leaves a half-written file. A symbolic link at
+// name is replaced, never followed.
+func writeFileAtomic(root *os.Root, name string, data []byte) (err error) {
+	rel := filepath.FromSlash(name)
+	if dir := filepath.Dir(rel); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := filepath.Join(filepath.Dir(rel), "."+filepath.Base(rel)+".tmp-"+rand.Text())
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
 		return err
 	}
-	return atomicfile.Write(path, data, 0o644)
+	defer func() {
+		if err != nil {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
+	}
+	if err := f.Chmod(0o644); err != nil { // whatever the umask, as atomicfile does
+		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
+	}
+	if err := root.Rename(tmp, rel); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Join(root.Name(), rel), err)
+	}
+	return nil
 }
 
 // encode renders a bundle as the files of a snapshot, manifest last.
@@ -186,6 +330,10 @@ func encode(b telemetry.Bundle, meta Meta) ([]file, error) {
 	}
 	if edges == nil {
 		edges = []telemetry.Edge{}
+	}
+	if meta.Catalog != nil {
+		m.Catalog = catalogName
+		files = append(files, file{catalogName, slices.Clone(meta.Catalog)})
 	}
 	m.Changes, m.Topology = "changes.json", "topology.json"
 	for _, f := range []struct {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write puts data at path. Where path is absent or a regular file, it
@@ -45,6 +46,26 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	default:
 		return writeThrough(path, 0, data, perm)
 	}
+}
+
+// Replaces says whether Write(path, ...) would replace the content of a
+// file already there, which a command should not do without being told
+// (--force): path, links followed, is a regular file, and it is not a
+// name of an open descriptor (/dev/stdout, /dev/stderr, /dev/fd/N,
+// /proc/self/fd/N: `--out /dev/stdout > file` means the shell's file).
+// A path that does not exist, a device, a named pipe or a socket is
+// written to as a stream: false.
+func Replaces(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	return !namesDescriptor(path)
+}
+
+func namesDescriptor(path string) bool {
+	p := filepath.ToSlash(filepath.Clean(path))
+	return p == "/dev/stdout" || p == "/dev/stderr" || strings.HasPrefix(p, "/dev/fd/") || strings.HasPrefix(p, "/proc/self/fd/")
 }
 
 // writeThrough opens path for writing (creating it only if flag holds

@@ -73,3 +73,33 @@ func TestWriteDevice(t *testing.T) {
 		t.Errorf("%s was replaced", full)
 	}
 }
+
+// TestReplaces: only a file already at the path (links followed) counts as
+// replaced; devices, pipes, descriptors' names and absent paths are streams.
+func TestReplaces(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "review.md")
+	if err := os.WriteFile(file, []byte("edits"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.md")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{file, true},
+		{link, true},
+		{filepath.Join(dir, "new.md"), false},
+		{"/dev/null", false},
+		{"/dev/stdout", false},
+		{"/dev/fd/1", false},
+		{"/proc/self/fd/2", false},
+	} {
+		if got := Replaces(tt.path); got != tt.want {
+			t.Errorf("Replaces(%s) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}

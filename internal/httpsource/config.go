@@ -18,6 +18,10 @@ import (
 	"github.com/prometheus/common/model"
 )
 
+// ErrURL is a server URL that is not an http(s) URL: a setting to fix,
+// not a server that failed.
+var ErrURL = errors.New("want http://host:port or https://host/path")
+
 // Defaults of an HTTP source.
 const (
 	DefaultTimeout          = 30 * time.Second
@@ -113,7 +117,7 @@ func (c Config) Check(kind string) (Config, error) {
 			// usual mistake and must be shown as typed.
 			shown = c.URL
 		}
-		return c, fmt.Errorf("%s URL %q: want http://host:port or https://host/path", kind, shown)
+		return c, fmt.Errorf("%s URL %q: %w", kind, shown, ErrURL)
 	}
 	if u.User != nil {
 		// Credentials in the URL would be logged by every proxy on the way.

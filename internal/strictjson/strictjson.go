@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -32,6 +34,7 @@ func DescribeAt(data []byte, base int64, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var tim *time.ParseError
+	var num *strconv.NumError
 	switch {
 	case errors.As(err, &syn):
 		line, col := LineCol(data, base+syn.Offset)
@@ -48,6 +51,8 @@ func DescribeAt(data []byte, base int64, err error) error {
 			Msg: fmt.Sprintf("line %d, column %d: %s must be %s, not a JSON %s", line, col, field, jsonKind(typ.Type), typ.Value),
 			Err: err,
 		}
+	case asNumError(err, &num):
+		return &HintError{Msg: numberMessage(num.Func, num.Num), Err: err}
 	case errors.As(err, &tim):
 		return &HintError{
 			Msg: fmt.Sprintf("time %s is not RFC3339 (write it like 2024-05-01T14:00:00Z)", strconv.Quote(trimQuotes(tim.Value))),
@@ -56,6 +61,103 @@ func DescribeAt(data []byte, base int64, err error) error {
 	}
 	// Errors of custom decoders (sample values, label names, log entries) already say what is wrong.
 	return err
+}
+
+// asNumError is a bare strconv failure, as a custom decoder (a sample
+// value, a timestamp) returns it; a decoder that wrapped one in its own
+// words has said what is wrong already.
+func asNumError(err error, num **strconv.NumError) bool {
+	n, ok := err.(*strconv.NumError)
+	if ok {
+		*num = n
+	}
+	return ok
+}
+
+// numberMessage words a strconv failure of a custom decoder (a sample
+// value, a timestamp) without Go's function names.
+func numberMessage(fn, s string) string {
+	shown := s
+	if _, err := strconv.Unquote(s); err != nil {
+		shown = strconv.Quote(s)
+	}
+	if strings.HasPrefix(fn, "ParseFloat") {
+		return fmt.Sprintf("value %s is not a number (want a decimal in quotes such as \"0.25\", or \"NaN\", \"+Inf\", \"-Inf\")", shown)
+	}
+	return fmt.Sprintf("%s is not a whole number (want a timestamp in unix seconds such as 1714568400.123)", shown)
+}
+
+// Library errors of JSON decoders that name Go types and functions, and
+// what a person should read instead.
+var (
+	goFieldErr   = regexp.MustCompile(`json: cannot unmarshal (\w+) into Go struct field \w+\.([\w.]+) of type ([\w.\[\]*]+)`)
+	goValueErr   = regexp.MustCompile(`json: cannot unmarshal (\w+) into Go value of type ([\w.\[\]*]+)`)
+	strconvErr   = regexp.MustCompile(`strconv\.(Parse\w+): parsing ("(?:[^"\\]|\\.)*"): [\w ]+`)
+	iterContext  = regexp.MustCompile(`, error found in #\d+ byte of \.\.\.\|(?s:.*?)\|\.\.\.(?:, bigger context \.\.\.\|((?s:.*?))\|\.\.\.)?`)
+	iterExpect   = regexp.MustCompile(`(?:[A-Z]\w*: )?expects? (\[|\{|") or n, but found (.)`)
+	iterNumber   = regexp.MustCompile(`(?:readNumberAsString|ReadInt64|ReadFloat64|ReadUint64): invalid number`)
+	goTypePrefix = regexp.MustCompile(`(?:(?:model|v1|json)\.\w+: |(?:unmarshal|decode) (?:model\.\w+|slice|map|struct): )+`)
+)
+
+// Plain rewrites the message of a JSON library error (encoding/json's or
+// json-iterator's, as the Prometheus client returns them) in JSON terms:
+// which field, what was expected, what was found, near which text.
+// Messages it does not recognise come back unchanged.
+func Plain(msg string) string {
+	near := ""
+	if m := iterContext.FindStringSubmatch(msg); m != nil {
+		near = strings.Join(strings.Fields(m[1]), " ")
+		msg = iterContext.ReplaceAllString(msg, "")
+	}
+	msg = goTypePrefix.ReplaceAllString(msg, "")
+	msg = goFieldErr.ReplaceAllStringFunc(msg, func(s string) string {
+		m := goFieldErr.FindStringSubmatch(s)
+		return fmt.Sprintf("%s must be %s, not a JSON %s", strconv.Quote(m[2]), goKind(m[3]), m[1])
+	})
+	msg = goValueErr.ReplaceAllStringFunc(msg, func(s string) string {
+		m := goValueErr.FindStringSubmatch(s)
+		return fmt.Sprintf("expected %s, found a JSON %s", goKind(m[2]), m[1])
+	})
+	msg = strconvErr.ReplaceAllStringFunc(msg, func(s string) string {
+		m := strconvErr.FindStringSubmatch(s)
+		num := m[2]
+		if u, err := strconv.Unquote(num); err == nil {
+			num = u
+		}
+		return numberMessage(m[1], num)
+	})
+	msg = iterNumber.ReplaceAllString(msg, "a timestamp or number is not a number")
+	msg = iterExpect.ReplaceAllStringFunc(msg, func(s string) string {
+		m := iterExpect.FindStringSubmatch(s)
+		want := map[string]string{"[": "a list", "{": "an object", `"`: "a string"}[m[1]]
+		return fmt.Sprintf("expected %s, found %s", want, strconv.Quote(m[2]))
+	})
+	if near != "" {
+		if len(near) > 80 {
+			near = near[len(near)-80:]
+		}
+		msg += " (near " + strconv.Quote(near) + ")"
+	}
+	return msg
+}
+
+// goKind names the JSON shape of a Go type named in a library message.
+func goKind(t string) string {
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "an object"
+	}
+	return "another JSON type"
 }
 
 var ErrEmpty = errors.New("empty file (expected a JSON document)")

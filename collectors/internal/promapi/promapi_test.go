@@ -111,8 +111,8 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 		{"no data", `{"status":"success"}`, nil, `has no "data"`},
 		{"data not object", `{"status":"success","data":[1]}`, nil, `line 1, column 28: "data" must be an object, not a JSON array`},
 		{"bad label name", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"":"x"},"values":[]}]}}`, nil, `"" is not a valid label name`},
-		{"bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"one"]]}]}}`, nil, `invalid syntax`},
-		{"bad time", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`, nil, `in data.result`},
+		{"bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"one"]]}]}}`, nil, `in data.result: value "one" is not a number (want a decimal in quotes`},
+		{"bad time", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`, nil, `in data.result: "x" is not a whole number (want a timestamp in unix seconds`},
 		{"truncated", promSeeds[0][:80], nil, "invalid JSON at line 1, column 80"},
 	}
 	for _, tc := range tests {
