@@ -54,8 +54,8 @@ func tailOutage(adjacent bool) telemetry.Bundle {
 
 func TestCarriedOverTailDoesNotOutrankAnOutage(t *testing.T) {
 	res := Analyze(tailOutage(false), defaultCatalog(), Options{})
-	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "web" {
-		t.Fatalf("root causes %v, want web's outage first: the compactor's storm ended before the window", causes(res))
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "web" || res.RootCauses[0].Metric != "nginx_up" {
+		t.Fatalf("root causes %v, want web's outage (nginx_up) first: the compactor's storm ended before the window", causes(res))
 	}
 	var tail *Finding
 	for i, a := range res.Anomalies {

@@ -183,10 +183,19 @@ func explains(c *serviceState, t time.Time, tol time.Duration) bool {
 }
 
 // candidateFinding is the finding that best says why a service is the cause:
-// its linked change, else its deepest and strongest anomaly.
+// its linked change, else its outage (an up gauge at 0), else its deepest
+// and strongest anomaly.
 func candidateFinding(s *serviceState) Finding {
-	if s.change != nil {
+	if s.change != nil && (!s.change.carried || !s.down) {
 		return s.change.finding
+	}
+	if s.down {
+		// Its outage is the state change that explains the rest of it.
+		for _, f := range s.anomalous {
+			if isUpGauge(f.Metric) && f.ObservedValue == 0 && f.BaselineValue == 1 {
+				return f
+			}
+		}
 	}
 	best := s.anomalous[0]
 	for _, f := range s.anomalous[1:] {
