@@ -84,13 +84,6 @@ func num(v float64) string { return units.Number(v) }
 // sig3 is v with 3 significant digits, trailing zeros dropped.
 func sig3(v float64) string { return units.Sig3(v) }
 
-// formatValue renders v in the unit the catalog gave it, as the analysis's
-// explanations do (units.Format).
-func formatValue(v float64, unit string) string { return units.Format(v, unit) }
-
-// formatDuration is a short human duration: 200ms, 1.5s, 2m, 1h30m, 7d.
-func formatDuration(d time.Duration) string { return units.Duration(d) }
-
 // clock formats t as UTC HH:MM:SS, with the date in front when it is not
 // the report's day (a baseline a week earlier, a deploy before midnight).
 func clock(t time.Time, day string) string {
@@ -119,7 +112,7 @@ func span(w telemetry.Window, day string) string {
 	}
 	s := clock(w.From, day) + " - " + clock(w.To, day) + " UTC"
 	if !w.From.IsZero() && !w.To.IsZero() {
-		s += " (" + formatDuration(w.Duration()) + ")"
+		s += " (" + units.Duration(w.Duration()) + ")"
 	}
 	return s
 }
@@ -265,7 +258,7 @@ func evidence(f analysis.Finding, day string, prev *analysis.Finding) []string {
 		}
 	} else {
 		parts = append(parts,
-			"baseline "+formatValue(f.BaselineValue, f.Unit)+" -> "+formatValue(f.ObservedValue, f.Unit),
+			"baseline "+units.Format(f.BaselineValue, f.Unit)+" -> "+units.Format(f.ObservedValue, f.Unit),
 			"onset "+clock(f.Onset, day))
 	}
 	if prev != nil {
@@ -293,9 +286,9 @@ func leadTime(cause, effect analysis.Finding) string {
 	}
 	switch d := e.Sub(c); {
 	case d > 0:
-		return formatDuration(d) + " before the link above"
+		return units.Duration(d) + " before the link above"
 	case d < 0:
-		return formatDuration(-d) + " after the link above"
+		return units.Duration(-d) + " after the link above"
 	}
 	return "same time as the link above"
 }
@@ -373,8 +366,8 @@ func patternFacts(p analysis.LogPattern, day string) []string {
 	}
 	parts := []string{
 		kind,
-		"baseline " + plural(p.BaselineCount, "line", "lines") + " (" + formatValue(p.BaselineRate, "per_minute") + ") -> window " +
-			plural(p.WindowCount, "line", "lines") + " (" + formatValue(p.WindowRate, "per_minute") + ")",
+		"baseline " + plural(p.BaselineCount, "line", "lines") + " (" + units.Format(p.BaselineRate, "per_minute") + ") -> window " +
+			plural(p.WindowCount, "line", "lines") + " (" + units.Format(p.WindowRate, "per_minute") + ")",
 	}
 	if !p.Onset.IsZero() {
 		parts = append(parts, "onset "+clock(p.Onset, day))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -282,7 +283,7 @@ func newHTMLPage(r analysis.Result) htmlPage {
 		}
 		s := htmlSymptom{
 			Service: serviceName(f.Service), Title: t,
-			Observed: formatValue(f.ObservedValue, f.Unit), Baseline: formatValue(f.BaselineValue, f.Unit),
+			Observed: units.Format(f.ObservedValue, f.Unit), Baseline: units.Format(f.BaselineValue, f.Unit),
 			Onset: clock(f.Onset, day),
 		}
 		if ser, ok := r.Evidence[f.SeriesID]; ok && f.SeriesID != "" {
@@ -328,8 +329,8 @@ func htmlLinkOf(f analysis.Finding, n int, above []analysis.Finding, day string)
 		}
 	} else {
 		l.Facts = append(l.Facts,
-			htmlFact{Name: "Baseline", Value: formatValue(f.BaselineValue, f.Unit)},
-			htmlFact{Name: "Observed", Value: formatValue(f.ObservedValue, f.Unit), Strong: true},
+			htmlFact{Name: "Baseline", Value: units.Format(f.BaselineValue, f.Unit)},
+			htmlFact{Name: "Observed", Value: units.Format(f.ObservedValue, f.Unit), Strong: true},
 			htmlFact{Name: "Onset", Value: clock(f.Onset, day)},
 		)
 	}
@@ -394,8 +395,8 @@ func linkChart(r analysis.Result, f analysis.Finding, chainAbove []analysis.Find
 		c := barChart{Label: label + ", log lines per minute"}
 		for i, p := range pats {
 			g := barGroup{Bars: []bar{
-				{Label: "baseline", Value: p.BaselineRate, Text: formatValue(p.BaselineRate, "per_minute") + " (" + plural(p.BaselineCount, "line", "lines") + ")"},
-				{Label: "window", Value: p.WindowRate, Text: formatValue(p.WindowRate, "per_minute") + " (" + plural(p.WindowCount, "line", "lines") + ")", Hot: true},
+				{Label: "baseline", Value: p.BaselineRate, Text: units.Format(p.BaselineRate, "per_minute") + " (" + plural(p.BaselineCount, "line", "lines") + ")"},
+				{Label: "window", Value: p.WindowRate, Text: units.Format(p.WindowRate, "per_minute") + " (" + plural(p.WindowCount, "line", "lines") + ")", Hot: true},
 			}}
 			if len(pats) > 1 {
 				g.Caption = "log pattern " + strconv.Itoa(i+1)
@@ -405,8 +406,8 @@ func linkChart(r analysis.Result, f analysis.Finding, chainAbove []analysis.Find
 		return c.svg()
 	}
 	return barChart{Label: label, Groups: []barGroup{{Bars: []bar{
-		{Label: "baseline", Value: f.BaselineValue, Text: formatValue(f.BaselineValue, f.Unit)},
-		{Label: "observed", Value: f.ObservedValue, Text: formatValue(f.ObservedValue, f.Unit), Hot: true},
+		{Label: "baseline", Value: f.BaselineValue, Text: units.Format(f.BaselineValue, f.Unit)},
+		{Label: "observed", Value: f.ObservedValue, Text: units.Format(f.ObservedValue, f.Unit), Hot: true},
 	}}}}.svg()
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -86,7 +87,7 @@ func PlainEndpointSentence(e analysis.EndpointImpact) string { return endpointSe
 func endpointSentence(e analysis.EndpointImpact, plain bool) string {
 	var parts []string
 	if e.ErrorRatio.Known() {
-		ratio := formatValue(float64(e.ErrorRatio), "ratio")
+		ratio := units.Format(float64(e.ErrorRatio), "ratio")
 		var p string
 		switch {
 		case e.BaselineErrorRatio.Known() && !worse(float64(e.ErrorRatio), float64(e.BaselineErrorRatio), 0.001):
@@ -94,7 +95,7 @@ func endpointSentence(e analysis.EndpointImpact, plain bool) string {
 		default:
 			p = ratio + " of requests fail"
 			if e.BaselineErrorRatio.Known() {
-				p += " (normally " + formatValue(float64(e.BaselineErrorRatio), "ratio") + ")"
+				p += " (normally " + units.Format(float64(e.BaselineErrorRatio), "ratio") + ")"
 			}
 			if e.FailedRequests.Known() && e.FailedRequests >= 0.5 {
 				p += ", about " + count(float64(e.FailedRequests))
@@ -106,7 +107,7 @@ func endpointSentence(e analysis.EndpointImpact, plain bool) string {
 		parts = append(parts, p)
 	}
 	if e.Latency.Known() {
-		lat := formatValue(float64(e.Latency), "seconds")
+		lat := units.Format(float64(e.Latency), "seconds")
 		name := e.LatencySignal
 		if name == "" {
 			name = "latency"
@@ -119,21 +120,21 @@ func endpointSentence(e analysis.EndpointImpact, plain bool) string {
 			p = "responses as fast as usual"
 		case plain:
 			p = "responses are " + sig3(float64(e.Latency/e.BaselineLatency)) + "x slower than usual (up to " + lat +
-				" instead of " + formatValue(float64(e.BaselineLatency), "seconds") + ")"
+				" instead of " + units.Format(float64(e.BaselineLatency), "seconds") + ")"
 		case !e.BaselineLatency.Known() || e.BaselineLatency <= 0:
 			p = name + " " + lat
 		case !worse(float64(e.Latency), float64(e.BaselineLatency), 0):
 			p = "responses as fast as usual (" + name + " " + lat + ")"
 		default:
 			p = "responses are " + sig3(float64(e.Latency/e.BaselineLatency)) + "x slower than usual (" +
-				name + " " + lat + ", normally " + formatValue(float64(e.BaselineLatency), "seconds") + ")"
+				name + " " + lat + ", normally " + units.Format(float64(e.BaselineLatency), "seconds") + ")"
 		}
 		parts = append(parts, p)
 	}
 	if e.Availability.Known() {
-		p := "up " + formatValue(float64(e.Availability), "ratio") + " of the time"
+		p := "up " + units.Format(float64(e.Availability), "ratio") + " of the time"
 		if e.BaselineAvailability.Known() {
-			p += " (normally " + formatValue(float64(e.BaselineAvailability), "ratio") + ")"
+			p += " (normally " + units.Format(float64(e.BaselineAvailability), "ratio") + ")"
 		}
 		parts = append(parts, p)
 	}
@@ -224,7 +225,7 @@ func impactMarkdown(imp analysis.Impact) string {
 func LinkLine(f analysis.Finding, day string) string {
 	p := []string{serviceName(f.Service), clock(when(f), day)}
 	if !isChange(f) {
-		p = append(p, formatValue(f.ObservedValue, f.Unit))
+		p = append(p, units.Format(f.ObservedValue, f.Unit))
 	}
 	return layerName(f.Layer) + ": " + title(f) + " (" + strings.Join(p, ", ") + ")"
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/internal/units"
 )
 
 // RenderMarkdown writes the report as Markdown for a ticket or an incident
@@ -89,8 +90,8 @@ func markdownSymptoms(b *strings.Builder, r analysis.Result, day string) {
 		if f.Heuristic {
 			sig += " (" + heuristicNote + ")"
 		}
-		row(b, serviceName(f.Service), sig, formatValue(f.ObservedValue, f.Unit),
-			formatValue(f.BaselineValue, f.Unit), clock(f.Onset, day))
+		row(b, serviceName(f.Service), sig, units.Format(f.ObservedValue, f.Unit),
+			units.Format(f.BaselineValue, f.Unit), clock(f.Onset, day))
 	}
 }
 
@@ -134,7 +135,7 @@ func markdownChain(b *strings.Builder, r analysis.Result, day string) {
 	for i, f := range r.Chain {
 		p := []string{serviceName(f.Service), clock(when(f), day)}
 		if !isChange(f) {
-			p = append(p, formatValue(f.ObservedValue, f.Unit))
+			p = append(p, units.Format(f.ObservedValue, f.Unit))
 		}
 		fmt.Fprintf(b, "%d. **%s**: %s (%s)\n", i+1, escapeMarkdown(layerName(f.Layer)), escapeMarkdown(title(f)), escapeMarkdown(strings.Join(p, ", ")))
 		var prev *analysis.Finding

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -176,7 +177,7 @@ func (s timeScale) contains(t time.Time) bool {
 // axisValue is formatValue, or a short exponent form when that is too long
 // for the gutter (values near the float64 limits).
 func axisValue(v float64, unit string) string {
-	if s := formatValue(v, unit); runeLen(s) <= 14 {
+	if s := units.Format(v, unit); runeLen(s) <= 14 {
 		return s
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)

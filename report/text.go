@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/internal/units"
 )
 
 // textWidth is the terminal width the text format fits in.
@@ -147,8 +148,8 @@ func (t *textBuilder) symptoms(r analysis.Result, day string) {
 			t.wrap("  ", "  ", "... and "+plural(len(r.Symptoms)-i, "more symptom", "more symptoms")+" (see the JSON output).", styleNone)
 			break
 		}
-		s := serviceName(f.Service) + ": " + title(f) + " at " + formatValue(f.ObservedValue, f.Unit) +
-			" (baseline " + formatValue(f.BaselineValue, f.Unit) + "), since " + clock(f.Onset, day)
+		s := serviceName(f.Service) + ": " + title(f) + " at " + units.Format(f.ObservedValue, f.Unit) +
+			" (baseline " + units.Format(f.BaselineValue, f.Unit) + "), since " + clock(f.Onset, day)
 		if f.Heuristic {
 			s += " (" + heuristicNote + ")"
 		}
@@ -258,7 +259,7 @@ func (t *textBuilder) chain(r analysis.Result, day string) {
 		titles[i] = title(f)
 		p := []string{serviceName(f.Service), clock(when(f), day)}
 		if !isChange(f) {
-			p = append(p, formatValue(f.ObservedValue, f.Unit))
+			p = append(p, units.Format(f.ObservedValue, f.Unit))
 		}
 		parens[i] = "(" + strings.Join(p, ", ") + ")"
 		width = max(width, runeLen(titles[i]))

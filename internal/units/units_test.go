@@ -55,6 +55,31 @@ func TestFormat(t *testing.T) {
 		{math.NaN(), "bytes", "n/a"},
 		{math.Inf(1), "seconds", "+Inf"},
 		{math.Inf(-1), "", "-Inf"},
+		{0.38, "ratio", "38%"},
+		{0.001, "ratio", "0.1%"},
+		{0.123456, "ratio", "12.3%"},
+		{0.2, "seconds", "200ms"},
+		{30, "seconds", "30s"},
+		{7200, "seconds", "2h"},
+		{412 * 1024 * 1024, "bytes", "412 MiB"},
+		{0.5, "per_second", "0.5/s"},
+		{-0.25, "count", "-0.25"},
+		{math.NaN(), "ratio", "n/a"},
+		// Defect 5 of issue 17: 1e308 printed as a 309-digit number.
+		{1e308, "cores", "1e+308 cores"},
+		{-1e308, "", "-1e+308"},
+		{math.MaxFloat64, "per_second", "1.8e+308/s"},
+		{999e12, "", "999T"},
+		{1e15, "", "1e+15"},
+		{3 << 50, "bytes", "3 PiB"},
+		{1e-300, "", "1e-300"},
+		{1.5e-7, "percent", "1.5e-07%"},
+		{1e308, "seconds", "2.78e+304h"},
+	}
+	for _, tt := range tests {
+		if got := Format(tt.v, tt.unit); len(got) > 20 {
+			t.Errorf("Format(%v, %q) = %q: %d characters", tt.v, tt.unit, got, len(got))
+		}
 	}
 	for _, tt := range tests {
 		if got := Format(tt.v, tt.unit); got != tt.want {
@@ -78,6 +103,13 @@ func TestDuration(t *testing.T) {
 		{2 * time.Hour, "2h"},
 		{7 * 24 * time.Hour, "7d"},
 		{-30 * time.Second, "-30s"},
+		{12 * time.Second, "12s"},
+		{70 * time.Second, "1m10s"},
+		{30 * time.Minute, "30m"},
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{time.Hour + 5*time.Second, "1h0m5s"},
+		{-12 * time.Second, "-12s"},
 	}
 	for _, tt := range tests {
 		if got := Duration(tt.d); got != tt.want {
