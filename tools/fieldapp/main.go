@@ -123,13 +123,29 @@ func instrument(route string, requests *prometheus.CounterVec, duration *prometh
 	})
 }
 
-// calibrate returns how many hashing rounds take about d of CPU here.
+// calibrate returns how many hashing rounds take about d of CPU here. It
+// times the probe in process CPU time, not wall time, so a busy machine
+// (a CI run with other tests beside it) that deschedules the probe does not
+// make every request burn a fraction of d.
 func calibrate(d time.Duration) int {
-	const probe = 20000
-	start := time.Now()
-	burnCPU(context.Background(), probe)
-	per := time.Since(start) / probe
+	const chunk, enough = 2000, 50 * time.Millisecond
+	start := cpuTime()
+	rounds := 0
+	for cpuTime()-start < enough {
+		burnCPU(context.Background(), chunk)
+		rounds += chunk
+	}
+	per := (cpuTime() - start) / time.Duration(rounds)
 	return max(1, int(d/max(per, 1)))
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		log.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // burnCPU hashes for n rounds, stopping early (false) when ctx is done.
