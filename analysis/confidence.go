@@ -31,8 +31,8 @@ import (
 //   - origin: +1 when the call graph shows no anomalous callee that explains
 //     it, −1 when one does, 0 without a call graph;
 //   - change: 1 when the evidence is a change (deploy, config, restart);
-//   - errors: log1p of how many of the service's anomalous signals that
-//     rose are the service logging errors: lines at an error level (error,
+//   - errors: 1 when one of the service's anomalous signals that rose is
+//     the service logging errors: lines at an error level (error,
 //     critical, fatal, ...), error log templates, the catalog's log signals
 //     of errors and panics (see isError). Code faults, failed dependencies
 //     and bad deploys log new errors; normal variation seldom does;
@@ -52,15 +52,15 @@ import (
 // dataset weighted equally. The tool prints the fit, the calibration per
 // dataset and a leave-one-dataset-out check (fit on two, score the third).
 var confidenceWeights = [1 + numConfidenceFeatures]float64{
-	-6.383, // intercept
-	0.947,  // strength
-	0.708,  // margin
-	1.161,  // share
-	1.757,  // breadth
-	0.710,  // first
-	-0.440, // origin
+	-7.097, // intercept
+	1.173,  // strength
+	0.883,  // margin
+	1.429,  // share
+	1.826,  // breadth
+	0.826,  // first
+	-0.176, // origin
 	1.386,  // change: the prior ln 4, not fitted (see ConfidencePriors)
-	1.319,  // errors
+	1.008,  // errors
 }
 
 // ConfidencePriors are the weights of features that never occur in the
@@ -116,10 +116,15 @@ func confidenceStage(r *run) {
 	}
 	feats := candidateFeatures(r)
 	model := ConfidenceModel(confidenceWeights[:])
+	left := 1.0
 	for i := range r.res.RootCauses {
 		c := &r.res.RootCauses[i]
 		c.Features = feats[i]
-		c.Confidence = round(model.Probability(feats[i]), 3)
+		// One incident, one root cause: the candidates' chances cannot add
+		// up to more than one, so a lower candidate gets at most what the
+		// better ones leave (the model scores each on its own).
+		c.Confidence = round(math.Min(model.Probability(feats[i]), left), 3)
+		left = math.Max(0, left-c.Confidence)
 	}
 	r.res.Verdict = verdict(r.res.RootCauses)
 }
@@ -187,17 +192,16 @@ func candidateFeatures(r *run) [][]float64 {
 		}
 		if st != nil && !r.g.empty() {
 			x[5] = 1
-			for _, d := range sortedKeys(r.g.descendants(st.name)) {
-				if cst := r.states[d]; cst != nil && len(st.anomalous) > 0 && explains(cst, st.onset, r.tol) {
-					x[5] = -1
-					break
-				}
+			if len(st.anomalous) > 0 && explainedByCallee(st, r.states, r.g, r.tol) {
+				x[5] = -1
 			}
 		}
 		if c.Change != nil {
 			x[6] = 1
 		}
-		x[7] = math.Log1p(float64(errorSignals(st)))
+		if errorSignals(st) > 0 {
+			x[7] = 1
+		}
 		out[i] = x
 	}
 	return out

@@ -11,15 +11,19 @@ import (
 // signal is one series made ready for scoring: classified, placed on a
 // service, split into baseline and window points.
 type signal struct {
-	series   telemetry.Series
-	cls      catalog.Classification
-	service  string
-	callee   string
-	infra    bool
-	base     []telemetry.Point
-	win      []telemetry.Point
-	isRate   bool
-	fromLogs bool
+	series  telemetry.Series
+	cls     catalog.Classification
+	service string
+	callee  string
+	infra   bool
+	base    []telemetry.Point
+	win     []telemetry.Point
+	isRate  bool
+	// perSample marks a count of events per sample: a counter's name
+	// (_total, _count) on a series that is not cumulative, as exporters of
+	// per-interval counts and recorded datasets write them.
+	perSample bool
+	fromLogs  bool
 	// rated is the per-second rate of a counter (isRate), for charts.
 	rated []telemetry.Point
 }
@@ -54,6 +58,7 @@ func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
 			sig.isRate, sig.rated = true, pts
 			sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
 		}
+		sig.perSample = !sig.isRate && isCountName(s.Metric)
 		sig.base, sig.win = split(pts, b.Baseline, b.Window)
 		out = append(out, sig)
 	}
@@ -104,6 +109,11 @@ func isCounterName(name string) bool {
 		}
 	}
 	return false
+}
+
+// isCountName reports whether a metric's name says it counts events.
+func isCountName(name string) bool {
+	return strings.HasSuffix(name, "_total") || strings.HasSuffix(name, "_count")
 }
 
 // rateUnit is the unit of a counter's per-second rate, given the unit the

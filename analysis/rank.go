@@ -61,6 +61,12 @@ func (s *serviceState) deepest() int {
 // state change is the cause, degraded performance its effect).
 var layerWeight = map[int]float64{-1: 0.5, 0: 0.7, 1: 0.8, 2: 1.0, 3: 1.2}
 
+// errorWeight credits a service that logs errors in the window (see
+// isError) while nothing it calls explains them: its own word that
+// something failed in it, which normal variation, new activity included,
+// seldom brings. Errors that follow a callee's trouble are its echo.
+const errorWeight = 1.5
+
 // rankServices scores every service as a root-cause candidate. The score
 // multiplies how abnormal the service is by how much of it moved, its
 // deepest anomalous layer, whether it started early, whether the call graph
@@ -112,6 +118,9 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			score *= onsetWeight(s.onset, onsets, tol)
 			score *= graphWeight(s, states, g, tol)
 		}
+		if errorSignals(s) > 0 && !explainedByCallee(s, states, g, tol) {
+			score *= errorWeight
+		}
 		if s.down && (s.change == nil || s.change.carried) {
 			score *= 1.5 // its outage is the state change, as a change's would be, with no gap to credit
 		}
@@ -154,11 +163,8 @@ func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol 
 		return 1
 	}
 	w := 1.0
-	for _, d := range sortedKeys(g.descendants(s.name)) {
-		if c := states[d]; c != nil && explains(c, s.onset, tol) {
-			w = 0.5
-			break
-		}
+	if explainedByCallee(s, states, g, tol) {
+		w = 0.5
 	}
 	victims := 0
 	for a := range g.ancestors(s.name) {
@@ -169,13 +175,33 @@ func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol 
 	return w * (1 + 0.1*float64(min(victims, 5)))
 }
 
-// explains reports whether one of c's anomalies, or its change, was under way at t.
-func explains(c *serviceState, t time.Time, tol time.Duration) bool {
+// explainedByCallee reports whether an anomaly of a service s calls,
+// directly or not, explains s's own (see explains).
+func explainedByCallee(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) bool {
+	if g.empty() {
+		return false
+	}
+	for _, d := range sortedKeys(g.descendants(s.name)) {
+		if c := states[d]; c != nil && explains(c, s.onset, tol, explainShare*min(s.peak, compressKnee)) {
+			return true
+		}
+	}
+	return false
+}
+
+// explainShare is how strong, against the caller's strongest anomaly, a
+// callee's anomaly must be to explain it: a callee that barely moved does
+// not account for a caller that moved a lot.
+const explainShare = 0.5
+
+// explains reports whether one of c's anomalies at least as strong as
+// atLeast, or its change, was under way at t.
+func explains(c *serviceState, t time.Time, tol time.Duration, atLeast float64) bool {
 	if c.change != nil && !before(t, c.change.finding.Onset, tol) {
 		return true
 	}
 	for _, f := range c.anomalous {
-		if !before(t, f.Onset, tol) && !before(f.Until, t, tol) {
+		if f.Score >= atLeast && !before(t, f.Onset, tol) && !before(f.Until, t, tol) {
 			return true
 		}
 	}

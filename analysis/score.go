@@ -174,8 +174,8 @@ func negligible(s signal, sc seriesScore) bool {
 	if !sc.anomalous {
 		return false
 	}
-	perSecond := s.cls.Unit == "per_second"
-	perSample := !perSecond && !s.isRate && s.cls.Unit == "count"
+	perSample := !s.isRate && (s.cls.Unit == "count" || s.perSample)
+	perSecond := !perSample && s.cls.Unit == "per_second"
 	if !perSecond && !perSample {
 		return false
 	}

@@ -1,0 +1,114 @@
+package analysis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// uncatalogued appends a series no catalog signal knows (its name decides
+// how it is read), with one value per minute from shape.
+func (f *fixture) uncatalogued(metric string, labels telemetry.Labels, s shape) *fixture {
+	var pts []telemetry.Point
+	for m := -60; m < 30; m++ {
+		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: s(m)})
+	}
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels, Points: pts})
+	return f
+}
+
+func pulse(from, to int, v float64) shape {
+	return func(m int) float64 {
+		if m >= from && m < to {
+			return v
+		}
+		return 0
+	}
+}
+
+// A count per sample (a counter's name on a series that is not cumulative,
+// as exporters of per-interval counts write them) that rose from a flat
+// zero by an event or two is no news; forty events a minute are.
+func TestPerSampleCountsOffAFlatZero(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		metric    string
+		shape     shape
+		anomalous bool
+	}{
+		{"one event", "jobs_failed_count", pulse(10, 11, 1), false},
+		{"two events", "jobs_failed_total", pulse(10, 12, 1), false},
+		{"forty a minute for ten minutes", "jobs_failed_count", pulse(10, 20, 40), true},
+		{"three a minute for ten minutes", "jobs_failed_total", pulse(10, 20, 3), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(1).uncatalogued(tc.metric, svc("worker"), tc.shape)
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			if got := len(res.Anomalies) > 0; got != tc.anomalous {
+				t.Errorf("anomalous = %v (%+v), want %v", got, res.Anomalies, tc.anomalous)
+			}
+		})
+	}
+}
+
+// A callee that barely moved does not explain a caller that moved a lot:
+// the caller stays an origin (it is not halved as the callee's victim).
+func TestABarelyMovedCalleeExplainsNothing(t *testing.T) {
+	f := newFixture(3).edge("api", "auth").
+		add("cpu_usage", svc("api"), stepAt(10, 0.3, 1.9), 0.03).
+		add("cpu_usage", svc("auth"), stepAt(9, 0.2, 0.33), 0.02)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	var auth *Finding
+	for i, a := range res.Anomalies {
+		if a.Service == "auth" {
+			auth = &res.Anomalies[i]
+		}
+	}
+	if auth == nil || auth.Score >= explainShare*compressKnee {
+		t.Fatalf("the fixture's auth anomaly must be weak but present: %+v", auth)
+	}
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %+v, want api first", res.RootCauses)
+	}
+	if origin := res.RootCauses[0].Features[5]; origin != 1 {
+		t.Errorf("api's origin feature = %v, want 1 (auth's weak anomaly explains nothing)", origin)
+	}
+}
+
+// Of two services whose activity rose alike from nothing, the one logging
+// errors (and calling nothing that explains them) is the likelier cause.
+func TestOwnErrorsOutrankNewActivity(t *testing.T) {
+	f := newFixture(4).
+		uncatalogued("log_lines_count", svc("indexer", "level", "INFO"), pulse(10, 25, 30)).
+		uncatalogued("log_lines_count", svc("worker", "level", "ERROR"), pulse(10, 25, 30))
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "worker" {
+		t.Fatalf("root causes %+v, want worker (its own errors) first", res.RootCauses)
+	}
+	// Alike but for the errors: the ranking, not the name order, decided.
+	if res.RootCauses[0].Score <= res.RootCauses[1].Score {
+		t.Errorf("worker %.3f does not outscore indexer %.3f", res.RootCauses[0].Score, res.RootCauses[1].Score)
+	}
+}
+
+// One incident, one root cause: the candidates' confidences never add up to
+// more than one, whatever the model gives each on its own.
+func TestConfidencesAddUpToAtMostOne(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		res := Analyze(piChain(seed).b, defaultCatalog(), Options{})
+		sum := 0.0
+		for _, c := range res.RootCauses {
+			if c.Confidence < 0 || c.Confidence > 1 {
+				t.Fatalf("seed %d: %s confidence %v out of [0, 1]", seed, c.Service, c.Confidence)
+			}
+			sum += c.Confidence
+		}
+		if sum > 1+1e-9 {
+			t.Errorf("seed %d: confidences add up to %.3f", seed, sum)
+		}
+		if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "checkout" || res.RootCauses[0].Confidence < ConfidenceThreshold {
+			t.Errorf("seed %d: top %+v, want checkout named", seed, res.RootCauses)
+		}
+	}
+}
