@@ -16,7 +16,7 @@ import (
 // anomalous ones, as findings, on their services.
 func scoreStage(r *run) {
 	r.sigs = prepare(r.b, r.cat)
-	scored, skipped := scoreAll(r.sigs, r.stopped)
+	scored, skipped := scoreAll(r.sigs, r.b.Baseline, r.stopped)
 	r.step, r.steps = sampling(r.sigs)
 	r.tol = max(2*r.step, time.Minute)
 	r.res.Stats.Series = len(scored)
@@ -88,12 +88,15 @@ type scoredSignal struct {
 
 // scoreAll scores every signal that has enough data, and counts the rest.
 // It ends early when stop, asked with each signal's index, says so.
-func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skipped int) {
+func scoreAll(sigs []signal, baseline telemetry.Window, stop func(i int) bool) (scored []scoredSignal, skipped int) {
 	for i, s := range sigs {
 		if stop(i) {
 			return scored, skipped
 		}
 		sc, ok := scoreSeries(s.base, s.win, s.cls.Direction)
+		if !ok && shortByConstruction(s, baseline) {
+			sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction)
+		}
 		if !ok {
 			skipped++
 			continue
@@ -106,6 +109,20 @@ func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skip
 		scored = append(scored, ss)
 	}
 	return scored, skipped
+}
+
+// shortByConstruction reports whether a signal's baseline is too short to
+// hold minBaselinePoints samples at the signal's own step (its smallest
+// interval in the window), rather than the signal missing samples.
+func shortByConstruction(s signal, baseline telemetry.Window) bool {
+	if len(s.win) < 2 {
+		return false
+	}
+	step := s.win[1].T.Sub(s.win[0].T)
+	for i := 2; i < len(s.win); i++ {
+		step = min(step, s.win[i].T.Sub(s.win[i-1].T))
+	}
+	return step > 0 && baseline.Duration() < time.Duration(minBaselinePoints)*step
 }
 
 // finding describes a scored signal for people.

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,45 @@ func TestConfidencesAddUpToAtMostOne(t *testing.T) {
 		if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "checkout" || res.RootCauses[0].Confidence < ConfidenceThreshold {
 			t.Errorf("seed %d: top %+v, want checkout named", seed, res.RootCauses)
 		}
+	}
+}
+
+// A baseline of one sample (five minutes at a five-minute step) shows no
+// spread, but the window still moved: what moved most against its level
+// ranks first, the result says the baseline was too short, and no cause
+// is named on it.
+func TestOneSampleBaselineStillRanks(t *testing.T) {
+	const step = 5 * time.Minute
+	b := telemetry.Bundle{
+		Baseline: telemetry.Window{From: t0.Add(-step), To: t0},
+		Window:   telemetry.Window{From: t0, To: t0.Add(4 * step)},
+	}
+	add := func(service string, before, after float64) {
+		var pts []telemetry.Point
+		for i := -1; i < 4; i++ {
+			v := before
+			if i >= 2 {
+				v = after
+			}
+			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(i) * step), V: v})
+		}
+		b.Series = append(b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc(service), Points: pts})
+	}
+	add("api", 0.3, 0.9)
+	add("db", 0.5, 0.52)
+	add("web", 0.2, 0.2)
+	res := Analyze(b, defaultCatalog(), Options{})
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %+v, want api first", res.RootCauses)
+	}
+	if res.Verdict != VerdictNothingStandsOut || res.RootCauses[0].Confidence > 0.1 {
+		t.Errorf("verdict %s, confidence %v: a one-sample baseline cannot carry a verdict", res.Verdict, res.RootCauses[0].Confidence)
+	}
+	warned := false
+	for _, w := range res.Warnings {
+		warned = warned || strings.Contains(w, "too short to judge")
+	}
+	if !warned {
+		t.Errorf("warnings %q do not say the baseline was too short", res.Warnings)
 	}
 }

@@ -35,6 +35,16 @@ func compress(s float64) float64 {
 	return compressKnee * (1 + math.Log(s/compressKnee))
 }
 
+// minBaselinePoints is the fewest baseline samples that show a spread. A
+// series with fewer is skipped, unless the baseline itself is too short to
+// hold more at the series' step (see scoreShortBaseline): then the spread
+// is unknown, not the data missing, and the result warns that the baseline
+// was too short to judge.
+const (
+	minBaselinePoints   = 3
+	shortBaselineSpread = 0.1
+)
+
 // seriesScore is how one series behaves in the window against its baseline.
 type seriesScore struct {
 	stats baselineStats
@@ -67,14 +77,32 @@ func directional(z float64, d catalog.Direction) float64 {
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
 func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
-	if len(base) < 3 || len(win) == 0 {
+	if len(base) < minBaselinePoints || len(win) == 0 {
 		return seriesScore{}, false
 	}
+	return scoreAgainst(base, win, dir, 0)
+}
+
+// scoreShortBaseline scores a series whose baseline is too short to hold
+// minBaselinePoints samples at its step (a 5-minute baseline at a 5-minute
+// step is one sample), against a spread of shortBaselineSpread of its
+// level: what moved most, relative to where it was, still ranks first.
+func scoreShortBaseline(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
+	if len(base) == 0 || len(win) == 0 {
+		return seriesScore{}, false
+	}
+	return scoreAgainst(base, win, dir, shortBaselineSpread)
+}
+
+// scoreAgainst is scoreSeries with the baseline's spread at least minSpread
+// of its level.
+func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread float64) (seriesScore, bool) {
 	bv := make([]float64, len(base))
 	for i, p := range base {
 		bv[i] = p.V
 	}
 	st := fitBaseline(bv)
+	st.scale = math.Max(st.scale, minSpread*math.Abs(st.median))
 	var s seriesScore
 	s.stats = st
 	for _, v := range bv {
