@@ -51,6 +51,7 @@ var stages = []stage{
 	{"absence", absenceStage},       // availability: targets gone missing, up gauges at 0
 	{"graph", graphStage},           // the call graph
 	{"patterns", patternsStage},     // new and surging log templates
+	{"netgap", netGapStage},         // callers see a callee slower than it sees itself
 	{"symptoms", symptomsStage},     // order the anomalies, onsets, user-facing symptoms
 	{"changes", changesStage},       // link changes to the anomalies they may explain
 	{"rank", rankStage},             // rank services, pick the root-cause candidates
@@ -82,6 +83,7 @@ type run struct {
 	weak     []Finding // warning templates: listed, never ranked
 	states   map[string]*serviceState
 	observed map[string]bool // services with a scored series or a ranked template
+	latency  map[string]ownLatency
 
 	res Result
 }
@@ -98,6 +100,7 @@ func newRun(b telemetry.Bundle, cat *catalog.Catalog, opt Options) *run {
 		lookback: lookback,
 		states:   map[string]*serviceState{},
 		observed: map[string]bool{},
+		latency:  map[string]ownLatency{},
 		res: Result{
 			Window:          b.Window,
 			Baseline:        b.Baseline,

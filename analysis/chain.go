@@ -40,7 +40,7 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 	from := root.Service
 	if ok {
 		chain = append(chain, top)
-		used[top.SeriesID] = true
+		used[linkKey(top)] = true
 		limit = top.Onset
 		from = top.Service
 	}
@@ -56,7 +56,7 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 			return
 		}
 		chain = append(chain, f)
-		used[f.SeriesID] = true
+		used[linkKey(f)] = true
 		limit = f.Onset
 	}
 	for i, svc := range path {
@@ -78,7 +78,7 @@ func buildChain(symptoms []Finding, root Candidate, states map[string]*serviceSt
 		}
 	}
 	if rs != nil && rs.change != nil {
-		if e := rs.change.effect; e.Service != root.Service && e.SeriesID != "" && !used[e.SeriesID] && !before(limit, e.Onset, tol) {
+		if e := rs.change.effect; e.Service != root.Service && e.SeriesID != "" && !used[linkKey(e)] && !before(limit, e.Onset, tol) {
 			// The host's disk, or the caller, the change showed on.
 			add(e, true)
 		}
@@ -130,7 +130,7 @@ func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time,
 	var best Finding
 	found, bestNames := false, false
 	for _, f := range st.anomalous {
-		if f.Layer != layer || used[f.SeriesID] || before(limit, f.Onset, tol) || (ok != nil && !ok(f)) {
+		if f.Layer != layer || used[linkKey(f)] || before(limit, f.Onset, tol) || (ok != nil && !ok(f)) {
 			continue
 		}
 		names := callee != "" && f.Callee == callee
@@ -179,3 +179,8 @@ func corroborate(chain []Finding, patterns map[string][]LogPattern, tol time.Dur
 	}
 	return chain
 }
+
+// linkKey tells the chain's links apart: a series can stand for two, as
+// a caller's view of its calls does for the caller's propagation and for
+// its callee's network (see netGapStage).
+func linkKey(f Finding) string { return f.SeriesID + "\x00" + f.SignalID }

@@ -34,6 +34,12 @@ func scoreStage(r *run) {
 		}
 		st.peak = max(st.peak, s.score*w)
 		r.observed[s.service] = true
+		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
+			own := r.latency[s.service]
+			own.series++
+			own.rose = own.rose || (s.anomalous && s.observed > s.stats.median)
+			r.latency[s.service] = own
+		}
 		if !s.anomalous {
 			continue
 		}
