@@ -9,8 +9,8 @@ const carriedWeight = 1.0 / 3
 
 // carriedOver reports whether an anomalous series was already abnormal at
 // the window's first sample while the data has nothing right before it
-// (the baseline ends more than two steps earlier): it began before the
-// window, at a time the data does not show. A baseline that ends where
+// (the baseline ends more than two steps earlier, or lies after the
+// window): it began before the window, at a time the data does not show. A baseline that ends where
 // the window begins shows the rise, and then the onset is known.
 func (s scoredSignal) carriedOver() bool {
 	n := len(s.win)
@@ -18,7 +18,15 @@ func (s scoredSignal) carriedOver() bool {
 		return false
 	}
 	step := s.win[1].T.Sub(s.win[0].T)
-	return len(s.base) == 0 || s.win[0].T.Sub(s.base[len(s.base)-1].T) > 2*step
+	// The baseline sample right before the window, if the baseline lies
+	// before it at all (a baseline from a later day shows nothing of the
+	// window's start).
+	for i := len(s.base) - 1; i >= 0; i-- {
+		if s.base[i].T.Before(s.win[0].T) {
+			return s.win[0].T.Sub(s.base[i].T) > 2*step
+		}
+	}
+	return true
 }
 
 // carried reports whether every one of a service's anomalies was carried

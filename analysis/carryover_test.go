@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,42 @@ func TestUndoneChangeExplainsNothingLater(t *testing.T) {
 		if len(res.RootCauses) == 0 || res.RootCauses[0].SignalID != tc.want {
 			t.Errorf("%s: root causes %v, want app's %s first", tc.name, causes(res), tc.want)
 		}
+	}
+}
+
+// A baseline from a later day (a dataset's, or "the same hour tomorrow")
+// shows nothing of the window's start: a level that differs from the first
+// sample on is carried over, not a rise seen in the window.
+func TestBaselineAfterTheWindowCarriesOver(t *testing.T) {
+	f := newFixture(7)
+	day := 24 * time.Hour
+	f.b.Baseline = telemetry.Window{From: f.b.Baseline.From.Add(day), To: f.b.Baseline.To.Add(day)}
+	series := func(service string, onset int) {
+		var pts []telemetry.Point
+		for m := -60; m < 0; m++ { // the baseline, a day later
+			pts = append(pts, telemetry.Point{T: t0.Add(day + time.Duration(m)*time.Minute), V: 0.3 + 0.02*f.rng.NormFloat64()})
+		}
+		for m := range 30 {
+			v := 0.3
+			if m >= onset {
+				v = 0.9
+			}
+			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: v + 0.02*f.rng.NormFloat64()})
+		}
+		slices.SortFunc(pts, func(a, b telemetry.Point) int { return a.T.Compare(b.T) })
+		f.b.Series = append(f.b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc(service), Points: pts})
+	}
+	series("db", 0)   // high from the window's first sample on
+	series("api", 10) // rises in the window
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	carried := map[string]bool{}
+	for _, a := range res.Anomalies {
+		carried[a.Service] = a.CarriedOver
+	}
+	if _, ok := carried["db"]; !ok || !carried["db"] || carried["api"] {
+		t.Errorf("carried over: %v; want db only", carried)
+	}
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+		t.Errorf("root causes %v, want api (the rise the window shows) first", causes(res))
 	}
 }
