@@ -48,6 +48,10 @@ type StartOptions struct {
 	Time                            time.Time
 	// Recorded is when the start is written, when Time is earlier (--at).
 	Recorded time.Time
+	// Text is what the start entry says; "" says the title. (rca serve
+	// lists the alerts that opened the incident, with their labels and
+	// links.)
+	Text string
 }
 
 // Summary is one incident as listed.
@@ -108,8 +112,12 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 			return "", fmt.Errorf("cannot create the incident folder %s: %w", s.Path(id), pathErr(err))
 		}
 	}
+	text := strings.TrimSpace(opt.Text)
+	if text == "" {
+		text = title
+	}
 	start := Entry{
-		Time: opt.Time, Recorded: opt.Recorded, Kind: KindStart, Author: opt.Author, Text: title,
+		Time: opt.Time, Recorded: opt.Recorded, Kind: KindStart, Author: opt.Author, Text: text,
 		Title: title, Severity: sev, Impact: strings.TrimSpace(opt.Impact),
 	}
 	err = os.Mkdir(s.EvidenceDir(id), 0o755)
