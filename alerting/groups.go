@@ -45,6 +45,23 @@ type group struct {
 type alertState struct {
 	Alert
 	Logged string `json:"logged,omitempty"`
+	// LoggedStart is the startsAt of the firing the log shows: a new one
+	// (the alert resolved and fired again) is news even when the
+	// notification of its resolution was coalesced away.
+	LoggedStart time.Time `json:"logged_start,omitzero"`
+}
+
+// behind says the log does not show the alert as it is.
+func (a *alertState) behind() bool {
+	return a.Logged != a.Status || (a.Status == StatusFiring && !a.LoggedStart.Equal(a.StartsAt))
+}
+
+// logged marks the alert as the log now shows it.
+func (a *alertState) logged() {
+	a.Logged = a.Status
+	if a.Status == StatusFiring {
+		a.LoggedStart = a.StartsAt
+	}
 }
 
 // mark identifies the group in its incident's start entry.
@@ -89,9 +106,7 @@ func (g *group) merge(m Message) bool {
 		if old.Status == StatusResolved && a.Status == StatusFiring && !a.StartsAt.After(old.StartsAt) {
 			continue
 		}
-		logged := old.Logged
 		old.Alert = a
-		old.Logged = logged
 		changed = true
 	}
 	return changed
@@ -103,7 +118,7 @@ func (g *group) needsWork() bool {
 		return true
 	}
 	for _, a := range g.Alerts {
-		if a.Logged != a.Status {
+		if a.behind() {
 			if g.Incident == "" && a.Status == StatusResolved {
 				continue // resolved before any incident: nothing to say
 			}

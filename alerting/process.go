@@ -74,7 +74,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 }) error {
 	firing := false
 	for _, a := range g.Alerts {
-		if a.Status == StatusFiring && a.Logged != StatusFiring {
+		if a.Status == StatusFiring && a.behind() {
 			firing = true
 		}
 	}
@@ -94,7 +94,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 		g.Incident, g.Analysed = "", false
 		for _, a := range g.Alerts {
 			if a.Status == StatusFiring {
-				a.Logged = ""
+				a.Logged, a.LoggedStart = "", time.Time{}
 			}
 		}
 	}
@@ -164,7 +164,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 func markStarted(g *group) {
 	for _, a := range g.Alerts {
 		if a.Status == StatusFiring {
-			a.Logged = StatusFiring
+			a.logged()
 		}
 	}
 }
@@ -174,7 +174,7 @@ func markStarted(g *group) {
 func copyLogged(live, done *group) {
 	for fp, d := range done.Alerts {
 		if a, ok := live.Alerts[fp]; ok && a.Status == d.Status && a.StartsAt.Equal(d.StartsAt) {
-			a.Logged = d.Logged
+			a.Logged, a.LoggedStart = d.Logged, d.LoggedStart
 		}
 	}
 }
@@ -238,7 +238,7 @@ func severityOf(g *group) string {
 // show yet: one that joined the group, fired again, or resolved.
 func (s *Server) noteAlerts(ctx context.Context, g *group, update func(func(*group))) error {
 	for _, a := range g.sortedAlerts() {
-		if a.Logged == a.Status {
+		if !a.behind() {
 			continue
 		}
 		var text string
@@ -251,7 +251,7 @@ func (s *Server) noteAlerts(ctx context.Context, g *group, update func(func(*gro
 				at = "at " + a.EndsAt.UTC().Format("2006-01-02 15:04:05 UTC")
 			}
 			text = "Alertmanager: " + describe(a.Alert, "resolved "+at) + "; the incident stays open until a responder resolves it"
-		case a.Logged == StatusResolved:
+		case a.Logged != "":
 			text = "Alertmanager: " + describe(a.Alert, "firing again since "+a.StartsAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 		default:
 			text = "Alertmanager: " + describe(a.Alert, "joined the group, firing since "+a.StartsAt.UTC().Format("2006-01-02 15:04:05 UTC"))
@@ -259,11 +259,11 @@ func (s *Server) noteAlerts(ctx context.Context, g *group, update func(func(*gro
 		if err := s.note(ctx, g.Incident, text); err != nil {
 			return err
 		}
-		a.Logged = a.Status
+		a.logged()
 		done := *a
 		update(func(live *group) {
 			if la, ok := live.Alerts[done.Fingerprint]; ok && la.Status == done.Status && la.StartsAt.Equal(done.StartsAt) {
-				la.Logged = done.Logged
+				la.Logged, la.LoggedStart = done.Logged, done.LoggedStart
 			}
 		})
 	}

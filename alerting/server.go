@@ -321,7 +321,8 @@ func (s *Server) reject(w http.ResponseWriter, code int, reason, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	io.WriteString(w, termui.OneLine(msg)+"\n")
+	// The token is never echoed, even if a body carried it.
+	io.WriteString(w, strings.ReplaceAll(termui.OneLine(msg), s.cfg.Token, "[token]")+"\n")
 }
 
 // authorized checks the bearer token in constant time.
