@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -69,9 +70,7 @@ func (s *Server) process(ctx context.Context, key string) {
 // openOrJoin gives the group an incident when it has a firing alert and
 // none, or only one the responders have resolved: the open incident of
 // another group holding one of its alerts, else a new one.
-func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*group)), log interface {
-	Info(string, ...any)
-}) error {
+func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*group)), log *slog.Logger) error {
 	firing := false
 	for _, a := range g.Alerts {
 		if a.Status == StatusFiring && a.behind() {
@@ -144,6 +143,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 		Author: s.cfg.Author, Time: start.StartsAt.UTC(), Recorded: s.cfg.Now().UTC(), Text: text,
 	})
 	if id == "" {
+		update(func(live *group) { live.Opening = false }) // nothing was kept
 		return err
 	}
 	if err != nil {
