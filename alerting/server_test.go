@@ -532,3 +532,62 @@ func TestServeShutsDown(t *testing.T) {
 		t.Fatal("Serve did not return after its context ended")
 	}
 }
+
+// TestFirstUpdatePosted: with a webhook configured, the first stakeholder
+// update goes out after the analysis and is logged with where it went.
+func TestFirstUpdatePosted(t *testing.T) {
+	var posted []string
+	var mu sync.Mutex
+	h := newHarness(t, t.TempDir(), demoAnalysis(t), func(c *Config) {
+		c.Post = func(_ context.Context, text string) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			posted = append(posted, text)
+			return "webhook at hooks.example", nil
+		}
+	})
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway"`)))
+	h.settle()
+	l := h.only()
+	if got := kinds(l); got != "start impact analysis update" {
+		t.Fatalf("entries %q", got)
+	}
+	u := l.Entries[3]
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posted) != 1 || posted[0] != u.Text || u.PostedTo != "webhook at hooks.example" || !strings.Contains(u.Text, "Next update") {
+		t.Errorf("posted %q; entry %+v", posted, u)
+	}
+}
+
+// TestShutdownFinishesRunning: an analysis that ends within the grace
+// period is attached, and shutdown reports nothing abandoned.
+func TestShutdownFinishesRunning(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int64
+	quick := quickAnalysis(t, &calls)
+	h := newHarness(t, t.TempDir(), func(ctx context.Context, s, n time.Time, c []telemetry.Change) (workflow.Run, error) {
+		close(started)
+		<-release
+		return quick(ctx, s, n, c)
+	}, nil)
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"a":"b"`)))
+	<-started
+	time.AfterFunc(100*time.Millisecond, func() { close(release) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if got := kinds(h.only()); got != "start impact analysis" {
+		t.Errorf("entries %q, want the analysis finished", got)
+	}
+	resp, err := http.Get(h.http.URL + "/-/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/-/ready after shutdown: %d, want 503", resp.StatusCode)
+	}
+}

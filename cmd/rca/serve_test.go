@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,6 +35,14 @@ func TestServeSnapshotDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	incidents := filepath.Join(dir, "incidents")
+	// The stakeholder webhook: its path is a secret.
+	posts := make(chan string, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posts <- string(b)
+	}))
+	defer hook.Close()
+	hookURL := hook.URL + "/services/T000/B000/hook-secret-path"
 	stderr := new(lockedBuffer)
 	a := newApp(io.Discard, stderr, time.Now)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -41,7 +50,7 @@ func TestServeSnapshotDemo(t *testing.T) {
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, a.rootCmd(), []string{"serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile,
-			"--snapshot", "../../testdata/incidents/pi-digits", "--incidents-dir", incidents}, stderr)
+			"--snapshot", "../../testdata/incidents/pi-digits", "--incidents-dir", incidents, "--post", hookURL}, stderr)
 	}()
 	addr := regexp.MustCompile(`addr=(http://[0-9.:]+)`)
 	var base string
@@ -67,7 +76,7 @@ func TestServeSnapshotDemo(t *testing.T) {
 	var l *incident.Log
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		if list, _ := s.List(ctx); len(list) == 1 {
-			if l, err = s.Read(ctx, list[0].ID); err == nil && len(l.Entries) >= 3 {
+			if l, err = s.Read(ctx, list[0].ID); err == nil && len(l.Entries) >= 4 {
 				break
 			}
 		}
@@ -79,6 +88,17 @@ func TestServeSnapshotDemo(t *testing.T) {
 	e := l.Entries[2]
 	if e.Kind != incident.KindAnalysis || e.Analysis == nil || e.Analysis.Service != "checkout" || !strings.Contains(e.Analysis.Change, "checkout v1.4.2") {
 		t.Errorf("analysis entry %+v, want checkout's deploy", e)
+	}
+	if u := l.Entries[3]; u.Kind != incident.KindUpdate || !strings.HasPrefix(u.PostedTo, "webhook at 127.0.0.1:") {
+		t.Errorf("update entry %+v, want the first stakeholder update, posted", u)
+	}
+	select {
+	case p := <-posts:
+		if !strings.Contains(p, "checkout") {
+			t.Errorf("posted update %q does not name checkout", p)
+		}
+	default:
+		t.Error("nothing posted to the webhook")
 	}
 	if !strings.HasPrefix(l.ID, "INC-20261124-1405-gateway-5xx") {
 		t.Errorf("incident %s, want it named after the alert's start and summary", l.ID)
@@ -92,9 +112,17 @@ func TestServeSnapshotDemo(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("rca serve did not stop")
 	}
-	if strings.Contains(stderr.String(), token) {
-		t.Error("the token is on stderr")
+	if strings.Contains(stderr.String(), token) || strings.Contains(stderr.String(), "hook-secret-path") {
+		t.Error("the token or the webhook's path is on stderr")
 	}
+	filepath.WalkDir(incidents, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), token) || strings.Contains(string(b), "hook-secret-path") {
+				t.Errorf("a secret is in %s", path)
+			}
+		}
+		return nil
+	})
 }
 
 func TestServeBadInput(t *testing.T) {
