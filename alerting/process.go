@@ -141,6 +141,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 	id, err := s.cfg.Store.Start(ctx, incident.StartOptions{
 		Title: start.Title(), Severity: severityOf(g), Impact: start.Annotations["description"],
 		Author: s.cfg.Author, Time: start.StartsAt.UTC(), Recorded: s.cfg.Now().UTC(), Text: text,
+		KeepCurrent: s.openCurrent(ctx),
 	})
 	if id == "" {
 		update(func(live *group) { live.Opening = false }) // nothing was kept
@@ -158,6 +159,18 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 	})
 	log.Info("opened incident", "incident", id)
 	return nil
+}
+
+// openCurrent says whether the current incident is still open: then the
+// new incident does not take its place, so a responder's next note does
+// not land in an incident an alert just opened.
+func (s *Server) openCurrent(ctx context.Context) bool {
+	id, err := s.cfg.Store.Current()
+	if err != nil {
+		return false
+	}
+	l, err := s.cfg.Store.Read(ctx, id)
+	return err == nil && l.Status() != incident.StatusResolved
 }
 
 // markStarted marks the firing alerts as written by the start.

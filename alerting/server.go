@@ -394,6 +394,14 @@ func (s *Server) accept(m Message) (string, error) {
 	if changed || !ok {
 		if err := slot.g.save(s.cfg.Store.Dir); err != nil {
 			slot.mu.Unlock()
+			if !ok {
+				// Unsaved, the group must not exist: Alertmanager retries.
+				s.mu.Lock()
+				if s.groups[m.GroupKey] == slot {
+					delete(s.groups, m.GroupKey)
+				}
+				s.mu.Unlock()
+			}
 			return m.GroupKey, err
 		}
 	}

@@ -591,3 +591,23 @@ func TestShutdownFinishesRunning(t *testing.T) {
 		t.Errorf("/-/ready after shutdown: %d, want 503", resp.StatusCode)
 	}
 }
+
+// TestCurrentIncidentKept: an alert opening an incident while responders
+// work on another leaves theirs the current one; with none open, the
+// alert's becomes current.
+func TestCurrentIncidentKept(t *testing.T) {
+	dir := t.TempDir()
+	st := incident.Store{Dir: dir}
+	h := newHarness(t, dir, nil, nil)
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"a":"b"`)))
+	h.settle()
+	first, err := st.Current()
+	if err != nil {
+		t.Fatalf("the first alert's incident is not current: %v", err)
+	}
+	h.notify(payload("other-group", "firing", alert("fp9", "firing", demoStart.Add(time.Hour), time.Time{}, `"a":"c"`)))
+	h.settle()
+	if cur, _ := st.Current(); cur != first || len(h.incidents()) != 2 {
+		t.Errorf("current %q, want %q kept (%d incidents)", cur, first, len(h.incidents()))
+	}
+}

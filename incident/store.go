@@ -52,6 +52,9 @@ type StartOptions struct {
 	// lists the alerts that opened the incident, with their labels and
 	// links.)
 	Text string
+	// KeepCurrent leaves the current incident as it is: rca serve opens
+	// an incident for an alert while responders may be working on another.
+	KeepCurrent bool
 }
 
 // Summary is one incident as listed.
@@ -134,11 +137,13 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 	atomicfile.SyncDir(s.Dir)
 	// Current first: later notes must never land in the previous incident
 	// because the cosmetic log.md could not be written.
-	if err := s.setCurrent(id); err != nil {
-		return id, &StartedError{ID: id, Err: fmt.Errorf("could not make it the current incident: %w", err)}
+	if !opt.KeepCurrent {
+		if err := s.setCurrent(id); err != nil {
+			return id, &StartedError{ID: id, Err: fmt.Errorf("could not make it the current incident: %w", err)}
+		}
 	}
 	if err := s.Render(ctx, id); err != nil {
-		return id, &StartedError{ID: id, Err: err, Current: true}
+		return id, &StartedError{ID: id, Err: err, Current: !opt.KeepCurrent}
 	}
 	return id, nil
 }
