@@ -145,7 +145,7 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (workflow.Run, e
 	var noted []telemetry.Change
 	if inc != nil && len(inc.changes) > 0 {
 		noted = inc.changes
-		a.log.Debug("adding changes from the incident log", "incident", inc.id, "changes", len(inc.changes))
+		a.log.Debug("added changes from the incident log", "incident", inc.id, "changes", len(inc.changes))
 	}
 	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
 	start := time.Now()

@@ -55,7 +55,7 @@ the analysis. Also served: /-/healthy, /-/ready and /metrics.`,
 	newDurationFlag(f, "baseline", 0, "baseline: this long just before the window (default 1h)")
 	newDurationFlag(f, "baseline-offset", 0, "baseline: the same window this much earlier, e.g. 7d (instead of --baseline)")
 	newDurationFlag(f, "max-window", timerange.DefaultMaxWindow, "refuse windows and baselines longer than this")
-	authorFlag(f)
+	f.String("author", "", "who signs the entries the server writes (default \"rca serve\")")
 	sourceFlags(f)
 	incidentFlags(f)
 	return cmd
