@@ -611,3 +611,36 @@ func TestCurrentIncidentKept(t *testing.T) {
 		t.Errorf("current %q, want %q kept (%d incidents)", cur, first, len(h.incidents()))
 	}
 }
+
+// TestSlowClientCutOff: a client that never finishes its headers is
+// disconnected by the read timeout, not held forever.
+func TestSlowClientCutOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 5 s header timeout")
+	}
+	h := newHarness(t, t.TempDir(), nil, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(ctx, ln, 5*time.Second) }()
+	defer func() { cancel(); <-done }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := io.WriteString(c, "POST "+Path+" HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	io.Copy(io.Discard, c) // returns when the server closes the connection
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("a client stalled in its headers was held %s", d)
+	} else {
+		t.Logf("stalled client cut off after %s", d.Round(100*time.Millisecond))
+	}
+}
