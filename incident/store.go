@@ -48,6 +48,13 @@ type StartOptions struct {
 	Time                            time.Time
 	// Recorded is when the start is written, when Time is earlier (--at).
 	Recorded time.Time
+	// Text is what the start entry says; "" says the title. (rca serve
+	// lists the alerts that opened the incident, with their labels and
+	// links.)
+	Text string
+	// KeepCurrent leaves the current incident as it is: rca serve opens
+	// an incident for an alert while responders may be working on another.
+	KeepCurrent bool
 }
 
 // Summary is one incident as listed.
@@ -108,8 +115,12 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 			return "", fmt.Errorf("cannot create the incident folder %s: %w", s.Path(id), pathErr(err))
 		}
 	}
+	text := strings.TrimSpace(opt.Text)
+	if text == "" {
+		text = title
+	}
 	start := Entry{
-		Time: opt.Time, Recorded: opt.Recorded, Kind: KindStart, Author: opt.Author, Text: title,
+		Time: opt.Time, Recorded: opt.Recorded, Kind: KindStart, Author: opt.Author, Text: text,
 		Title: title, Severity: sev, Impact: strings.TrimSpace(opt.Impact),
 	}
 	err = os.Mkdir(s.EvidenceDir(id), 0o755)
@@ -126,11 +137,13 @@ func (s Store) Start(ctx context.Context, opt StartOptions) (string, error) {
 	atomicfile.SyncDir(s.Dir)
 	// Current first: later notes must never land in the previous incident
 	// because the cosmetic log.md could not be written.
-	if err := s.setCurrent(id); err != nil {
-		return id, &StartedError{ID: id, Err: fmt.Errorf("could not make it the current incident: %w", err)}
+	if !opt.KeepCurrent {
+		if err := s.setCurrent(id); err != nil {
+			return id, &StartedError{ID: id, Err: fmt.Errorf("could not make it the current incident: %w", err)}
+		}
 	}
 	if err := s.Render(ctx, id); err != nil {
-		return id, &StartedError{ID: id, Err: err, Current: true}
+		return id, &StartedError{ID: id, Err: err, Current: !opt.KeepCurrent}
 	}
 	return id, nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/collectors"
 	"github.com/rca-tool/rca/collectors/snapshot"
@@ -19,6 +18,7 @@ import (
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/timerange"
+	"github.com/rca-tool/rca/workflow"
 )
 
 func (a *app) analyzeCmd() *cobra.Command {
@@ -90,7 +90,7 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	res := run.res
+	res := run.Result
 
 	// Render into memory first: a failing renderer leaves no partial output.
 	out := v.GetString("out")
@@ -112,21 +112,11 @@ func (a *app) analyze(cmd *cobra.Command) error {
 	return a.attachAnalysis(ctx, inc, run)
 }
 
-// analysisRun is one analysis with what it was computed from.
-type analysisRun struct {
-	b        telemetry.Bundle
-	origins  []collectors.Origin
-	cat      *catalog.Catalog
-	catData  []byte // the catalog file it extends the built-in one with; nil: none
-	res      analysis.Result
-	lookback time.Duration
-}
-
 // runAnalysis reads the data the flags name (a snapshot or the live
 // servers, plus the changes noted in the incident log, if any) and
 // analyses it.
-func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, error) {
-	var run analysisRun
+func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (workflow.Run, error) {
+	var run workflow.Run
 	lookback, err := a.duration("lookback")
 	if err != nil {
 		return run, err
@@ -152,19 +142,20 @@ func (a *app) runAnalysis(cmd *cobra.Command, inc *incidentRef) (analysisRun, er
 	if err != nil {
 		return run, err
 	}
+	var noted []telemetry.Change
 	if inc != nil && len(inc.changes) > 0 {
-		b.Changes = collectors.MergeChanges(append(b.Changes, inc.changes...))
+		noted = inc.changes
 		a.log.Debug("added changes from the incident log", "incident", inc.id, "changes", len(inc.changes))
 	}
 	a.log.Debug("analysing", "window", b.Window.String(), "baseline", b.Baseline.String(), "lookback", lookback)
 	start := time.Now()
-	res := analysis.Analyze(b, cat, analysis.Options{Lookback: lookback})
-	res.Warnings = append(res.Warnings, analysis.CoverageWarnings(b)...)
-	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
-	if err := cmd.Context().Err(); err != nil {
+	run, err = workflow.Analyze(cmd.Context(), b, origins, cat, catData, lookback, noted)
+	if err != nil {
 		return run, err
 	}
-	return analysisRun{b: b, origins: origins, cat: cat, catData: catData, res: res, lookback: lookback}, nil
+	res := run.Result
+	a.log.Debug("analysed", "symptoms", len(res.Symptoms), "root_causes", len(res.RootCauses), "chain", len(res.Chain), "took", time.Since(start))
+	return run, nil
 }
 
 // duration reads a duration setting; a value that does not parse is a

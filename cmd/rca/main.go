@@ -136,7 +136,7 @@ Ctrl-C ends rca at once).`,
 	pf.BoolP("verbose", "v", false, "log what rca does to stderr (debug level)")
 	pf.String("catalog", "", "extra signal catalog YAML `file`, extending the built-in one")
 
-	root.AddCommand(a.analyzeCmd(), a.snapshotCmd(), a.logCmd(), a.impactCmd(), a.updateCmd(), a.reviewCmd(),
+	root.AddCommand(a.analyzeCmd(), a.snapshotCmd(), a.logCmd(), a.impactCmd(), a.updateCmd(), a.reviewCmd(), a.serveCmd(),
 		newEvalCmd(a.stdout, a.stderr), a.versionCmd())
 	return root
 }

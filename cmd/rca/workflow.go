@@ -10,17 +10,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rca-tool/rca/analysis"
-	"github.com/rca-tool/rca/collectors/snapshot"
 	"github.com/rca-tool/rca/incident"
 	"github.com/rca-tool/rca/internal/atomicfile"
 	"github.com/rca-tool/rca/internal/termui"
 	"github.com/rca-tool/rca/report"
 	"github.com/rca-tool/rca/telemetry"
+	"github.com/rca-tool/rca/workflow"
 )
 
 // incidentRef is the incident a command attaches its findings to.
@@ -47,32 +45,17 @@ func (a *app) attachTarget(cmd *cobra.Command) (*incidentRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref := &incidentRef{store: s, id: id}
-	for _, e := range l.Changes() {
-		ref.changes = append(ref.changes, *e.Change)
-	}
-	return ref, nil
+	return &incidentRef{store: s, id: id, changes: workflow.NotedChanges(l)}, nil
 }
 
 // attachAnalysis writes the report in every format and the data it was
 // computed from into the incident's evidence folder, and logs a summary.
-func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run analysisRun) error {
+func (a *app) attachAnalysis(ctx context.Context, inc *incidentRef, run workflow.Run) error {
 	if inc == nil {
 		return nil
 	}
-	e := incident.AnalysisEntry(run.res, analysis.AssessImpact(run.b, run.cat, run.res, run.lookback))
-	return a.attach(ctx, inc, "analysis", "report", e, func(dir string) ([]string, error) {
-		files, err := report.WriteFiles(dir, run.res)
-		if err != nil {
-			return nil, err
-		}
-		meta := snapshot.MetaFrom(time.Time{}, run.origins)
-		meta.Catalog = run.catData
-		if err := snapshot.WriteMeta(ctx, filepath.Join(dir, "snapshot"), run.b, meta); err != nil {
-			return nil, fmt.Errorf("saving the analysed data: %w", err)
-		}
-		return append(files, "snapshot"), nil
-	})
+	dir, err := workflow.AttachAnalysis(ctx, inc.store, inc.id, a.clock, a.conf.Author(), run)
+	return a.attached(ctx, inc, "report", dir, err)
 }
 
 // attach files a finding in the incident, whole or not at all (see
@@ -82,6 +65,12 @@ func (a *app) attach(ctx context.Context, inc *incidentRef, kind, what string, e
 		e.Author = a.conf.Author()
 	}
 	dir, err := inc.store.Attach(ctx, inc.id, a.clock, kind, e, write)
+	return a.attached(ctx, inc, what, dir, err)
+}
+
+// attached reports a finding filed in the incident (whole or not at all,
+// see incident.Store.Attach); what names it in the error.
+func (a *app) attached(ctx context.Context, inc *incidentRef, what, dir string, err error) error {
 	if err != nil {
 		return fmt.Errorf("the %s above is complete, but attaching it to %s failed: %w", what, inc.id, err)
 	}
@@ -131,7 +120,7 @@ func (a *app) impact(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	imp := analysis.AssessImpact(run.b, run.cat, run.res, run.lookback)
+	imp := run.Impact()
 	var buf bytes.Buffer
 	if err := report.RenderImpact(&buf, format, imp); err != nil {
 		return err
@@ -139,20 +128,14 @@ func (a *app) impact(cmd *cobra.Command) error {
 	if _, err := a.stdout.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("writing the impact: %w", err)
 	}
-	for _, w := range run.res.Warnings {
+	for _, w := range run.Result.Warnings {
 		fmt.Fprintf(a.stderr, "rca: warning: %s\n", termui.OneLine(w))
 	}
 	if inc == nil {
 		return nil
 	}
-	text := report.ImpactHeadline(imp)
-	if l := report.RollbackLine(imp); l != "" {
-		text += " " + l
-	}
-	e := incident.Entry{Kind: incident.KindImpact, Text: text, Assessment: &imp}
-	return a.attach(cmd.Context(), inc, "impact", "assessment", e, func(dir string) ([]string, error) {
-		return report.WriteImpactFiles(dir, imp)
-	})
+	dir, err := workflow.AttachImpact(cmd.Context(), inc.store, inc.id, a.clock, a.conf.Author(), imp)
+	return a.attached(cmd.Context(), inc, "assessment", dir, err)
 }
 
 func (a *app) updateCmd() *cobra.Command {

@@ -56,7 +56,7 @@ func Keys(sets ...*pflag.FlagSet) map[string]Key {
 // isPathFlag reports whether a flag's value is a file or directory path:
 // in the config file, relative to the file.
 func isPathFlag(name string) bool {
-	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes-file" || name == "repo" || name == "incidents-dir"
+	return name == "catalog" || name == "snapshot" || name == "out" || name == "changes-file" || name == "repo" || name == "incidents-dir" || name == "token-file"
 }
 
 // Bind binds the environment and the flags into V. Only the running
