@@ -170,3 +170,35 @@ func TestBaselineAfterTheWindowCarriesOver(t *testing.T) {
 		t.Errorf("root causes %v, want api (the rise the window shows) first", causes(res))
 	}
 }
+
+// gapBefore is a fixture whose baseline ends ten minutes before the window:
+// what is high from the window's first sample on is carried over.
+func gapBefore(seed uint64) *fixture {
+	f := newFixture(seed)
+	f.b.Baseline.To = t0.Add(-10 * time.Minute)
+	return f
+}
+
+// A callee's anomaly already there when the window began, while its caller
+// was still fine, does not explain what starts in the caller later; and a
+// service whose every anomaly was carried over counts a third against one
+// whose anomaly the window shows starting.
+func TestCarriedOverExplainsNothingLater(t *testing.T) {
+	f := gapBefore(8).edge("api", "db").
+		add("cpu_usage", svc("db"), stepAt(-10, 0.3, 1.2), 0.02).
+		add("http_latency_p99", svc("api"), stepAt(15, 0.2, 0.5), 0.01)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	carried := map[string]bool{}
+	for _, a := range res.Anomalies {
+		carried[a.Service] = a.CarriedOver
+	}
+	if !carried["db"] || carried["api"] {
+		t.Fatalf("carried over: %v; the fixture wants db only", carried)
+	}
+	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %v, want api first", causes(res))
+	}
+	if origin := res.RootCauses[0].Features[5]; origin != 1 {
+		t.Errorf("api's origin feature = %v, want 1: db's carried-over load explains nothing that starts later", origin)
+	}
+}

@@ -153,3 +153,23 @@ func TestOneSampleBaselineStillRanks(t *testing.T) {
 		t.Errorf("warnings %q do not say the baseline was too short", res.Warnings)
 	}
 }
+
+// A series the catalog reads as a ratio but that holds values above one is
+// a percentage (CloudWatch's availability is 0 to 100): the report says
+// 89.4 %, not 8940 %.
+func TestRatioAboveOneIsAPercentage(t *testing.T) {
+	f := newFixture(9).uncatalogued("availability_average", svc("shop"), func(m int) float64 {
+		if m >= 10 {
+			return 89.4
+		}
+		return 100
+	})
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.Anomalies) != 1 {
+		t.Fatalf("anomalies %+v, want the availability drop", res.Anomalies)
+	}
+	a := res.Anomalies[0]
+	if a.Unit != "percent" || !strings.Contains(a.Explanation, "89.4") || strings.Contains(a.Explanation, "8940") {
+		t.Errorf("unit %q, why %q: want a percentage", a.Unit, a.Explanation)
+	}
+}

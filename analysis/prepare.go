@@ -58,6 +58,9 @@ func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
 			sig.isRate, sig.rated = true, pts
 			sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
 		}
+		if sig.cls.Unit == "ratio" && aboveOne(pts) {
+			sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
+		}
 		sig.perSample = !sig.isRate && isCountName(s.Metric)
 		sig.base, sig.win = split(pts, b.Baseline, b.Window)
 		out = append(out, sig)
@@ -105,6 +108,16 @@ func ratesAlready(q string) bool {
 func isCounterName(name string) bool {
 	for _, suffix := range []string{"_total", "_count", "_sum", "_bucket"} {
 		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// aboveOne reports whether a series ever exceeds 1, which no ratio does.
+func aboveOne(pts []telemetry.Point) bool {
+	for _, p := range pts {
+		if p.V > 1 {
 			return true
 		}
 	}

@@ -114,6 +114,9 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			}
 		}
 		score := math.Log1p(peak) * (1 + frac) * layerWeight[s.deepest()]
+		if s.carried() && s.change == nil && !s.down {
+			score *= carriedWeight
+		}
 		if len(s.anomalous) > 0 {
 			score *= onsetWeight(s.onset, onsets, tol)
 			score *= graphWeight(s, states, g, tol)
@@ -201,6 +204,11 @@ func explains(c *serviceState, t time.Time, tol time.Duration, atLeast float64) 
 		return true
 	}
 	for _, f := range c.anomalous {
+		if f.CarriedOver && before(f.Onset, t, tol) {
+			// Already there when the window began, while the caller was
+			// still fine: it did not bring on what started later.
+			continue
+		}
 		if f.Score >= atLeast && !before(t, f.Onset, tol) && !before(f.Until, t, tol) {
 			return true
 		}
