@@ -52,6 +52,7 @@ var stages = []stage{
 	{"graph", graphStage},           // the call graph
 	{"patterns", patternsStage},     // new and surging log templates
 	{"netgap", netGapStage},         // callers see a callee slower than it sees itself
+	{"named", namedStage},           // callers' errors name a service with no telemetry
 	{"symptoms", symptomsStage},     // order the anomalies, onsets, user-facing symptoms
 	{"changes", changesStage},       // link changes to the anomalies they may explain
 	{"rank", rankStage},             // rank services, pick the root-cause candidates

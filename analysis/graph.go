@@ -1,7 +1,7 @@
 package analysis
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -21,30 +21,30 @@ type graph struct {
 // buildGraph merges the bundle's edges with those the data shows: a
 // client-side series of service a labelled with callee b is a call a -> b.
 func buildGraph(edges []telemetry.Edge, sigs []signal) graph {
-	seen := map[telemetry.Edge]bool{}
 	g := graph{callees: map[string][]string{}, callers: map[string][]string{}}
-	add := func(e telemetry.Edge) {
-		if e.Caller == "" || e.Callee == "" || e.Caller == e.Callee || seen[e] {
-			return
-		}
-		seen[e] = true
-		g.callees[e.Caller] = append(g.callees[e.Caller], e.Callee)
-		g.callers[e.Callee] = append(g.callers[e.Callee], e.Caller)
-	}
 	for _, e := range edges {
-		add(e)
+		g.add(e)
 	}
 	for _, s := range sigs {
 		if s.callee != "" {
-			add(telemetry.Edge{Caller: s.service, Callee: s.callee})
-		}
-	}
-	for _, m := range []map[string][]string{g.callees, g.callers} {
-		for k := range m {
-			sort.Strings(m[k])
+			g.add(telemetry.Edge{Caller: s.service, Callee: s.callee})
 		}
 	}
 	return g
+}
+
+// add adds an edge the graph does not have yet, keeping its lists sorted.
+func (g graph) add(e telemetry.Edge) {
+	if e.Caller == "" || e.Callee == "" || e.Caller == e.Callee || slices.Contains(g.callees[e.Caller], e.Callee) {
+		return
+	}
+	g.callees[e.Caller] = insertSorted(g.callees[e.Caller], e.Callee)
+	g.callers[e.Callee] = insertSorted(g.callers[e.Callee], e.Caller)
+}
+
+func insertSorted(list []string, s string) []string {
+	i, _ := slices.BinarySearch(list, s)
+	return slices.Insert(list, i, s)
 }
 
 func (g graph) empty() bool { return len(g.callees) == 0 }
