@@ -105,7 +105,7 @@ func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread 
 	st.scale = math.Max(st.scale, minSpread*math.Abs(st.median))
 	var s seriesScore
 	s.stats = st
-	for _, v := range bv {
+	for _, v := range bv[:len(bv)-leadIn(base, win, st, dir)] {
 		s.noise = math.Max(s.noise, directional((v-st.median)/st.scale, dir))
 	}
 	z := make([]float64, len(win))
@@ -138,6 +138,48 @@ func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread 
 	}
 	s.observed = median(run)
 	return s, true
+}
+
+// leadIn is how many of the baseline's last samples are the start of an
+// excursion the window goes on with: the baseline ends where the window
+// begins (within two of its steps), the window's first sample is off by
+// more than minDeviation, and so are these samples, up to the baseline's
+// end. They are the window's anomaly seen early (a window that begins
+// after the fault did), not the baseline's own variation: counted as its
+// noise, the fault would be measured against itself and score about 1.
+// Zero when that run holds half the baseline or more (then it is the
+// baseline's level).
+func leadIn(base, win []telemetry.Point, st baselineStats, dir catalog.Direction) int {
+	n := len(base)
+	if n == 0 || len(win) < 2 || !base[n-1].T.Before(win[0].T) || win[0].T.Sub(base[n-1].T) > 2*win[1].T.Sub(win[0].T) {
+		return 0
+	}
+	off := func(v float64) bool { return directional((v-st.median)/st.scale, dir) > minDeviation }
+	if !off(win[0].V) {
+		return 0
+	}
+	k := 0
+	for k < n && off(base[n-1-k].V) {
+		k++
+	}
+	if k == 0 || 2*k >= n {
+		return 0
+	}
+	// Only a run the rest of the baseline could not have produced is the
+	// window's anomaly: each of its samples, and the window's first, an
+	// anomaly against the baseline before it. A spike like the baseline's
+	// others that happens to touch its end stays its noise.
+	rest := 0.0
+	for _, p := range base[:n-k] {
+		rest = math.Max(rest, directional((p.V-st.median)/st.scale, dir))
+	}
+	level := anomalyRatio * math.Max(minDeviation, rest)
+	for _, p := range append(base[n-k:n:n], win[0]) {
+		if directional((p.V-st.median)/st.scale, dir) < level {
+			return 0
+		}
+	}
+	return k
 }
 
 // excursion finds the run of points around the peak that stay above level,
