@@ -85,7 +85,7 @@ func (g gap) missing() time.Duration { return g.to.Sub(g.from) }
 // of the same service and metric took over from (a rollout's new pods,
 // there by the time the old ones stopped) is a handover.
 func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail catalog.Classification) []Finding {
-	var dataFrom, dataTo time.Time
+	var dataFrom time.Time
 	for _, s := range sigs {
 		if len(s.win) == 0 {
 			continue
@@ -93,11 +93,11 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 		if dataFrom.IsZero() || s.win[0].T.Before(dataFrom) {
 			dataFrom = s.win[0].T
 		}
-		dataTo = telemetry.Latest(dataTo, s.win[len(s.win)-1].T)
 	}
 	if dataFrom.IsZero() {
 		return nil
 	}
+	dataTo := dataEnd(sigs)
 	type target struct{ service, instance string }
 	type kind struct{ service, metric string }
 	// The series born in the window, by service and metric, earliest
@@ -142,6 +142,32 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].SeriesID < out[j].SeriesID })
 	return out
+}
+
+// dataEnd is where the data ends: the median, over the targets (service
+// and instance) with steady series, of each one's last sample. When most
+// targets fall silent at once it is the data that ends (a recording, a
+// backfill, ingestion lag), not most of the fleet failing (a failing
+// target's up gauge says so): a few series that run on, rates whose range
+// still holds old samples, must not make every other target look stopped.
+func dataEnd(sigs []signal) time.Time {
+	last := map[[2]string]time.Time{}
+	for _, s := range sigs {
+		if _, ok := steadyStep(s.base); !ok || s.fromLogs || len(s.win) == 0 {
+			continue
+		}
+		k := [2]string{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
+		last[k] = telemetry.Latest(last[k], s.win[len(s.win)-1].T)
+	}
+	if len(last) == 0 {
+		return time.Time{}
+	}
+	ends := make([]time.Time, 0, len(last))
+	for _, t := range last {
+		ends = append(ends, t)
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	return ends[len(ends)/2]
 }
 
 // steadyStep is a series' sampling step in the baseline, when it was there

@@ -90,6 +90,11 @@ func TestAbsence(t *testing.T) {
 			sampled("db_connections", telemetry.Labels{"service": "catalog", "pod": "catalog-7d9f8b6c5d-abcde"}, -20*time.Minute, 5, stop).
 			sampled("db_connections", telemetry.Labels{"service": "catalog", "pod": "catalog-5ff676694b-fzj9z"}, 90*time.Second, 5)),
 			"", ""},
+		{"the data ends before the window does", other(newFine().
+			sampled("nginx_connections_active", nginx, -20*time.Minute, 5, span{5 * time.Minute, 99 * time.Minute}).
+			sampled("db_connections", telemetry.Labels{"job": "db", "instance": "db-1:9187"}, -20*time.Minute, 7, span{5 * time.Minute, 99 * time.Minute}).
+			sampled("cache_items", telemetry.Labels{"job": "cache", "instance": "cache-1:9121"}, -20*time.Minute, 9, span{5 * time.Minute, 99 * time.Minute})),
+			"", ""},
 		{"a target that still answers", other(newFine().
 			sampled("latency_average", nginx, -20*time.Minute, 0.2, stop).
 			sampled("requests_sum", nginx, -20*time.Minute, 0)),
