@@ -153,6 +153,7 @@ func (s scoredSignal) finding() Finding {
 		Heuristic:     s.cls.Heuristic,
 		SeriesID:      s.series.ID(),
 		Source:        "metrics",
+		traffic:       s.traffic,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

@@ -173,3 +173,20 @@ func TestRatioAboveOneIsAPercentage(t *testing.T) {
 		t.Errorf("unit %q, why %q: want a percentage", a.Unit, a.Explanation)
 	}
 }
+
+// Load flows down the call graph: a callee's request rate is what its
+// callers send. A caller that started hammering its callee (a retry storm)
+// is the origin, not the callee whose traffic rose.
+func TestTrafficFollowsTheCaller(t *testing.T) {
+	f := newFixture(11).edge("api", "search").
+		add("http_latency_p99", svc("api"), stepAt(10, 0.2, 0.35), 0.01).
+		add("http_request_rate", svc("search"), stepAt(10, 10, 400), 0.5).
+		add("http_latency_p99", svc("search"), stepAt(99, 0.05, 0.05), 0.002)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %v, want api first", causes(res))
+	}
+	if origin := res.RootCauses[0].Features[5]; origin != 1 {
+		t.Errorf("api's origin feature = %v, want 1: search's traffic is api's doing", origin)
+	}
+}

@@ -23,7 +23,10 @@ type signal struct {
 	// (_total, _count) on a series that is not cumulative, as exporters of
 	// per-interval counts and recorded datasets write them.
 	perSample bool
-	fromLogs  bool
+	// traffic marks a request rate (see Finding.traffic): the catalog's
+	// traffic signals, and the unknown metrics named like requests.
+	traffic  bool
+	fromLogs bool
 	// rated is the per-second rate of a counter (isRate), for charts.
 	rated []telemetry.Point
 }
@@ -44,6 +47,8 @@ func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
 			sig.service = "(unknown)"
 		}
 		sig.infra = hostLevel(cat, sig.service, s)
+		sig.traffic = sig.cls.Impact == catalog.ImpactTraffic ||
+			sig.cls.Heuristic && sig.cls.Layer == catalog.LayerSymptom && sig.cls.Unit == "per_second"
 		cs, known := cat.Signal(s.Signal)
 		if known && cs.IsLog() {
 			sig.fromLogs = true

@@ -166,7 +166,7 @@ func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol 
 		return 1
 	}
 	w := 1.0
-	if explainedByCallee(s, states, g, tol) {
+	if explainedByCallee(s, states, g, tol) || sentByCallers(s, states, g, tol) {
 		w = 0.5
 	}
 	victims := 0
@@ -192,6 +192,32 @@ func explainedByCallee(s *serviceState, states map[string]*serviceState, g graph
 	return false
 }
 
+// sentByCallers reports whether all a service's anomalies are the requests
+// it receives changing while a caller of it was abnormal: load flows down
+// the call graph, so a caller explains it.
+func sentByCallers(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) bool {
+	if len(s.anomalous) == 0 {
+		return false
+	}
+	for _, f := range s.anomalous {
+		if !f.traffic {
+			return false
+		}
+	}
+	for _, a := range sortedKeys(g.ancestors(s.name)) {
+		c := states[a]
+		if c == nil {
+			continue
+		}
+		for _, f := range c.anomalous {
+			if !f.traffic && !before(s.onset, f.Onset, tol) && !before(f.Until, s.onset, tol) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // explainShare is how strong, against the caller's strongest anomaly, a
 // callee's anomaly must be to explain it: a callee that barely moved does
 // not account for a caller that moved a lot.
@@ -204,6 +230,10 @@ func explains(c *serviceState, t time.Time, tol time.Duration, atLeast float64) 
 		return true
 	}
 	for _, f := range c.anomalous {
+		if f.traffic {
+			// The requests it receives are what its callers send.
+			continue
+		}
 		if f.CarriedOver && before(f.Onset, t, tol) {
 			// Already there when the window began, while the caller was
 			// still fine: it did not bring on what started later.

@@ -46,6 +46,10 @@ type Finding struct {
 	// layer that were abnormal at the same time and corroborate it. Most
 	// window lines first, at most three.
 	Patterns []LogPattern `json:"patterns,omitempty"`
+
+	// traffic marks a request rate: the requests a service receives are
+	// what its callers send, so they never explain a caller's anomaly.
+	traffic bool
 }
 
 // Candidate is a ranked root-cause candidate: a service and the finding that
