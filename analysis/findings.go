@@ -24,7 +24,14 @@ func scoreStage(r *run) {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(r.sigs)))
 	}
 	heuristic := 0
-	for _, s := range scored {
+	for i, s := range scored {
+		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win[0].T) {
+			// Its lines run from the window's start and the baseline has
+			// none of the service's at all: when they began is not in the
+			// data.
+			s.carried = true
+			scored[i] = s
+		}
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
 		st.series++

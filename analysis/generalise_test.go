@@ -190,3 +190,51 @@ func TestTrafficFollowsTheCaller(t *testing.T) {
 		t.Errorf("api's origin feature = %v, want 1: search's traffic is api's doing", origin)
 	}
 }
+
+// A service with no log line at all in the baseline (a collection gap as
+// often as an idle service) proves nothing new by lines that run from the
+// window's start; lines that start later in the window did start there.
+func TestLogsSilentInTheBaseline(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		workerFrom  int // minute the worker's error lines start
+		wantCarried bool
+		wantTop     string
+	}{
+		{"lines from the window's start", 0, true, "api"},
+		{"lines that start in the window", 12, false, "worker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(12)
+			line := func(m, i int, service, level, text string) {
+				f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second),
+					Labels: telemetry.Labels{"service": service, "level": level}, Line: text})
+			}
+			for m := -60; m < 30; m++ {
+				line(m, 0, "api", "info", "GET /api/orders 200")
+				for i := range 20 {
+					if m >= 15 {
+						line(m, i+1, "api", "error", "GET /api/orders: order 42 not found in cache")
+					}
+					if m >= tc.workerFrom {
+						line(m, i+1, "worker", "error", "job 17 failed: exception in handler")
+					}
+				}
+			}
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			carried, any := true, false
+			for _, a := range res.Anomalies {
+				if a.Service == "worker" {
+					any = true
+					carried = carried && a.CarriedOver
+				}
+			}
+			if !any || carried != tc.wantCarried {
+				t.Errorf("worker's findings carried over: %v (any: %v), want %v", carried, any, tc.wantCarried)
+			}
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != tc.wantTop {
+				t.Errorf("root causes %v, want %s first", causes(res), tc.wantTop)
+			}
+		})
+	}
+}

@@ -57,12 +57,23 @@ type logIndex struct {
 	match []uint64 // bit s of line i's words: line i counts toward sigs[s]
 	// windowLines counts the window's lines per service and signal.
 	windowLines map[[2]string]int
+	// baseLines counts the baseline's lines per service, any level.
+	baseLines map[string]int
+	// winLines counts the window's lines per service, any level.
+	winLines map[string]int
+}
+
+// silentBefore reports whether a service logs in the window but has no
+// line at all in the baseline: a collection gap as often as a service that
+// was idle, so none of its lines can be called new on that evidence.
+func (ix *logIndex) silentBefore(service string) bool {
+	return ix != nil && ix.winLines[service] > 0 && ix.baseLines[service] == 0
 }
 
 // indexLogs reads the lines once: their service (from the catalog's service
 // and pod labels), level, period and the log signals they count toward.
 func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
-	ix := &logIndex{sigs: cat.LogSignals(), windowLines: map[[2]string]int{}}
+	ix := &logIndex{sigs: cat.LogSignals(), windowLines: map[[2]string]int{}, baseLines: map[string]int{}, winLines: map[string]int{}}
 	ix.words = (len(ix.sigs) + 63) / 64
 	ix.lines = make([]logLine, 0, len(b.Logs))
 	ix.match = make([]uint64, 0, len(b.Logs)*ix.words)
@@ -74,6 +85,11 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 		svc := cat.Service(l.Labels)
 		if svc == "" {
 			continue
+		}
+		if win {
+			ix.winLines[svc]++
+		} else {
+			ix.baseLines[svc]++
 		}
 		name, level := levelOf(cat, l.Labels)
 		ix.lines = append(ix.lines, logLine{t: l.T, service: svc, level: strings.ToLower(level), levelLabel: name, line: l.Line, window: win})

@@ -28,7 +28,11 @@ func patternsStage(r *run) {
 		st := r.state(f.Service, r.cat.Infrastructure(f.Service, f.Labels))
 		// A template is one more signal of its service, and it moved.
 		st.series++
-		st.peak = max(st.peak, f.Score)
+		w := 1.0
+		if f.CarriedOver {
+			w = carriedWeight
+		}
+		st.peak = max(st.peak, f.Score*w)
 		r.observed[f.Service] = true
 		r.res.Anomalies = append(r.res.Anomalies, f)
 	}
@@ -185,6 +189,10 @@ type notablePattern struct {
 	surgeBy  float64 // run rate over baseline rate; 0 when new
 	weak     bool    // a warning: evidence, not ranked
 	calleeOf int     // window lines naming the callee
+	// carried marks a template whose lines run from the window's start
+	// while the baseline has no line of its service at all (see
+	// logIndex.silentBefore): not shown to be new, counted as carried over.
+	carried bool
 }
 
 // notablePatterns finds the templates that are new in the window or surge
@@ -312,6 +320,7 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 		if baseRate > 0 {
 			n.surgeBy = runRate / baseRate
 		}
+		n.carried = p.base == 0 && ix.silentBefore(p.service) && sc.onset.Equal(winPts[0].T)
 		if signal >= 0 {
 			n.SignalID = ix.sigs[signal].ID
 			n.Layer = ix.sigs[signal].Layer
@@ -481,6 +490,7 @@ func (n notablePattern) finding(cat *catalog.Catalog) Finding {
 		Score:         round(n.score.score, 3),
 		Onset:         n.Onset,
 		Until:         n.Until,
+		CarriedOver:   n.carried,
 		BaselineValue: n.BaselineRate,
 		ObservedValue: round(n.runRate, 4),
 		Patterns:      []LogPattern{n.LogPattern},
@@ -500,6 +510,9 @@ func (n notablePattern) finding(cat *catalog.Catalog) Finding {
 	}
 	if n.Callee != "" {
 		f.Explanation += fmt.Sprintf("; %d of them name %s", n.calleeOf, n.Callee)
+	}
+	if n.carried {
+		f.Explanation += fmt.Sprintf("; but the baseline holds no line of %s at all (a collection gap, or a service that was idle) and these run from the window's start: whether they are new cannot be told", n.service)
 	}
 	if n.weak {
 		f.Explanation += "; a warning no catalog log signal covers: evidence, not ranked"
