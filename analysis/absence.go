@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -150,17 +151,35 @@ func steadyStep(base []telemetry.Point) (time.Duration, bool) {
 	if len(base) < 10 {
 		return 0, false
 	}
-	d := make([]time.Duration, 0, len(base)-1)
-	for i := 1; i < len(base); i++ {
-		d = append(d, base[i].T.Sub(base[i-1].T))
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	step := d[len(d)/2]
+	step := medianStep(base)
 	if step <= 0 {
 		return 0, false
 	}
 	expected := float64(base[len(base)-1].T.Sub(base[0].T))/float64(step) + 1
 	return step, float64(len(base)) >= 0.9*expected
+}
+
+// medianStep is the median interval between consecutive points (the upper
+// median of an even count). Mostly one interval holds more than half of
+// them, and is then the median; only otherwise are they sorted.
+func medianStep(pts []telemetry.Point) time.Duration {
+	n := len(pts) - 1
+	first, same := pts[1].T.Sub(pts[0].T), 0
+	for i := 1; i < len(pts); i++ {
+		if pts[i].T.Sub(pts[i-1].T) == first {
+			same++
+		}
+	}
+	if 2*same > n {
+		// A value taking more than half of the sorted places takes the middle one.
+		return first
+	}
+	d := make([]time.Duration, 0, n)
+	for i := 1; i < len(pts); i++ {
+		d = append(d, pts[i].T.Sub(pts[i-1].T))
+	}
+	slices.Sort(d)
+	return d[n/2]
 }
 
 // longestGap is the longest stretch of the window's data range in which

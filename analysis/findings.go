@@ -87,23 +87,15 @@ type scoredSignal struct {
 }
 
 // scoreAll scores every signal that has enough data, and counts the rest.
-// It ends early when stop, asked with each signal's index, says so.
+// It ends early when stop, asked with each signal's index, says so. The
+// signals are scored on all cores (score.go: scoreEach), in their order.
 func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skipped int) {
-	for i, s := range sigs {
-		if stop(i) {
-			return scored, skipped
-		}
-		sc, ok := scoreSeries(s.base, s.win, s.cls.Direction)
-		if !ok {
+	for _, r := range scoreEach(sigs, stop) {
+		if !r.ok {
 			skipped++
 			continue
 		}
-		if negligible(s, sc) {
-			sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
-		}
-		ss := scoredSignal{signal: s, seriesScore: sc}
-		ss.carried = ss.carriedOver()
-		scored = append(scored, ss)
+		scored = append(scored, r.scoredSignal)
 	}
 	return scored, skipped
 }

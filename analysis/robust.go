@@ -19,16 +19,46 @@ type baselineStats struct {
 func fitBaseline(values []float64) baselineStats {
 	v := slices.Clone(values)
 	slices.Sort(v)
+	return fitSorted(v, make([]float64, len(v)))
+}
+
+// fitSorted is fitBaseline on values already sorted; dev is scratch space
+// of the same length. The absolute deviations from the median are two
+// sorted runs (below the median, read backwards, and above it), so they
+// are merged in one pass rather than sorted again.
+func fitSorted(v, dev []float64) baselineStats {
 	med := quantileSorted(v, 0.5)
 	iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
-	dev := make([]float64, len(v))
-	for i, x := range v {
-		dev[i] = math.Abs(x - med)
-	}
-	slices.Sort(dev)
+	mergeDeviations(v, med, dev)
 	mad := quantileSorted(dev, 0.5)
 	scale := math.Max(1.4826*mad, iqr/1.349)
 	return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
+}
+
+// mergeDeviations writes |x - med| for the sorted values v into dev, in
+// ascending order.
+func mergeDeviations(v []float64, med float64, dev []float64) {
+	k, _ := slices.BinarySearch(v, med) // v[:k] < med <= v[k:]
+	lo, hi := k-1, k
+	for i := range dev {
+		switch {
+		case lo < 0:
+			dev[i] = math.Abs(v[hi] - med)
+			hi++
+		case hi >= len(v):
+			dev[i] = math.Abs(v[lo] - med)
+			lo--
+		default:
+			a, b := math.Abs(v[lo]-med), math.Abs(v[hi]-med)
+			if a <= b {
+				dev[i] = a
+				lo--
+			} else {
+				dev[i] = b
+				hi++
+			}
+		}
+	}
 }
 
 // scaleFloor is the smallest deviation worth measuring: the data's own
@@ -65,4 +95,18 @@ func median(values []float64) float64 {
 	v := slices.Clone(values)
 	slices.Sort(v)
 	return quantileSorted(v, 0.5)
+}
+
+// scratch is the reusable space of one scoring worker: scoring a series
+// needs a few float slices of its length, and reusing them keeps a case of
+// many series from allocating them series by series.
+type scratch struct{ vals, dev, z, run []float64 }
+
+// grow returns buf resized to n, reallocated only when too small.
+func grow(buf *[]float64, n int) []float64 {
+	if cap(*buf) < n {
+		*buf = make([]float64, n, n+n/4)
+	}
+	*buf = (*buf)[:n]
+	return *buf
 }

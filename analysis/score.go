@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -67,20 +68,26 @@ func directional(z float64, d catalog.Direction) float64 {
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
 func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
+	return scoreSeriesBuf(base, win, dir, &scratch{})
+}
+
+// scoreSeriesBuf is scoreSeries with its working space in buf.
+func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
 	if len(base) < 3 || len(win) == 0 {
 		return seriesScore{}, false
 	}
-	bv := make([]float64, len(base))
+	bv := grow(&buf.vals, len(base))
 	for i, p := range base {
 		bv[i] = p.V
 	}
-	st := fitBaseline(bv)
+	slices.Sort(bv)
+	st := fitSorted(bv, grow(&buf.dev, len(bv)))
 	var s seriesScore
 	s.stats = st
 	for _, v := range bv {
 		s.noise = math.Max(s.noise, directional((v-st.median)/st.scale, dir))
 	}
-	z := make([]float64, len(win))
+	z := grow(&buf.z, len(win))
 	peakAt := 0
 	for i, p := range win {
 		z[i] = directional((p.V-st.median)/st.scale, dir)
@@ -104,11 +111,12 @@ func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScor
 	start, end := excursion(z, peakAt, math.Max(threshold, 0.1*s.peak))
 	s.onset = win[start].T
 	s.end = win[end].T
-	run := make([]float64, 0, end-start+1)
-	for _, p := range win[start : end+1] {
-		run = append(run, p.V)
+	run := grow(&buf.run, end-start+1)
+	for i, p := range win[start : end+1] {
+		run[i] = p.V
 	}
-	s.observed = median(run)
+	slices.Sort(run)
+	s.observed = quantileSorted(run, 0.5)
 	return s, true
 }
 
@@ -199,4 +207,39 @@ func negligible(s signal, sc seriesScore) bool {
 		events += d
 	}
 	return events <= maxNegligibleEvents
+}
+
+// scored is one signal's slot in scoreEach: its score, or !ok when it
+// had too little data.
+type scored struct {
+	scoredSignal
+	ok bool
+}
+
+// scoreEach scores every signal, negligible changes weakened and carried
+// over anomalies marked, on all cores; the result is in the signals'
+// order, whatever the number of cores. A signal stop (asked with its
+// index) says to skip is left !ok: the caller's context is done.
+func scoreEach(sigs []signal, stop func(i int) bool) []scored {
+	out := make([]scored, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		var buf scratch
+		for i := lo; i < hi; i++ {
+			if stop(i) {
+				return
+			}
+			s := sigs[i]
+			sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, &buf)
+			if !ok {
+				continue
+			}
+			if negligible(s, sc) {
+				sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
+			}
+			ss := scoredSignal{signal: s, seriesScore: sc}
+			ss.carried = ss.carriedOver()
+			out[i] = scored{scoredSignal: ss, ok: true}
+		}
+	})
+	return out
 }
