@@ -164,9 +164,9 @@ func steadyStep(base []telemetry.Point) (time.Duration, bool) {
 // them, and is then the median; only otherwise are they sorted.
 func medianStep(pts []telemetry.Point) time.Duration {
 	n := len(pts) - 1
-	first, same := pts[1].T.Sub(pts[0].T), 0
+	first, same := interval(pts[0].T, pts[1].T), 0
 	for i := 1; i < len(pts); i++ {
-		if pts[i].T.Sub(pts[i-1].T) == first {
+		if interval(pts[i-1].T, pts[i].T) == first {
 			same++
 		}
 	}
@@ -176,7 +176,7 @@ func medianStep(pts []telemetry.Point) time.Duration {
 	}
 	d := make([]time.Duration, 0, n)
 	for i := 1; i < len(pts); i++ {
-		d = append(d, pts[i].T.Sub(pts[i-1].T))
+		d = append(d, interval(pts[i-1].T, pts[i].T))
 	}
 	slices.Sort(d)
 	return d[n/2]
@@ -201,10 +201,10 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 	}
 	for _, p := range s.win {
 		if prev.IsZero() {
-			if p.T.Sub(from) > step*3/2 {
+			if interval(from, p.T) > step*3/2 {
 				consider(gap{sig: s, step: step, from: from, to: p.T})
 			}
-		} else if p.T.Sub(prev) > step*3/2 {
+		} else if interval(prev, p.T) > step*3/2 {
 			consider(gap{sig: s, step: step, from: prev.Add(step), to: p.T})
 		}
 		prev = p.T
@@ -218,7 +218,7 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 	// As long as the baseline's own worst hole is no absence.
 	var baseHole time.Duration
 	for i := 1; i < len(s.base); i++ {
-		baseHole = max(baseHole, s.base[i].T.Sub(s.base[i-1].T)-step)
+		baseHole = max(baseHole, interval(s.base[i-1].T, s.base[i].T)-step)
 	}
 	need := max(3*step, minAbsence, time.Duration(anomalyRatio*float64(baseHole)))
 	return best, best.missing() >= need

@@ -214,7 +214,7 @@ func toRate(pts []telemetry.Point) []telemetry.Point {
 			continue
 		}
 		last := pts[prev]
-		dt := p.T.Sub(last.T).Seconds()
+		dt := interval(last.T, p.T).Seconds()
 		if dt <= 0 {
 			continue
 		}

@@ -100,7 +100,10 @@ func median(values []float64) float64 {
 // scratch is the reusable space of one scoring worker: scoring a series
 // needs a few float slices of its length, and reusing them keeps a case of
 // many series from allocating them series by series.
-type scratch struct{ vals, dev, z, run []float64 }
+type scratch struct {
+	vals, dev, z, run []float64
+	keys              []uint64
+}
 
 // grow returns buf resized to n, reallocated only when too small.
 func grow(buf *[]float64, n int) []float64 {
@@ -109,4 +112,66 @@ func grow(buf *[]float64, n int) []float64 {
 	}
 	*buf = (*buf)[:n]
 	return *buf
+}
+
+// sortFloats sorts finite values ascending, as slices.Sort does, with an
+// LSD radix sort on their bits when there are enough of them: a baseline
+// of hundreds of samples sorts several times faster, and the scores do not
+// change, for a sorted slice of numbers is one and the same whichever way
+// it was sorted. The one exception is zero's sign: slices.Sort leaves -0
+// and +0 in an order of its own, so a slice holding -0 goes to it.
+func sortFloats(v []float64, buf *[]uint64) {
+	const minRadix = 64
+	n := len(v)
+	if n < minRadix {
+		slices.Sort(v)
+		return
+	}
+	if cap(*buf) < 2*n {
+		*buf = make([]uint64, 2*n, 2*n+n/2)
+	}
+	a, b := (*buf)[:n], (*buf)[n:2*n]
+	var hist [8][256]int
+	for i, f := range v {
+		k := math.Float64bits(f)
+		if k == 1<<63 || f != f {
+			slices.Sort(v) // -0 (or NaN, which scoring never sees)
+			return
+		}
+		if k>>63 == 1 {
+			k = ^k // negative: larger magnitude sorts first
+		} else {
+			k |= 1 << 63
+		}
+		a[i] = k
+		for p := range 8 {
+			hist[p][byte(k>>(8*p))]++
+		}
+	}
+	for p := range 8 {
+		shift := 8 * p
+		h := &hist[p]
+		if h[byte(a[0]>>shift)] == n {
+			continue // every key has this byte: the pass would move nothing
+		}
+		sum := 0
+		for i, c := range h {
+			h[i] = sum
+			sum += c
+		}
+		for _, k := range a {
+			d := byte(k >> shift)
+			b[h[d]] = k
+			h[d]++
+		}
+		a, b = b, a
+	}
+	for i, k := range a {
+		if k>>63 == 1 {
+			k &^= 1 << 63
+		} else {
+			k = ^k
+		}
+		v[i] = math.Float64frombits(k)
+	}
 }

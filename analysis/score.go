@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/rca-tool/rca/catalog"
@@ -80,7 +79,7 @@ func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scr
 	for i, p := range base {
 		bv[i] = p.V
 	}
-	slices.Sort(bv)
+	sortFloats(bv, &buf.keys)
 	st := fitSorted(bv, grow(&buf.dev, len(bv)))
 	var s seriesScore
 	s.stats = st
@@ -115,7 +114,7 @@ func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scr
 	for i, p := range win[start : end+1] {
 		run[i] = p.V
 	}
-	slices.Sort(run)
+	sortFloats(run, &buf.keys)
 	s.observed = quantileSorted(run, 0.5)
 	return s, true
 }

@@ -1,0 +1,109 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// sortFloats must give exactly what slices.Sort gives: the scores are
+// computed from the sorted baseline.
+func TestSortFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	gen := map[string]func(i int) float64{
+		"cpu rates":        func(int) float64 { return 0.3 + 0.02*rng.NormFloat64() },
+		"mixed signs":      func(int) float64 { return rng.NormFloat64() * 1e6 },
+		"few distinct":     func(int) float64 { return float64(rng.IntN(4)) },
+		"bytes":            func(int) float64 { return math.Round(2.5e8 + 1e6*rng.NormFloat64()) },
+		"tiny and huge":    func(int) float64 { return math.Ldexp(rng.Float64()-0.5, rng.IntN(2000)-1000) },
+		"constant":         func(int) float64 { return 42 },
+		"with zero":        func(i int) float64 { return float64(i%3) - 1 },
+		"with minus zero":  func(i int) float64 { return []float64{math.Copysign(0, -1), 0, 1, -1}[i%4] },
+		"infinities":       func(i int) float64 { return []float64{math.Inf(1), math.Inf(-1), 3, -3, 0}[i%5] },
+		"sorted":           func(i int) float64 { return float64(i) },
+		"reverse":          func(i int) float64 { return -float64(i) },
+		"subnormal values": func(i int) float64 { return math.SmallestNonzeroFloat64 * float64(i%7-3) },
+	}
+	var buf []uint64
+	for name, f := range gen {
+		for _, n := range []int{0, 1, 5, 63, 64, 65, 540, 2000} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = f(i)
+			}
+			want := slices.Clone(v)
+			slices.Sort(want)
+			sortFloats(v, &buf)
+			for i := range v {
+				if math.Float64bits(v[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("%s, n=%d: at %d got %v (bits %x), slices.Sort gives %v (bits %x)", name, n, i, v[i], math.Float64bits(v[i]), want[i], math.Float64bits(want[i]))
+				}
+			}
+		}
+	}
+}
+
+// fitSorted merges the deviations instead of sorting them: the same
+// statistics as sorting both, on values of every shape.
+func TestFitSortedMatchesTwoSorts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	twoSorts := func(values []float64) baselineStats {
+		v := slices.Clone(values)
+		slices.Sort(v)
+		med := quantileSorted(v, 0.5)
+		iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
+		dev := make([]float64, len(v))
+		for i, x := range v {
+			dev[i] = math.Abs(x - med)
+		}
+		slices.Sort(dev)
+		mad := quantileSorted(dev, 0.5)
+		scale := math.Max(1.4826*mad, iqr/1.349)
+		return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
+	}
+	for trial := range 2000 {
+		n := 3 + rng.IntN(600)
+		v := make([]float64, n)
+		for i := range v {
+			switch trial % 4 {
+			case 0:
+				v[i] = rng.NormFloat64()
+			case 1:
+				v[i] = float64(rng.IntN(5))
+			case 2:
+				v[i] = math.Exp(rng.NormFloat64() * 5)
+			default:
+				v[i] = 1e9 + float64(rng.IntN(3))*1e-7
+			}
+		}
+		if got, want := fitBaseline(v), twoSorts(v); got != want {
+			t.Fatalf("trial %d (n=%d): fitBaseline = %+v, two sorts give %+v", trial, n, got, want)
+		}
+	}
+}
+
+func TestInterval(t *testing.T) {
+	now := time.Now() // with a monotonic reading
+	t0 := time.Unix(1_700_000_000, 250).UTC()
+	for _, tc := range []struct {
+		name string
+		a, b time.Time
+	}{
+		{"same", t0, t0},
+		{"ten seconds", t0, t0.Add(10 * time.Second)},
+		{"backwards", t0.Add(90 * time.Minute), t0},
+		{"nanoseconds across a second", time.Unix(10, 999_999_999), time.Unix(11, 1)},
+		{"other zones", t0.In(time.FixedZone("x", 3600)), t0.Add(time.Hour).In(time.FixedZone("y", -7200))},
+		{"zero time", time.Time{}, t0},
+		{"saturates", time.Unix(-1<<40, 0), time.Unix(1<<40, 0)},
+		{"both monotonic", now, now.Add(time.Second)},
+		{"a monotonic", now, t0},
+		{"b monotonic", t0, now},
+	} {
+		if got, want := interval(tc.a, tc.b), tc.b.Sub(tc.a); got != want {
+			t.Errorf("%s: interval = %v, Sub = %v", tc.name, got, want)
+		}
+	}
+}
