@@ -114,21 +114,37 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 			born[k] = s.win[0].T
 		}
 	}
+	// Each series' longest gap, on all cores; then gathered in order.
+	type look struct {
+		eligible, missing bool
+		g                 gap
+	}
+	looks := make([]look, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := sigs[i]
+			step, ok := steadyStep(s.base)
+			if !ok || s.fromLogs || isUpGauge(s.series.Metric) {
+				continue // up gauges stay when their target goes: see upDrops
+			}
+			g, ok := longestGap(s, step, window, dataFrom, dataTo)
+			if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
+				ok = false
+			}
+			looks[i] = look{eligible: true, missing: ok, g: g}
+		}
+	})
 	eligible := map[target]int{}
 	gaps := map[target][]gap{}
-	for _, s := range sigs {
-		step, ok := steadyStep(s.base)
-		if !ok || s.fromLogs || isUpGauge(s.series.Metric) {
-			continue // up gauges stay when their target goes: see upDrops
+	for i, s := range sigs {
+		l := looks[i]
+		if !l.eligible {
+			continue
 		}
 		k := target{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
 		eligible[k]++
-		g, ok := longestGap(s, step, window, dataFrom, dataTo)
-		if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
-			ok = false
-		}
-		if ok {
-			gaps[k] = append(gaps[k], g)
+		if l.missing {
+			gaps[k] = append(gaps[k], l.g)
 		}
 	}
 	var out []Finding

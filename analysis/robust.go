@@ -19,46 +19,58 @@ type baselineStats struct {
 func fitBaseline(values []float64) baselineStats {
 	v := slices.Clone(values)
 	slices.Sort(v)
-	return fitSorted(v, make([]float64, len(v)))
+	return fitSorted(v)
 }
 
-// fitSorted is fitBaseline on values already sorted; dev is scratch space
-// of the same length. The absolute deviations from the median are two
-// sorted runs (below the median, read backwards, and above it), so they
-// are merged in one pass rather than sorted again.
-func fitSorted(v, dev []float64) baselineStats {
+// fitSorted is fitBaseline on values already sorted.
+func fitSorted(v []float64) baselineStats {
 	med := quantileSorted(v, 0.5)
 	iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
-	mergeDeviations(v, med, dev)
-	mad := quantileSorted(dev, 0.5)
+	mad := madSorted(v, med)
 	scale := math.Max(1.4826*mad, iqr/1.349)
 	return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
 }
 
-// mergeDeviations writes |x - med| for the sorted values v into dev, in
-// ascending order.
-func mergeDeviations(v []float64, med float64, dev []float64) {
+// madSorted is the median absolute deviation from med of the sorted values
+// v: quantileSorted(0.5) of the sorted |x - med|. Those deviations are two
+// sorted runs (below med, read backwards, and above it), so the middle of
+// their merge is reached in half a pass, without sorting them.
+func madSorted(v []float64, med float64) float64 {
+	n := len(v)
+	if n == 0 {
+		return math.NaN()
+	}
+	pos := 0.5 * float64(n-1)
+	lo, hi := int(math.Floor(pos)), int(math.Ceil(pos))
+	frac := pos - float64(lo)
 	k, _ := slices.BinarySearch(v, med) // v[:k] < med <= v[k:]
-	lo, hi := k-1, k
-	for i := range dev {
+	l, r := k-1, k
+	var atLo, atHi float64
+	for i := 0; i <= hi; i++ {
+		var d float64
 		switch {
-		case lo < 0:
-			dev[i] = math.Abs(v[hi] - med)
-			hi++
-		case hi >= len(v):
-			dev[i] = math.Abs(v[lo] - med)
-			lo--
+		case l < 0:
+			d = math.Abs(v[r] - med)
+			r++
+		case r >= n:
+			d = math.Abs(v[l] - med)
+			l--
 		default:
-			a, b := math.Abs(v[lo]-med), math.Abs(v[hi]-med)
+			a, b := math.Abs(v[l]-med), math.Abs(v[r]-med)
 			if a <= b {
-				dev[i] = a
-				lo--
+				d = a
+				l--
 			} else {
-				dev[i] = b
-				hi++
+				d = b
+				r++
 			}
 		}
+		if i == lo {
+			atLo = d
+		}
+		atHi = d
 	}
+	return atLo*(1-frac) + atHi*frac
 }
 
 // scaleFloor is the smallest deviation worth measuring: the data's own
@@ -101,8 +113,8 @@ func median(values []float64) float64 {
 // needs a few float slices of its length, and reusing them keeps a case of
 // many series from allocating them series by series.
 type scratch struct {
-	vals, dev, z, run []float64
-	keys              []uint64
+	vals, z, run []float64
+	keys         []uint64
 }
 
 // grow returns buf resized to n, reallocated only when too small.

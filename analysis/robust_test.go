@@ -6,6 +6,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
 )
 
 // sortFloats must give exactly what slices.Sort gives: the scores are
@@ -104,6 +107,53 @@ func TestInterval(t *testing.T) {
 	} {
 		if got, want := interval(tc.a, tc.b), tc.b.Sub(tc.a); got != want {
 			t.Errorf("%s: interval = %v, Sub = %v", tc.name, got, want)
+		}
+	}
+}
+
+// scoreSeries reads the baseline's worst excursion off the ends of the
+// sorted baseline: the same as the largest over every value, in every
+// direction, extreme values included.
+func TestNoiseFromTheEnds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	for trial := range 600 {
+		n := 3 + rng.IntN(300)
+		base := make([]telemetry.Point, n)
+		for i := range base {
+			v := rng.NormFloat64()
+			switch trial % 5 {
+			case 1:
+				v = float64(rng.IntN(3))
+			case 2:
+				v = math.MaxFloat64 * (rng.Float64()*2 - 1) // spreads that overflow
+			case 3:
+				v = math.Exp(rng.NormFloat64() * 8)
+			}
+			base[i] = telemetry.Point{T: t0.Add(time.Duration(i) * time.Minute), V: v}
+		}
+		win := []telemetry.Point{{T: t0.Add(time.Duration(n) * time.Minute), V: 5}}
+		for _, dir := range []catalog.Direction{catalog.Up, catalog.Down, catalog.Both} {
+			got, ok := scoreSeries(base, win, dir)
+			vals := make([]float64, n)
+			for i, p := range base {
+				vals[i] = p.V
+			}
+			st := fitBaseline(vals)
+			want := 0.0
+			for _, v := range vals {
+				want = math.Max(want, directional((v-st.median)/st.scale, dir))
+			}
+			if !ok {
+				threshold := math.Max(minDeviation, want)
+				if finite(compress(math.Max(directional((5-st.median)/st.scale, dir), 0)/threshold)) && finite(st.median) {
+					t.Fatalf("trial %d %v: not scored, but the noise %v gives a finite score", trial, dir, want)
+				}
+				continue
+			}
+			if math.Float64bits(got.noise) != math.Float64bits(want) {
+				t.Fatalf("trial %d %v: noise %v, the largest over all values %v", trial, dir, got.noise, want)
+			}
 		}
 	}
 }

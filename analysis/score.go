@@ -80,12 +80,16 @@ func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scr
 		bv[i] = p.V
 	}
 	sortFloats(bv, &buf.keys)
-	st := fitSorted(bv, grow(&buf.dev, len(bv)))
+	st := fitSorted(bv)
 	var s seriesScore
 	s.stats = st
-	for _, v := range bv {
-		s.noise = math.Max(s.noise, directional((v-st.median)/st.scale, dir))
-	}
+	// The baseline's worst excursion: directional is monotonic in the
+	// value (Up, Down) or grows with its distance from the median (Both),
+	// so over sorted values it is largest at an end; a NaN (an overflowed
+	// spread) comes from an end too, and propagates as math.Max does.
+	s.noise = math.Max(s.noise, math.Max(
+		directional((bv[0]-st.median)/st.scale, dir),
+		directional((bv[len(bv)-1]-st.median)/st.scale, dir)))
 	z := grow(&buf.z, len(win))
 	peakAt := 0
 	for i, p := range win {
