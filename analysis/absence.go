@@ -123,7 +123,7 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := sigs[i]
-			step, ok := steadyStep(s.base)
+			step, ok := steadyStep(s.base, s.wall)
 			if !ok || s.fromLogs || isUpGauge(s.series.Metric) {
 				continue // up gauges stay when their target goes: see upDrops
 			}
@@ -163,11 +163,11 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 
 // steadyStep is a series' sampling step in the baseline, when it was there
 // at (nearly) every step: at least ten samples, at most a tenth missing.
-func steadyStep(base []telemetry.Point) (time.Duration, bool) {
+func steadyStep(base []telemetry.Point, wall bool) (time.Duration, bool) {
 	if len(base) < 10 {
 		return 0, false
 	}
-	step := medianStep(base)
+	step := medianStep(base, wall)
 	if step <= 0 {
 		return 0, false
 	}
@@ -178,11 +178,11 @@ func steadyStep(base []telemetry.Point) (time.Duration, bool) {
 // medianStep is the median interval between consecutive points (the upper
 // median of an even count). Mostly one interval holds more than half of
 // them, and is then the median; only otherwise are they sorted.
-func medianStep(pts []telemetry.Point) time.Duration {
+func medianStep(pts []telemetry.Point, wall bool) time.Duration {
 	n := len(pts) - 1
-	first, same := interval(pts[0].T, pts[1].T), 0
+	first, same := sampleInterval(pts[0].T, pts[1].T, wall), 0
 	for i := 1; i < len(pts); i++ {
-		if interval(pts[i-1].T, pts[i].T) == first {
+		if sampleInterval(pts[i-1].T, pts[i].T, wall) == first {
 			same++
 		}
 	}
@@ -192,7 +192,7 @@ func medianStep(pts []telemetry.Point) time.Duration {
 	}
 	d := make([]time.Duration, 0, n)
 	for i := 1; i < len(pts); i++ {
-		d = append(d, interval(pts[i-1].T, pts[i].T))
+		d = append(d, sampleInterval(pts[i-1].T, pts[i].T, wall))
 	}
 	slices.Sort(d)
 	return d[n/2]
@@ -217,10 +217,10 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 	}
 	for _, p := range s.win {
 		if prev.IsZero() {
-			if interval(from, p.T) > step*3/2 {
+			if sampleInterval(from, p.T, s.wall) > step*3/2 {
 				consider(gap{sig: s, step: step, from: from, to: p.T})
 			}
-		} else if interval(prev, p.T) > step*3/2 {
+		} else if sampleInterval(prev, p.T, s.wall) > step*3/2 {
 			consider(gap{sig: s, step: step, from: prev.Add(step), to: p.T})
 		}
 		prev = p.T
@@ -234,7 +234,7 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 	// As long as the baseline's own worst hole is no absence.
 	var baseHole time.Duration
 	for i := 1; i < len(s.base); i++ {
-		baseHole = max(baseHole, interval(s.base[i-1].T, s.base[i].T)-step)
+		baseHole = max(baseHole, sampleInterval(s.base[i-1].T, s.base[i].T, s.wall)-step)
 	}
 	need := max(3*step, minAbsence, time.Duration(anomalyRatio*float64(baseHole)))
 	return best, best.missing() >= need

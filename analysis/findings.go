@@ -55,18 +55,32 @@ func scoreStage(r *run) {
 // count as simultaneous.
 func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration) {
 	var steps []time.Duration
-	each = map[string]time.Duration{}
-	for _, s := range sigs {
+	// Each series' own step and ID on all cores, then the map in order.
+	own := make([]time.Duration, len(sigs))
+	ids := make([]string, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			pts := sigs[i].win
+			if len(pts) < 2 {
+				continue
+			}
+			d := sampleInterval(pts[0].T, pts[1].T, sigs[i].wall)
+			for j := 2; j < len(pts); j++ {
+				d = min(d, sampleInterval(pts[j-1].T, pts[j].T, sigs[i].wall))
+			}
+			if own[i] = d; d > 0 {
+				ids[i] = sigs[i].series.ID()
+			}
+		}
+	})
+	each = make(map[string]time.Duration, len(sigs))
+	for i, s := range sigs {
 		pts := s.win
 		if len(pts) < 2 {
 			continue
 		}
-		own := pts[1].T.Sub(pts[0].T)
-		for i := 2; i < len(pts); i++ {
-			own = min(own, pts[i].T.Sub(pts[i-1].T))
-		}
-		if own > 0 {
-			each[s.series.ID()] = own
+		if own[i] > 0 {
+			each[ids[i]] = own[i]
 		}
 		if len(steps) < 50 {
 			steps = append(steps, pts[1].T.Sub(pts[0].T))
@@ -90,7 +104,15 @@ type scoredSignal struct {
 // It ends early when stop, asked with each signal's index, says so. The
 // signals are scored on all cores (score.go: scoreEach), in their order.
 func scoreAll(sigs []signal, stop func(i int) bool) (scored []scoredSignal, skipped int) {
-	for _, r := range scoreEach(sigs, stop) {
+	each := scoreEach(sigs, stop)
+	n := 0
+	for _, r := range each {
+		if r.ok {
+			n++
+		}
+	}
+	scored = make([]scoredSignal, 0, n)
+	for _, r := range each {
 		if !r.ok {
 			skipped++
 			continue

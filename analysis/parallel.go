@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/rca-tool/rca/telemetry"
 )
 
 // minChunk is the fewest items a worker of parallel takes: below it the
@@ -57,21 +59,36 @@ func parallel(n int, do func(lo, hi int)) {
 	}
 }
 
-// interval is b.Sub(a), the time from a to b, without Sub's general cost
-// on the hot loops over samples. Sub reads the monotonic clock only when
-// both times carry a reading, and samples never do (they are decoded from
-// numbers); with a on the wall clock and the two less than a century
-// apart, Sub is the difference of their seconds and nanoseconds. Anything
-// else goes to Sub.
-func interval(a, b time.Time) time.Duration {
-	if a != a.Round(0) {
-		return b.Sub(a) // a monotonic reading: b may have one too
+const maxIntervalSec = 100 * 365 * 24 * 3600
+
+// wallClock reports whether no sample carries a monotonic clock reading
+// (none decoded from numbers does): between such a sample and any time,
+// wallInterval is Sub.
+func wallClock(pts []telemetry.Point) bool {
+	for i := range pts {
+		if t := pts[i].T; t != t.Round(0) {
+			return false
+		}
 	}
+	return true
+}
+
+// wallInterval is b.Sub(a) when a or b carries no monotonic reading (a
+// sample of a wallClock series): the difference of their seconds and
+// nanoseconds, Sub's saturation left to Sub.
+func wallInterval(a, b time.Time) time.Duration {
 	ds := b.Unix() - a.Unix()
 	if ds > maxIntervalSec || ds < -maxIntervalSec {
-		return b.Sub(a) // Sub saturates at the limits of a Duration
+		return b.Sub(a)
 	}
 	return time.Duration(ds)*time.Second + time.Duration(b.Nanosecond()-a.Nanosecond())
 }
 
-const maxIntervalSec = 100 * 365 * 24 * 3600
+// sampleInterval is b.Sub(a) for a sample b of a series: wallInterval
+// when the series is wallClock, else Sub.
+func sampleInterval(a, b time.Time, wall bool) time.Duration {
+	if wall {
+		return wallInterval(a, b)
+	}
+	return b.Sub(a)
+}

@@ -22,6 +22,9 @@ type signal struct {
 	win      []telemetry.Point
 	isRate   bool
 	fromLogs bool
+	// wall is whether no sample carries a monotonic clock reading
+	// (wallClock): intervals between them are then cheap.
+	wall bool
 	// rated is the per-second rate of a counter (isRate), for charts.
 	rated []telemetry.Point
 }
@@ -76,12 +79,13 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	sig.infra = hostLevel(cat, sig.service, s)
 	sig.fromLogs = ki.log
 	pts := s.Points
+	sig.wall = wallClock(pts)
 	switch {
 	case s.Signal == "" && s.Rated():
 		sig.isRate = true // rate() on the server
 		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
 	case !sig.fromLogs && isCounter(s, ki.query):
-		pts = toRate(pts)
+		pts = rateOf(pts, sig.wall)
 		sig.isRate, sig.rated = true, pts
 		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
 	}
@@ -202,7 +206,10 @@ func monotonic(pts []telemetry.Point) bool {
 // toRate differentiates a counter into a per-second rate, treating a drop as
 // a counter reset, as PromQL's rate() does; a drop within float jitter is no
 // drop at all. Missing samples (NaN) are skipped, so a gap stays a gap.
-func toRate(pts []telemetry.Point) []telemetry.Point {
+func toRate(pts []telemetry.Point) []telemetry.Point { return rateOf(pts, wallClock(pts)) }
+
+// rateOf is toRate on points whose wallClock is wall.
+func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 	out := make([]telemetry.Point, 0, len(pts))
 	prev := -1
 	for i, p := range pts {
@@ -214,7 +221,7 @@ func toRate(pts []telemetry.Point) []telemetry.Point {
 			continue
 		}
 		last := pts[prev]
-		dt := interval(last.T, p.T).Seconds()
+		dt := sampleInterval(last.T, p.T, wall).Seconds()
 		if dt <= 0 {
 			continue
 		}

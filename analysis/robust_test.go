@@ -87,7 +87,7 @@ func TestFitSortedMatchesTwoSorts(t *testing.T) {
 	}
 }
 
-func TestInterval(t *testing.T) {
+func TestWallInterval(t *testing.T) {
 	now := time.Now() // with a monotonic reading
 	t0 := time.Unix(1_700_000_000, 250).UTC()
 	for _, tc := range []struct {
@@ -101,13 +101,25 @@ func TestInterval(t *testing.T) {
 		{"other zones", t0.In(time.FixedZone("x", 3600)), t0.Add(time.Hour).In(time.FixedZone("y", -7200))},
 		{"zero time", time.Time{}, t0},
 		{"saturates", time.Unix(-1<<40, 0), time.Unix(1<<40, 0)},
-		{"both monotonic", now, now.Add(time.Second)},
 		{"a monotonic", now, t0},
 		{"b monotonic", t0, now},
 	} {
-		if got, want := interval(tc.a, tc.b), tc.b.Sub(tc.a); got != want {
-			t.Errorf("%s: interval = %v, Sub = %v", tc.name, got, want)
+		if got, want := wallInterval(tc.a, tc.b), tc.b.Sub(tc.a); got != want {
+			t.Errorf("%s: wallInterval = %v, Sub = %v", tc.name, got, want)
 		}
+	}
+	// Both monotonic: only Sub knows; a series holding such samples is
+	// not wallClock, and sampleInterval then asks Sub.
+	later := time.Now().Add(time.Second)
+	pts := []telemetry.Point{{T: now}, {T: later}}
+	if wallClock(pts) {
+		t.Fatal("samples from time.Now are wallClock")
+	}
+	if got, want := sampleInterval(now, later, wallClock(pts)), later.Sub(now); got != want {
+		t.Errorf("sampleInterval = %v, Sub = %v", got, want)
+	}
+	if !wallClock([]telemetry.Point{{T: t0}, {T: now.Round(0)}}) {
+		t.Error("decoded samples are not wallClock")
 	}
 }
 
