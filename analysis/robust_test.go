@@ -169,3 +169,69 @@ func TestNoiseFromTheEnds(t *testing.T) {
 		}
 	}
 }
+
+// fitSelect, when it answers, answers exactly what sorting does.
+func TestFitSelectMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	answered := 0
+	const trials = 4000
+	for trial := range trials {
+		n := 1 + rng.IntN(800)
+		v := make([]float64, n)
+		for i := range v {
+			switch trial % 6 {
+			case 0:
+				v[i] = 0.3 + 0.02*rng.NormFloat64()
+			case 1:
+				v[i] = float64(rng.IntN(4)) // ties, a floor that matters
+			case 2:
+				v[i] = math.Exp(rng.NormFloat64() * 6)
+			case 3:
+				v[i] = 1e9 + float64(rng.IntN(5))*1e-7
+			case 4:
+				v[i] = math.Round(2.5e8 + 1e6*rng.NormFloat64())
+			default:
+				v[i] = []float64{0, 1, 2, 3}[i%4] + rng.NormFloat64()*1e-3
+			}
+		}
+		if trial%97 == 0 {
+			v[rng.IntN(n)] = math.Copysign(0, -1)
+		}
+		want := fitBaseline(v)
+		scratch := slices.Clone(v)
+		got, lo, hi, ok := fitSelect(scratch, make([]float64, n))
+		if !ok {
+			continue
+		}
+		answered++
+		if got != want || lo != slices.Min(v) || hi != slices.Max(v) {
+			t.Fatalf("trial %d (n=%d): fitSelect = %+v [%v, %v], sorting gives %+v [%v, %v]", trial, n, got, lo, hi, want, slices.Min(v), slices.Max(v))
+		}
+	}
+	if answered < trials/3 {
+		t.Errorf("fitSelect answered %d of %d: it should take the common baselines", answered, trials)
+	}
+}
+
+func TestSelectK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := range 3000 {
+		n := 1 + rng.IntN(300)
+		a := make([]float64, n)
+		for i := range a {
+			a[i] = float64(rng.IntN(1 + trial%50))
+		}
+		sorted := slices.Clone(a)
+		slices.Sort(sorted)
+		k := rng.IntN(n)
+		selectK(a, k)
+		if a[k] != sorted[k] {
+			t.Fatalf("trial %d: a[%d] = %v, sorted %v", trial, k, a[k], sorted[k])
+		}
+		for i := range a {
+			if i < k && a[i] > a[k] || i > k && a[i] < a[k] {
+				t.Fatalf("trial %d: a[%d] = %v on the wrong side of a[%d] = %v", trial, i, a[i], k, a[k])
+			}
+		}
+	}
+}
