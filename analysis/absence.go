@@ -123,11 +123,11 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := sigs[i]
-			step, ok := steadyStep(s.base, s.wall)
+			step, widest, ok := steadyStep(s.base, s.wall)
 			if !ok || s.fromLogs || isUpGauge(s.series.Metric) {
 				continue // up gauges stay when their target goes: see upDrops
 			}
-			g, ok := longestGap(s, step, window, dataFrom, dataTo)
+			g, ok := longestGap(s, step, widest, window, dataFrom, dataTo)
 			if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
 				ok = false
 			}
@@ -163,44 +163,48 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 
 // steadyStep is a series' sampling step in the baseline, when it was there
 // at (nearly) every step: at least ten samples, at most a tenth missing.
-func steadyStep(base []telemetry.Point, wall bool) (time.Duration, bool) {
+// widest is the longest interval between two of its samples.
+func steadyStep(base []telemetry.Point, wall bool) (step, widest time.Duration, ok bool) {
 	if len(base) < 10 {
-		return 0, false
+		return 0, 0, false
 	}
-	step := medianStep(base, wall)
+	step, widest = medianStep(base, wall)
 	if step <= 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	expected := float64(base[len(base)-1].T.Sub(base[0].T))/float64(step) + 1
-	return step, float64(len(base)) >= 0.9*expected
+	return step, widest, float64(len(base)) >= 0.9*expected
 }
 
 // medianStep is the median interval between consecutive points (the upper
-// median of an even count). Mostly one interval holds more than half of
+// median of an even count), and the widest. Mostly one interval holds more than half of
 // them, and is then the median; only otherwise are they sorted.
-func medianStep(pts []telemetry.Point, wall bool) time.Duration {
+func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration) {
 	n := len(pts) - 1
 	first, same := sampleInterval(pts[0].T, pts[1].T, wall), 0
+	widest = first
 	for i := 1; i < len(pts); i++ {
-		if sampleInterval(pts[i-1].T, pts[i].T, wall) == first {
+		d := sampleInterval(pts[i-1].T, pts[i].T, wall)
+		if d == first {
 			same++
 		}
+		widest = max(widest, d)
 	}
 	if 2*same > n {
 		// A value taking more than half of the sorted places takes the middle one.
-		return first
+		return first, widest
 	}
 	d := make([]time.Duration, 0, n)
 	for i := 1; i < len(pts); i++ {
 		d = append(d, sampleInterval(pts[i-1].T, pts[i].T, wall))
 	}
 	slices.Sort(d)
-	return d[n/2]
+	return d[n/2], widest
 }
 
 // longestGap is the longest stretch of the window's data range in which
 // the series missed samples, when it is long enough to be an absence.
-func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
+func longestGap(s signal, step, widest time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
 	from := telemetry.Latest(window.From, dataFrom)
 	// The baseline runs into the window: the series' last baseline sample
 	// says when it was last seen, not the window's start.
@@ -232,10 +236,7 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 		consider(gap{sig: s, step: step, from: prev.Add(step), to: dataTo.Add(step), stopped: true})
 	}
 	// As long as the baseline's own worst hole is no absence.
-	var baseHole time.Duration
-	for i := 1; i < len(s.base); i++ {
-		baseHole = max(baseHole, sampleInterval(s.base[i-1].T, s.base[i].T, s.wall)-step)
-	}
+	baseHole := max(0, widest-step) // widest: steadyStep's, over the baseline
 	need := max(3*step, minAbsence, time.Duration(anomalyRatio*float64(baseHole)))
 	return best, best.missing() >= need
 }

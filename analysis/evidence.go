@@ -7,7 +7,7 @@ func evidenceStage(r *run) {
 	r.res.Evidence = evidence(r.b.Series, r.res)
 	// A counter's findings speak of its rate: chart the rate, not the total.
 	for _, s := range r.sigs {
-		id := s.series.ID()
+		id := s.id
 		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
 			ev.Points = s.rated
 			r.res.Evidence[id] = ev

@@ -55,9 +55,8 @@ func scoreStage(r *run) {
 // count as simultaneous.
 func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration) {
 	var steps []time.Duration
-	// Each series' own step and ID on all cores, then the map in order.
+	// Each series' own step on all cores, then the map in order.
 	own := make([]time.Duration, len(sigs))
-	ids := make([]string, len(sigs))
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			pts := sigs[i].win
@@ -68,9 +67,7 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 			for j := 2; j < len(pts); j++ {
 				d = min(d, sampleInterval(pts[j-1].T, pts[j].T, sigs[i].wall))
 			}
-			if own[i] = d; d > 0 {
-				ids[i] = sigs[i].series.ID()
-			}
+			own[i] = d
 		}
 	})
 	each = make(map[string]time.Duration, len(sigs))
@@ -80,7 +77,7 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 			continue
 		}
 		if own[i] > 0 {
-			each[ids[i]] = own[i]
+			each[s.id] = own[i]
 		}
 		if len(steps) < 50 {
 			steps = append(steps, pts[1].T.Sub(pts[0].T))
@@ -142,7 +139,7 @@ func (s scoredSignal) finding() Finding {
 		BaselineValue: s.stats.median,
 		ObservedValue: s.observed,
 		Heuristic:     s.cls.Heuristic,
-		SeriesID:      s.series.ID(),
+		SeriesID:      s.id,
 		Source:        "metrics",
 	}
 	if s.fromLogs {

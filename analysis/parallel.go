@@ -73,6 +73,22 @@ func wallClock(pts []telemetry.Point) bool {
 	return true
 }
 
+// scanTimes is wallClock, and whether the points are in time order, in
+// one pass.
+func scanTimes(pts []telemetry.Point) (wall, sorted bool) {
+	wall, sorted = true, true
+	for i := range pts {
+		t := pts[i].T
+		if wall && t != t.Round(0) {
+			wall = false
+		}
+		if i > 0 && sorted && t.Before(pts[i-1].T) {
+			sorted = false
+		}
+	}
+	return wall, sorted
+}
+
 // wallInterval is b.Sub(a) when a or b carries no monotonic reading (a
 // sample of a wallClock series): the difference of their seconds and
 // nanoseconds, Sub's saturation left to Sub.

@@ -25,6 +25,8 @@ type signal struct {
 	// wall is whether no sample carries a monotonic clock reading
 	// (wallClock): intervals between them are then cheap.
 	wall bool
+	// id is series.ID(), made once.
+	id string
 	// rated is the per-second rate of a counter (isRate), for charts.
 	rated []telemetry.Point
 }
@@ -79,7 +81,9 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	sig.infra = hostLevel(cat, sig.service, s)
 	sig.fromLogs = ki.log
 	pts := s.Points
-	sig.wall = wallClock(pts)
+	sig.id = s.ID()
+	var sorted bool
+	sig.wall, sorted = scanTimes(pts)
 	switch {
 	case s.Signal == "" && s.Rated():
 		sig.isRate = true // rate() on the server
@@ -89,7 +93,7 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 		sig.isRate, sig.rated = true, pts
 		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
 	}
-	sig.base, sig.win = split(pts, b.Baseline, b.Window)
+	sig.base, sig.win = split(pts, sorted, b.Baseline, b.Window)
 	return sig
 }
 
@@ -246,8 +250,9 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 // run of them: it is then returned as a slice of pts (capped, so an append
 // cannot reach into pts), and only a side with a hole (a non-finite
 // sample, a point out of order) is copied.
-func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win []telemetry.Point) {
-	if base, win, ok := splitSorted(pts, baseline, window); ok {
+// sorted says the points are in time order (a toRate of sorted points is).
+func split(pts []telemetry.Point, sorted bool, baseline, window telemetry.Window) (base, win []telemetry.Point) {
+	if base, win, ok := splitSorted(pts, sorted, baseline, window); ok {
 		return base, win
 	}
 	var b, w pointRun
@@ -265,11 +270,9 @@ func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win 
 // splitSorted is split for points in time order whose baseline and window
 // runs do not overlap: each side is found by binary search, and is a slice
 // of pts when all its samples are finite. ok is false otherwise.
-func splitSorted(pts []telemetry.Point, baseline, window telemetry.Window) (base, win []telemetry.Point, ok bool) {
-	for i := 1; i < len(pts); i++ {
-		if pts[i].T.Before(pts[i-1].T) {
-			return nil, nil, false
-		}
+func splitSorted(pts []telemetry.Point, sorted bool, baseline, window telemetry.Window) (base, win []telemetry.Point, ok bool) {
+	if !sorted {
+		return nil, nil, false
 	}
 	notBefore := func(t time.Time) int {
 		i, _ := slices.BinarySearchFunc(pts, t, func(p telemetry.Point, t time.Time) int {
