@@ -114,7 +114,7 @@ func median(values []float64) float64 {
 // many series from allocating them series by series.
 type scratch struct {
 	vals, dev, z, run []float64
-	keys              []uint64
+	keys         []uint64
 }
 
 // grow returns buf resized to n, reallocated only when too small.
