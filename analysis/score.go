@@ -79,21 +79,17 @@ func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scr
 	for i, p := range base {
 		bv[i] = p.V
 	}
-	st, lo, hi, ok := fitSelect(bv, grow(&buf.dev, len(bv)))
-	if !ok {
-		sortFloats(bv, &buf.keys)
-		st, lo, hi = fitSorted(bv), bv[0], bv[len(bv)-1]
-	}
+	sortFloats(bv, &buf.keys)
+	st := fitSorted(bv)
 	var s seriesScore
 	s.stats = st
 	// The baseline's worst excursion: directional is monotonic in the
 	// value (Up, Down) or grows with its distance from the median (Both),
-	// so it is largest at the smallest or the largest value; a NaN (an
-	// overflowed spread) comes from one of them too, and propagates as
-	// math.Max does.
+	// so over sorted values it is largest at an end; a NaN (an overflowed
+	// spread) comes from an end too, and propagates as math.Max does.
 	s.noise = math.Max(s.noise, math.Max(
-		directional((lo-st.median)/st.scale, dir),
-		directional((hi-st.median)/st.scale, dir)))
+		directional((bv[0]-st.median)/st.scale, dir),
+		directional((bv[len(bv)-1]-st.median)/st.scale, dir)))
 	z := grow(&buf.z, len(win))
 	peakAt := 0
 	for i, p := range win {
