@@ -221,14 +221,14 @@ type scored struct {
 
 // scoreEach scores every signal, negligible changes weakened and carried
 // over anomalies marked, on all cores; the result is in the signals'
-// order, whatever the number of cores. A signal stop (asked with its
-// index) says to skip is left !ok: the caller's context is done.
+// order, whatever the number of cores. A signal stop (asked with how far
+// into its chunk it is) says to skip is left !ok: the caller's context is done.
 func scoreEach(sigs []signal, stop func(i int) bool) []scored {
 	out := make([]scored, len(sigs))
 	parallel(len(sigs), func(lo, hi int) {
 		var buf scratch
 		for i := lo; i < hi; i++ {
-			if stop(i) {
+			if stop(i - lo) { // counted from the chunk's start, so every chunk looks
 				return
 			}
 			s := sigs[i]
