@@ -318,7 +318,14 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 				continue
 			}
 			if pts := series[i].Points; len(pts) == cap(pts) && cap(pts) < capacity {
-				grown := make([]telemetry.Point, len(pts), capacity)
+				// A column starts with room for sampleRows points; when
+				// full, it gets the rows ahead as densely as it has been so
+				// far (a column with a sample every ten rows, a tenth).
+				room := sampleRows
+				if len(pts) > 0 {
+					room = max(2*len(pts), capacity*len(pts)/max(rows-1, 1)) // rows before this one
+				}
+				grown := make([]telemetry.Point, len(pts), room)
 				copy(grown, pts)
 				series[i].Points = grown
 			}
