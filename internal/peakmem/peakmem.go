@@ -61,3 +61,13 @@ func CPUTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// Live is the bytes of heap objects now; after a runtime.GC, what is live.
+func Live() uint64 {
+	sample := []metrics.Sample{{Name: heapObjects}}
+	metrics.Read(sample)
+	if v := sample[0].Value; v.Kind() == metrics.KindUint64 {
+		return v.Uint64()
+	}
+	return 0
+}
