@@ -216,6 +216,10 @@ func toRate(pts []telemetry.Point) []telemetry.Point { return rateOf(pts, wallCl
 func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 	out := make([]telemetry.Point, 0, len(pts))
 	prev := -1
+	var (
+		lastGap time.Duration = -1
+		lastDt  float64
+	)
 	for i, p := range pts {
 		if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
 			continue
@@ -225,7 +229,11 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 			continue
 		}
 		last := pts[prev]
-		dt := sampleInterval(last.T, p.T, wall).Seconds()
+		gap := sampleInterval(last.T, p.T, wall)
+		if gap != lastGap { // samples at a steady step: one conversion
+			lastGap, lastDt = gap, gap.Seconds()
+		}
+		dt := lastDt
 		if dt <= 0 {
 			continue
 		}
