@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/demo/demotest"
 	"github.com/rca-tool/rca/eval/dataset"
 	"github.com/rca-tool/rca/eval/dataset/synth"
 	"github.com/rca-tool/rca/internal/peakmem"
+	"github.com/rca-tool/rca/telemetry"
 )
 
 // BenchmarkAnalyzeScale is the analysis alone on generated cases of 1k,
@@ -56,5 +59,38 @@ func BenchmarkAnalyzeScale(b *testing.B) {
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 			b.ReportMetric(float64(peak-min(peak, live))/(1<<20), "above-case-MB")
 		})
+	}
+}
+
+// The analysis runs on all cores and gives the same result on any number
+// of them: a case large enough to be split into chunks (a CPU step among
+// 4,000 series), and the demo incident.
+func TestAnalyzeSameOnAnyCores(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := synth.Spec{Services: 400, Metrics: 10, Points: 160, Seed: 2}
+	dir := filepath.Join(t.TempDir(), "case")
+	if err := synth.WriteCase(context.Background(), dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	c, err := dataset.Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for name, bundle := range map[string]telemetry.Bundle{"synth": c.Bundle, "pi-digits": demotest.PiDigits(t)} {
+		runtime.GOMAXPROCS(1)
+		want := analysis.Analyze(bundle, cat, analysis.Options{})
+		if name == "synth" && (len(want.RootCauses) == 0 || want.RootCauses[0].Service != synth.Service(spec.Faulty())) {
+			t.Fatalf("synth: the CPU step on %s is not the top candidate", synth.Service(spec.Faulty()))
+		}
+		for _, procs := range []int{2, 3, 8} {
+			runtime.GOMAXPROCS(procs)
+			if got := analysis.Analyze(bundle, cat, analysis.Options{}); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: the result on %d cores differs from the result on one", name, procs)
+			}
+		}
 	}
 }
