@@ -183,8 +183,16 @@ func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration)
 	n := len(pts) - 1
 	first, same := sampleInterval(pts[0].T, pts[1].T, wall), 0
 	widest = first
+	last := stampOf(pts[0].T)
 	for i := 1; i < len(pts); i++ {
-		d := sampleInterval(pts[i-1].T, pts[i].T, wall)
+		var d time.Duration
+		st := stampOf(pts[i].T)
+		if dd, ok := st.since(last); wall && ok {
+			d = dd
+		} else {
+			d = pts[i].T.Sub(pts[i-1].T)
+		}
+		last = st
 		if d == first {
 			same++
 		}

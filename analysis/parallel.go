@@ -108,3 +108,22 @@ func sampleInterval(a, b time.Time, wall bool) time.Duration {
 	}
 	return b.Sub(a)
 }
+
+// stamp is a sample time as unix seconds and nanoseconds, taken once so a
+// loop over samples computes each interval from two numbers.
+type stamp struct {
+	sec  int64
+	nsec int64
+}
+
+func stampOf(t time.Time) stamp { return stamp{t.Unix(), int64(t.Nanosecond())} }
+
+// since is wallInterval from a to b; ok is false where that needs Sub
+// (intervals beyond a century, which Sub saturates).
+func (b stamp) since(a stamp) (d time.Duration, ok bool) {
+	ds := b.sec - a.sec
+	if ds > maxIntervalSec || ds < -maxIntervalSec {
+		return 0, false
+	}
+	return time.Duration(ds)*time.Second + time.Duration(b.nsec-a.nsec), true
+}

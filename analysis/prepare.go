@@ -217,19 +217,27 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 	out := make([]telemetry.Point, 0, len(pts))
 	prev := -1
 	var (
-		lastGap time.Duration = -1
-		lastDt  float64
+		lastGap   time.Duration = -1
+		lastDt    float64
+		lastStamp stamp
 	)
 	for i, p := range pts {
 		if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
 			continue
 		}
+		var st stamp
+		if wall {
+			st = stampOf(p.T)
+		}
 		if prev < 0 {
-			prev = i
+			prev, lastStamp = i, st
 			continue
 		}
 		last := pts[prev]
-		gap := sampleInterval(last.T, p.T, wall)
+		gap, ok := st.since(lastStamp)
+		if !wall || !ok {
+			gap = p.T.Sub(last.T)
+		}
 		if gap != lastGap { // samples at a steady step: one conversion
 			lastGap, lastDt = gap, gap.Seconds()
 		}
@@ -237,7 +245,7 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 		if dt <= 0 {
 			continue
 		}
-		prev = i
+		prev, lastStamp = i, st // the stamp of pts[prev]
 		d := p.V - last.V
 		if d < 0 {
 			if sameValue(p.V, last.V) {

@@ -169,3 +169,73 @@ func TestNoiseFromTheEnds(t *testing.T) {
 		}
 	}
 }
+
+// rateOf with its stamps is the plain rate with Sub, on samples with gaps,
+// repeated and backward times, resets and NaNs.
+func TestRateOfMatchesSub(t *testing.T) {
+	plain := func(pts []telemetry.Point) []telemetry.Point {
+		out := make([]telemetry.Point, 0, len(pts))
+		prev := -1
+		for i, p := range pts {
+			if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
+				continue
+			}
+			if prev < 0 {
+				prev = i
+				continue
+			}
+			last := pts[prev]
+			dt := p.T.Sub(last.T).Seconds()
+			if dt <= 0 {
+				continue
+			}
+			prev = i
+			d := p.V - last.V
+			if d < 0 {
+				if sameValue(p.V, last.V) {
+					d = 0
+				} else {
+					d = p.V
+				}
+			}
+			out = append(out, telemetry.Point{T: p.T, V: d / dt})
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	for trial := range 500 {
+		n := rng.IntN(200)
+		pts := make([]telemetry.Point, n)
+		at, v := t0, 0.0
+		for i := range pts {
+			switch rng.IntN(20) {
+			case 0:
+				at = at.Add(-time.Duration(rng.IntN(30)) * time.Second) // backwards
+			case 1: // the same time again
+			case 2:
+				at = at.Add(time.Duration(rng.IntN(1e9)) + 7*time.Second) // off the step
+			default:
+				at = at.Add(15 * time.Second)
+			}
+			v += rng.Float64() * 10
+			if rng.IntN(40) == 0 {
+				v = rng.Float64() // a reset
+			}
+			pts[i] = telemetry.Point{T: at, V: v}
+			if rng.IntN(30) == 0 {
+				pts[i].V = math.NaN()
+			}
+		}
+		want := plain(pts)
+		got := rateOf(pts, wallClock(pts))
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: %d rates, want %d", trial, len(got), len(want))
+		}
+		for i := range got {
+			if !got[i].T.Equal(want[i].T) || math.Float64bits(got[i].V) != math.Float64bits(want[i].V) {
+				t.Fatalf("trial %d: rate %d = %v, want %v", trial, i, got[i], want[i])
+			}
+		}
+	}
+}
