@@ -214,7 +214,12 @@ func toRate(pts []telemetry.Point) []telemetry.Point { return rateOf(pts, wallCl
 
 // rateOf is toRate on points whose wallClock is wall.
 func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
-	out := make([]telemetry.Point, 0, len(pts))
+	// Mostly the k-th rate is at the time of sample k+1: the times are
+	// copied over in one go, and only the values written one by one (a
+	// time is a pointer-holding struct, costly to store sample by sample).
+	out := make([]telemetry.Point, max(len(pts)-1, 0))
+	copy(out, pts[min(1, len(pts)):])
+	k := 0
 	prev := -1
 	var (
 		lastGap   time.Duration = -1
@@ -254,9 +259,14 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 				d = p.V
 			}
 		}
-		out = append(out, telemetry.Point{T: p.T, V: d / dt})
+		if i == k+1 {
+			out[k].V = d / dt // out[k].T is p.T already
+		} else {
+			out[k] = telemetry.Point{T: p.T, V: d / dt}
+		}
+		k++
 	}
-	return out
+	return out[:k]
 }
 
 // split is where points enter scoring: it keeps the finite samples of the
