@@ -201,11 +201,13 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
+// num writes an axis or point value: whole numbers from 10 up (1000 as
+// 1k when round), two decimals below.
 func num(v float64) string {
 	switch {
-	case v >= 1000:
-		return strconv.FormatFloat(v/1000, 'f', -1, 64) + "k"
-	case v == math.Trunc(v):
+	case v >= 1000 && math.Mod(v, 1000) == 0:
+		return strconv.FormatFloat(v/1000, 'f', 0, 64) + "k"
+	case v >= 10 || v == math.Trunc(v):
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)

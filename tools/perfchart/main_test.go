@@ -48,8 +48,8 @@ func TestReadMedians(t *testing.T) {
 }
 
 func TestDrawIsSVG(t *testing.T) {
-	svg := draw([]curve{{"after", map[int]float64{1000: 30, 10000: 300}}, {"a<b", map[int]float64{1000: 200}}}, "t & u", "ms")
-	for _, want := range []string{"<svg ", "</svg>", "<polyline", "a&lt;b", "t &amp; u", ">300<"} {
+	svg := draw([]curve{{"after", map[int]float64{1000: 30, 10000: 300, 50000: 1749.5}}, {"a<b", map[int]float64{1000: 200}}}, "t & u", "ms")
+	for _, want := range []string{"<svg ", "</svg>", "<polyline", "a&lt;b", "t &amp; u", ">300<", ">1k<"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("the SVG lacks %q", want)
 		}
