@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -97,7 +98,20 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	if dataFrom.IsZero() {
 		return nil
 	}
-	dataTo := dataEnd(sigs)
+	// Each series' steady step, on all cores.
+	type steady struct {
+		step, widest time.Duration
+		ok           bool
+	}
+	steps := make([]steady, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := &steps[i]
+			s.step, s.widest, s.ok = steadyStep(sigs[i].base, sigs[i].wall)
+			s.ok = s.ok && !sigs[i].fromLogs
+		}
+	})
+	dataTo := dataEnd(sigs, func(i int) bool { return steps[i].ok })
 	type target struct{ service, instance string }
 	type kind struct{ service, metric string }
 	// The series born in the window, by service and metric, earliest
@@ -113,21 +127,36 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 			born[k] = s.win[0].T
 		}
 	}
+	// Each series' longest gap, on all cores; then gathered in order.
+	type look struct {
+		eligible, missing bool
+		g                 gap
+	}
+	looks := make([]look, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := sigs[i]
+			if !steps[i].ok || isUpGauge(s.series.Metric) {
+				continue // up gauges stay when their target goes: see upDrops
+			}
+			g, ok := longestGap(s, steps[i].step, steps[i].widest, window, dataFrom, dataTo)
+			if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
+				ok = false
+			}
+			looks[i] = look{eligible: true, missing: ok, g: g}
+		}
+	})
 	eligible := map[target]int{}
 	gaps := map[target][]gap{}
-	for _, s := range sigs {
-		step, ok := steadyStep(s.base)
-		if !ok || s.fromLogs || isUpGauge(s.series.Metric) {
-			continue // up gauges stay when their target goes: see upDrops
+	for i, s := range sigs {
+		l := looks[i]
+		if !l.eligible {
+			continue
 		}
 		k := target{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
 		eligible[k]++
-		g, ok := longestGap(s, step, window, dataFrom, dataTo)
-		if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
-			ok = false
-		}
-		if ok {
-			gaps[k] = append(gaps[k], g)
+		if l.missing {
+			gaps[k] = append(gaps[k], l.g)
 		}
 	}
 	var out []Finding
@@ -150,10 +179,10 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 // backfill, ingestion lag), not most of the fleet failing (a failing
 // target's up gauge says so): a few series that run on, rates whose range
 // still holds old samples, must not make every other target look stopped.
-func dataEnd(sigs []signal) time.Time {
+func dataEnd(sigs []signal, steady func(i int) bool) time.Time {
 	last := map[[2]string]time.Time{}
-	for _, s := range sigs {
-		if _, ok := steadyStep(s.base); !ok || s.fromLogs || len(s.win) == 0 {
+	for i, s := range sigs {
+		if !steady(i) || len(s.win) == 0 {
 			continue
 		}
 		k := [2]string{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
@@ -172,26 +201,56 @@ func dataEnd(sigs []signal) time.Time {
 
 // steadyStep is a series' sampling step in the baseline, when it was there
 // at (nearly) every step: at least ten samples, at most a tenth missing.
-func steadyStep(base []telemetry.Point) (time.Duration, bool) {
+// widest is the longest interval between two of its samples.
+func steadyStep(base []telemetry.Point, wall bool) (step, widest time.Duration, ok bool) {
 	if len(base) < 10 {
-		return 0, false
+		return 0, 0, false
 	}
-	d := make([]time.Duration, 0, len(base)-1)
-	for i := 1; i < len(base); i++ {
-		d = append(d, base[i].T.Sub(base[i-1].T))
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	step := d[len(d)/2]
+	step, widest = medianStep(base, wall)
 	if step <= 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	expected := float64(base[len(base)-1].T.Sub(base[0].T))/float64(step) + 1
-	return step, float64(len(base)) >= 0.9*expected
+	return step, widest, float64(len(base)) >= 0.9*expected
+}
+
+// medianStep is the median interval between consecutive points (the upper
+// median of an even count), and the widest. Mostly one interval holds more than half of
+// them, and is then the median; only otherwise are they sorted.
+func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration) {
+	n := len(pts) - 1
+	first, same := sampleInterval(pts[0].T, pts[1].T, wall), 0
+	widest = first
+	last := stampOf(pts[0].T)
+	for i := 1; i < len(pts); i++ {
+		var d time.Duration
+		st := stampOf(pts[i].T)
+		if dd, ok := st.since(last); wall && ok {
+			d = dd
+		} else {
+			d = pts[i].T.Sub(pts[i-1].T)
+		}
+		last = st
+		if d == first {
+			same++
+		}
+		widest = max(widest, d)
+	}
+	if 2*same > n {
+		// A value taking more than half of the sorted places takes the middle one.
+		return first, widest
+	}
+	d := make([]time.Duration, 0, n)
+	for i := 1; i < len(pts); i++ {
+		d = append(d, sampleInterval(pts[i-1].T, pts[i].T, wall))
+	}
+	slices.Sort(d)
+	return d[n/2], widest
 }
 
 // longestGap is the longest stretch of the window's data range in which
 // the series missed samples, when it is long enough to be an absence.
-func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
+func longestGap(s signal, step, widest time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
 	from := telemetry.Latest(window.From, dataFrom)
 	// The baseline runs into the window: the series' last baseline sample
 	// says when it was last seen, not the window's start.
@@ -208,10 +267,10 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 	}
 	for _, p := range s.win {
 		if prev.IsZero() {
-			if p.T.Sub(from) > step*3/2 {
+			if sampleInterval(from, p.T, s.wall) > step*3/2 {
 				consider(gap{sig: s, step: step, from: from, to: p.T})
 			}
-		} else if p.T.Sub(prev) > step*3/2 {
+		} else if sampleInterval(prev, p.T, s.wall) > step*3/2 {
 			consider(gap{sig: s, step: step, from: prev.Add(step), to: p.T})
 		}
 		prev = p.T
@@ -223,10 +282,7 @@ func longestGap(s signal, step time.Duration, window telemetry.Window, dataFrom,
 		consider(gap{sig: s, step: step, from: prev.Add(step), to: dataTo.Add(step), stopped: true})
 	}
 	// As long as the baseline's own worst hole is no absence.
-	var baseHole time.Duration
-	for i := 1; i < len(s.base); i++ {
-		baseHole = max(baseHole, s.base[i].T.Sub(s.base[i-1].T)-step)
-	}
+	baseHole := max(0, widest-step) // widest: steadyStep's, over the baseline
 	need := max(3*step, minAbsence, time.Duration(anomalyRatio*float64(baseHole)))
 	return best, best.missing() >= need
 }

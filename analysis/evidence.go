@@ -4,10 +4,14 @@ import "github.com/rca-tool/rca/telemetry"
 
 // evidenceStage keeps the series a report charts.
 func evidenceStage(r *run) {
-	r.res.Evidence = evidence(r.b.Series, r.res)
+	ids := make([]string, len(r.sigs)) // prepare made one signal per series, in order
+	for i, s := range r.sigs {
+		ids[i] = s.id
+	}
+	r.res.Evidence = evidence(r.b.Series, ids, r.res)
 	// A counter's findings speak of its rate: chart the rate, not the total.
 	for _, s := range r.sigs {
-		id := s.series.ID()
+		id := s.id
 		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
 			ev.Points = s.rated
 			r.res.Evidence[id] = ev
@@ -15,8 +19,8 @@ func evidenceStage(r *run) {
 	}
 }
 
-// evidence picks the series a report charts.
-func evidence(series []telemetry.Series, res Result) map[string]telemetry.Series {
+// evidence picks the series a report charts; ids are the series' IDs.
+func evidence(series []telemetry.Series, ids []string, res Result) map[string]telemetry.Series {
 	want := map[string]bool{}
 	for _, f := range res.Chain {
 		want[f.SeriesID] = true
@@ -34,8 +38,14 @@ func evidence(series []telemetry.Series, res Result) map[string]telemetry.Series
 	}
 	delete(want, "")
 	ev := make(map[string]telemetry.Series, len(want))
-	for _, s := range series {
-		if id := s.ID(); want[id] {
+	for i, s := range series {
+		id := ""
+		if len(ids) == len(series) {
+			id = ids[i]
+		} else {
+			id = s.ID()
+		}
+		if want[id] {
 			ev[id] = s
 		}
 	}

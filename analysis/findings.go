@@ -68,18 +68,29 @@ func scoreStage(r *run) {
 // count as simultaneous.
 func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration) {
 	var steps []time.Duration
-	each = map[string]time.Duration{}
-	for _, s := range sigs {
+	// Each series' own step on all cores, then the map in order.
+	own := make([]time.Duration, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			pts := sigs[i].win
+			if len(pts) < 2 {
+				continue
+			}
+			d := sampleInterval(pts[0].T, pts[1].T, sigs[i].wall)
+			for j := 2; j < len(pts); j++ {
+				d = min(d, sampleInterval(pts[j-1].T, pts[j].T, sigs[i].wall))
+			}
+			own[i] = d
+		}
+	})
+	each = make(map[string]time.Duration, len(sigs))
+	for i, s := range sigs {
 		pts := s.win
 		if len(pts) < 2 {
 			continue
 		}
-		own := pts[1].T.Sub(pts[0].T)
-		for i := 2; i < len(pts); i++ {
-			own = min(own, pts[i].T.Sub(pts[i-1].T))
-		}
-		if own > 0 {
-			each[s.series.ID()] = own
+		if own[i] > 0 {
+			each[s.id] = own[i]
 		}
 		if len(steps) < 50 {
 			steps = append(steps, pts[1].T.Sub(pts[0].T))
@@ -100,26 +111,23 @@ type scoredSignal struct {
 }
 
 // scoreAll scores every signal that has enough data, and counts the rest.
-// It ends early when stop, asked with each signal's index, says so.
+// It ends early when stop, asked with each signal's index, says so. The
+// signals are scored on all cores (score.go: scoreEach), in their order.
 func scoreAll(sigs []signal, baseline telemetry.Window, stop func(i int) bool) (scored []scoredSignal, skipped int) {
-	for i, s := range sigs {
-		if stop(i) {
-			return scored, skipped
+	each := scoreEach(sigs, baseline, stop)
+	n := 0
+	for _, r := range each {
+		if r.ok {
+			n++
 		}
-		sc, ok := scoreSeries(s.base, s.win, s.cls.Direction)
-		if !ok && shortByConstruction(s, baseline) {
-			sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction)
-		}
-		if !ok {
+	}
+	scored = make([]scoredSignal, 0, n)
+	for _, r := range each {
+		if !r.ok {
 			skipped++
 			continue
 		}
-		if negligible(s, sc) {
-			sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
-		}
-		ss := scoredSignal{signal: s, seriesScore: sc}
-		ss.carried = ss.carriedOver()
-		scored = append(scored, ss)
+		scored = append(scored, r.scoredSignal)
 	}
 	return scored, skipped
 }
@@ -158,7 +166,7 @@ func (s scoredSignal) finding() Finding {
 		BaselineValue: s.stats.median,
 		ObservedValue: s.observed,
 		Heuristic:     s.cls.Heuristic,
-		SeriesID:      s.series.ID(),
+		SeriesID:      s.id,
 		Source:        "metrics",
 		traffic:       s.traffic,
 	}

@@ -2,7 +2,9 @@ package analysis
 
 import (
 	"math"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
@@ -27,6 +29,11 @@ type signal struct {
 	// traffic signals, and the unknown metrics named like requests.
 	traffic  bool
 	fromLogs bool
+	// wall is whether no sample carries a monotonic clock reading
+	// (wallClock): intervals between them are then cheap.
+	wall bool
+	// id is series.ID(), made once.
+	id string
 	// rated is the per-second rate of a counter (isRate), for charts.
 	rated []telemetry.Point
 }
@@ -34,43 +41,73 @@ type signal struct {
 // prepare classifies every series of the bundle and splits its points. A
 // raw counter is turned into a per-second rate first, whatever catalog
 // signal matched it: its level says nothing, its slope does (see isCounter).
+// The series are independent: they are prepared on all cores, each into its
+// own slot, so the order (and the result) is the same on any machine.
 func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
-	out := make([]signal, 0, len(b.Series))
-	for _, s := range b.Series {
-		sig := signal{
-			series:  s,
-			cls:     cat.Classify(s.Signal, s.Metric),
-			service: cat.Service(s.Labels),
-			callee:  cat.Callee(s.Labels),
+	out := make([]signal, len(b.Series))
+	parallel(len(b.Series), func(lo, hi int) {
+		kinds := map[kindKey]kindInfo{}
+		for i := lo; i < hi; i++ {
+			out[i] = prepareOne(b.Series[i], b, cat, kinds)
 		}
-		if sig.service == "" {
-			sig.service = "(unknown)"
-		}
-		sig.infra = hostLevel(cat, sig.service, s)
-		sig.traffic = sig.cls.Impact == catalog.ImpactTraffic ||
-			sig.cls.Heuristic && sig.cls.Layer == catalog.LayerSymptom && sig.cls.Unit == "per_second"
-		cs, known := cat.Signal(s.Signal)
-		if known && cs.IsLog() {
-			sig.fromLogs = true
-		}
-		pts := s.Points
-		switch {
-		case s.Signal == "" && s.Rated():
-			sig.isRate = true // rate() on the server
-			sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
-		case !sig.fromLogs && isCounter(s, cs.Query):
-			pts = toRate(pts)
-			sig.isRate, sig.rated = true, pts
-			sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
-		}
-		if sig.cls.Unit == "ratio" && aboveOne(pts) {
-			sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
-		}
-		sig.perSample = !sig.isRate && isCountName(s.Metric)
-		sig.base, sig.win = split(pts, b.Baseline, b.Window)
-		out = append(out, sig)
-	}
+	})
 	return out
+}
+
+// kindKey is what a series' classification depends on: its catalog
+// signal and its metric name. A case holds thousands of series of a few
+// kinds; each kind is classified once (by regular expressions) per worker.
+type kindKey struct{ signal, metric string }
+
+type kindInfo struct {
+	cls   catalog.Classification
+	query string // the catalog signal's query
+	known bool
+	log   bool
+}
+
+func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, kinds map[kindKey]kindInfo) signal {
+	k := kindKey{s.Signal, s.Metric}
+	ki, ok := kinds[k]
+	if !ok {
+		ki.cls = cat.Classify(s.Signal, s.Metric)
+		var cs catalog.Signal
+		cs, ki.known = cat.Signal(s.Signal)
+		ki.query, ki.log = cs.Query, ki.known && cs.IsLog()
+		kinds[k] = ki
+	}
+	sig := signal{
+		series:  s,
+		cls:     ki.cls,
+		service: cat.Service(s.Labels),
+		callee:  cat.Callee(s.Labels),
+	}
+	if sig.service == "" {
+		sig.service = "(unknown)"
+	}
+	sig.infra = hostLevel(cat, sig.service, s)
+	sig.traffic = sig.cls.Impact == catalog.ImpactTraffic ||
+		sig.cls.Heuristic && sig.cls.Layer == catalog.LayerSymptom && sig.cls.Unit == "per_second"
+	sig.fromLogs = ki.log
+	pts := s.Points
+	sig.id = s.ID()
+	var sorted bool
+	sig.wall, sorted = scanTimes(pts)
+	switch {
+	case s.Signal == "" && s.Rated():
+		sig.isRate = true // rate() on the server
+		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
+	case !sig.fromLogs && isCounter(s, ki.query):
+		pts = rateOf(pts, sig.wall)
+		sig.isRate, sig.rated = true, pts
+		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
+	}
+	if sig.cls.Unit == "ratio" && aboveOne(pts) {
+		sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
+	}
+	sig.perSample = !sig.isRate && isCountName(s.Metric)
+	sig.base, sig.win = split(pts, sorted, b.Baseline, b.Window)
+	return sig
 }
 
 // hostLevel reports whether a series describes a host rather than a service:
@@ -166,53 +203,82 @@ func sameValue(a, b float64) bool {
 // is not a counter, however rarely it dips, nor a count per interval of a
 // rare event (0, 1, 0, 0, 1, 0): it goes back to zero as often as it rises.
 func monotonic(pts []telemetry.Point) bool {
-	var vals []float64
+	n, resets, rises := 0, 0, 0
+	var prev float64
 	for _, p := range pts {
-		if !math.IsNaN(p.V) && !math.IsInf(p.V, 0) {
-			vals = append(vals, p.V)
-		}
-	}
-	if len(vals) < 3 {
-		return false
-	}
-	resets, rises := 0, 0
-	for i := 1; i < len(vals); i++ {
-		prev, cur := vals[i-1], vals[i]
-		if sameValue(cur, prev) {
+		cur := p.V
+		if math.IsNaN(cur) || math.IsInf(cur, 0) {
 			continue
 		}
-		if cur > prev {
+		n++
+		if n == 1 {
+			prev = cur
+			continue
+		}
+		last := prev
+		prev = cur
+		if sameValue(cur, last) {
+			continue
+		}
+		if cur > last {
 			rises++
 			continue
 		}
-		if cur > prev/2 {
+		if cur > last/2 {
 			return false
 		}
 		resets++
 	}
-	return rises > 0 && rises >= 3*resets && resets*20 <= len(vals)
+	if n < 3 {
+		return false
+	}
+	return rises > 0 && rises >= 3*resets && resets*20 <= n
 }
 
 // toRate differentiates a counter into a per-second rate, treating a drop as
 // a counter reset, as PromQL's rate() does; a drop within float jitter is no
 // drop at all. Missing samples (NaN) are skipped, so a gap stays a gap.
-func toRate(pts []telemetry.Point) []telemetry.Point {
-	out := make([]telemetry.Point, 0, len(pts))
+func toRate(pts []telemetry.Point) []telemetry.Point { return rateOf(pts, wallClock(pts)) }
+
+// rateOf is toRate on points whose wallClock is wall.
+func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
+	// Mostly the k-th rate is at the time of sample k+1: the times are
+	// copied over in one go, and only the values written one by one (a
+	// time is a pointer-holding struct, costly to store sample by sample).
+	out := make([]telemetry.Point, max(len(pts)-1, 0))
+	copy(out, pts[min(1, len(pts)):])
+	k := 0
 	prev := -1
+	var (
+		lastGap   time.Duration = -1
+		lastDt    float64
+		lastStamp stamp
+	)
 	for i, p := range pts {
 		if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
 			continue
 		}
+		var st stamp
+		if wall {
+			st = stampOf(p.T)
+		}
 		if prev < 0 {
-			prev = i
+			prev, lastStamp = i, st
 			continue
 		}
 		last := pts[prev]
-		dt := p.T.Sub(last.T).Seconds()
+		gap, ok := st.since(lastStamp)
+		if !wall || !ok {
+			gap = p.T.Sub(last.T)
+		}
+		if gap != lastGap { // samples at a steady step: one conversion
+			lastGap, lastDt = gap, gap.Seconds()
+		}
+		dt := lastDt
 		if dt <= 0 {
 			continue
 		}
-		prev = i
+		prev, lastStamp = i, st // the stamp of pts[prev]
 		d := p.V - last.V
 		if d < 0 {
 			if sameValue(p.V, last.V) {
@@ -221,42 +287,123 @@ func toRate(pts []telemetry.Point) []telemetry.Point {
 				d = p.V
 			}
 		}
-		out = append(out, telemetry.Point{T: p.T, V: d / dt})
+		if i == k+1 {
+			out[k].V = d / dt // out[k].T is p.T already
+		} else {
+			out[k] = telemetry.Point{T: p.T, V: d / dt}
+		}
+		k++
 	}
-	return out
+	return out[:k]
 }
 
 // split is where points enter scoring: it keeps the finite samples of the
 // baseline and of the window. NaN is a missing sample; an infinity (a
 // division by zero upstream, "+Inf" in a file) is too, and so is a rate
-// that overflowed.
-func split(pts []telemetry.Point, baseline, window telemetry.Window) (base, win []telemetry.Point) {
-	// Count first, so each side is allocated once, at its size: on a case
-	// of 100k series the doubling of append was half the analysis' garbage.
-	nb, nw := 0, 0
-	for _, p := range pts {
+// that overflowed. Points are sorted by time, so each side is usually one
+// run of them: it is then returned as a slice of pts (capped, so an append
+// cannot reach into pts), and only a side with a hole (a non-finite
+// sample, a point out of order) is copied.
+// sorted says the points are in time order (a toRate of sorted points is).
+func split(pts []telemetry.Point, sorted bool, baseline, window telemetry.Window) (base, win []telemetry.Point) {
+	if base, win, ok := splitSorted(pts, sorted, baseline, window); ok {
+		return base, win
+	}
+	var b, w pointRun
+	for i, p := range pts {
 		switch side(p, baseline, window) {
 		case inBaseline:
-			nb++
+			b.add(i)
 		case inWindow:
-			nw++
+			w.add(i)
 		}
 	}
-	if nb > 0 {
-		base = make([]telemetry.Point, 0, nb)
+	return b.take(pts, baseline, window, inBaseline), w.take(pts, baseline, window, inWindow)
+}
+
+// splitSorted is split for points in time order whose baseline and window
+// runs do not overlap: each side is found by binary search, and is a slice
+// of pts when all its samples are finite. ok is false otherwise.
+func splitSorted(pts []telemetry.Point, sorted bool, baseline, window telemetry.Window) (base, win []telemetry.Point, ok bool) {
+	if !sorted {
+		return nil, nil, false
 	}
-	if nw > 0 {
-		win = make([]telemetry.Point, 0, nw)
+	notBefore := func(t time.Time) int {
+		i, _ := slices.BinarySearchFunc(pts, t, func(p telemetry.Point, t time.Time) int {
+			if p.T.Before(t) {
+				return -1
+			}
+			return 1
+		})
+		return i
 	}
-	for _, p := range pts {
-		switch side(p, baseline, window) {
-		case inBaseline:
-			base = append(base, p)
-		case inWindow:
-			win = append(win, p)
+	after := func(t time.Time) int {
+		i, _ := slices.BinarySearchFunc(pts, t, func(p telemetry.Point, t time.Time) int {
+			if p.T.After(t) {
+				return 1
+			}
+			return -1
+		})
+		return i
+	}
+	w0, w1 := notBefore(window.From), after(window.To) // [From, To]: the end is the window's
+	b0, b1 := notBefore(baseline.From), notBefore(baseline.To)
+	if b0 < b1 && w0 < w1 && b0 < w1 && w0 < b1 {
+		return nil, nil, false // the baseline overlaps the window: the window wins, point by point
+	}
+	return finitePoints(pts[b0:b1:b1]), finitePoints(pts[w0:w1:w1]), true
+}
+
+// finitePoints is pts when all samples are finite, else a copy without
+// the others; nil when none is.
+func finitePoints(pts []telemetry.Point) []telemetry.Point {
+	for i, p := range pts {
+		if finite(p.V) {
+			continue
+		}
+		out := slices.Clone(pts[:i:i])
+		for _, p := range pts[i+1:] {
+			if finite(p.V) {
+				out = append(out, p)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	return pts
+}
+
+// pointRun tracks the indices of the points of one side: the first, one past
+// the last, how many, and so whether they are contiguous.
+type pointRun struct{ from, to, n int }
+
+func (r *pointRun) add(i int) {
+	if r.n == 0 {
+		r.from = i
+	}
+	r.to = i + 1
+	r.n++
+}
+
+func (r pointRun) take(pts []telemetry.Point, baseline, window telemetry.Window, which int) []telemetry.Point {
+	switch {
+	case r.n == 0:
+		return nil
+	case r.to-r.from == r.n:
+		return pts[r.from:r.to:r.to]
+	}
+	out := make([]telemetry.Point, 0, r.n)
+	for _, p := range pts[r.from:r.to] {
+		if side(p, baseline, window) == which {
+			out = append(out, p)
 		}
 	}
-	return base, win
+	return out
 }
 
 const (

@@ -77,38 +77,57 @@ func directional(z float64, d catalog.Direction) float64 {
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
 func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
+	return scoreSeriesBuf(base, win, dir, &scratch{})
+}
+
+// scoreSeriesBuf is scoreSeries with its working space in buf.
+func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
 	if len(base) < minBaselinePoints || len(win) == 0 {
 		return seriesScore{}, false
 	}
-	return scoreAgainst(base, win, dir, 0)
+	return scoreAgainst(base, win, dir, 0, buf)
 }
 
 // scoreShortBaseline scores a series whose baseline is too short to hold
 // minBaselinePoints samples at its step (a 5-minute baseline at a 5-minute
 // step is one sample), against a spread of shortBaselineSpread of its
 // level: what moved most, relative to where it was, still ranks first.
-func scoreShortBaseline(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
+func scoreShortBaseline(base, win []telemetry.Point, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
 	if len(base) == 0 || len(win) == 0 {
 		return seriesScore{}, false
 	}
-	return scoreAgainst(base, win, dir, shortBaselineSpread)
+	return scoreAgainst(base, win, dir, shortBaselineSpread, buf)
 }
 
-// scoreAgainst is scoreSeries with the baseline's spread at least minSpread
-// of its level.
-func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread float64) (seriesScore, bool) {
-	bv := make([]float64, len(base))
+// scoreAgainst is scoreSeriesBuf with the baseline's spread at least
+// minSpread of its level.
+func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread float64, buf *scratch) (seriesScore, bool) {
+	bv := grow(&buf.vals, len(base))
 	for i, p := range base {
 		bv[i] = p.V
 	}
-	st := fitBaseline(bv)
+	sortFloats(bv, &buf.keys)
+	st := fitSorted(bv)
 	st.scale = math.Max(st.scale, minSpread*math.Abs(st.median))
 	var s seriesScore
 	s.stats = st
-	for _, v := range bv[:len(bv)-leadIn(base, win, st, dir)] {
-		s.noise = math.Max(s.noise, directional((v-st.median)/st.scale, dir))
+	if k := leadIn(base, win, st, dir); k > 0 {
+		// The baseline ends with the start of the window's excursion:
+		// its noise is the rest of it, in time order.
+		for _, p := range base[:len(base)-k] {
+			s.noise = math.Max(s.noise, directional((p.V-st.median)/st.scale, dir))
+		}
+	} else {
+		// The baseline's worst excursion: directional is monotonic in the
+		// value (Up, Down) or grows with its distance from the median
+		// (Both), so over sorted values it is largest at an end; a NaN (an
+		// overflowed spread) comes from an end too, and propagates as
+		// math.Max does.
+		s.noise = math.Max(s.noise, math.Max(
+			directional((bv[0]-st.median)/st.scale, dir),
+			directional((bv[len(bv)-1]-st.median)/st.scale, dir)))
 	}
-	z := make([]float64, len(win))
+	z := grow(&buf.z, len(win))
 	peakAt := 0
 	for i, p := range win {
 		z[i] = directional((p.V-st.median)/st.scale, dir)
@@ -132,11 +151,12 @@ func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread 
 	start, end := excursion(z, peakAt, math.Max(threshold, 0.1*s.peak))
 	s.onset = win[start].T
 	s.end = win[end].T
-	run := make([]float64, 0, end-start+1)
-	for _, p := range win[start : end+1] {
-		run = append(run, p.V)
+	run := grow(&buf.run, end-start+1)
+	for i, p := range win[start : end+1] {
+		run[i] = p.V
 	}
-	s.observed = median(run)
+	sortFloats(run, &buf.keys)
+	s.observed = quantileSorted(run, 0.5)
 	return s, true
 }
 
@@ -269,4 +289,42 @@ func negligible(s signal, sc seriesScore) bool {
 		events += d
 	}
 	return events <= maxNegligibleEvents
+}
+
+// scored is one signal's slot in scoreEach: its score, or !ok when it
+// had too little data.
+type scored struct {
+	scoredSignal
+	ok bool
+}
+
+// scoreEach scores every signal, negligible changes weakened and carried
+// over anomalies marked, on all cores; the result is in the signals'
+// order, whatever the number of cores. A signal stop (asked with how far
+// into its chunk it is) says to skip is left !ok: the caller's context is done.
+func scoreEach(sigs []signal, baseline telemetry.Window, stop func(i int) bool) []scored {
+	out := make([]scored, len(sigs))
+	parallel(len(sigs), func(lo, hi int) {
+		var buf scratch
+		for i := lo; i < hi; i++ {
+			if stop(i - lo) { // counted from the chunk's start, so every chunk looks
+				return
+			}
+			s := sigs[i]
+			sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, &buf)
+			if !ok && shortByConstruction(s, baseline) {
+				sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, &buf)
+			}
+			if !ok {
+				continue
+			}
+			if negligible(s, sc) {
+				sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
+			}
+			ss := scoredSignal{signal: s, seriesScore: sc}
+			ss.carried = ss.carriedOver()
+			out[i] = scored{scoredSignal: ss, ok: true}
+		}
+	})
+	return out
 }

@@ -3,7 +3,8 @@ package telemetry
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,20 +51,24 @@ type Labels map[string]string
 // String renders labels in Prometheus notation, sorted by name: {a="1",b="2"}.
 func (l Labels) String() string {
 	names := make([]string, 0, len(l))
-	for k := range l {
+	n := 2
+	for k, v := range l {
 		names = append(names, k)
+		n += len(k) + len(v) + 4
 	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteByte('{')
+	slices.Sort(names)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
 	for i, k := range names {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		fmt.Fprintf(&b, "%s=%q", k, l[k])
+		b = append(b, k...)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, l[k]) // as %q writes it
 	}
-	b.WriteByte('}')
-	return b.String()
+	b = append(b, '}')
+	return string(b)
 }
 
 // Series is one metric series: a name, labels and samples sorted by time.

@@ -1,0 +1,241 @@
+package analysis
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// sortFloats must give exactly what slices.Sort gives: the scores are
+// computed from the sorted baseline.
+func TestSortFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	gen := map[string]func(i int) float64{
+		"cpu rates":        func(int) float64 { return 0.3 + 0.02*rng.NormFloat64() },
+		"mixed signs":      func(int) float64 { return rng.NormFloat64() * 1e6 },
+		"few distinct":     func(int) float64 { return float64(rng.IntN(4)) },
+		"bytes":            func(int) float64 { return math.Round(2.5e8 + 1e6*rng.NormFloat64()) },
+		"tiny and huge":    func(int) float64 { return math.Ldexp(rng.Float64()-0.5, rng.IntN(2000)-1000) },
+		"constant":         func(int) float64 { return 42 },
+		"with zero":        func(i int) float64 { return float64(i%3) - 1 },
+		"with minus zero":  func(i int) float64 { return []float64{math.Copysign(0, -1), 0, 1, -1}[i%4] },
+		"infinities":       func(i int) float64 { return []float64{math.Inf(1), math.Inf(-1), 3, -3, 0}[i%5] },
+		"sorted":           func(i int) float64 { return float64(i) },
+		"reverse":          func(i int) float64 { return -float64(i) },
+		"subnormal values": func(i int) float64 { return math.SmallestNonzeroFloat64 * float64(i%7-3) },
+	}
+	var buf []uint64
+	for name, f := range gen {
+		for _, n := range []int{0, 1, 5, 63, 64, 65, 540, 2000} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = f(i)
+			}
+			want := slices.Clone(v)
+			slices.Sort(want)
+			sortFloats(v, &buf)
+			for i := range v {
+				if math.Float64bits(v[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("%s, n=%d: at %d got %v (bits %x), slices.Sort gives %v (bits %x)", name, n, i, v[i], math.Float64bits(v[i]), want[i], math.Float64bits(want[i]))
+				}
+			}
+		}
+	}
+}
+
+// fitSorted merges the deviations instead of sorting them: the same
+// statistics as sorting both, on values of every shape.
+func TestFitSortedMatchesTwoSorts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	twoSorts := func(values []float64) baselineStats {
+		v := slices.Clone(values)
+		slices.Sort(v)
+		med := quantileSorted(v, 0.5)
+		iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
+		dev := make([]float64, len(v))
+		for i, x := range v {
+			dev[i] = math.Abs(x - med)
+		}
+		slices.Sort(dev)
+		mad := quantileSorted(dev, 0.5)
+		scale := math.Max(1.4826*mad, iqr/1.349)
+		return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
+	}
+	for trial := range 2000 {
+		n := 3 + rng.IntN(600)
+		v := make([]float64, n)
+		for i := range v {
+			switch trial % 4 {
+			case 0:
+				v[i] = rng.NormFloat64()
+			case 1:
+				v[i] = float64(rng.IntN(5))
+			case 2:
+				v[i] = math.Exp(rng.NormFloat64() * 5)
+			default:
+				v[i] = 1e9 + float64(rng.IntN(3))*1e-7
+			}
+		}
+		if got, want := fitBaseline(v), twoSorts(v); got != want {
+			t.Fatalf("trial %d (n=%d): fitBaseline = %+v, two sorts give %+v", trial, n, got, want)
+		}
+	}
+}
+
+func TestWallInterval(t *testing.T) {
+	now := time.Now() // with a monotonic reading
+	t0 := time.Unix(1_700_000_000, 250).UTC()
+	for _, tc := range []struct {
+		name string
+		a, b time.Time
+	}{
+		{"same", t0, t0},
+		{"ten seconds", t0, t0.Add(10 * time.Second)},
+		{"backwards", t0.Add(90 * time.Minute), t0},
+		{"nanoseconds across a second", time.Unix(10, 999_999_999), time.Unix(11, 1)},
+		{"other zones", t0.In(time.FixedZone("x", 3600)), t0.Add(time.Hour).In(time.FixedZone("y", -7200))},
+		{"zero time", time.Time{}, t0},
+		{"saturates", time.Unix(-1<<40, 0), time.Unix(1<<40, 0)},
+		{"a monotonic", now, t0},
+		{"b monotonic", t0, now},
+	} {
+		if got, want := wallInterval(tc.a, tc.b), tc.b.Sub(tc.a); got != want {
+			t.Errorf("%s: wallInterval = %v, Sub = %v", tc.name, got, want)
+		}
+	}
+	// Both monotonic: only Sub knows; a series holding such samples is
+	// not wallClock, and sampleInterval then asks Sub.
+	later := time.Now().Add(time.Second)
+	pts := []telemetry.Point{{T: now}, {T: later}}
+	if wallClock(pts) {
+		t.Fatal("samples from time.Now are wallClock")
+	}
+	if got, want := sampleInterval(now, later, wallClock(pts)), later.Sub(now); got != want {
+		t.Errorf("sampleInterval = %v, Sub = %v", got, want)
+	}
+	if !wallClock([]telemetry.Point{{T: t0}, {T: now.Round(0)}}) {
+		t.Error("decoded samples are not wallClock")
+	}
+}
+
+// scoreSeries reads the baseline's worst excursion off the ends of the
+// sorted baseline: the same as the largest over every value, in every
+// direction, extreme values included.
+func TestNoiseFromTheEnds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	for trial := range 600 {
+		n := 3 + rng.IntN(300)
+		base := make([]telemetry.Point, n)
+		for i := range base {
+			v := rng.NormFloat64()
+			switch trial % 5 {
+			case 1:
+				v = float64(rng.IntN(3))
+			case 2:
+				v = math.MaxFloat64 * (rng.Float64()*2 - 1) // spreads that overflow
+			case 3:
+				v = math.Exp(rng.NormFloat64() * 8)
+			}
+			base[i] = telemetry.Point{T: t0.Add(time.Duration(i) * time.Minute), V: v}
+		}
+		win := []telemetry.Point{{T: t0.Add(time.Duration(n) * time.Minute), V: 5}}
+		for _, dir := range []catalog.Direction{catalog.Up, catalog.Down, catalog.Both} {
+			got, ok := scoreSeries(base, win, dir)
+			vals := make([]float64, n)
+			for i, p := range base {
+				vals[i] = p.V
+			}
+			st := fitBaseline(vals)
+			want := 0.0
+			for _, v := range vals {
+				want = math.Max(want, directional((v-st.median)/st.scale, dir))
+			}
+			if !ok {
+				threshold := math.Max(minDeviation, want)
+				if finite(compress(math.Max(directional((5-st.median)/st.scale, dir), 0)/threshold)) && finite(st.median) {
+					t.Fatalf("trial %d %v: not scored, but the noise %v gives a finite score", trial, dir, want)
+				}
+				continue
+			}
+			if math.Float64bits(got.noise) != math.Float64bits(want) {
+				t.Fatalf("trial %d %v: noise %v, the largest over all values %v", trial, dir, got.noise, want)
+			}
+		}
+	}
+}
+
+// rateOf with its stamps is the plain rate with Sub, on samples with gaps,
+// repeated and backward times, resets and NaNs.
+func TestRateOfMatchesSub(t *testing.T) {
+	plain := func(pts []telemetry.Point) []telemetry.Point {
+		out := make([]telemetry.Point, 0, len(pts))
+		prev := -1
+		for i, p := range pts {
+			if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
+				continue
+			}
+			if prev < 0 {
+				prev = i
+				continue
+			}
+			last := pts[prev]
+			dt := p.T.Sub(last.T).Seconds()
+			if dt <= 0 {
+				continue
+			}
+			prev = i
+			d := p.V - last.V
+			if d < 0 {
+				if sameValue(p.V, last.V) {
+					d = 0
+				} else {
+					d = p.V
+				}
+			}
+			out = append(out, telemetry.Point{T: p.T, V: d / dt})
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	for trial := range 500 {
+		n := rng.IntN(200)
+		pts := make([]telemetry.Point, n)
+		at, v := t0, 0.0
+		for i := range pts {
+			switch rng.IntN(20) {
+			case 0:
+				at = at.Add(-time.Duration(rng.IntN(30)) * time.Second) // backwards
+			case 1: // the same time again
+			case 2:
+				at = at.Add(time.Duration(rng.IntN(1e9)) + 7*time.Second) // off the step
+			default:
+				at = at.Add(15 * time.Second)
+			}
+			v += rng.Float64() * 10
+			if rng.IntN(40) == 0 {
+				v = rng.Float64() // a reset
+			}
+			pts[i] = telemetry.Point{T: at, V: v}
+			if rng.IntN(30) == 0 {
+				pts[i].V = math.NaN()
+			}
+		}
+		want := plain(pts)
+		got := rateOf(pts, wallClock(pts))
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: %d rates, want %d", trial, len(got), len(want))
+		}
+		for i := range got {
+			if !got[i].T.Equal(want[i].T) || math.Float64bits(got[i].V) != math.Float64bits(want[i].V) {
+				t.Fatalf("trial %d: rate %d = %v, want %v", trial, i, got[i], want[i])
+			}
+		}
+	}
+}
