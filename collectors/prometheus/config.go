@@ -19,7 +19,7 @@ const (
 	// DefaultMaxQueries bounds the queries for metrics the catalog does not
 	// know: one per metric name, the most telling first (see planner.plan).
 	DefaultMaxQueries = 100
-	// DefaultMaxSeries bounds the series kept of one query (the largest).
+	// DefaultMaxSeries bounds the series kept of one query (those that moved most).
 	DefaultMaxSeries = 500
 )
 
@@ -38,7 +38,7 @@ type Config struct {
 	// MaxQueries is how many queries may read metrics the catalog does not
 	// know, one each (DefaultMaxQueries; -1: none, only the catalog's).
 	MaxQueries int `yaml:"max_queries,omitempty"`
-	// MaxSeries is how many series one query may give; beyond, the largest
+	// MaxSeries is how many series one query may give; beyond, those that moved most
 	// are kept and a warning says so (DefaultMaxSeries).
 	MaxSeries int `yaml:"max_series,omitempty"`
 }

@@ -392,8 +392,9 @@ func TestCollectSlowNameLookup(t *testing.T) {
 }
 
 // TestCollectSeriesCap: a query that gives more series than max_series
-// keeps the largest and says so; a series with points only in the
-// baseline (a target gone in the window) is kept like any other.
+// keeps those that moved most and says so: first a series with points only
+// in the baseline (a target gone in the window), then the one whose window
+// moved, however small, then the largest of the rest.
 func TestCollectSeriesCap(t *testing.T) {
 	t.Parallel()
 	f := newFakeProm(t, []string{"mem_bytes"}, nil)
@@ -405,7 +406,11 @@ func TestCollectSeriesCap(t *testing.T) {
 				if svc == "gone" && !ts.Before(tWindow.From) {
 					break // no points in the window
 				}
-				ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.Time(ts.UnixMilli()), Value: model.SampleValue(10 * (i + 1))})
+				v := 10 * float64(i+1)
+				if svc == "small" && !ts.Before(tWindow.From) {
+					v = 2 // a small signal that fell
+				}
+				ss.Values = append(ss.Values, model.SamplePair{Timestamp: model.Time(ts.UnixMilli()), Value: model.SampleValue(v)})
 			}
 			m = append(m, ss)
 		}
@@ -420,10 +425,10 @@ func TestCollectSeriesCap(t *testing.T) {
 	for _, s := range b.Series {
 		got = append(got, s.Labels["service"])
 	}
-	if want := []string{"big", "gone", "mid"}; !slices.Equal(got, want) {
-		t.Errorf("series of %v, want the three largest %v", got, want)
+	if want := []string{"gone", "mid", "small"}; !slices.Equal(got, want) {
+		t.Errorf("series of %v, want %v", got, want)
 	}
-	if _, ok := warningWith(b, "signal mem", "returned 4 series; the 3 largest are kept (max_series)"); !ok {
+	if _, ok := warningWith(b, "signal mem", "returned 4 series; the 3 that moved most from the baseline to the window are kept (max_series)"); !ok {
 		t.Errorf("warnings %q", b.Warnings)
 	}
 }

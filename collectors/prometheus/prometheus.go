@@ -243,8 +243,8 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 		series := telemetry.MergeSeries(groups)
 		if len(series) > p.cfg.MaxSeries {
 			q := queries[qi]
-			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: %s: query %s returned %d series; the %d largest are kept (max_series)", q.what(), oneLineQuery(q.query), len(series), p.cfg.MaxSeries))
-			series = largest(series, p.cfg.MaxSeries)
+			b.Warnings = append(b.Warnings, fmt.Sprintf("prometheus: %s: query %s returned %d series; the %d that moved most from the baseline to the window are kept (max_series)", q.what(), oneLineQuery(q.query), len(series), p.cfg.MaxSeries))
+			series = mostMoved(series, p.cfg.MaxSeries, window, baseline)
 		}
 		got = append(got, series)
 	}
@@ -347,37 +347,80 @@ func (p *Source) metadata(ctx context.Context) map[string]string {
 	return out
 }
 
-// largest keeps the n series with the largest mean absolute value (ties
-// by ID), in their order: the biggest consumers, the busiest routes.
-func largest(series []telemetry.Series, n int) []telemetry.Series {
-	mean := func(s telemetry.Series) float64 {
-		sum, k := 0.0, 0
+// mostMoved keeps the n series that moved most from the baseline to the
+// window, in their order: first those present in only one of the two (a
+// target gone in the window, a series born in it), then by how far the
+// window's median moved from the baseline's, in units of the baseline's
+// spread (its median absolute deviation, at least a thousandth of its
+// level), then the largest. Keeping the largest alone would cut a small or
+// falling signal, which is as often the cause.
+func mostMoved(series []telemetry.Series, n int, window, baseline telemetry.Window) []telemetry.Series {
+	type rank struct {
+		i           int
+		one         bool // in only one of the baseline and the window
+		moved, size float64
+	}
+	ranks := make([]rank, len(series))
+	for i, s := range series {
+		var base, win []float64
+		size, k := 0.0, 0
 		for _, pt := range s.Points {
-			if !math.IsNaN(pt.V) {
-				sum += math.Abs(pt.V)
-				k++
+			if math.IsNaN(pt.V) {
+				continue
+			}
+			size += math.Abs(pt.V)
+			k++
+			switch {
+			case window.Contains(pt.T):
+				win = append(win, pt.V)
+			case baseline.Contains(pt.T):
+				base = append(base, pt.V)
 			}
 		}
-		if k == 0 {
-			return 0
+		r := rank{i: i, one: (len(base) == 0) != (len(win) == 0)}
+		if k > 0 {
+			r.size = size / float64(k)
 		}
-		return sum / float64(k)
+		if len(base) > 0 && len(win) > 0 {
+			mb := medianOf(base)
+			dev := make([]float64, len(base))
+			for j, v := range base {
+				dev[j] = math.Abs(v - mb)
+			}
+			spread := math.Max(medianOf(dev), math.Max(1e-3*math.Abs(mb), 1e-12))
+			r.moved = math.Abs(medianOf(win)-mb) / spread
+		}
+		ranks[i] = r
 	}
-	idx := make([]int, len(series))
-	means := make([]float64, len(series))
-	for i, s := range series {
-		idx[i], means[i] = i, mean(s)
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(means[b], means[a]), cmp.Compare(series[a].ID(), series[b].ID()))
+	slices.SortStableFunc(ranks, func(a, b rank) int {
+		if a.one != b.one {
+			if a.one {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(b.moved, a.moved), cmp.Compare(b.size, a.size), cmp.Compare(series[a.i].ID(), series[b.i].ID()))
 	})
-	keep := idx[:n]
+	keep := make([]int, 0, n)
+	for _, r := range ranks[:n] {
+		keep = append(keep, r.i)
+	}
 	slices.Sort(keep)
 	out := make([]telemetry.Series, 0, n)
 	for _, i := range keep {
 		out = append(out, series[i])
 	}
 	return out
+}
+
+// medianOf is the median of values, which it sorts.
+func medianOf(v []float64) float64 {
+	slices.Sort(v)
+	m := len(v) / 2
+	if len(v)%2 == 1 {
+		return v[m]
+	}
+	return (v[m-1] + v[m]) / 2
 }
 
 // describe turns a client error into one actionable line, free of secrets.
