@@ -10,8 +10,9 @@ const carriedWeight = 1.0 / 3
 // carriedOver reports whether an anomalous series was already abnormal at
 // the window's first sample while the data has nothing right before it
 // (the baseline ends more than two steps earlier, or lies after the
-// window): it began before the window, at a time the data does not show. A baseline that ends where
-// the window begins shows the rise, and then the onset is known.
+// window): it began before the window, at a time the data does not show.
+// A baseline that ends where the window begins shows the rise, and then
+// the onset is known.
 func (s scoredSignal) carriedOver() bool {
 	n := len(s.win)
 	if !s.anomalous || n < 2 || !s.onset.Equal(s.win[0].T) {
