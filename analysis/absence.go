@@ -112,7 +112,6 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 		}
 	})
 	dataTo := dataEnd(sigs, func(i int) bool { return steps[i].ok })
-	type target struct{ service, instance string }
 	type kind struct{ service, metric string }
 	// The series born in the window, by service and metric, earliest
 	// first sample: a new pod's series take over from the old pod's in a
@@ -153,7 +152,7 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 		if !l.eligible {
 			continue
 		}
-		k := target{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
+		k := targetOf(s)
 		eligible[k]++
 		if l.missing {
 			gaps[k] = append(gaps[k], l.g)
@@ -173,6 +172,13 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	return out
 }
 
+// target is what a scrape reads: a service's instance (or pod).
+type target struct{ service, instance string }
+
+func targetOf(s signal) target {
+	return target{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
+}
+
 // dataEnd is where the data ends: the median, over the targets (service
 // and instance) with steady series, of each one's last sample. When most
 // targets fall silent at once it is the data that ends (a recording, a
@@ -180,12 +186,12 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 // target's up gauge says so): a few series that run on, rates whose range
 // still holds old samples, must not make every other target look stopped.
 func dataEnd(sigs []signal, steady func(i int) bool) time.Time {
-	last := map[[2]string]time.Time{}
+	last := map[target]time.Time{}
 	for i, s := range sigs {
 		if !steady(i) || len(s.win) == 0 {
 			continue
 		}
-		k := [2]string{s.service, cmpOr(s.series.Labels["instance"], s.series.Labels["pod"])}
+		k := targetOf(s)
 		last[k] = telemetry.Latest(last[k], s.win[len(s.win)-1].T)
 	}
 	if len(last) == 0 {

@@ -136,6 +136,22 @@ func (r *run) skew(f Finding) time.Duration {
 	return r.step
 }
 
+// addFinding adds an anomalous finding that a stage made beyond the scored
+// series (a log template, a network gap, a failing dependency) as one more
+// signal of its service, which moved: a carried-over one counts a third
+// toward the service's peak, as in the score stage.
+func (r *run) addFinding(f Finding, infra bool) {
+	st := r.state(f.Service, infra)
+	st.series++
+	w := 1.0
+	if f.CarriedOver {
+		w = carriedWeight
+	}
+	st.peak = max(st.peak, f.Score*w)
+	r.observed[f.Service] = true
+	r.res.Anomalies = append(r.res.Anomalies, f)
+}
+
 // state is what is known of a service, made on first sight with infra as given.
 func (r *run) state(service string, infra bool) *serviceState {
 	st := r.states[service]

@@ -203,7 +203,7 @@ func candidateFeatures(r *run) [][]float64 {
 		}
 		if st != nil && !r.g.empty() {
 			x[5] = 1
-			if len(st.anomalous) > 0 && explainedByCallee(st, r.states, r.g, r.tol) {
+			if st.explained {
 				x[5] = -1
 			}
 		}

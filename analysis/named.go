@@ -58,11 +58,7 @@ func namedStage(r *run) {
 		g.SeriesID = f.SeriesID
 		g.Explanation = fmt.Sprintf("%s logs errors that name %s from %s (%s), and %s has no telemetry of its own here: the calls to it are what fails",
 			f.Service, callee, f.Onset.Format("15:04:05"), f.Signal, callee)
-		r.res.Anomalies = append(r.res.Anomalies, g)
-		st := r.state(callee, false)
-		st.series++
-		st.peak = max(st.peak, g.Score)
-		r.observed[callee] = true
+		r.addFinding(g, false)
 	}
 }
 

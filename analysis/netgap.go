@@ -52,9 +52,8 @@ func netGapStage(r *run) {
 			f.Service, f.Callee, units.Format(f.ObservedValue, f.Unit), units.Format(f.BaselineValue, f.Unit),
 			f.Onset.Format("15:04:05"), f.Callee, f.Callee)
 		gaps = append(gaps, g)
-		st := r.state(f.Callee, false)
-		st.series++
-		st.peak = max(st.peak, g.Score)
 	}
-	r.res.Anomalies = append(r.res.Anomalies, gaps...)
+	for _, g := range gaps {
+		r.addFinding(g, false)
+	}
 }

@@ -25,16 +25,8 @@ func patternsStage(r *run) {
 	var ranked []Finding
 	r.res.Anomalies, ranked, r.weak = applyPatterns(r.res.Anomalies, r.patterns, r.logs, r.cat)
 	for _, f := range ranked {
-		st := r.state(f.Service, r.cat.Infrastructure(f.Service, f.Labels))
 		// A template is one more signal of its service, and it moved.
-		st.series++
-		w := 1.0
-		if f.CarriedOver {
-			w = carriedWeight
-		}
-		st.peak = max(st.peak, f.Score*w)
-		r.observed[f.Service] = true
-		r.res.Anomalies = append(r.res.Anomalies, f)
+		r.addFinding(f, r.cat.Infrastructure(f.Service, f.Labels))
 	}
 }
 

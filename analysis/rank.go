@@ -43,6 +43,9 @@ type serviceState struct {
 	// down is true when an up gauge of the service fell to 0: the service
 	// itself stopped, a state change like a deploy or a restart.
 	down bool
+	// explained is true when an anomaly of a callee explains the service's
+	// own (explainedByCallee); set when the services are ranked.
+	explained bool
 }
 
 func (s *serviceState) deepest() int {
@@ -118,10 +121,11 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			score *= carriedWeight
 		}
 		if len(s.anomalous) > 0 {
+			s.explained = explainedByCallee(s, states, g, tol)
 			score *= onsetWeight(s.onset, onsets, tol)
 			score *= graphWeight(s, states, g, tol)
 		}
-		if errorSignals(s) > 0 && !explainedByCallee(s, states, g, tol) {
+		if errorSignals(s) > 0 && !s.explained {
 			score *= errorWeight
 		}
 		if s.down && (s.change == nil || s.change.carried) {
@@ -159,14 +163,14 @@ func onsetWeight(onset time.Time, sorted []time.Time, tol time.Duration) float64
 
 // graphWeight discounts a service whose anomaly a callee explains (the
 // callee's anomaly started no later and was still going on when this one
-// began), and credits one whose callers suffer after it: the blame flows
-// down the call graph to its source.
+// began: s.explained), and credits one whose callers suffer after it: the
+// blame flows down the call graph to its source.
 func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) float64 {
 	if g.empty() {
 		return 1
 	}
 	w := 1.0
-	if explainedByCallee(s, states, g, tol) || sentByCallers(s, states, g, tol) {
+	if s.explained || sentByCallers(s, states, g, tol) {
 		w = 0.5
 	}
 	victims := 0
