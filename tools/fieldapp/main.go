@@ -9,7 +9,7 @@
 //   - the default process_* and go_* collectors.
 //
 // A request whose redis command fails is answered 500. Fault modes:
-// -burn-cpu D makes every request do about D of CPU work first (a bad
+// -burn-cpu D makes every request spend D of CPU time first (a bad
 // deploy), stopping early when the caller gives up.
 //
 //	fieldapp -listen 127.0.0.1:8081 -redis 127.0.0.1:6379 -version v1.0.0
@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -61,8 +63,8 @@ func main() {
 
 	a := &app{redis: newRedis(*redisAddr)}
 	if *burn > 0 {
-		a.burnRounds = calibrate(*burn)
-		log.Printf("burning about %s of CPU per request (%d rounds)", *burn, a.burnRounds)
+		a.burn = *burn
+		log.Printf("burning %s of CPU per request", *burn)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -90,13 +92,13 @@ func main() {
 }
 
 type app struct {
-	redis      *redisClient
-	burnRounds int
+	redis *redisClient
+	burn  time.Duration
 }
 
 // items reads a key from redis, setting it on a miss.
 func (a *app) items(w http.ResponseWriter, r *http.Request) int {
-	if a.burnRounds > 0 && !burnCPU(r.Context(), a.burnRounds) {
+	if a.burn > 0 && !burnCPU(r.Context(), a.burn) {
 		// The caller gave up (the gateway timed out): nginx's 499.
 		return 499
 	}
@@ -123,39 +125,32 @@ func instrument(route string, requests *prometheus.CounterVec, duration *prometh
 	})
 }
 
-// calibrate returns how many hashing rounds take about d of CPU here. It
-// times the probe in process CPU time, not wall time, so a busy machine
-// (a CI run with other tests beside it) that deschedules the probe does not
-// make every request burn a fraction of d.
-func calibrate(d time.Duration) int {
-	const chunk, enough = 2000, 50 * time.Millisecond
-	start := cpuTime()
-	rounds := 0
-	for cpuTime()-start < enough {
-		burnCPU(context.Background(), chunk)
-		rounds += chunk
-	}
-	per := (cpuTime() - start) / time.Duration(rounds)
-	return max(1, int(d/max(per, 1)))
-}
-
-// cpuTime is the CPU time (user and system) the process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		log.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// burnCPU hashes for n rounds, stopping early (false) when ctx is done.
-func burnCPU(ctx context.Context, n int) bool {
+// burnCPU hashes until its thread has spent d of CPU time on it, stopping
+// early (false) when ctx is done. Counting the thread's own CPU time, not
+// rounds calibrated at start-up, makes every request cost d whatever else
+// the machine is doing: a calibration on a busy CI machine once made the
+// canary burn a fraction of it, too little to overload its one core.
+func burnCPU(ctx context.Context, d time.Duration) bool {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start := threadCPU()
 	sum := sha256.Sum256([]byte("fieldapp"))
-	for i := range n {
-		if i%2000 == 0 && ctx.Err() != nil {
+	for threadCPU()-start < d {
+		if ctx.Err() != nil {
 			return false
 		}
-		sum = sha256.Sum256(sum[:])
+		for range 2000 {
+			sum = sha256.Sum256(sum[:])
+		}
 	}
 	return sum != [sha256.Size]byte{} // always true; uses the result
+}
+
+// threadCPU is the CPU time the calling thread has used so far.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		log.Fatalf("clock_gettime: %v", err)
+	}
+	return time.Duration(ts.Nano())
 }
