@@ -70,7 +70,9 @@ type htmlPage struct {
 
 // htmlWeak is the verdict that nothing stands out from normal variation.
 type htmlWeak struct {
-	Text       string
+	Text string
+	// Moved says that signals moved although none is named the cause.
+	Moved      string
 	Deviations []htmlDeviation
 }
 
@@ -203,7 +205,7 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	p.CausesHeading = "Root-cause candidates"
 	if !causeFound(r) {
 		p.CausesHeading = "Candidates (none stands out)"
-		w := &htmlWeak{Text: verdictNothing}
+		w := &htmlWeak{Text: verdictNothing, Moved: movedNote(r)}
 		for _, d := range deviations(r) {
 			w.Deviations = append(w.Deviations, htmlDeviation{Service: d.Service, Title: d.Title, Facts: arrows(d.Facts), NotEnough: d.NotEnough})
 		}
@@ -540,6 +542,9 @@ const htmlSource = `<!DOCTYPE html>
 {{- else if .Weak}}{{with .Weak}}
 <section class="top weak l-other" aria-labelledby="top-h">
 <h1 id="top-h" class="nothing">{{.Text}}</h1>
+{{- if .Moved}}
+<p>{{.Moved}}</p>
+{{- end}}
 {{- if .Deviations}}
 <p class="muted">The strongest deviations seen, and why they are not enough:</p>
 <ul class="deviations">

@@ -68,6 +68,9 @@ func markdownVerdict(b *strings.Builder, r analysis.Result) {
 		return
 	}
 	fmt.Fprintf(b, "\n**%s**\n", escapeMarkdown(verdictNothing))
+	if n := movedNote(r); n != "" {
+		fmt.Fprintf(b, "\n%s\n", escapeMarkdown(n))
+	}
 	devs := deviations(r)
 	if len(devs) == 0 {
 		return

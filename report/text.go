@@ -166,6 +166,9 @@ func (t *textBuilder) verdict(r analysis.Result) {
 		return
 	}
 	t.add(verdictNothing, styleTop)
+	if n := movedNote(r); n != "" {
+		t.wrap("  ", "  ", n, styleNone)
+	}
 	devs := deviations(r)
 	if len(devs) == 0 {
 		return

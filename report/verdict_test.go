@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"html/template"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +21,11 @@ func unscored() analysis.Result {
 	}
 	return r
 }
+
+// moved6 is what the verdict adds when six signals deviated but none is
+// named the cause: that they deviated, the best candidate's confidence
+// (weakResult's are 20, 10 and 7 %) and the confidence a cause needs.
+const moved6 = "6 signals deviated from the baseline, but none points clearly enough at a cause to name it: no candidate has more than 20 % confidence, and a cause is named from 60 %."
 
 // TestVerdictLines: every format leads with the verdict, either way.
 func TestVerdictLines(t *testing.T) {
@@ -47,13 +53,13 @@ func TestVerdictLines(t *testing.T) {
 			map[string][]string{"text": {"confidence"}, "markdown": {"confidence"}, "html": {"confidence"}}},
 		{"nothing stands out, with the strongest deviations", weakResult(),
 			map[string][]string{
-				"text": {verdictNothing, "The strongest deviations seen, and why they are not enough:",
+				"text": {verdictNothing, moved6, "The strongest deviations seen, and why they are not enough:",
 					"gateway: upstream p99 latency (baseline 0s -> 30s, onset 14:04:00, score 28.3): a blip, over by 14:05:00; off a baseline of 0; confidence 20 %",
 					"payments: p99 latency (baseline 85ms -> 140ms, onset 14:05:00, score 2.4): only 2.4x beyond its baseline's own variation; confidence 10 %",
 					"STRONGEST CANDIDATES (NONE STANDS OUT)", weakChainNote},
-				"markdown": {"**" + verdictNothing + "**", "- **gateway: upstream p99 latency** (baseline 0s → 30s, onset 14:04:00, score 28.3): a blip, over by 14:05:00; off a baseline of 0; confidence 20 %",
+				"markdown": {"**" + verdictNothing + "**", moved6, "- **gateway: upstream p99 latency** (baseline 0s → 30s, onset 14:04:00, score 28.3): a blip, over by 14:05:00; off a baseline of 0; confidence 20 %",
 					"## Strongest candidates (none stands out)", weakChainNote},
-				"html": {`<h1 id="top-h" class="nothing">` + verdictNothing + `</h1>`, "Candidates (none stands out)", weakChainNote},
+				"html": {`<h1 id="top-h" class="nothing">` + verdictNothing + `</h1>`, "<p>" + template.HTMLEscapeString(moved6) + "</p>", "Candidates (none stands out)", weakChainNote},
 				"json": {`"verdict": "nothing_stands_out"`},
 			},
 			map[string][]string{
@@ -62,7 +68,7 @@ func TestVerdictLines(t *testing.T) {
 			}},
 		{"nothing ranked, though anomalies were seen", anomaliesOnly(),
 			map[string][]string{"text": {verdictNothing}, "markdown": {"**" + verdictNothing + "**"}, "html": {verdictNothing}, "json": {`"verdict": "nothing_stands_out"`}},
-			map[string][]string{"text": {"Root cause:", "strongest deviations"}, "markdown": {"strongest deviations"}, "html": {"strongest deviations"}}},
+			map[string][]string{"text": {"Root cause:", "strongest deviations", "deviated from"}, "markdown": {"strongest deviations", "deviated from"}, "html": {"strongest deviations", "deviated from"}}},
 	}
 	for _, tt := range tests {
 		for _, format := range Formats() {
@@ -236,6 +242,31 @@ func TestJSONVerdictSchema(t *testing.T) {
 				} else if r.RuledOut[i].Finding != nil {
 					t.Errorf("ruled_out[%d].finding is null", i)
 				}
+			}
+		})
+	}
+}
+
+// TestNotEnoughBlip: a deviation of one sample says so, rather than that
+// it was over by the time it began.
+func TestNotEnoughBlip(t *testing.T) {
+	w := weakResult()
+	tests := []struct {
+		name         string
+		onset, until string
+		want         string
+	}{
+		{"one sample", "14:04:00", "14:04:00", "one sample, at 14:04:00"},
+		{"a blip", "14:04:00", "14:05:00", "a blip, over by 14:05:00"},
+		{"lasting", "14:04:00", "14:08:00", "confidence 20 %"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := w.RootCauses[0]
+			c.Onset, c.Until = at(tt.onset), at(tt.until)
+			got := notEnough(c, w.Window)
+			if !strings.Contains(got, tt.want) || tt.name == "lasting" && strings.Contains(got, "blip") {
+				t.Errorf("notEnough = %q, want it to say %q", got, tt.want)
 			}
 		})
 	}
