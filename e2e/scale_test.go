@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -110,5 +111,51 @@ func TestLiveBigInstallation(t *testing.T) {
 	}
 	if total > 20 {
 		t.Errorf("%d requests for two metrics: the pull is not bounded", total)
+	}
+
+	// The same installation where each query's answer is larger than
+	// max_response_bytes (as 100,000 series would be at the default 64
+	// MiB): the query is asked again with its top-K in it, and the real
+	// Prometheus ranks the series and sends only the max_series that moved
+	// most. The small service's CPU step must be among them.
+	const maxSeries = 200
+	cfg := filepath.Join(t.TempDir(), "rca.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("sources:\n  prometheus:\n    max_series: %d\n    max_response_bytes: %d\n", maxSeries, 1<<20)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	whole := bytes
+	started = time.Now()
+	res = mustRun(t, bins.rca, "--config", cfg, "analyze", "-o", "json", "--prometheus-url", proxy.url,
+		"--from", window.Format(time.RFC3339), "--to", window.Add(20*time.Minute).Format(time.RFC3339),
+		"--baseline-from", baseline.Format(time.RFC3339), "--baseline-to", window.Format(time.RFC3339))
+	took = time.Since(started)
+	requests, bytes = proxy.take()
+	t.Logf("with the top-K pushed to the server (answers over 1 MiB): %s wall, %v requests, %.1f MB pulled", took.Round(time.Millisecond), requests, float64(bytes)/1e6)
+	var pushed struct {
+		report
+		Stats struct {
+			Series int `json:"series"`
+		} `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &pushed); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	if len(pushed.RootCauses) == 0 || pushed.RootCauses[0].Service != want {
+		t.Errorf("top-K on the server: root causes %v, want %s first", pushed.RootCauses, want)
+	}
+	said := 0
+	for _, w := range pushed.Warnings {
+		if strings.Contains(w, "larger than sources.prometheus.max_response_bytes") && strings.Contains(w, fmt.Sprintf("the %d series that moved most", maxSeries)) {
+			said++
+		}
+	}
+	if said != 2 {
+		t.Errorf("warnings %q: want each of the two queries said to be ranked on the server", pushed.Warnings)
+	}
+	if bytes >= whole {
+		t.Errorf("%d bytes pulled with the top-K on the server, not less than the %d of the whole answers", bytes, whole)
+	}
+	if pushed.Stats.Series > 2*maxSeries {
+		t.Errorf("%d series analysed, want at most %d per query from the server's top-K", pushed.Stats.Series, maxSeries)
 	}
 }

@@ -181,6 +181,7 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	type result struct {
 		series []telemetry.Series
 		warns  []string
+		pushed bool // the answer was too large: its top-K was pushed
 		err    error
 	}
 	results := make([]result, len(queries)*len(ranges))
@@ -190,8 +191,8 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	)
 	total := len(results)
 	if err := httpsource.Parallel(ctx, total, p.cfg.Concurrency, func(i int) {
-		series, warns, err := p.queryRange(ctx, queries[i/len(ranges)], ranges[i%len(ranges)])
-		results[i] = result{series, warns, err}
+		series, warns, pushed, err := p.queryCapped(ctx, queries[i/len(ranges)], ranges[i%len(ranges)], window, baseline, step)
+		results[i] = result{series, warns, pushed, err}
 		mu.Lock()
 		done++
 		if progress != nil {
@@ -203,6 +204,10 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	}
 
 	perQuery := make([][][]telemetry.Series, len(queries))
+	// ranked holds, for a query whose top-K was pushed to the server, the
+	// series the server chose: a range of it answered whole (under the
+	// size limit) keeps only those, so every range has the same series.
+	ranked := make([]map[string]bool, len(queries))
 	changeSeries := make([][][]telemetry.Series, len(cat.ChangeSources))
 	failed, unreachable := 0, 0
 	var firstUnreachable error
@@ -227,7 +232,16 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 			changeSeries[q.change-1] = append(changeSeries[q.change-1], res.series)
 			continue
 		}
-		perQuery[i/len(ranges)] = append(perQuery[i/len(ranges)], res.series)
+		qi := i / len(ranges)
+		perQuery[qi] = append(perQuery[qi], res.series)
+		if res.pushed {
+			if ranked[qi] == nil {
+				ranked[qi] = map[string]bool{}
+			}
+			for _, s := range res.series {
+				ranked[qi][s.ID()] = true
+			}
+		}
 	}
 	if failed == total && unreachable > 0 {
 		return b, firstUnreachable
@@ -239,6 +253,12 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	for qi, groups := range perQuery {
 		if len(groups) == 0 {
 			continue
+		}
+		if top := ranked[qi]; top != nil {
+			b.Warnings = append(b.Warnings, p.pushedWarning(queries[qi]))
+			for k, g := range groups {
+				groups[k] = slices.DeleteFunc(slices.Clone(g), func(s telemetry.Series) bool { return !top[s.ID()] })
+			}
 		}
 		series := telemetry.MergeSeries(groups)
 		if len(series) > p.cfg.MaxSeries {
@@ -261,11 +281,17 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 
 // queryRange runs one query over one range under the query timeout.
 func (p *Source) queryRange(ctx context.Context, q promQuery, r v1.Range) ([]telemetry.Series, []string, error) {
+	return p.queryExpr(ctx, q, q.query, r)
+}
+
+// queryExpr is queryRange sending expr, a form of q's query, in its place:
+// the series still carry q's query.
+func (p *Source) queryExpr(ctx context.Context, q promQuery, expr string, r v1.Range) ([]telemetry.Series, []string, error) {
 	timeout := time.Duration(p.cfg.Timeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	val, warns, _, err := p.api.QueryRange(ctx, q.query, r, v1.WithTimeout(timeout))
+	val, warns, _, err := p.api.QueryRange(ctx, expr, r, v1.WithTimeout(timeout))
 	notes := make([]string, 0, len(warns))
 	for _, w := range warns {
 		notes = append(notes, p.redact.String(fmt.Sprintf("prometheus: %s: server warning: %s", q.what(), w)))

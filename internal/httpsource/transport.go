@@ -231,6 +231,13 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 type tooLargeError struct{ limit int64 }
 
+// TooLarge reports whether err is a response body cut at
+// max_response_bytes.
+func TooLarge(err error) bool {
+	var e *tooLargeError
+	return errors.As(err, &e)
+}
+
 func (e *tooLargeError) Error() string {
 	// In the largest unit that states the limit exactly: 1 KiB, 64 MiB.
 	n, unit := e.limit, "bytes"
