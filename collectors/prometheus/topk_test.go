@@ -94,18 +94,10 @@ func TestCollectTopKPushed(t *testing.T) {
 		}
 		return false
 	})
-	p := newTestProm(t, f.srv.URL, nil, func(c *Config) { c.MaxResponseBytes = 64 << 10 })
-	b, err := p.Read(context.Background(), smallCatalog(t), tWindow, tBaseline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cpu []string
+	b, cpu := readCPU(t, f, tBaseline)
 	for _, s := range b.Series {
-		if s.Signal == "cpu" {
-			cpu = append(cpu, s.Labels["service"])
-			if s.Query != cpuQuery {
-				t.Errorf("series carries query %q, want the signal's own", s.Query)
-			}
+		if s.Signal == "cpu" && s.Query != cpuQuery {
+			t.Errorf("series carries query %q, want the signal's own", s.Query)
 		}
 	}
 	if len(cpu) != 1 || cpu[0] != "svc007" {
@@ -165,6 +157,19 @@ func TestCollectTopKSameSeriesInEveryRange(t *testing.T) {
 		}
 		return true
 	})
+	_, cpu := readCPU(t, f, baseline)
+	if len(cpu) != 1 || cpu[0] != "svc0007" {
+		t.Errorf("cpu series of %v, want only the server's top-K (svc0007)", cpu)
+	}
+	if f.queries()[cpuQuery] != 2 {
+		t.Errorf("cpu asked plain %d times, want once per range (2)", f.queries()[cpuQuery])
+	}
+}
+
+// readCPU reads the small catalog from f with answers over 64 KiB too
+// large, and lists the services of the cpu signal's series.
+func readCPU(t *testing.T, f *fakeProm, baseline telemetry.Window) (telemetry.Bundle, []string) {
+	t.Helper()
 	p := newTestProm(t, f.srv.URL, nil, func(c *Config) { c.MaxResponseBytes = 64 << 10 })
 	b, err := p.Read(context.Background(), smallCatalog(t), tWindow, baseline)
 	if err != nil {
@@ -176,10 +181,5 @@ func TestCollectTopKSameSeriesInEveryRange(t *testing.T) {
 			cpu = append(cpu, s.Labels["service"])
 		}
 	}
-	if len(cpu) != 1 || cpu[0] != "svc0007" {
-		t.Errorf("cpu series of %v, want only the server's top-K (svc0007)", cpu)
-	}
-	if f.queries()[cpuQuery] != 2 {
-		t.Errorf("cpu asked plain %d times, want once per range (2)", f.queries()[cpuQuery])
-	}
+	return b, cpu
 }
