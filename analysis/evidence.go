@@ -13,7 +13,10 @@ func evidenceStage(r *run) {
 	for _, s := range r.sigs {
 		id := s.id
 		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
-			ev.Points = s.rated
+			ev.Points = nil // a rate from the server: not charted
+			if s.counter {
+				ev.Points = rateOf(s.series.Points, s.wall)
+			}
 			r.res.Evidence[id] = ev
 		}
 	}

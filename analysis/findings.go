@@ -25,7 +25,7 @@ func scoreStage(r *run) {
 	}
 	heuristic := 0
 	for i, s := range scored {
-		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win[0].T) {
+		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win.t(0)) {
 			// Its lines run from the window's start and the baseline has
 			// none of the service's at all: when they began is not in the
 			// data.
@@ -72,7 +72,7 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 	own := make([]time.Duration, len(sigs))
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			pts := sigs[i].win
+			pts := sigs[i].win.times()
 			if len(pts) < 2 {
 				continue
 			}
@@ -85,7 +85,7 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 	})
 	each = make(map[string]time.Duration, len(sigs))
 	for i, s := range sigs {
-		pts := s.win
+		pts := s.win.times()
 		if len(pts) < 2 {
 			continue
 		}
@@ -136,12 +136,13 @@ func scoreAll(sigs []signal, baseline telemetry.Window, stop func(i int) bool) (
 // hold minBaselinePoints samples at the signal's own step (its smallest
 // interval in the window), rather than the signal missing samples.
 func shortByConstruction(s signal, baseline telemetry.Window) bool {
-	if len(s.win) < 2 {
+	win := s.win.times()
+	if len(win) < 2 {
 		return false
 	}
-	step := s.win[1].T.Sub(s.win[0].T)
-	for i := 2; i < len(s.win); i++ {
-		step = min(step, s.win[i].T.Sub(s.win[i-1].T))
+	step := win[1].T.Sub(win[0].T)
+	for i := 2; i < len(win); i++ {
+		step = min(step, win[i].T.Sub(win[i-1].T))
 	}
 	return step > 0 && baseline.Duration() < time.Duration(minBaselinePoints)*step
 }

@@ -113,6 +113,7 @@ func median(values []float64) float64 {
 // needs a few float slices of its length, and reusing them keeps a case of
 // many series from allocating them series by series.
 type scratch struct {
+	base, win    []float64 // a series' values, in time order
 	vals, z, run []float64
 	keys         []uint64
 }

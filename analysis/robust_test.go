@@ -239,3 +239,75 @@ func TestRateOfMatchesSub(t *testing.T) {
 		}
 	}
 }
+
+// splitRates, where it applies, gives the samples split gives on rateOf's
+// points, bit for bit: wall and monotonic times, resets, jitter, gaps.
+func TestSplitRatesMatchesRateOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	applied := 0
+	for trial := range 2000 {
+		n := rng.IntN(120)
+		pts := make([]telemetry.Point, n)
+		at, v := t0, 0.0
+		if rng.IntN(4) == 0 {
+			at = time.Now() // a monotonic reading
+		}
+		for i := range pts {
+			switch rng.IntN(20 + 400*(trial%2)) { // every other trial in order
+			case 0:
+				at = at.Add(time.Duration(rng.IntN(1e9)) + 7*time.Second) // off the step
+			case 1:
+				at = at.Add(time.Duration(rng.IntN(3)) * time.Nanosecond) // tiny, or none
+			case 2:
+				at = at.Add(-time.Second) // backwards
+			default:
+				at = at.Add(15 * time.Second)
+			}
+			v += rng.Float64() * 10
+			switch rng.IntN(40) {
+			case 0:
+				v = rng.Float64() // a reset
+			case 1:
+				v -= v * 1e-12 // jitter down
+			case 2:
+				if rng.IntN(20) == 0 {
+					v = math.MaxFloat64 / 2 // too large to rate in place
+				}
+			}
+			pts[i] = telemetry.Point{T: at, V: v}
+		}
+		first, last := t0, t0
+		if n > 0 {
+			first, last = pts[0].T, pts[n-1].T
+		}
+		cut := first.Add(time.Duration(rng.IntN(int(max(last.Sub(first), 1)))))
+		baseline := telemetry.Window{From: first.Add(-time.Minute), To: cut}
+		from := cut.Add(time.Duration(rng.IntN(3)-1) * time.Minute) // may overlap the baseline
+		window := telemetry.Window{From: from, To: telemetry.Latest(from, last.Add(-time.Duration(rng.IntN(2))*time.Minute))}
+		wall, sorted := scanTimes(pts)
+		base, win, ok := splitRates(pts, sorted, wall, baseline, window)
+		if !ok {
+			continue
+		}
+		applied++
+		wantBase, wantWin := split(rateOf(pts, wall), sorted, baseline, window)
+		for _, c := range []struct {
+			got  samples
+			want []telemetry.Point
+		}{{base, wantBase}, {win, wantWin}} {
+			if c.got.len() != len(c.want) {
+				t.Fatalf("trial %d: %d samples, want %d", trial, c.got.len(), len(c.want))
+			}
+			vals := c.got.values(new([]float64))
+			for i, w := range c.want {
+				if !c.got.t(i).Equal(w.T) || math.Float64bits(c.got.v(i)) != math.Float64bits(w.V) || math.Float64bits(vals[i]) != math.Float64bits(w.V) {
+					t.Fatalf("trial %d: sample %d = %v %v (%v), want %v", trial, i, c.got.t(i), c.got.v(i), vals[i], w)
+				}
+			}
+		}
+	}
+	if applied < 500 {
+		t.Fatalf("splitRates applied in %d trials of 2000", applied)
+	}
+}
