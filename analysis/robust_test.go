@@ -28,10 +28,12 @@ func TestSortFloats(t *testing.T) {
 		"sorted":           func(i int) float64 { return float64(i) },
 		"reverse":          func(i int) float64 { return -float64(i) },
 		"subnormal values": func(i int) float64 { return math.SmallestNonzeroFloat64 * float64(i%7-3) },
+		"top half shared":  func(int) float64 { return 1796570346.31 * (1 + 1e-9*rng.Float64()) },
+		"some top shared":  func(i int) float64 { return float64(i%9) + 1e-9*rng.Float64() },
 	}
 	var buf []uint64
 	for name, f := range gen {
-		for _, n := range []int{0, 1, 5, 63, 64, 65, 540, 2000} {
+		for _, n := range []int{0, 1, 5, 63, 64, 65, 540, 2000, 9000} {
 			v := make([]float64, n)
 			for i := range v {
 				v[i] = f(i)
@@ -309,5 +311,20 @@ func TestSplitRatesMatchesRateOf(t *testing.T) {
 	}
 	if applied < 500 {
 		t.Fatalf("splitRates applied in %d trials of 2000", applied)
+	}
+}
+
+// The baseline sort of the 10,000-series case: 540 noisy values.
+func BenchmarkSortFloats(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := make([]float64, 540)
+	for i := range src {
+		src[i] = 0.5 + 0.1*(rng.Float64()*2-1)
+	}
+	v := make([]float64, len(src))
+	var buf []uint64
+	for b.Loop() {
+		copy(v, src)
+		sortFloats(v, &buf)
 	}
 }
