@@ -104,13 +104,11 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 		ok           bool
 	}
 	steps := make([]steady, len(sigs))
-	parallel(len(sigs), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := &steps[i]
-			s.step, s.widest, s.ok = steadyStep(sigs[i].base.times(), sigs[i].wall)
-			s.ok = s.ok && !sigs[i].fromLogs
-		}
-	})
+	for i := range sigs {
+		s := &steps[i]
+		s.step, s.widest, s.ok = sigs[i].steady.step, sigs[i].steady.widest, sigs[i].steady.ok // measured by prepare
+		s.ok = s.ok && !sigs[i].fromLogs
+	}
 	dataTo := dataEnd(sigs, func(i int) bool { return steps[i].ok })
 	type kind struct{ service, metric string }
 	// The series born in the window, by service and metric, earliest

@@ -37,6 +37,15 @@ type signal struct {
 	wall bool
 	// id is series.ID(), made once.
 	id string
+	// steady is steadyStep of the baseline; ownStep the smallest
+	// interval between the window's samples (0 with fewer than two). Both
+	// are measured as the series is prepared, while its points are in the
+	// cache.
+	steady struct {
+		step, widest time.Duration
+		ok           bool
+	}
+	ownStep time.Duration
 }
 
 // prepare classifies every series of the bundle and splits its points. A
@@ -45,14 +54,52 @@ type signal struct {
 // The series are independent: they are prepared on all cores, each into its
 // own slot, so the order (and the result) is the same on any machine.
 func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
-	out := make([]signal, len(b.Series))
+	sigs, _ := prepareScored(b, cat, nil)
+	return sigs
+}
+
+// prepareScored is prepare, and each series scored (scoreOne) right after
+// it is prepared, while its points are in the cache: one pass over a
+// large case's samples, not two. A signal stop (asked with how far into
+// its chunk it is) says to skip is left unscored (!ok), as are those after
+// it in the chunk: the caller's context is done. Without stop, none is
+// scored and each is nil.
+func prepareScored(b telemetry.Bundle, cat *catalog.Catalog, stop func(i int) bool) (sigs []signal, each []scored) {
+	sigs = make([]signal, len(b.Series))
+	if stop != nil {
+		each = make([]scored, len(b.Series))
+	}
 	parallel(len(b.Series), func(lo, hi int) {
 		kinds := map[kindKey]kindInfo{}
+		var buf scratch
+		scoring := stop != nil
 		for i := lo; i < hi; i++ {
-			out[i] = prepareOne(b.Series[i], b, cat, kinds)
+			s := &sigs[i]
+			*s = prepareOne(b.Series[i], b, cat, kinds)
+			s.measureSteps()
+			if scoring && stop(i-lo) { // counted from the chunk's start, so every chunk looks
+				scoring = false
+			}
+			if scoring {
+				each[i] = scoreOne(*s, b.Baseline, &buf)
+			}
 		}
 	})
-	return out
+	return sigs, each
+}
+
+// measureSteps sets steady and ownStep.
+func (s *signal) measureSteps() {
+	s.steady.step, s.steady.widest, s.steady.ok = steadyStep(s.base.times(), s.wall)
+	pts := s.win.times()
+	if len(pts) < 2 {
+		return
+	}
+	d := sampleInterval(pts[0].T, pts[1].T, s.wall)
+	for j := 2; j < len(pts); j++ {
+		d = min(d, sampleInterval(pts[j-1].T, pts[j].T, s.wall))
+	}
+	s.ownStep = d
 }
 
 // kindKey is what a series' classification depends on: its catalog

@@ -289,40 +289,26 @@ func negligible(s signal, sc seriesScore) bool {
 	return events <= maxNegligibleEvents
 }
 
-// scored is one signal's slot in scoreEach: its score, or !ok when it
-// had too little data.
+// scored is one signal's slot in prepareScored: its score, whether it was
+// carried over, or !ok when it had too little data.
 type scored struct {
-	scoredSignal
-	ok bool
+	seriesScore
+	carried, ok bool
 }
 
-// scoreEach scores every signal, negligible changes weakened and carried
-// over anomalies marked, on all cores; the result is in the signals'
-// order, whatever the number of cores. A signal stop (asked with how far
-// into its chunk it is) says to skip is left !ok: the caller's context is done.
-func scoreEach(sigs []signal, baseline telemetry.Window, stop func(i int) bool) []scored {
-	out := make([]scored, len(sigs))
-	parallel(len(sigs), func(lo, hi int) {
-		var buf scratch
-		for i := lo; i < hi; i++ {
-			if stop(i - lo) { // counted from the chunk's start, so every chunk looks
-				return
-			}
-			s := sigs[i]
-			sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, &buf)
-			if !ok && shortByConstruction(s, baseline) {
-				sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, &buf)
-			}
-			if !ok {
-				continue
-			}
-			if negligible(s, sc) {
-				sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
-			}
-			ss := scoredSignal{signal: s, seriesScore: sc}
-			ss.carried = ss.carriedOver()
-			out[i] = scored{scoredSignal: ss, ok: true}
-		}
-	})
-	return out
+// scoreOne scores a signal, a negligible change weakened and a carried
+// over anomaly marked.
+func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
+	sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, buf)
+	if !ok && shortByConstruction(s, baseline) {
+		sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, buf)
+	}
+	if !ok {
+		return scored{}
+	}
+	if negligible(s, sc) {
+		sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
+	}
+	ss := scoredSignal{signal: s, seriesScore: sc}
+	return scored{seriesScore: sc, carried: ss.carriedOver(), ok: true}
 }
