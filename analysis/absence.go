@@ -68,7 +68,7 @@ func availabilitySignal(cat *catalog.Catalog) catalog.Classification {
 
 // gap is where one series went missing in the window.
 type gap struct {
-	sig      signal
+	sig      *signal
 	step     time.Duration
 	from, to time.Time // the first missing sample, and the first present again (or the data's end)
 	stopped  bool      // nothing came back before the data's end
@@ -132,7 +132,7 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	looks := make([]look, len(sigs))
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			s := sigs[i]
+			s := &sigs[i]
 			if !steps[i].ok || isUpGauge(s.series.Metric) {
 				continue // up gauges stay when their target goes: see upDrops
 			}
@@ -254,7 +254,7 @@ func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration)
 
 // longestGap is the longest stretch of the window's data range in which
 // the series missed samples, when it is long enough to be an absence.
-func longestGap(s signal, step, widest time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
+func longestGap(s *signal, step, widest time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
 	from := telemetry.Latest(window.From, dataFrom)
 	// The baseline runs into the window: the series' last baseline sample
 	// says when it was last seen, not the window's start.

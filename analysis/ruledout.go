@@ -46,7 +46,7 @@ func ruledOutStage(r *run) {
 		anomalous[f.SeriesID] = true
 	}
 	for _, s := range r.sigs {
-		if id := s.series.ID(); anomalous[id] {
+		if id := s.id; anomalous[id] {
 			if lo, hi, ok := rangeOf(s.base); ok {
 				in.ranges[id] = valueRange{lo, hi}
 			}
