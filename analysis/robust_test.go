@@ -328,3 +328,53 @@ func BenchmarkSortFloats(b *testing.B) {
 		sortFloats(v, &buf)
 	}
 }
+
+// scanTimes is the plain definition: no sample with a monotonic reading,
+// and none before its predecessor.
+func TestScanTimes(t *testing.T) {
+	plain := func(pts []telemetry.Point) (wall, sorted bool) {
+		wall, sorted = true, true
+		for i, p := range pts {
+			wall = wall && p.T == p.T.Round(0)
+			sorted = sorted && (i == 0 || !p.T.Before(pts[i-1].T))
+		}
+		return wall, sorted
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -7*3600), time.Local}
+	starts := []time.Time{time.Unix(1_700_000_000, 0), time.Unix(-62135596800, 0), time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC), time.Now()}
+	kinds := map[[2]bool]int{} // (wall, sorted): every one
+	defer func() {
+		if len(kinds) < 4 {
+			t.Errorf("cases by (wall, sorted): %v, want all four", kinds)
+		}
+	}()
+	for trial := range 3000 {
+		n := rng.IntN(40)
+		pts := make([]telemetry.Point, n)
+		at := starts[rng.IntN(len(starts))]
+		for i := range pts {
+			switch rng.IntN(8) {
+			case 0:
+				at = at.Add(-time.Duration(rng.IntN(3)) * time.Nanosecond) // back by a nanosecond, or the same
+			case 1:
+				at = at.Add(-time.Duration(rng.IntN(3)) * time.Second)
+			case 2:
+				at = at.Add(time.Duration(rng.IntN(1e9))) // across a second, or not
+			default:
+				at = at.Add(15 * time.Second)
+			}
+			pt := at
+			if trial%2 == 0 || rng.IntN(10) == 0 {
+				pt = at.In(zones[rng.IntN(len(zones))]) // which drops a monotonic reading
+			}
+			pts[i] = telemetry.Point{T: pt, V: 1}
+		}
+		gw, gs := scanTimes(pts)
+		ww, ws := plain(pts)
+		kinds[[2]bool{ww, ws}]++
+		if gw != ww || gs != ws {
+			t.Fatalf("trial %d: scanTimes = %v, %v; want %v, %v", trial, gw, gs, ww, ws)
+		}
+	}
+}
