@@ -98,18 +98,9 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	if dataFrom.IsZero() {
 		return nil
 	}
-	// Each series' steady step, on all cores.
-	type steady struct {
-		step, widest time.Duration
-		ok           bool
-	}
-	steps := make([]steady, len(sigs))
-	for i := range sigs {
-		s := &steps[i]
-		s.step, s.widest, s.ok = sigs[i].steady.step, sigs[i].steady.widest, sigs[i].steady.ok // measured by prepare
-		s.ok = s.ok && !sigs[i].fromLogs
-	}
-	dataTo := dataEnd(sigs, func(i int) bool { return steps[i].ok })
+	// Each series' steady step (steadyStep) was measured by prepare.
+	steady := func(i int) bool { return sigs[i].steady.ok && !sigs[i].fromLogs }
+	dataTo := dataEnd(sigs, steady)
 	type kind struct{ service, metric string }
 	// The series born in the window, by service and metric, earliest
 	// first sample: a new pod's series take over from the old pod's in a
@@ -133,10 +124,10 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := &sigs[i]
-			if !steps[i].ok || isUpGauge(s.series.Metric) {
+			if !steady(i) || isUpGauge(s.series.Metric) {
 				continue // up gauges stay when their target goes: see upDrops
 			}
-			g, ok := longestGap(s, steps[i].step, steps[i].widest, window, dataFrom, dataTo)
+			g, ok := longestGap(s, s.steady.step, s.steady.widest, window, dataFrom, dataTo)
 			if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
 				ok = false
 			}

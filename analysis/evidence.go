@@ -13,10 +13,11 @@ func evidenceStage(r *run) {
 	for _, s := range r.sigs {
 		id := s.id
 		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
-			ev.Points = nil // a rate from the server: not charted
+			var rated []telemetry.Point // none for a rate from the server
 			if s.counter {
-				ev.Points = rateOf(s.series.Points, s.wall)
+				rated = rateOf(s.series.Points, s.wall) // made again, for the few charted
 			}
+			ev.Points = rated
 			r.res.Evidence[id] = ev
 		}
 	}
