@@ -68,7 +68,7 @@ func availabilitySignal(cat *catalog.Catalog) catalog.Classification {
 
 // gap is where one series went missing in the window.
 type gap struct {
-	sig      signal
+	sig      *signal
 	step     time.Duration
 	from, to time.Time // the first missing sample, and the first present again (or the data's end)
 	stopped  bool      // nothing came back before the data's end
@@ -88,42 +88,31 @@ func (g gap) missing() time.Duration { return g.to.Sub(g.from) }
 func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail catalog.Classification) []Finding {
 	var dataFrom time.Time
 	for _, s := range sigs {
-		if len(s.win) == 0 {
+		if s.win.len() == 0 {
 			continue
 		}
-		if dataFrom.IsZero() || s.win[0].T.Before(dataFrom) {
-			dataFrom = s.win[0].T
+		if t := s.win.t(0); dataFrom.IsZero() || t.Before(dataFrom) {
+			dataFrom = t
 		}
 	}
 	if dataFrom.IsZero() {
 		return nil
 	}
-	// Each series' steady step, on all cores.
-	type steady struct {
-		step, widest time.Duration
-		ok           bool
-	}
-	steps := make([]steady, len(sigs))
-	parallel(len(sigs), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := &steps[i]
-			s.step, s.widest, s.ok = steadyStep(sigs[i].base, sigs[i].wall)
-			s.ok = s.ok && !sigs[i].fromLogs
-		}
-	})
-	dataTo := dataEnd(sigs, func(i int) bool { return steps[i].ok })
+	// Each series' steady step (steadyStep) was measured by prepare.
+	steady := func(i int) bool { return sigs[i].steady.ok && !sigs[i].fromLogs }
+	dataTo := dataEnd(sigs, steady)
 	type kind struct{ service, metric string }
 	// The series born in the window, by service and metric, earliest
 	// first sample: a new pod's series take over from the old pod's in a
 	// rollout, and the old ones' end is a handover, not an outage.
 	born := map[kind]time.Time{}
 	for _, s := range sigs {
-		if len(s.base) > 0 || len(s.win) == 0 {
+		if s.base.len() > 0 || s.win.len() == 0 {
 			continue
 		}
 		k := kind{s.service, s.series.Metric}
-		if t, ok := born[k]; !ok || s.win[0].T.Before(t) {
-			born[k] = s.win[0].T
+		if t, ok := born[k]; !ok || s.win.t(0).Before(t) {
+			born[k] = s.win.t(0)
 		}
 	}
 	// Each series' longest gap, on all cores; then gathered in order.
@@ -134,11 +123,11 @@ func absences(sigs []signal, window telemetry.Window, tol time.Duration, avail c
 	looks := make([]look, len(sigs))
 	parallel(len(sigs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			s := sigs[i]
-			if !steps[i].ok || isUpGauge(s.series.Metric) {
+			s := &sigs[i]
+			if !steady(i) || isUpGauge(s.series.Metric) {
 				continue // up gauges stay when their target goes: see upDrops
 			}
-			g, ok := longestGap(s, steps[i].step, steps[i].widest, window, dataFrom, dataTo)
+			g, ok := longestGap(s, s.steady.step, s.steady.widest, window, dataFrom, dataTo)
 			if t, handover := born[kind{s.service, s.series.Metric}]; ok && handover && !t.After(g.from.Add(tol)) {
 				ok = false
 			}
@@ -188,11 +177,11 @@ func targetOf(s signal) target {
 func dataEnd(sigs []signal, steady func(i int) bool) time.Time {
 	last := map[target]time.Time{}
 	for i, s := range sigs {
-		if !steady(i) || len(s.win) == 0 {
+		if !steady(i) || s.win.len() == 0 {
 			continue
 		}
 		k := targetOf(s)
-		last[k] = telemetry.Latest(last[k], s.win[len(s.win)-1].T)
+		last[k] = telemetry.Latest(last[k], s.win.t(s.win.len()-1))
 	}
 	if len(last) == 0 {
 		return time.Time{}
@@ -256,11 +245,12 @@ func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration)
 
 // longestGap is the longest stretch of the window's data range in which
 // the series missed samples, when it is long enough to be an absence.
-func longestGap(s signal, step, widest time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
+func longestGap(s *signal, step, widest time.Duration, window telemetry.Window, dataFrom, dataTo time.Time) (gap, bool) {
 	from := telemetry.Latest(window.From, dataFrom)
 	// The baseline runs into the window: the series' last baseline sample
 	// says when it was last seen, not the window's start.
-	adjacent := !s.base[len(s.base)-1].T.Before(window.From.Add(-3 * step))
+	lastSeen := s.base.t(s.base.len() - 1)
+	adjacent := !lastSeen.Before(window.From.Add(-3 * step))
 	var best gap
 	consider := func(g gap) {
 		if g.missing() > best.missing() {
@@ -269,9 +259,9 @@ func longestGap(s signal, step, widest time.Duration, window telemetry.Window, d
 	}
 	prev := time.Time{}
 	if adjacent {
-		prev = s.base[len(s.base)-1].T
+		prev = lastSeen
 	}
-	for _, p := range s.win {
+	for _, p := range s.win.times() {
 		if prev.IsZero() {
 			if sampleInterval(from, p.T, s.wall) > step*3/2 {
 				consider(gap{sig: s, step: step, from: from, to: p.T})
@@ -312,7 +302,7 @@ func absenceFinding(service, instance string, gs []gap, eligible int, avail cata
 	// end of the gap: none for a target that stopped.
 	expected := float64(until.Sub(first.from))/float64(first.step) + 1
 	seen := 0.0
-	for _, p := range first.sig.win {
+	for _, p := range first.sig.win.times() {
 		if !p.T.Before(first.from) && !p.T.After(until) {
 			seen++
 		}
@@ -393,25 +383,26 @@ func isUpGauge(name string) bool { return name == "up" || strings.HasSuffix(name
 func upDrops(sigs []signal, avail catalog.Classification) []Finding {
 	var out []Finding
 	for _, s := range sigs {
-		if !isUpGauge(s.series.Metric) || len(s.base) < 3 || len(s.win) == 0 {
+		if !isUpGauge(s.series.Metric) || s.base.len() < 3 || s.win.len() == 0 {
 			continue
 		}
 		up := true
-		for _, p := range s.base {
-			up = up && p.V == 1
+		for i := range s.base.len() {
+			up = up && s.base.v(i) == 1
 		}
 		if !up {
 			continue
 		}
 		start, end := -1, -1
-		for i, p := range s.win {
-			if p.V == 0 && start < 0 {
+		for i := range s.win.len() {
+			v := s.win.v(i)
+			if v == 0 && start < 0 {
 				start = i
 			}
-			if start >= 0 && p.V == 0 {
+			if start >= 0 && v == 0 {
 				end = i
 			}
-			if start >= 0 && p.V != 0 && end >= 0 {
+			if start >= 0 && v != 0 && end >= 0 {
 				break
 			}
 		}
@@ -422,10 +413,10 @@ func upDrops(sigs []signal, avail catalog.Classification) []Finding {
 		if s.infra {
 			layer = catalog.LayerResource
 		}
-		on := s.win[start].T.UTC()
+		on := s.win.t(start).UTC()
 		why := fmt.Sprintf("%s %s 1 → 0 at %s: the target or what its exporter watches is down", s.series.Metric, s.series.Labels, on.Format("15:04:05"))
-		if end+1 < len(s.win) {
-			why += fmt.Sprintf(", up again at %s", s.win[end+1].T.UTC().Format("15:04:05"))
+		if end+1 < s.win.len() {
+			why += fmt.Sprintf(", up again at %s", s.win.t(end+1).UTC().Format("15:04:05"))
 		}
 		out = append(out, Finding{
 			Service:   s.service,
@@ -441,7 +432,7 @@ func upDrops(sigs []signal, avail catalog.Classification) []Finding {
 			// baseline as any series can score.
 			Score:         round(maxDeviation/minDeviation, 3),
 			Onset:         on,
-			Until:         s.win[end].T.UTC(),
+			Until:         s.win.t(end).UTC(),
 			BaselineValue: 1,
 			ObservedValue: 0,
 			SeriesID:      s.series.ID(),

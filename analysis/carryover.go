@@ -14,17 +14,18 @@ const carriedWeight = 1.0 / 3
 // A baseline that ends where the window begins shows the rise, and then
 // the onset is known.
 func (s scoredSignal) carriedOver() bool {
-	n := len(s.win)
-	if !s.anomalous || n < 2 || !s.onset.Equal(s.win[0].T) {
+	win, base := s.win.times(), s.base.times()
+	n := len(win)
+	if !s.anomalous || n < 2 || !s.onset.Equal(win[0].T) {
 		return false
 	}
-	step := s.win[1].T.Sub(s.win[0].T)
+	step := win[1].T.Sub(win[0].T)
 	// The baseline sample right before the window, if the baseline lies
 	// before it at all (a baseline from a later day shows nothing of the
 	// window's start).
-	for i := len(s.base) - 1; i >= 0; i-- {
-		if s.base[i].T.Before(s.win[0].T) {
-			return s.win[0].T.Sub(s.base[i].T) > 2*step
+	for i := len(base) - 1; i >= 0; i-- {
+		if base[i].T.Before(win[0].T) {
+			return win[0].T.Sub(base[i].T) > 2*step
 		}
 	}
 	return true

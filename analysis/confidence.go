@@ -154,8 +154,8 @@ func verdict(cs []Candidate) string {
 func (r *run) baselineSamples() int {
 	var n []int
 	for _, s := range r.sigs {
-		if len(s.win) > 0 {
-			n = append(n, len(s.base))
+		if s.win.len() > 0 {
+			n = append(n, s.base.len())
 		}
 	}
 	if len(n) == 0 {

@@ -115,7 +115,7 @@ func TestCountersAreRates(t *testing.T) {
 			if s.cls.Unit != tc.unit {
 				t.Errorf("unit %q, want %q", s.cls.Unit, tc.unit)
 			}
-			if got := s.base[0].V; math.Abs(got-tc.firstOut) > 1e-9 {
+			if got := s.base.v(0); math.Abs(got-tc.firstOut) > 1e-9 {
 				t.Errorf("first rate %v, want %v", got, tc.firstOut)
 			}
 		})

@@ -13,7 +13,11 @@ func evidenceStage(r *run) {
 	for _, s := range r.sigs {
 		id := s.id
 		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
-			ev.Points = s.rated
+			var rated []telemetry.Point // none for a rate from the server
+			if s.counter {
+				rated = rateOf(s.series.Points, s.wall) // made again, for the few charted
+			}
+			ev.Points = rated
 			r.res.Evidence[id] = ev
 		}
 	}

@@ -15,8 +15,9 @@ import (
 // scoreStage scores every series against its baseline and gathers the
 // anomalous ones, as findings, on their services.
 func scoreStage(r *run) {
-	r.sigs = prepare(r.b, r.cat)
-	scored, skipped := scoreAll(r.sigs, r.b.Baseline, r.stopped)
+	var each []scored
+	r.sigs, each = prepareScored(r.b, r.cat, r.stopped)
+	scored, skipped := scoreAll(r.sigs, each)
 	r.step, r.steps = sampling(r.sigs)
 	r.tol = max(2*r.step, time.Minute)
 	r.res.Stats.Series = len(scored)
@@ -25,7 +26,7 @@ func scoreStage(r *run) {
 	}
 	heuristic := 0
 	for i, s := range scored {
-		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win[0].T) {
+		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win.t(0)) {
 			// Its lines run from the window's start and the baseline has
 			// none of the service's at all: when they began is not in the
 			// data.
@@ -68,29 +69,14 @@ func scoreStage(r *run) {
 // count as simultaneous.
 func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration) {
 	var steps []time.Duration
-	// Each series' own step on all cores, then the map in order.
-	own := make([]time.Duration, len(sigs))
-	parallel(len(sigs), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			pts := sigs[i].win
-			if len(pts) < 2 {
-				continue
-			}
-			d := sampleInterval(pts[0].T, pts[1].T, sigs[i].wall)
-			for j := 2; j < len(pts); j++ {
-				d = min(d, sampleInterval(pts[j-1].T, pts[j].T, sigs[i].wall))
-			}
-			own[i] = d
-		}
-	})
 	each = make(map[string]time.Duration, len(sigs))
-	for i, s := range sigs {
-		pts := s.win
+	for _, s := range sigs {
+		pts := s.win.times()
 		if len(pts) < 2 {
 			continue
 		}
-		if own[i] > 0 {
-			each[s.id] = own[i]
+		if s.ownStep > 0 { // measured by prepare
+			each[s.id] = s.ownStep
 		}
 		if len(steps) < 50 {
 			steps = append(steps, pts[1].T.Sub(pts[0].T))
@@ -110,11 +96,9 @@ type scoredSignal struct {
 	carried bool // see carriedOver
 }
 
-// scoreAll scores every signal that has enough data, and counts the rest.
-// It ends early when stop, asked with each signal's index, says so. The
-// signals are scored on all cores (score.go: scoreEach), in their order.
-func scoreAll(sigs []signal, baseline telemetry.Window, stop func(i int) bool) (scored []scoredSignal, skipped int) {
-	each := scoreEach(sigs, baseline, stop)
+// scoreAll gathers the signals that were scored, in their order, and
+// counts the rest; each is prepareScored's.
+func scoreAll(sigs []signal, each []scored) (scored []scoredSignal, skipped int) {
 	n := 0
 	for _, r := range each {
 		if r.ok {
@@ -122,12 +106,12 @@ func scoreAll(sigs []signal, baseline telemetry.Window, stop func(i int) bool) (
 		}
 	}
 	scored = make([]scoredSignal, 0, n)
-	for _, r := range each {
+	for i, r := range each {
 		if !r.ok {
 			skipped++
 			continue
 		}
-		scored = append(scored, r.scoredSignal)
+		scored = append(scored, scoredSignal{signal: sigs[i], seriesScore: r.seriesScore, carried: r.carried})
 	}
 	return scored, skipped
 }
@@ -136,12 +120,13 @@ func scoreAll(sigs []signal, baseline telemetry.Window, stop func(i int) bool) (
 // hold minBaselinePoints samples at the signal's own step (its smallest
 // interval in the window), rather than the signal missing samples.
 func shortByConstruction(s signal, baseline telemetry.Window) bool {
-	if len(s.win) < 2 {
+	win := s.win.times()
+	if len(win) < 2 {
 		return false
 	}
-	step := s.win[1].T.Sub(s.win[0].T)
-	for i := 2; i < len(s.win); i++ {
-		step = min(step, s.win[i].T.Sub(s.win[i-1].T))
+	step := win[1].T.Sub(win[0].T)
+	for i := 2; i < len(win); i++ {
+		step = min(step, win[i].T.Sub(win[i-1].T))
 	}
 	return step > 0 && baseline.Duration() < time.Duration(minBaselinePoints)*step
 }

@@ -94,3 +94,12 @@ func piChain(seed uint64) *fixture {
 		add("cpu_usage", svc("payments"), stepAt(99, 0.4, 0.4), 0.03).
 		add("http_latency_p99", svc("payments"), stepAt(99, 0.05, 0.05), 0.005)
 }
+
+// points are the samples as points.
+func (s samples) points() []telemetry.Point {
+	out := make([]telemetry.Point, s.len())
+	for i := range out {
+		out[i] = telemetry.Point{T: s.t(i), V: s.v(i)}
+	}
+	return out
+}

@@ -97,7 +97,7 @@ func TestNonFiniteCounterSamples(t *testing.T) {
 	if len(sigs) != 1 || !sigs[0].isRate {
 		t.Fatalf("want one counter made a rate, got %+v", sigs)
 	}
-	for _, p := range append(sigs[0].base, sigs[0].win...) {
+	for _, p := range append(sigs[0].base.points(), sigs[0].win.points()...) {
 		if math.IsNaN(p.V) || math.IsInf(p.V, 0) || math.Abs(p.V-10.0/60) > 1e-9 {
 			t.Errorf("rate at %v = %v, want 1/6 per second", p.T, p.V)
 		}

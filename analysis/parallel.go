@@ -73,20 +73,30 @@ func wallClock(pts []telemetry.Point) bool {
 	return true
 }
 
-// scanTimes is wallClock, and whether the points are in time order, in
-// one pass.
+// scanTimes is wallClock, and whether the points are in time order. Two
+// plain loops run faster than one doing both; the order of wall-clock
+// times is that of their seconds and nanoseconds.
 func scanTimes(pts []telemetry.Point) (wall, sorted bool) {
-	wall, sorted = true, true
+	wall = wallClock(pts)
+	if !wall {
+		for i := 1; i < len(pts); i++ {
+			if pts[i].T.Before(pts[i-1].T) {
+				return false, false
+			}
+		}
+		return false, true
+	}
+	var sec int64
+	var nsec int
 	for i := range pts {
 		t := pts[i].T
-		if wall && t != t.Round(0) {
-			wall = false
+		s, ns := t.Unix(), t.Nanosecond()
+		if i > 0 && (s < sec || s == sec && ns < nsec) {
+			return true, false
 		}
-		if i > 0 && sorted && t.Before(pts[i-1].T) {
-			sorted = false
-		}
+		sec, nsec = s, ns
 	}
-	return wall, sorted
+	return true, true
 }
 
 // wallInterval is b.Sub(a) when a or b carries no monotonic reading (a

@@ -18,9 +18,12 @@ type signal struct {
 	service string
 	callee  string
 	infra   bool
-	base    []telemetry.Point
-	win     []telemetry.Point
+	base    samples
+	win     samples
 	isRate  bool
+	// counter marks a raw counter, rated here (isRate says a rate, from
+	// here or from the server).
+	counter bool
 	// perSample marks a count of events per sample: a counter's name
 	// (_total, _count) on a series that is not cumulative, as exporters of
 	// per-interval counts and recorded datasets write them.
@@ -34,8 +37,15 @@ type signal struct {
 	wall bool
 	// id is series.ID(), made once.
 	id string
-	// rated is the per-second rate of a counter (isRate), for charts.
-	rated []telemetry.Point
+	// steady is steadyStep of the baseline; ownStep the smallest
+	// interval between the window's samples (0 with fewer than two). Both
+	// are measured as the series is prepared, while its points are in the
+	// cache.
+	steady struct {
+		step, widest time.Duration
+		ok           bool
+	}
+	ownStep time.Duration
 }
 
 // prepare classifies every series of the bundle and splits its points. A
@@ -44,14 +54,52 @@ type signal struct {
 // The series are independent: they are prepared on all cores, each into its
 // own slot, so the order (and the result) is the same on any machine.
 func prepare(b telemetry.Bundle, cat *catalog.Catalog) []signal {
-	out := make([]signal, len(b.Series))
+	sigs, _ := prepareScored(b, cat, nil)
+	return sigs
+}
+
+// prepareScored is prepare, and each series scored (scoreOne) right after
+// it is prepared, while its points are in the cache: one pass over a
+// large case's samples, not two. A signal stop (asked with how far into
+// its chunk it is) says to skip is left unscored (!ok), as are those after
+// it in the chunk: the caller's context is done. Without stop, none is
+// scored and each is nil.
+func prepareScored(b telemetry.Bundle, cat *catalog.Catalog, stop func(i int) bool) (sigs []signal, each []scored) {
+	sigs = make([]signal, len(b.Series))
+	if stop != nil {
+		each = make([]scored, len(b.Series))
+	}
 	parallel(len(b.Series), func(lo, hi int) {
 		kinds := map[kindKey]kindInfo{}
+		var buf scratch
+		scoring := stop != nil
 		for i := lo; i < hi; i++ {
-			out[i] = prepareOne(b.Series[i], b, cat, kinds)
+			s := &sigs[i]
+			*s = prepareOne(b.Series[i], b, cat, kinds)
+			s.measureSteps()
+			if scoring && stop(i-lo) { // counted from the chunk's start, so every chunk looks
+				scoring = false
+			}
+			if scoring {
+				each[i] = scoreOne(*s, b.Baseline, &buf)
+			}
 		}
 	})
-	return out
+	return sigs, each
+}
+
+// measureSteps sets steady and ownStep.
+func (s *signal) measureSteps() {
+	s.steady.step, s.steady.widest, s.steady.ok = steadyStep(s.base.times(), s.wall)
+	pts := s.win.times()
+	if len(pts) < 2 {
+		return
+	}
+	d := sampleInterval(pts[0].T, pts[1].T, s.wall)
+	for j := 2; j < len(pts); j++ {
+		d = min(d, sampleInterval(pts[j-1].T, pts[j].T, s.wall))
+	}
+	s.ownStep = d
 }
 
 // kindKey is what a series' classification depends on: its catalog
@@ -98,15 +146,21 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 		sig.isRate = true // rate() on the server
 		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
 	case !sig.fromLogs && isCounter(s, ki.query):
-		pts = rateOf(pts, sig.wall)
-		sig.isRate, sig.rated = true, pts
+		sig.isRate, sig.counter = true, true
 		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
+		if base, win, ok := splitRates(pts, sorted, sig.wall, b.Baseline, b.Window); ok {
+			// A rate's unit is no ratio, nor is it a count per sample.
+			sig.base, sig.win = base, win
+			return sig
+		}
+		pts = rateOf(pts, sig.wall)
 	}
 	if sig.cls.Unit == "ratio" && aboveOne(pts) {
 		sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
 	}
 	sig.perSample = !sig.isRate && isCountName(s.Metric)
-	sig.base, sig.win = split(pts, sorted, b.Baseline, b.Window)
+	base, win := split(pts, sorted, b.Baseline, b.Window)
+	sig.base, sig.win = samples{pts: base, wall: sig.wall}, samples{pts: win, wall: sig.wall}
 	return sig
 }
 
@@ -328,6 +382,17 @@ func splitSorted(pts []telemetry.Point, sorted bool, baseline, window telemetry.
 	if !sorted {
 		return nil, nil, false
 	}
+	b0, b1, w0, w1, ok := sortedRuns(pts, baseline, window)
+	if !ok {
+		return nil, nil, false
+	}
+	return finitePoints(pts[b0:b1:b1]), finitePoints(pts[w0:w1:w1]), true
+}
+
+// sortedRuns finds the baseline's points, pts[b0:b1], and the window's,
+// pts[w0:w1], in points in time order, by binary search; ok is false when
+// the two runs overlap.
+func sortedRuns(pts []telemetry.Point, baseline, window telemetry.Window) (b0, b1, w0, w1 int, ok bool) {
 	notBefore := func(t time.Time) int {
 		i, _ := slices.BinarySearchFunc(pts, t, func(p telemetry.Point, t time.Time) int {
 			if p.T.Before(t) {
@@ -346,12 +411,33 @@ func splitSorted(pts []telemetry.Point, sorted bool, baseline, window telemetry.
 		})
 		return i
 	}
-	w0, w1 := notBefore(window.From), after(window.To) // [From, To]: the end is the window's
-	b0, b1 := notBefore(baseline.From), notBefore(baseline.To)
+	w0, w1 = notBefore(window.From), after(window.To) // [From, To]: the end is the window's
+	b0, b1 = notBefore(baseline.From), notBefore(baseline.To)
 	if b0 < b1 && w0 < w1 && b0 < w1 && w0 < b1 {
-		return nil, nil, false // the baseline overlaps the window: the window wins, point by point
+		return 0, 0, 0, 0, false // the baseline overlaps the window: the window wins, point by point
 	}
-	return finitePoints(pts[b0:b1:b1]), finitePoints(pts[w0:w1:w1]), true
+	return b0, b1, w0, w1, true
+}
+
+// splitRates is split for a counter's rates, as samples over its points
+// (see samples), without copying them: ok is false unless the rates
+// are in place (ratesInPlace) and in two runs (sortedRuns).
+func splitRates(pts []telemetry.Point, sorted, wall bool, baseline, window telemetry.Window) (base, win samples, ok bool) {
+	if !sorted || len(pts) < 2 || !ratesInPlace(pts, wall) {
+		return samples{}, samples{}, false
+	}
+	b0, b1, w0, w1, ok := sortedRuns(pts[1:], baseline, window)
+	if !ok {
+		return samples{}, samples{}, false
+	}
+	// Rates i to j-1 (each at pts[i+1]) are those from pts[i] to pts[j].
+	run := func(i, j int) samples {
+		if i == j {
+			return samples{}
+		}
+		return samples{pts: pts[i : j+1 : j+1], rate: true, wall: wall}
+	}
+	return run(b0, b1), run(w0, w1), true
 }
 
 // finitePoints is pts when all samples are finite, else a copy without

@@ -33,8 +33,8 @@ func fitSorted(v []float64) baselineStats {
 
 // madSorted is the median absolute deviation from med of the sorted values
 // v: quantileSorted(0.5) of the sorted |x - med|. Those deviations are two
-// sorted runs (below med, read backwards, and above it), so the middle of
-// their merge is reached in half a pass, without sorting them.
+// sorted runs (below med, read backwards, and above it), so each order
+// statistic of them is found by binary search, without sorting them.
 func madSorted(v []float64, med float64) float64 {
 	n := len(v)
 	if n == 0 {
@@ -44,33 +44,49 @@ func madSorted(v []float64, med float64) float64 {
 	lo, hi := int(math.Floor(pos)), int(math.Ceil(pos))
 	frac := pos - float64(lo)
 	k, _ := slices.BinarySearch(v, med) // v[:k] < med <= v[k:]
-	l, r := k-1, k
-	var atLo, atHi float64
-	for i := 0; i <= hi; i++ {
-		var d float64
-		switch {
-		case l < 0:
-			d = math.Abs(v[r] - med)
-			r++
-		case r >= n:
-			d = math.Abs(v[l] - med)
-			l--
-		default:
-			a, b := math.Abs(v[l]-med), math.Abs(v[r]-med)
-			if a <= b {
-				d = a
-				l--
-			} else {
-				d = b
-				r++
-			}
-		}
-		if i == lo {
-			atLo = d
-		}
-		atHi = d
+	d := deviations{v: v, med: med, k: k}
+	atLo := d.nth(lo)
+	atHi := atLo
+	if hi != lo {
+		atHi = d.nth(hi)
 	}
 	return atLo*(1-frac) + atHi*frac
+}
+
+// deviations are the |x - med| of sorted values v, v[:k] < med <= v[k:]:
+// the runs below(j), j < k, and above(j), j < len(v)-k, each ascending.
+type deviations struct {
+	v   []float64
+	med float64
+	k   int
+}
+
+func (d deviations) below(j int) float64 { return math.Abs(d.v[d.k-1-j] - d.med) }
+func (d deviations) above(j int) float64 { return math.Abs(d.v[d.k+j] - d.med) }
+
+// nth is the deviation at index i of all of them in ascending order: the
+// larger of the last taken from each run, when i+1 are taken, as few from
+// below as keep the other run's last no larger than below's next.
+func (d deviations) nth(i int) float64 {
+	nb, na := d.k, len(d.v)-d.k
+	m := i + 1
+	x, hi := max(0, m-na), min(m, nb)
+	for x < hi { // the fewest x for which done(x)
+		mid := int(uint(x+hi) >> 1)
+		if y := m - mid; y == 0 || mid == nb || d.above(y-1) <= d.below(mid) {
+			hi = mid
+		} else {
+			x = mid + 1
+		}
+	}
+	y := m - x
+	switch {
+	case x == 0:
+		return d.above(y - 1)
+	case y == 0:
+		return d.below(x - 1)
+	}
+	return math.Max(d.below(x-1), d.above(y-1))
 }
 
 // scaleFloor is the smallest deviation worth measuring: the data's own
@@ -113,6 +129,7 @@ func median(values []float64) float64 {
 // needs a few float slices of its length, and reusing them keeps a case of
 // many series from allocating them series by series.
 type scratch struct {
+	base, win    []float64 // a series' values, in time order
 	vals, z, run []float64
 	keys         []uint64
 }
@@ -126,12 +143,14 @@ func grow(buf *[]float64, n int) []float64 {
 	return *buf
 }
 
-// sortFloats sorts finite values ascending, as slices.Sort does, with an
-// LSD radix sort on their bits when there are enough of them: a baseline
-// of hundreds of samples sorts several times faster, and the scores do not
-// change, for a sorted slice of numbers is one and the same whichever way
-// it was sorted. The one exception is zero's sign: slices.Sort leaves -0
-// and +0 in an order of its own, so a slice holding -0 goes to it.
+// sortFloats sorts finite values ascending, as slices.Sort does: an LSD
+// radix sort on the top half of their bits when there are enough of them,
+// then an insertion sort, which has only keys sharing that half to move
+// (slices.Sort finishes when they are many). A baseline of hundreds of
+// samples sorts several times faster, and the scores do not change, for a
+// sorted slice of numbers is one and the same whichever way it was sorted.
+// The one exception is zero's sign: slices.Sort leaves -0 and +0 in an
+// order of its own, so a slice holding -0 goes to it.
 func sortFloats(v []float64, buf *[]uint64) {
 	const minRadix = 64
 	n := len(v)
@@ -143,7 +162,7 @@ func sortFloats(v []float64, buf *[]uint64) {
 		*buf = make([]uint64, 2*n, 2*n+n/2)
 	}
 	a, b := (*buf)[:n], (*buf)[n:2*n]
-	var hist [8][256]int
+	var hist [4][256]uint32 // of bytes 4 to 7
 	for i, f := range v {
 		k := math.Float64bits(f)
 		if k == 1<<63 || f != f {
@@ -156,17 +175,18 @@ func sortFloats(v []float64, buf *[]uint64) {
 			k |= 1 << 63
 		}
 		a[i] = k
-		for p := range 8 {
-			hist[p][byte(k>>(8*p))]++
-		}
+		hist[0][byte(k>>32)]++
+		hist[1][byte(k>>40)]++
+		hist[2][byte(k>>48)]++
+		hist[3][byte(k>>56)]++
 	}
-	for p := range 8 {
-		shift := 8 * p
+	for p := range 4 {
+		shift := 32 + 8*p
 		h := &hist[p]
-		if h[byte(a[0]>>shift)] == n {
+		if int(h[byte(a[0]>>shift)]) == n {
 			continue // every key has this byte: the pass would move nothing
 		}
-		sum := 0
+		var sum uint32
 		for i, c := range h {
 			h[i] = sum
 			sum += c
@@ -178,6 +198,9 @@ func sortFloats(v []float64, buf *[]uint64) {
 		}
 		a, b = b, a
 	}
+	if !insertionSort(a, 4*n) {
+		slices.Sort(a)
+	}
 	for i, k := range a {
 		if k>>63 == 1 {
 			k &^= 1 << 63
@@ -186,4 +209,21 @@ func sortFloats(v []float64, buf *[]uint64) {
 		}
 		v[i] = math.Float64frombits(k)
 	}
+}
+
+// insertionSort sorts a, unless that takes more than budget moves: it
+// then stops, a still a permutation of its keys, and says so.
+func insertionSort(a []uint64, budget int) bool {
+	for i := 1; i < len(a); i++ {
+		k := a[i]
+		j := i
+		for ; j > 0 && a[j-1] > k; j-- {
+			a[j] = a[j-1]
+		}
+		a[j] = k
+		if budget -= i - j; budget < 0 {
+			return false
+		}
+	}
+	return true
 }

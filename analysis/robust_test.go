@@ -28,10 +28,12 @@ func TestSortFloats(t *testing.T) {
 		"sorted":           func(i int) float64 { return float64(i) },
 		"reverse":          func(i int) float64 { return -float64(i) },
 		"subnormal values": func(i int) float64 { return math.SmallestNonzeroFloat64 * float64(i%7-3) },
+		"top half shared":  func(int) float64 { return 1796570346.31 * (1 + 1e-9*rng.Float64()) },
+		"some top shared":  func(i int) float64 { return float64(i%9) + 1e-9*rng.Float64() },
 	}
 	var buf []uint64
 	for name, f := range gen {
-		for _, n := range []int{0, 1, 5, 63, 64, 65, 540, 2000} {
+		for _, n := range []int{0, 1, 5, 63, 64, 65, 540, 2000, 9000} {
 			v := make([]float64, n)
 			for i := range v {
 				v[i] = f(i)
@@ -236,6 +238,143 @@ func TestRateOfMatchesSub(t *testing.T) {
 			if !got[i].T.Equal(want[i].T) || math.Float64bits(got[i].V) != math.Float64bits(want[i].V) {
 				t.Fatalf("trial %d: rate %d = %v, want %v", trial, i, got[i], want[i])
 			}
+		}
+	}
+}
+
+// splitRates, where it applies, gives the samples split gives on rateOf's
+// points, bit for bit: wall and monotonic times, resets, jitter, gaps.
+func TestSplitRatesMatchesRateOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	applied := 0
+	for trial := range 2000 {
+		n := rng.IntN(120)
+		pts := make([]telemetry.Point, n)
+		at, v := t0, 0.0
+		if rng.IntN(4) == 0 {
+			at = time.Now() // a monotonic reading
+		}
+		for i := range pts {
+			switch rng.IntN(20 + 400*(trial%2)) { // every other trial in order
+			case 0:
+				at = at.Add(time.Duration(rng.IntN(1e9)) + 7*time.Second) // off the step
+			case 1:
+				at = at.Add(time.Duration(rng.IntN(3)) * time.Nanosecond) // tiny, or none
+			case 2:
+				at = at.Add(-time.Second) // backwards
+			default:
+				at = at.Add(15 * time.Second)
+			}
+			v += rng.Float64() * 10
+			switch rng.IntN(40) {
+			case 0:
+				v = rng.Float64() // a reset
+			case 1:
+				v -= v * 1e-12 // jitter down
+			case 2:
+				if rng.IntN(20) == 0 {
+					v = math.MaxFloat64 / 2 // too large to rate in place
+				}
+			}
+			pts[i] = telemetry.Point{T: at, V: v}
+		}
+		first, last := t0, t0
+		if n > 0 {
+			first, last = pts[0].T, pts[n-1].T
+		}
+		cut := first.Add(time.Duration(rng.IntN(int(max(last.Sub(first), 1)))))
+		baseline := telemetry.Window{From: first.Add(-time.Minute), To: cut}
+		from := cut.Add(time.Duration(rng.IntN(3)-1) * time.Minute) // may overlap the baseline
+		window := telemetry.Window{From: from, To: telemetry.Latest(from, last.Add(-time.Duration(rng.IntN(2))*time.Minute))}
+		wall, sorted := scanTimes(pts)
+		base, win, ok := splitRates(pts, sorted, wall, baseline, window)
+		if !ok {
+			continue
+		}
+		applied++
+		wantBase, wantWin := split(rateOf(pts, wall), sorted, baseline, window)
+		for _, c := range []struct {
+			got  samples
+			want []telemetry.Point
+		}{{base, wantBase}, {win, wantWin}} {
+			if c.got.len() != len(c.want) {
+				t.Fatalf("trial %d: %d samples, want %d", trial, c.got.len(), len(c.want))
+			}
+			vals := c.got.values(new([]float64))
+			for i, w := range c.want {
+				if !c.got.t(i).Equal(w.T) || math.Float64bits(c.got.v(i)) != math.Float64bits(w.V) || math.Float64bits(vals[i]) != math.Float64bits(w.V) {
+					t.Fatalf("trial %d: sample %d = %v %v (%v), want %v", trial, i, c.got.t(i), c.got.v(i), vals[i], w)
+				}
+			}
+		}
+	}
+	if applied < 500 {
+		t.Fatalf("splitRates applied in %d trials of 2000", applied)
+	}
+}
+
+// The baseline sort of the 10,000-series case: 540 noisy values.
+func BenchmarkSortFloats(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := make([]float64, 540)
+	for i := range src {
+		src[i] = 0.5 + 0.1*(rng.Float64()*2-1)
+	}
+	v := make([]float64, len(src))
+	var buf []uint64
+	for b.Loop() {
+		copy(v, src)
+		sortFloats(v, &buf)
+	}
+}
+
+// scanTimes is the plain definition: no sample with a monotonic reading,
+// and none before its predecessor.
+func TestScanTimes(t *testing.T) {
+	plain := func(pts []telemetry.Point) (wall, sorted bool) {
+		wall, sorted = true, true
+		for i, p := range pts {
+			wall = wall && p.T == p.T.Round(0)
+			sorted = sorted && (i == 0 || !p.T.Before(pts[i-1].T))
+		}
+		return wall, sorted
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -7*3600), time.Local}
+	starts := []time.Time{time.Unix(1_700_000_000, 0), time.Unix(-62135596800, 0), time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC), time.Now()}
+	kinds := map[[2]bool]int{} // (wall, sorted): every one
+	defer func() {
+		if len(kinds) < 4 {
+			t.Errorf("cases by (wall, sorted): %v, want all four", kinds)
+		}
+	}()
+	for trial := range 3000 {
+		n := rng.IntN(40)
+		pts := make([]telemetry.Point, n)
+		at := starts[rng.IntN(len(starts))]
+		for i := range pts {
+			switch rng.IntN(8) {
+			case 0:
+				at = at.Add(-time.Duration(rng.IntN(3)) * time.Nanosecond) // back by a nanosecond, or the same
+			case 1:
+				at = at.Add(-time.Duration(rng.IntN(3)) * time.Second)
+			case 2:
+				at = at.Add(time.Duration(rng.IntN(1e9))) // across a second, or not
+			default:
+				at = at.Add(15 * time.Second)
+			}
+			pt := at
+			if trial%2 == 0 || rng.IntN(10) == 0 {
+				pt = at.In(zones[rng.IntN(len(zones))]) // which drops a monotonic reading
+			}
+			pts[i] = telemetry.Point{T: pt, V: 1}
+		}
+		gw, gs := scanTimes(pts)
+		ww, ws := plain(pts)
+		kinds[[2]bool{ww, ws}]++
+		if gw != ww || gs != ws {
+			t.Fatalf("trial %d: scanTimes = %v, %v; want %v, %v", trial, gw, gs, ww, ws)
 		}
 	}
 }

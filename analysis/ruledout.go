@@ -46,7 +46,7 @@ func ruledOutStage(r *run) {
 		anomalous[f.SeriesID] = true
 	}
 	for _, s := range r.sigs {
-		if id := s.series.ID(); anomalous[id] {
+		if id := s.id; anomalous[id] {
 			if lo, hi, ok := rangeOf(s.base); ok {
 				in.ranges[id] = valueRange{lo, hi}
 			}
@@ -58,12 +58,12 @@ func ruledOutStage(r *run) {
 // valueRange is the lowest and highest value a series took in the baseline.
 type valueRange struct{ lo, hi float64 }
 
-// rangeOf is the range of the finite values among pts.
-func rangeOf(pts []telemetry.Point) (lo, hi float64, ok bool) {
+// rangeOf is the range of the finite values among s.
+func rangeOf(s samples) (lo, hi float64, ok bool) {
 	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, p := range pts {
-		if finite(p.V) {
-			lo, hi, ok = math.Min(lo, p.V), math.Max(hi, p.V), true
+	for i := range s.len() {
+		if v := s.v(i); finite(v) {
+			lo, hi, ok = math.Min(lo, v), math.Max(hi, v), true
 		}
 	}
 	return lo, hi, ok

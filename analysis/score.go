@@ -77,12 +77,12 @@ func directional(z float64, d catalog.Direction) float64 {
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
 func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
-	return scoreSeriesBuf(base, win, dir, &scratch{})
+	return scoreSeriesBuf(samples{pts: base}, samples{pts: win}, dir, &scratch{})
 }
 
 // scoreSeriesBuf is scoreSeries with its working space in buf.
-func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
-	if len(base) < minBaselinePoints || len(win) == 0 {
+func scoreSeriesBuf(base, win samples, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
+	if base.len() < minBaselinePoints || win.len() == 0 {
 		return seriesScore{}, false
 	}
 	return scoreAgainst(base, win, dir, 0, buf)
@@ -92,8 +92,8 @@ func scoreSeriesBuf(base, win []telemetry.Point, dir catalog.Direction, buf *scr
 // minBaselinePoints samples at its step (a 5-minute baseline at a 5-minute
 // step is one sample), against a spread of shortBaselineSpread of its
 // level: what moved most, relative to where it was, still ranks first.
-func scoreShortBaseline(base, win []telemetry.Point, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
-	if len(base) == 0 || len(win) == 0 {
+func scoreShortBaseline(base, win samples, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
+	if base.len() == 0 || win.len() == 0 {
 		return seriesScore{}, false
 	}
 	return scoreAgainst(base, win, dir, shortBaselineSpread, buf)
@@ -101,21 +101,20 @@ func scoreShortBaseline(base, win []telemetry.Point, dir catalog.Direction, buf 
 
 // scoreAgainst is scoreSeriesBuf with the baseline's spread at least
 // minSpread of its level.
-func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread float64, buf *scratch) (seriesScore, bool) {
-	bv := grow(&buf.vals, len(base))
-	for i, p := range base {
-		bv[i] = p.V
-	}
+func scoreAgainst(base, win samples, dir catalog.Direction, minSpread float64, buf *scratch) (seriesScore, bool) {
+	bt, wv := base.values(&buf.base), win.values(&buf.win) // in time order
+	bv := grow(&buf.vals, len(bt))
+	copy(bv, bt)
 	sortFloats(bv, &buf.keys)
 	st := fitSorted(bv)
 	st.scale = math.Max(st.scale, minSpread*math.Abs(st.median))
 	var s seriesScore
 	s.stats = st
-	if k := leadIn(base, win, st, dir); k > 0 {
+	if k := leadIn(base.times(), win.times(), bt, wv, st, dir); k > 0 {
 		// The baseline ends with the start of the window's excursion:
 		// its noise is the rest of it, in time order.
-		for _, p := range base[:len(base)-k] {
-			s.noise = math.Max(s.noise, directional((p.V-st.median)/st.scale, dir))
+		for _, v := range bt[:len(bt)-k] {
+			s.noise = math.Max(s.noise, directional((v-st.median)/st.scale, dir))
 		}
 	} else {
 		// The baseline's worst excursion: directional is monotonic in the
@@ -127,10 +126,10 @@ func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread 
 			directional((bv[0]-st.median)/st.scale, dir),
 			directional((bv[len(bv)-1]-st.median)/st.scale, dir)))
 	}
-	z := grow(&buf.z, len(win))
+	z := grow(&buf.z, len(wv))
 	peakAt := 0
-	for i, p := range win {
-		z[i] = directional((p.V-st.median)/st.scale, dir)
+	for i, v := range wv {
+		z[i] = directional((v-st.median)/st.scale, dir)
 		if z[i] > z[peakAt] {
 			peakAt = i
 		}
@@ -149,12 +148,10 @@ func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread 
 	// The onset is where the deviation rose past the anomaly threshold (or a
 	// tenth of its peak, for a slow ramp) and stayed there up to the peak.
 	start, end := excursion(z, peakAt, math.Max(threshold, 0.1*s.peak))
-	s.onset = win[start].T
-	s.end = win[end].T
+	s.onset = win.t(start)
+	s.end = win.t(end)
 	run := grow(&buf.run, end-start+1)
-	for i, p := range win[start : end+1] {
-		run[i] = p.V
-	}
+	copy(run, wv[start:end+1])
 	sortFloats(run, &buf.keys)
 	s.observed = quantileSorted(run, 0.5)
 	return s, true
@@ -169,17 +166,17 @@ func scoreAgainst(base, win []telemetry.Point, dir catalog.Direction, minSpread 
 // noise, the fault would be measured against itself and score about 1.
 // Zero when that run holds half the baseline or more (then it is the
 // baseline's level).
-func leadIn(base, win []telemetry.Point, st baselineStats, dir catalog.Direction) int {
+func leadIn(base, win []telemetry.Point, baseV, winV []float64, st baselineStats, dir catalog.Direction) int {
 	n := len(base)
 	if n == 0 || len(win) < 2 || !base[n-1].T.Before(win[0].T) || win[0].T.Sub(base[n-1].T) > 2*win[1].T.Sub(win[0].T) {
 		return 0
 	}
 	off := func(v float64) bool { return directional((v-st.median)/st.scale, dir) > minDeviation }
-	if !off(win[0].V) {
+	if !off(winV[0]) {
 		return 0
 	}
 	k := 0
-	for k < n && off(base[n-1-k].V) {
+	for k < n && off(baseV[n-1-k]) {
 		k++
 	}
 	if k == 0 || 2*k >= n {
@@ -190,12 +187,12 @@ func leadIn(base, win []telemetry.Point, st baselineStats, dir catalog.Direction
 	// anomaly against the baseline before it. A spike like the baseline's
 	// others that happens to touch its end stays its noise.
 	rest := 0.0
-	for _, p := range base[:n-k] {
-		rest = math.Max(rest, directional((p.V-st.median)/st.scale, dir))
+	for _, v := range baseV[:n-k] {
+		rest = math.Max(rest, directional((v-st.median)/st.scale, dir))
 	}
 	level := anomalyRatio * math.Max(minDeviation, rest)
-	for _, p := range append(base[n-k:n:n], win[0]) {
-		if directional((p.V-st.median)/st.scale, dir) < level {
+	for _, v := range append(baseV[n-k:n:n], winV[0]) {
+		if directional((v-st.median)/st.scale, dir) < level {
 			return 0
 		}
 	}
@@ -271,18 +268,19 @@ func negligible(s signal, sc seriesScore) bool {
 	}
 	med := sc.stats.median
 	events := 0.0
-	for i, p := range s.win {
+	win := s.win.times() // times only: values from s.win.v
+	for i, p := range win {
 		if p.T.Before(sc.onset) || p.T.After(sc.end) {
 			continue
 		}
-		d := math.Abs(p.V - med)
+		d := math.Abs(s.win.v(i) - med)
 		if perSecond {
 			dt := 0.0
 			switch {
-			case i+1 < len(s.win):
-				dt = s.win[i+1].T.Sub(p.T).Seconds()
+			case i+1 < len(win):
+				dt = win[i+1].T.Sub(p.T).Seconds()
 			case i > 0:
-				dt = p.T.Sub(s.win[i-1].T).Seconds()
+				dt = p.T.Sub(win[i-1].T).Seconds()
 			}
 			d *= dt
 		}
@@ -291,40 +289,26 @@ func negligible(s signal, sc seriesScore) bool {
 	return events <= maxNegligibleEvents
 }
 
-// scored is one signal's slot in scoreEach: its score, or !ok when it
-// had too little data.
+// scored is one signal's slot in prepareScored: its score, whether it was
+// carried over, or !ok when it had too little data.
 type scored struct {
-	scoredSignal
-	ok bool
+	seriesScore
+	carried, ok bool
 }
 
-// scoreEach scores every signal, negligible changes weakened and carried
-// over anomalies marked, on all cores; the result is in the signals'
-// order, whatever the number of cores. A signal stop (asked with how far
-// into its chunk it is) says to skip is left !ok: the caller's context is done.
-func scoreEach(sigs []signal, baseline telemetry.Window, stop func(i int) bool) []scored {
-	out := make([]scored, len(sigs))
-	parallel(len(sigs), func(lo, hi int) {
-		var buf scratch
-		for i := lo; i < hi; i++ {
-			if stop(i - lo) { // counted from the chunk's start, so every chunk looks
-				return
-			}
-			s := sigs[i]
-			sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, &buf)
-			if !ok && shortByConstruction(s, baseline) {
-				sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, &buf)
-			}
-			if !ok {
-				continue
-			}
-			if negligible(s, sc) {
-				sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
-			}
-			ss := scoredSignal{signal: s, seriesScore: sc}
-			ss.carried = ss.carriedOver()
-			out[i] = scored{scoredSignal: ss, ok: true}
-		}
-	})
-	return out
+// scoreOne scores a signal, a negligible change weakened and a carried
+// over anomaly marked.
+func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
+	sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, buf)
+	if !ok && shortByConstruction(s, baseline) {
+		sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, buf)
+	}
+	if !ok {
+		return scored{}
+	}
+	if negligible(s, sc) {
+		sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
+	}
+	ss := scoredSignal{signal: s, seriesScore: sc}
+	return scored{seriesScore: sc, carried: ss.carriedOver(), ok: true}
 }
