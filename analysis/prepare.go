@@ -159,6 +159,10 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 		sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
 	}
 	sig.perSample = !sig.isRate && isCountName(s.Metric)
+	// Lines at a verbose level count what a service is doing, as its
+	// requests do: they move with the load it is given. A warning or an
+	// error is its word that something is wrong.
+	sig.traffic = sig.traffic || (sig.perSample || sig.fromLogs) && activityLevels[seriesLevel(s.Labels)]
 	base, win := split(pts, sorted, b.Baseline, b.Window)
 	sig.base, sig.win = samples{pts: base, wall: sig.wall}, samples{pts: win, wall: sig.wall}
 	return sig
@@ -510,4 +514,18 @@ func side(p telemetry.Point, baseline, window telemetry.Window) int {
 		return inBaseline
 	}
 	return dropped
+}
+
+// activityLevels are the log levels of lines that report activity, lower
+// case.
+var activityLevels = map[string]bool{"trace": true, "debug": true, "info": true, "notice": true, "verbose": true}
+
+// seriesLevel is the log level a series' labels name, lower case, or "".
+func seriesLevel(l telemetry.Labels) string {
+	for _, k := range levelLabels {
+		if v, ok := l[k]; ok {
+			return strings.ToLower(v)
+		}
+	}
+	return ""
 }

@@ -77,37 +77,44 @@ func directional(z float64, d catalog.Direction) float64 {
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
 func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
-	return scoreSeriesBuf(samples{pts: base}, samples{pts: win}, dir, &scratch{})
+	return scoreSeriesBuf(samples{pts: base}, samples{pts: win}, dir, count{}, &scratch{})
 }
 
 // scoreSeriesBuf is scoreSeries with its working space in buf.
-func scoreSeriesBuf(base, win samples, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
+func scoreSeriesBuf(base, win samples, dir catalog.Direction, c count, buf *scratch) (seriesScore, bool) {
 	if base.len() < minBaselinePoints || win.len() == 0 {
 		return seriesScore{}, false
 	}
-	return scoreAgainst(base, win, dir, 0, buf)
+	return scoreAgainst(base, win, dir, 0, c, buf)
 }
 
 // scoreShortBaseline scores a series whose baseline is too short to hold
 // minBaselinePoints samples at its step (a 5-minute baseline at a 5-minute
 // step is one sample), against a spread of shortBaselineSpread of its
 // level: what moved most, relative to where it was, still ranks first.
-func scoreShortBaseline(base, win samples, dir catalog.Direction, buf *scratch) (seriesScore, bool) {
+func scoreShortBaseline(base, win samples, dir catalog.Direction, c count, buf *scratch) (seriesScore, bool) {
 	if base.len() == 0 || win.len() == 0 {
 		return seriesScore{}, false
 	}
-	return scoreAgainst(base, win, dir, shortBaselineSpread, buf)
+	return scoreAgainst(base, win, dir, shortBaselineSpread, c, buf)
 }
 
 // scoreAgainst is scoreSeriesBuf with the baseline's spread at least
-// minSpread of its level.
-func scoreAgainst(base, win samples, dir catalog.Direction, minSpread float64, buf *scratch) (seriesScore, bool) {
+// minSpread of its level. A count of events (see count) is also judged as
+// one: its spread is at least the chance spread of its rate (countNoise),
+// and a run of samples that rose a little each counts by its sum
+// (countRun).
+func scoreAgainst(base, win samples, dir catalog.Direction, minSpread float64, c count, buf *scratch) (seriesScore, bool) {
+	event := c.event
 	bt, wv := base.values(&buf.base), win.values(&buf.win) // in time order
 	bv := grow(&buf.vals, len(bt))
 	copy(bv, bt)
 	sortFloats(bv, &buf.keys)
 	st := fitSorted(bv)
 	st.scale = math.Max(st.scale, minSpread*math.Abs(st.median))
+	if event > 0 {
+		st.scale = math.Max(st.scale, countNoise(st.median, event, len(bv)))
+	}
 	var s seriesScore
 	s.stats = st
 	if k := leadIn(base.times(), win.times(), bt, wv, st, dir); k > 0 {
@@ -143,11 +150,22 @@ func scoreAgainst(base, win samples, dir catalog.Direction, minSpread float64, b
 		// spread (+Inf - -Inf): nothing can be measured against it.
 		return seriesScore{}, false
 	}
-	s.anomalous = s.score >= anomalyRatio
-
 	// The onset is where the deviation rose past the anomaly threshold (or a
 	// tenth of its peak, for a slow ramp) and stayed there up to the peak.
 	start, end := excursion(z, peakAt, math.Max(threshold, 0.1*s.peak))
+	if event > 0 && dir == catalog.Up {
+		// A count that rose a little for a long time: no sample stands
+		// out, their sum does.
+		lambda := math.Max(meanOf(bv)/event, 3/float64(len(bv)))
+		k, mu, a, b := countRun(wv, event, lambda, c.sustained)
+		kb, mub, _, _ := countRun(bt, event, lambda, c.sustained)
+		zr, zn := anscombe(k, mu), anscombe(kb, mub)
+		if r := zr / math.Max(minDeviation, zn); r > s.ratio && finite(r) {
+			s.peak, s.noise, s.ratio, s.score = zr, math.Max(s.noise, zn), r, compress(r)
+			start, end = a, b
+		}
+	}
+	s.anomalous = s.score >= anomalyRatio
 	s.onset = win.t(start)
 	s.end = win.t(end)
 	run := grow(&buf.run, end-start+1)
@@ -296,12 +314,115 @@ type scored struct {
 	carried, ok bool
 }
 
+// countNoise is the spread a count of events shows by chance alone: the
+// Poisson deviation sqrt(λ) of its rate λ per sample, in the series' units.
+// A baseline that never moved shows no spread of its own, and measured
+// against nothing, three lines where there were none read as a thousand
+// deviations; a count that was zero over n samples may still have a rate
+// up to 3/n (the 95 % bound when no event was seen), so its chance spread
+// is at least sqrt(3/n) events.
+func countNoise(median, event float64, n int) float64 {
+	lambda := math.Max(median/event, 3/float64(max(n, 1)))
+	return event * math.Sqrt(lambda)
+}
+
+// count says how a series counts events: event is what one event per
+// sample reads as (0: it counts none), sustained that a burst in one
+// sample is not news (as sustainedPeak has it for any series).
+type count struct {
+	event     float64
+	sustained bool
+}
+
+// countRun is the run of consecutive samples with the most events beyond
+// lambda per sample: its events k, the mu = lambda·length chance alone
+// gives, and its ends. When sustained, a run of one sample among four or
+// more counts no events.
+func countRun(vals []float64, event, lambda float64, sustained bool) (k, mu float64, start, end int) {
+	if len(vals) == 0 {
+		return 0, 0, 0, 0
+	}
+	best, cur, from := math.Inf(-1), 0.0, 0
+	for i, v := range vals {
+		if cur <= 0 {
+			cur, from = 0, i
+		}
+		cur += v/event - lambda
+		if cur > best {
+			best, start, end = cur, from, i
+		}
+	}
+	for _, v := range vals[start : end+1] {
+		k += v / event
+	}
+	n := end - start + 1
+	if sustained && n == 1 && len(vals) >= 4 {
+		k, n = 0, 0
+	}
+	return k, lambda * float64(n), start, end
+}
+
+// anscombe is how far k events lie above the mu that chance gives, in
+// standard deviations: Anscombe's square root makes Poisson counts near
+// normal with unit spread. Three lines where a tenth was expected are 2.7;
+// twenty where one was, 6.8.
+func anscombe(k, mu float64) float64 {
+	return 2 * (math.Sqrt(math.Max(k, 0)+3.0/8) - math.Sqrt(mu+1.0/8))
+}
+
+// meanOf is the mean of values.
+func meanOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return sum / float64(len(v))
+}
+
+// event is what one event per sample reads as in a signal that counts
+// events: 1 for a count per sample, 1/minutes of its step for a log count
+// per minute; 0 for anything else (a rate, a level, a duration). Counts
+// are whole numbers of events: a series named like a count that holds
+// fractions (a rate recorded under a counter's name) is not one.
+func (s signal) event() float64 {
+	unit := 0.0
+	switch {
+	case s.isRate:
+		return 0
+	case s.perSample:
+		unit = 1
+	case s.fromLogs && s.win.len() > 1:
+		if m := s.win.t(1).Sub(s.win.t(0)).Minutes(); m > 0 {
+			unit = 1 / m
+		}
+	}
+	if unit == 0 || !whole(s.base, unit) || !whole(s.win, unit) {
+		return 0
+	}
+	return unit
+}
+
+// whole reports whether every sample is a whole number of units.
+func whole(s samples, unit float64) bool {
+	for i := range s.len() {
+		n := s.v(i) / unit
+		if math.Abs(n-math.Round(n)) > 1e-6 {
+			return false
+		}
+	}
+	return true
+}
+
 // scoreOne scores a signal, a negligible change weakened and a carried
 // over anomaly marked.
 func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
-	sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, buf)
+	c := count{event: s.event()}
+	sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, c, buf)
 	if !ok && shortByConstruction(s, baseline) {
-		sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, buf)
+		sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, c, buf)
 	}
 	if !ok {
 		return scored{}

@@ -355,7 +355,7 @@ func TestHTMLLinkCharts(t *testing.T) {
 	}
 	want := map[string]string{
 		"p99 latency on GET /api/orders/{id}": "chart-series",
-		"timeout log lines to checkout":       "chart-series",
+		"upstream p99 latency to checkout":    "chart-series",
 		"CPU throttling":                      "chart-series",
 		"deploy checkout v1.4.2 (commit 9f3c1e2: compute pi to 10,000 places for the receipt footer)": "chart-change",
 	}

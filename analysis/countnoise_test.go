@@ -1,0 +1,138 @@
+package analysis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// anomalyOf is the analysis' finding on the named service, if any.
+func anomalyOf(res Result, service string) *Finding {
+	for i, a := range res.Anomalies {
+		if a.Service == service {
+			return &res.Anomalies[i]
+		}
+	}
+	return nil
+}
+
+// Issue 13: a count off a flat-zero baseline must not outrank real
+// movement. An event a minute for three minutes where an hour saw none is
+// within the chance spread of a rate that low, not a thousand deviations
+// (as it was measured against a spread of nothing); a CPU that doubled is
+// news, and ranks above it.
+func TestFlatZeroCountDoesNotOutrankRealMovement(t *testing.T) {
+	f := newFixture(5).
+		uncatalogued("jobs_failed_total", svc("alpha"), pulse(10, 13, 1)).
+		add("cpu_usage", svc("zulu"), stepAt(10, 0.3, 0.6), 0.03)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	zulu := anomalyOf(res, "zulu")
+	if zulu == nil {
+		t.Fatal("the doubled CPU is not anomalous")
+	}
+	if a := anomalyOf(res, "alpha"); a != nil && a.Score >= zulu.Score {
+		t.Errorf("three events off a flat zero score %.3g, the doubled CPU %.3g", a.Score, zulu.Score)
+	}
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "zulu" {
+		t.Errorf("root causes %+v, want zulu (its CPU doubled) first", res.RootCauses)
+	}
+}
+
+// A count that rose a little for a long time is news by its sum: one
+// event a minute for fifteen minutes, where an hour saw none, is no
+// sample's outlier (each is one event) but fifteen events where chance
+// gives under one.
+func TestSustainedSmallCountRise(t *testing.T) {
+	res := Analyze(newFixture(6).uncatalogued("jobs_failed_total", svc("worker"), pulse(10, 25, 1)).b, defaultCatalog(), Options{})
+	w := anomalyOf(res, "worker")
+	if w == nil || w.Score < anomalyRatio {
+		t.Fatalf("a sustained rise of one event a minute is not anomalous: %+v", w)
+	}
+	if w.Onset.Sub(t0).Minutes() != 10 {
+		t.Errorf("onset %s, want the run's start, minute 10", w.Onset)
+	}
+}
+
+// countRun finds the run of samples with the most events beyond chance;
+// a burst in one sample counts nothing when the caller asks for a
+// sustained change.
+func TestCountRun(t *testing.T) {
+	tests := []struct {
+		name      string
+		vals      []float64
+		sustained bool
+		k         float64
+		start     int
+		end       int
+	}{
+		{"a run", []float64{0, 0, 2, 1, 2, 0, 0}, false, 5, 2, 4},
+		{"a burst", []float64{0, 0, 9, 0, 0, 0}, false, 9, 2, 2},
+		{"a burst, sustained", []float64{0, 0, 9, 0, 0, 0}, true, 0, 2, 2},
+		{"a run, sustained", []float64{0, 3, 3, 0}, true, 6, 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, _, start, end := countRun(tt.vals, 1, 0.1, tt.sustained)
+			if k != tt.k || start != tt.start || end != tt.end {
+				t.Errorf("countRun = %v events at %d..%d, want %v at %d..%d", k, start, end, tt.k, tt.start, tt.end)
+			}
+		})
+	}
+	if z := anscombe(20, 1); z < 6 || z > 7.5 {
+		t.Errorf("twenty events where one was expected: %.2f deviations, want about 6.8", z)
+	}
+	if z := anscombe(1, 1); z > 0.5 {
+		t.Errorf("one event where one was expected: %.2f deviations, want about 0", z)
+	}
+}
+
+// Counts are whole numbers of events: a rate recorded under a counter's
+// name is not read as a count of events, and log counts per minute in
+// buckets of two minutes count half-lines per minute.
+func TestEventUnit(t *testing.T) {
+	pts := func(vs ...float64) samples {
+		var out []telemetry.Point
+		for i, v := range vs {
+			out = append(out, telemetry.Point{T: t0.Add(time.Duration(2*i) * time.Minute), V: v})
+		}
+		return samples{pts: out}
+	}
+	tests := []struct {
+		name string
+		sig  signal
+		want float64
+	}{
+		{"count per sample", signal{perSample: true, base: pts(0, 1, 2), win: pts(4, 0)}, 1},
+		{"a rate under a counter's name", signal{perSample: true, base: pts(0, 0.25, 2), win: pts(4, 0)}, 0},
+		{"log lines per minute, two-minute buckets", signal{fromLogs: true, base: pts(0, 0.5, 1.5), win: pts(2, 0.5)}, 0.5},
+		{"a counter's rate", signal{isRate: true, perSample: true, base: pts(0, 1), win: pts(1, 2)}, 0},
+		{"a level", signal{base: pts(1, 2), win: pts(3, 4)}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.sig.event(); got != tt.want {
+				t.Errorf("event() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Lines at a verbose level report activity, as requests do (traffic: they
+// explain no caller); warnings and errors do not.
+func TestActivityLevelsAreTraffic(t *testing.T) {
+	cat := defaultCatalog()
+	b := newFixture(7).b
+	for _, tt := range []struct {
+		level   string
+		traffic bool
+	}{{"DEBUG", true}, {"info", true}, {"WARNING", false}, {"ERROR", false}, {"", false}} {
+		s := telemetry.Series{Metric: "log_lines_count", Labels: svc("nova", "level", tt.level), Points: []telemetry.Point{{T: t0, V: 1}}}
+		if tt.level == "" {
+			s.Labels = svc("nova")
+		}
+		if got := prepareOne(s, b, cat, map[kindKey]kindInfo{}).traffic; got != tt.traffic {
+			t.Errorf("level %q: traffic = %v, want %v", tt.level, got, tt.traffic)
+		}
+	}
+}
