@@ -98,6 +98,13 @@ func TestEventUnit(t *testing.T) {
 		}
 		return samples{pts: out}
 	}
+	pts30 := func(vs ...float64) samples {
+		var out []telemetry.Point
+		for i, v := range vs {
+			out = append(out, telemetry.Point{T: t0.Add(time.Duration(30*i) * time.Second), V: v})
+		}
+		return samples{pts: out}
+	}
 	tests := []struct {
 		name string
 		sig  signal
@@ -106,6 +113,7 @@ func TestEventUnit(t *testing.T) {
 		{"count per sample", signal{perSample: true, base: pts(0, 1, 2), win: pts(4, 0)}, 1},
 		{"a rate under a counter's name", signal{perSample: true, base: pts(0, 0.25, 2), win: pts(4, 0)}, 0},
 		{"log lines per minute, two-minute buckets", signal{fromLogs: true, base: pts(0, 0.5, 1.5), win: pts(2, 0.5)}, 0.5},
+		{"LogQL count over [1m] at a 30 s step", signal{fromLogs: true, base: pts30(0, 1, 3), win: pts30(2, 5)}, 1},
 		{"a counter's rate", signal{isRate: true, perSample: true, base: pts(0, 1), win: pts(1, 2)}, 0},
 		{"a level", signal{base: pts(1, 2), win: pts(3, 4)}, 0},
 	}

@@ -383,8 +383,8 @@ func meanOf(v []float64) float64 {
 }
 
 // event is what one event per sample reads as in a signal that counts
-// events: 1 for a count per sample, 1/minutes of its step for a log count
-// per minute; 0 for anything else (a rate, a level, a duration). Counts
+// events: 1 for a count per sample, 1/minutes of its bucket for a log
+// count per minute; 0 for anything else (a rate, a level, a duration). Counts
 // are whole numbers of events: a series named like a count that holds
 // fractions (a rate recorded under a counter's name) is not one.
 func (s signal) event() float64 {
@@ -395,8 +395,11 @@ func (s signal) event() float64 {
 	case s.perSample:
 		unit = 1
 	case s.fromLogs && s.win.len() > 1:
+		// Log counts are per minute: one line in a bucket of m minutes
+		// reads as 1/m, and LogQL's count_over_time over [1m] at a finer
+		// step reads it as 1 (in each step whose minute holds it).
 		if m := s.win.t(1).Sub(s.win.t(0)).Minutes(); m > 0 {
-			unit = 1 / m
+			unit = 1 / math.Max(m, 1)
 		}
 	}
 	if unit == 0 || !whole(s.base, unit) || !whole(s.win, unit) {
