@@ -23,19 +23,30 @@ func anomalyOf(res Result, service string) *Finding {
 // (as it was measured against a spread of nothing); a CPU that doubled is
 // news, and ranks above it.
 func TestFlatZeroCountDoesNotOutrankRealMovement(t *testing.T) {
-	f := newFixture(5).
-		uncatalogued("jobs_failed_total", svc("alpha"), pulse(10, 13, 1)).
-		add("cpu_usage", svc("zulu"), stepAt(10, 0.3, 0.6), 0.03)
-	res := Analyze(f.b, defaultCatalog(), Options{})
-	zulu := anomalyOf(res, "zulu")
-	if zulu == nil {
-		t.Fatal("the doubled CPU is not anomalous")
-	}
-	if a := anomalyOf(res, "alpha"); a != nil && a.Score >= zulu.Score {
-		t.Errorf("three events off a flat zero score %.3g, the doubled CPU %.3g", a.Score, zulu.Score)
-	}
-	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "zulu" {
-		t.Errorf("root causes %+v, want zulu (its CPU doubled) first", res.RootCauses)
+	cumulative := func(m int) float64 { return float64(min(max(m-9, 0), 3)) } // +1 a minute, minutes 10-12
+	for _, tc := range []struct {
+		name  string
+		count shape
+	}{
+		{"a count per sample", pulse(10, 13, 1)},
+		{"a counter of whole events, rated", cumulative},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(5).
+				uncatalogued("jobs_failed_total", svc("alpha"), tc.count).
+				add("cpu_usage", svc("zulu"), stepAt(10, 0.3, 0.6), 0.03)
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			zulu := anomalyOf(res, "zulu")
+			if zulu == nil {
+				t.Fatal("the doubled CPU is not anomalous")
+			}
+			if a := anomalyOf(res, "alpha"); a != nil && a.Score >= zulu.Score {
+				t.Errorf("three events off a flat zero score %.3g, the doubled CPU %.3g", a.Score, zulu.Score)
+			}
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "zulu" {
+				t.Errorf("root causes %+v, want zulu (its CPU doubled) first", res.RootCauses)
+			}
+		})
 	}
 }
 

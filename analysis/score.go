@@ -384,13 +384,22 @@ func meanOf(v []float64) float64 {
 
 // event is what one event per sample reads as in a signal that counts
 // events: 1 for a count per sample, 1/minutes of its bucket for a log
-// count per minute; 0 for anything else (a rate, a level, a duration). Counts
+// count per minute, 1/seconds of its interval for the rate of a counter of
+// whole events; 0 for anything else (a rate, a level, a duration). Counts
 // are whole numbers of events: a series named like a count that holds
 // fractions (a rate recorded under a counter's name) is not one.
 func (s signal) event() float64 {
 	unit := 0.0
 	switch {
 	case s.isRate:
+		// A counter of whole events rated here moves by whole events
+		// between its samples: one event reads as one per interval.
+		if !s.counter || !s.base.rate || !s.win.rate || s.win.len() < 2 || !wholePoints(s.base.pts) || !wholePoints(s.win.pts) {
+			return 0
+		}
+		if d := s.win.t(1).Sub(s.win.t(0)).Seconds(); d > 0 {
+			return 1 / d
+		}
 		return 0
 	case s.perSample:
 		unit = 1
@@ -406,6 +415,16 @@ func (s signal) event() float64 {
 		return 0
 	}
 	return unit
+}
+
+// wholePoints reports whether every point's value is a whole number.
+func wholePoints(pts []telemetry.Point) bool {
+	for _, p := range pts {
+		if math.Abs(p.V-math.Round(p.V)) > 1e-6 {
+			return false
+		}
+	}
+	return true
 }
 
 // whole reports whether every sample is a whole number of units.
