@@ -1,9 +1,11 @@
 package analysis
 
 import (
+	"math"
 	"testing"
 	"time"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -130,8 +132,8 @@ func TestEventUnit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.sig.event(); got != tt.want {
-				t.Errorf("event() = %v, want %v", got, tt.want)
+			if got := tt.sig.counting().event; got != tt.want {
+				t.Errorf("counting().event = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -153,5 +155,55 @@ func TestActivityLevelsAreTraffic(t *testing.T) {
 		if got := prepareOne(s, b, cat, map[kindKey]kindInfo{}).traffic; got != tt.traffic {
 			t.Errorf("level %q: traffic = %v, want %v", tt.level, got, tt.traffic)
 		}
+	}
+}
+
+// A line counted in four samples (LogQL's count_over_time over [1m] at a
+// 15 s step) is one line, not four: two lines score as they do counted
+// once a minute.
+func TestOverlappingLogCountsAreNotInflated(t *testing.T) {
+	series := func(step time.Duration, perLine int) (base, win samples) {
+		var b, w []telemetry.Point
+		for at := -60 * time.Minute; at < 0; at += step {
+			b = append(b, telemetry.Point{T: t0.Add(at), V: 0})
+		}
+		for i, at := 0, time.Duration(0); at < 10*time.Minute; i, at = i+1, at+step {
+			v := 0.0
+			if at >= 5*time.Minute && i < int(5*time.Minute/step)+perLine {
+				v = 2
+			}
+			w = append(w, telemetry.Point{T: t0.Add(at), V: v})
+		}
+		return samples{pts: b}, samples{pts: w}
+	}
+	b1, w1 := series(time.Minute, 1)
+	b15, w15 := series(15*time.Second, 4)
+	quarter := signal{fromLogs: true, ownStep: 15 * time.Second, base: b15, win: w15}
+	c := quarter.counting()
+	if c.event != 1 || c.every != 4 {
+		t.Fatalf("a log count at a 15 s step: %+v, want one line read as 1, one sample in four scored", c)
+	}
+	once := scoreOne(signal{fromLogs: true, ownStep: time.Minute, base: b1, win: w1}, telemetry.Window{}, &scratch{})
+	four := scoreOne(quarter, telemetry.Window{}, &scratch{})
+	if !once.ok || !four.ok {
+		t.Fatal("not scored")
+	}
+	if math.Abs(four.score-once.score) > 0.25*once.score+0.01 || four.anomalous != once.anomalous {
+		t.Errorf("two lines counted in four 15 s samples score %.3g (anomalous %v), counted once a minute %.3g (%v)", four.score, four.anomalous, once.score, once.anomalous)
+	}
+}
+
+// A count that is zero in the baseline and the window is no news.
+func TestZeroCountScoresZero(t *testing.T) {
+	zeros := func(n int) samples {
+		var pts []telemetry.Point
+		for i := range n {
+			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(i) * time.Minute), V: 0})
+		}
+		return samples{pts: pts}
+	}
+	sc, ok := scoreSeriesBuf(zeros(60), zeros(30), catalog.Up, count{event: 1}, &scratch{})
+	if !ok || sc.score != 0 {
+		t.Errorf("all zeros score %v (ok %v), want 0", sc.score, ok)
 	}
 }

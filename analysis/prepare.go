@@ -137,6 +137,10 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	sig.traffic = sig.cls.Impact == catalog.ImpactTraffic ||
 		sig.cls.Heuristic && sig.cls.Layer == catalog.LayerSymptom && sig.cls.Unit == "per_second"
 	sig.fromLogs = ki.log
+	// Lines at a verbose level count what a service is doing, as its
+	// requests do: they move with the load it is given. A warning or an
+	// error is its word that something is wrong.
+	sig.traffic = sig.traffic || (sig.fromLogs || isCountName(s.Metric)) && activityLevels[seriesLevel(s.Labels)]
 	pts := s.Points
 	sig.id = s.ID()
 	var sorted bool
@@ -159,10 +163,6 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 		sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
 	}
 	sig.perSample = !sig.isRate && isCountName(s.Metric)
-	// Lines at a verbose level count what a service is doing, as its
-	// requests do: they move with the load it is given. A warning or an
-	// error is its word that something is wrong.
-	sig.traffic = sig.traffic || (sig.perSample || sig.fromLogs) && activityLevels[seriesLevel(s.Labels)]
 	base, win := split(pts, sorted, b.Baseline, b.Window)
 	sig.base, sig.win = samples{pts: base, wall: sig.wall}, samples{pts: win, wall: sig.wall}
 	return sig

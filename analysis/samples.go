@@ -116,3 +116,13 @@ func ratesInPlace(pts []telemetry.Point, wall bool) bool {
 	}
 	return true
 }
+
+// every is every n-th of the samples (the first, the n+1-th, ...), as a
+// copy: counts over a minute read at a finer step, one a minute.
+func (s samples) every(n int) samples {
+	out := samples{wall: s.wall}
+	for i := 0; i < s.len(); i += n {
+		out.pts = append(out.pts, telemetry.Point{T: s.t(i), V: s.v(i)})
+	}
+	return out
+}

@@ -160,7 +160,7 @@ func scoreAgainst(base, win samples, dir catalog.Direction, minSpread float64, c
 		k, mu, a, b := countRun(wv, event, lambda, c.sustained)
 		kb, mub, _, _ := countRun(bt, event, lambda, c.sustained)
 		zr, zn := anscombe(k, mu), anscombe(kb, mub)
-		if r := zr / math.Max(minDeviation, zn); r > s.ratio && finite(r) {
+		if r := zr / math.Max(minDeviation, zn); k > mu && r > s.ratio && finite(r) {
 			s.peak, s.noise, s.ratio, s.score = zr, math.Max(s.noise, zn), r, compress(r)
 			start, end = a, b
 		}
@@ -332,6 +332,10 @@ func countNoise(median, event float64, n int) float64 {
 type count struct {
 	event     float64
 	sustained bool
+	// every, above one, says each event is counted in that many
+	// consecutive samples (LogQL's count_over_time over [1m] at a 15 s
+	// step counts a line in four): only every such sample is scored.
+	every int
 }
 
 // countRun is the run of consecutive samples with the most events beyond
@@ -382,39 +386,41 @@ func meanOf(v []float64) float64 {
 	return sum / float64(len(v))
 }
 
-// event is what one event per sample reads as in a signal that counts
-// events: 1 for a count per sample, 1/minutes of its bucket for a log
-// count per minute, 1/seconds of its interval for the rate of a counter of
-// whole events; 0 for anything else (a rate, a level, a duration). Counts
-// are whole numbers of events: a series named like a count that holds
-// fractions (a rate recorded under a counter's name) is not one.
-func (s signal) event() float64 {
-	unit := 0.0
+// counting says how a signal counts events (see count): a count per
+// sample reads one event as 1, a log count per minute as 1/minutes of its
+// bucket (1 at a step under a minute, where each line is counted in the
+// steps of a minute: one of them in every minute is scored), the rate of a counter of whole events as 1/seconds of
+// its interval; anything else (a rate, a level, a duration) counts none.
+// Counts are whole numbers of events: a series named like a count that
+// holds fractions (a rate recorded under a counter's name) is not one.
+func (s signal) counting() count {
+	step := s.ownStep
+	if step <= 0 && s.win.len() > 1 {
+		step = s.win.t(1).Sub(s.win.t(0))
+	}
+	if step <= 0 {
+		return count{}
+	}
 	switch {
 	case s.isRate:
 		// A counter of whole events rated here moves by whole events
 		// between its samples: one event reads as one per interval.
-		if !s.counter || !s.base.rate || !s.win.rate || s.win.len() < 2 || !wholePoints(s.base.pts) || !wholePoints(s.win.pts) {
-			return 0
+		if !s.counter || !s.base.rate || !s.win.rate || !wholePoints(s.base.pts) || !wholePoints(s.win.pts) {
+			return count{}
 		}
-		if d := s.win.t(1).Sub(s.win.t(0)).Seconds(); d > 0 {
-			return 1 / d
-		}
-		return 0
+		return count{event: 1 / step.Seconds()}
 	case s.perSample:
-		unit = 1
-	case s.fromLogs && s.win.len() > 1:
-		// Log counts are per minute: one line in a bucket of m minutes
-		// reads as 1/m, and LogQL's count_over_time over [1m] at a finer
-		// step reads it as 1 (in each step whose minute holds it).
-		if m := s.win.t(1).Sub(s.win.t(0)).Minutes(); m > 0 {
-			unit = 1 / math.Max(m, 1)
+		if whole(s.base, 1) && whole(s.win, 1) {
+			return count{event: 1}
+		}
+	case s.fromLogs:
+		m := step.Minutes()
+		unit := 1 / math.Max(m, 1)
+		if whole(s.base, unit) && whole(s.win, unit) {
+			return count{event: unit, every: max(int(math.Round(1/m)), 1)}
 		}
 	}
-	if unit == 0 || !whole(s.base, unit) || !whole(s.win, unit) {
-		return 0
-	}
-	return unit
+	return count{}
 }
 
 // wholePoints reports whether every point's value is a whole number.
@@ -441,10 +447,14 @@ func whole(s samples, unit float64) bool {
 // scoreOne scores a signal, a negligible change weakened and a carried
 // over anomaly marked.
 func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
-	c := count{event: s.event()}
-	sc, ok := scoreSeriesBuf(s.base, s.win, s.cls.Direction, c, buf)
+	c := s.counting()
+	base, win := s.base, s.win
+	if c.every > 1 {
+		base, win = base.every(c.every), win.every(c.every)
+	}
+	sc, ok := scoreSeriesBuf(base, win, s.cls.Direction, c, buf)
 	if !ok && shortByConstruction(s, baseline) {
-		sc, ok = scoreShortBaseline(s.base, s.win, s.cls.Direction, c, buf)
+		sc, ok = scoreShortBaseline(base, win, s.cls.Direction, c, buf)
 	}
 	if !ok {
 		return scored{}

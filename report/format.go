@@ -419,7 +419,7 @@ const verdictNothing = "Nothing stands out from normal variation."
 
 // movedNote follows "nothing stands out" when signals did deviate: the
 // verdict is that none of them points clearly enough at a cause, not that
-// nothing happened, and how far the best candidate is from being named
+// nothing happened, and how far the top candidate is from being named
 // tells a latency that rose sixfold (59 %) from noise (5 %). "" when
 // nothing deviated.
 func movedNote(r analysis.Result) string {
@@ -430,16 +430,22 @@ func movedNote(r analysis.Result) string {
 	if r.Stats.Anomalous != 1 {
 		what = strconv.Itoa(r.Stats.Anomalous) + " signals"
 	}
-	best := 0.0
-	for _, c := range r.RootCauses {
-		best = math.Max(best, c.Confidence)
-	}
-	return fmt.Sprintf("%s deviated from the baseline, but none points clearly enough at a cause to name it: no candidate has more than %d %% confidence, and a cause is named from %d %%.",
-		what, percent(best), percent(analysis.ConfidenceThreshold))
+	// The verdict reads the top candidate's confidence; rounded down, so
+	// 59.6 % never reads as the 60 % that names a cause.
+	return fmt.Sprintf("%s deviated from the baseline, but none points clearly enough at a cause to name it: the top candidate has %d %% confidence, and a cause is named from %d %%.",
+		what, int(math.Floor(clampUnit(r.RootCauses[0].Confidence)*100)), percent(analysis.ConfidenceThreshold))
 }
 
 // percent is a probability in whole percent.
-func percent(p float64) int { return int(math.Round(math.Min(p, 1) * 100)) }
+func percent(p float64) int { return int(math.Round(clampUnit(p) * 100)) }
+
+// clampUnit is p within [0, 1], 0 for NaN.
+func clampUnit(p float64) float64 {
+	if !(p > 0) {
+		return 0
+	}
+	return math.Min(p, 1)
+}
 
 // causeFound says whether the report names a root cause.
 func causeFound(r analysis.Result) bool {

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"html/template"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,9 +24,9 @@ func unscored() analysis.Result {
 }
 
 // moved6 is what the verdict adds when six signals deviated but none is
-// named the cause: that they deviated, the best candidate's confidence
+// named the cause: that they deviated, the top candidate's confidence
 // (weakResult's are 20, 10 and 7 %) and the confidence a cause needs.
-const moved6 = "6 signals deviated from the baseline, but none points clearly enough at a cause to name it: no candidate has more than 20 % confidence, and a cause is named from 60 %."
+const moved6 = "6 signals deviated from the baseline, but none points clearly enough at a cause to name it: the top candidate has 20 % confidence, and a cause is named from 60 %."
 
 // TestVerdictLines: every format leads with the verdict, either way.
 func TestVerdictLines(t *testing.T) {
@@ -269,5 +270,20 @@ func TestNotEnoughBlip(t *testing.T) {
 				t.Errorf("notEnough = %q, want it to say %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// The note reads the top candidate's confidence, as the verdict does,
+// rounded down: 59.6 % is not the 60 % that names a cause.
+func TestMovedNoteTopConfidence(t *testing.T) {
+	r := weakResult()
+	r.RootCauses[0].Confidence = 0.596
+	r.RootCauses[1].Confidence = 0.3
+	if got := movedNote(r); !strings.Contains(got, "the top candidate has 59 % confidence") {
+		t.Errorf("movedNote = %q, want the top candidate's 59 %%", got)
+	}
+	r.RootCauses[0].Confidence = math.NaN()
+	if got := movedNote(r); !strings.Contains(got, "has 0 % confidence") {
+		t.Errorf("movedNote with no confidence = %q, want 0 %%", got)
 	}
 }

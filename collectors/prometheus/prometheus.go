@@ -178,13 +178,7 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 		status(fmt.Sprintf("querying %s: 0/%d", p.URL(), len(queries)*len(ranges)))
 	}
 
-	type result struct {
-		series []telemetry.Series
-		warns  []string
-		pushed bool // the answer was too large: its top-K was pushed
-		err    error
-	}
-	results := make([]result, len(queries)*len(ranges))
+	results := make([]rangeResult, len(queries)*len(ranges))
 	var (
 		mu   sync.Mutex
 		done int
@@ -192,7 +186,7 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	total := len(results)
 	if err := httpsource.Parallel(ctx, total, p.cfg.Concurrency, func(i int) {
 		series, warns, pushed, err := p.queryCapped(ctx, queries[i/len(ranges)], ranges[i%len(ranges)], window, baseline, step)
-		results[i] = result{series, warns, pushed, err}
+		results[i] = rangeResult{series, warns, pushed, err}
 		mu.Lock()
 		done++
 		if progress != nil {
@@ -202,12 +196,9 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	}); err != nil {
 		return b, err
 	}
+	pushed := p.pushEverywhere(ctx, queries, ranges, results, window, baseline, step)
 
 	perQuery := make([][][]telemetry.Series, len(queries))
-	// ranked holds, for a query whose top-K was pushed to the server, the
-	// series the server chose: a range of it answered whole (under the
-	// size limit) keeps only those, so every range has the same series.
-	ranked := make([]map[string]bool, len(queries))
 	changeSeries := make([][][]telemetry.Series, len(cat.ChangeSources))
 	failed, unreachable := 0, 0
 	var firstUnreachable error
@@ -232,16 +223,7 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 			changeSeries[q.change-1] = append(changeSeries[q.change-1], res.series)
 			continue
 		}
-		qi := i / len(ranges)
-		perQuery[qi] = append(perQuery[qi], res.series)
-		if res.pushed {
-			if ranked[qi] == nil {
-				ranked[qi] = map[string]bool{}
-			}
-			for _, s := range res.series {
-				ranked[qi][s.ID()] = true
-			}
-		}
+		perQuery[i/len(ranges)] = append(perQuery[i/len(ranges)], res.series)
 	}
 	if failed == total && unreachable > 0 {
 		return b, firstUnreachable
@@ -254,11 +236,8 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 		if len(groups) == 0 {
 			continue
 		}
-		if top := ranked[qi]; top != nil {
+		if pushed[qi] {
 			b.Warnings = append(b.Warnings, p.pushedWarning(queries[qi]))
-			for k, g := range groups {
-				groups[k] = slices.DeleteFunc(slices.Clone(g), func(s telemetry.Series) bool { return !top[s.ID()] })
-			}
 		}
 		series := telemetry.MergeSeries(groups)
 		if len(series) > p.cfg.MaxSeries {
@@ -277,6 +256,14 @@ func (p *Source) read(ctx context.Context, cat *catalog.Catalog, window, baselin
 	b.Changes = collectors.MergeChanges(b.Changes)
 	p.log.Debug("queried prometheus", "series", len(b.Series), "failed", failed, "of", total)
 	return b, nil
+}
+
+// rangeResult is one query's answer over one range.
+type rangeResult struct {
+	series []telemetry.Series
+	warns  []string
+	pushed bool // the answer was too large: its top-K was pushed
+	err    error
 }
 
 // queryRange runs one query over one range under the query timeout.

@@ -30,9 +30,15 @@ import (
 // (Prometheus evaluates it once) and in every range the query is split
 // into: the same k series come back from each.
 func topKQuery(q string, k int, window, baseline telemetry.Window, step time.Duration) string {
-	res := max(int(step.Seconds()), 1)
 	sub := func(w telemetry.Window) string {
-		return fmt.Sprintf("(%s)[%ds:%ds] @ %d", q, max(int(math.Ceil(w.Duration().Seconds())), res), res, w.To.Unix())
+		// At most rankPoints samples a series: the ranking's subqueries
+		// must not cost the server as much as the query itself (its
+		// sample limit holds both at once). Pinned a millisecond before
+		// the end, as the periods are half-open: the baseline's holds
+		// nothing of the window.
+		d := max(int(math.Ceil(w.Duration().Seconds())), 1)
+		res := max(int(step.Seconds()), (d+rankPoints-1)/rankPoints, 1)
+		return fmt.Sprintf("(%s)[%ds:%ds] @ %.3f", q, max(d, res), res, float64(w.To.UnixMilli()-1)/1000)
 	}
 	win, base := sub(window), sub(baseline)
 	mw := "avg_over_time(" + win + ")"
@@ -40,6 +46,37 @@ func topKQuery(q string, k int, window, baseline telemetry.Window, step time.Dur
 	moved := fmt.Sprintf("abs(%s - %s) / (stddev_over_time(%s) + 0.001 * abs(%s) + 1e-12)", mw, mb, base, mb)
 	one := fmt.Sprintf("(%s unless %s) * 0 + Inf or (%s unless %s) * 0 + Inf", mw, mb, mb, mw)
 	return fmt.Sprintf("(%s) and topk(%d, %s or %s)", q, k, one, moved)
+}
+
+// rankPoints bounds the samples a series gives each of topKQuery's
+// subqueries.
+const rankPoints = 60
+
+// pushEverywhere asks, for each query one of whose ranges was too large
+// and asked again with its top-K, its other ranges with the same top-K:
+// the server's choice is then the same in every range. (Kept from the
+// ranges answered whole by the series the ranked ranges hold, a series
+// born in the window would be lost whenever only the baseline's range was
+// too large: it has no baseline samples.) It reports which queries were
+// ranked on the server.
+func (p *Source) pushEverywhere(ctx context.Context, queries []promQuery, ranges []v1.Range, results []rangeResult, window, baseline telemetry.Window, step time.Duration) []bool {
+	pushed := make([]bool, len(queries))
+	for i, r := range results {
+		pushed[i/len(ranges)] = pushed[i/len(ranges)] || r.pushed
+	}
+	var again []int
+	for i, r := range results {
+		if pushed[i/len(ranges)] && !r.pushed && r.err == nil {
+			again = append(again, i)
+		}
+	}
+	_ = httpsource.Parallel(ctx, len(again), p.cfg.Concurrency, func(k int) {
+		i := again[k]
+		q := queries[i/len(ranges)]
+		series, warns, err := p.queryExpr(ctx, q, topKQuery(q.query, p.cfg.MaxSeries, window, baseline, step), ranges[i%len(ranges)])
+		results[i] = rangeResult{series: series, warns: append(results[i].warns, warns...), pushed: err == nil, err: err}
+	})
+	return pushed
 }
 
 // queryCapped is queryRange, but an answer too large to read

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,11 +50,11 @@ func TestTopKQuery(t *testing.T) {
 					return nil
 				}
 				subs++
-				if sq.Timestamp == nil || *sq.Timestamp != tWindow.To.UnixMilli() && *sq.Timestamp != tBaseline.To.UnixMilli() {
-					t.Errorf("subquery %s is not pinned to the window's or the baseline's end", sq)
+				if sq.Timestamp == nil || *sq.Timestamp != tWindow.To.UnixMilli()-1 && *sq.Timestamp != tBaseline.To.UnixMilli()-1 {
+					t.Errorf("subquery %s is not pinned just before the window's or the baseline's end", sq)
 				}
-				if sq.Step != 30*time.Second {
-					t.Errorf("subquery %s: step %s, want the query's 30s", sq, sq.Step)
+				if sq.Step < 30*time.Second || sq.Range/sq.Step > rankPoints {
+					t.Errorf("subquery %s: step %s over %s, want at least the query's 30s and at most %d points", sq, sq.Step, sq.Range, rankPoints)
 				}
 				return nil
 			})
@@ -127,8 +128,9 @@ func TestCollectTopKPushed(t *testing.T) {
 }
 
 // When only some ranges of a query are too large (a baseline a week
-// earlier, busier than the window), the ranges answered whole keep only
-// the series the server's top-K chose: every range has the same series.
+// earlier, busier than the window), every range is asked with the same
+// top-K: each holds the series the server chose, a series born in the
+// window (no baseline samples) among them.
 func TestCollectTopKSameSeriesInEveryRange(t *testing.T) {
 	baseline := telemetry.Window{From: tBaseline.From.Add(-7 * 24 * time.Hour), To: tBaseline.To.Add(-7 * 24 * time.Hour)}
 	topk := "(" + cpuQuery + ") and topk("
@@ -150,19 +152,28 @@ func TestCollectTopKSameSeriesInEveryRange(t *testing.T) {
 			matrix(w, q.Start, many...)
 		case q.Query == cpuQuery:
 			matrix(w, q.Start, "svc0007", "svc0100", "svc0200")
-		case strings.HasPrefix(q.Query, topk):
+		case strings.HasPrefix(q.Query, topk) && inBaseline:
 			matrix(w, q.Start, "svc0007")
+		case strings.HasPrefix(q.Query, topk):
+			matrix(w, q.Start, "svc0007", "svcNEW")
 		default:
 			return false
 		}
 		return true
 	})
 	_, cpu := readCPU(t, f, baseline)
-	if len(cpu) != 1 || cpu[0] != "svc0007" {
-		t.Errorf("cpu series of %v, want only the server's top-K (svc0007)", cpu)
+	if !slices.Equal(cpu, []string{"svc0007", "svcNEW"}) {
+		t.Errorf("cpu series of %v, want the server's top-K in both ranges (svc0007, and svcNEW born in the window)", cpu)
 	}
-	if f.queries()[cpuQuery] != 2 {
-		t.Errorf("cpu asked plain %d times, want once per range (2)", f.queries()[cpuQuery])
+	asked := f.queries()
+	ranked := 0
+	for q, n := range asked {
+		if strings.HasPrefix(q, topk) {
+			ranked += n
+		}
+	}
+	if asked[cpuQuery] != 2 || ranked != 2 {
+		t.Errorf("cpu asked plain %d times and with its top-K %d, want once per range (2) each", asked[cpuQuery], ranked)
 	}
 }
 
