@@ -369,7 +369,7 @@ func countRun(vals []float64, event, lambda float64, sustained bool) (k, mu floa
 // anscombe is how far k events lie above the mu that chance gives, in
 // standard deviations: Anscombe's square root makes Poisson counts near
 // normal with unit spread. Three lines where a tenth was expected are 2.7;
-// twenty where one was, 6.8.
+// twenty where one was, 6.9.
 func anscombe(k, mu float64) float64 {
 	return 2 * (math.Sqrt(math.Max(k, 0)+3.0/8) - math.Sqrt(mu+1.0/8))
 }
@@ -387,12 +387,14 @@ func meanOf(v []float64) float64 {
 }
 
 // counting says how a signal counts events (see count): a count per
-// sample reads one event as 1, a log count per minute as 1/minutes of its
-// bucket (1 at a step under a minute, where each line is counted in the
-// steps of a minute: one of them in every minute is scored), the rate of a counter of whole events as 1/seconds of
-// its interval; anything else (a rate, a level, a duration) counts none.
-// Counts are whole numbers of events: a series named like a count that
-// holds fractions (a rate recorded under a counter's name) is not one.
+// sample reads one event as 1; a log count per minute as 1/minutes of its
+// bucket, or 1 at a step under a minute, where each line is counted in
+// every step of its minute (one step a minute is then scored); the rate of
+// a counter of whole events as 1/seconds of its interval. Anything else (a
+// rate, a level, a duration) counts none. Counts are whole numbers of
+// events: a series named like a count that holds fractions (a rate
+// recorded under a counter's name) is not one. The step is the smallest
+// interval between the window's samples: a gap is no longer step.
 func (s signal) counting() count {
 	step := s.ownStep
 	if step <= 0 && s.win.len() > 1 {
