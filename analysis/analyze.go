@@ -141,15 +141,20 @@ func (r *run) skew(f Finding) time.Duration {
 // signal of its service, which moved: a carried-over one counts a third
 // toward the service's peak, as in the score stage.
 func (r *run) addFinding(f Finding, infra bool) {
-	st := r.state(f.Service, infra)
+	r.count(r.state(f.Service, infra), f.Score, f.CarriedOver)
+	r.res.Anomalies = append(r.res.Anomalies, f)
+}
+
+// count counts one more signal of a service, scored score: its peak is
+// the highest score of its signals, a carried-over one's a third.
+func (r *run) count(st *serviceState, score float64, carried bool) {
 	st.series++
 	w := 1.0
-	if f.CarriedOver {
+	if carried {
 		w = carriedWeight
 	}
-	st.peak = max(st.peak, f.Score*w)
-	r.observed[f.Service] = true
-	r.res.Anomalies = append(r.res.Anomalies, f)
+	st.peak = max(st.peak, score*w)
+	r.observed[st.name] = true
 }
 
 // state is what is known of a service, made on first sight with infra as given.

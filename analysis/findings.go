@@ -35,13 +35,7 @@ func scoreStage(r *run) {
 		}
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
-		st.series++
-		w := 1.0
-		if s.carried {
-			w = carriedWeight
-		}
-		st.peak = max(st.peak, s.score*w)
-		r.observed[s.service] = true
+		r.count(st, s.score, s.carried)
 		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
 			own := r.latency[s.service]
 			own.series++

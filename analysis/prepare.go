@@ -224,6 +224,19 @@ func aboveOne(pts []telemetry.Point) bool {
 	return false
 }
 
+// increase is what a counter counted from a to b: their difference, or
+// b when it fell (a reset; float jitter of an unchanged value is no reset).
+func increase(a, b float64) float64 {
+	d := b - a
+	if d < 0 {
+		if sameValue(b, a) {
+			return 0
+		}
+		return b
+	}
+	return d
+}
+
 // isCountName reports whether a metric's name says it counts events.
 func isCountName(name string) bool {
 	return strings.HasSuffix(name, "_total") || strings.HasSuffix(name, "_count")
@@ -337,14 +350,7 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 			continue
 		}
 		prev, lastStamp = i, st // the stamp of pts[prev]
-		d := p.V - last.V
-		if d < 0 {
-			if sameValue(p.V, last.V) {
-				d = 0
-			} else {
-				d = p.V
-			}
-		}
+		d := increase(last.V, p.V)
 		if i == k+1 {
 			out[k].V = d / dt // out[k].T is p.T already
 		} else {

@@ -86,15 +86,7 @@ func rateFrom(a, b telemetry.Point, sb, sa stamp, wall bool) float64 {
 	if !wall || !ok {
 		gap = b.T.Sub(a.T)
 	}
-	d := b.V - a.V
-	if d < 0 {
-		if sameValue(b.V, a.V) {
-			d = 0
-		} else {
-			d = b.V
-		}
-	}
-	return d / gap.Seconds()
+	return increase(a.V, b.V) / gap.Seconds()
 }
 
 // maxRateInput bounds the counter values rated in place: below it, no

@@ -407,7 +407,7 @@ func (s signal) counting() count {
 	case s.isRate:
 		// A counter of whole events rated here moves by whole events
 		// between its samples: one event reads as one per interval.
-		if !s.counter || !s.base.rate || !s.win.rate || !wholePoints(s.base.pts) || !wholePoints(s.win.pts) {
+		if !s.counter || !s.base.rate || !s.win.rate || !whole(samples{pts: s.base.pts}, 1) || !whole(samples{pts: s.win.pts}, 1) {
 			return count{}
 		}
 		return count{event: 1 / step.Seconds()}
@@ -423,16 +423,6 @@ func (s signal) counting() count {
 		}
 	}
 	return count{}
-}
-
-// wholePoints reports whether every point's value is a whole number.
-func wholePoints(pts []telemetry.Point) bool {
-	for _, p := range pts {
-		if math.Abs(p.V-math.Round(p.V)) > 1e-6 {
-			return false
-		}
-	}
-	return true
 }
 
 // whole reports whether every sample is a whole number of units.
