@@ -31,11 +31,12 @@ import (
 //   - origin: +1 when the call graph shows no anomalous callee that explains
 //     it, −1 when one does, 0 without a call graph;
 //   - change: 1 when the evidence is a change (deploy, config, restart);
-//   - errors: 1 when one of the service's anomalous signals that rose is
-//     the service logging errors: lines at an error level (error,
-//     critical, fatal, ...), error log templates, the catalog's log signals
-//     of errors and panics (see isError). Code faults, failed dependencies
-//     and bad deploys log new errors; normal variation seldom does;
+//   - errors: 1 when the service's availability fell, or one of its
+//     anomalous signals that rose is the service logging errors: lines at
+//     an error level (error, critical, fatal, ...), error log templates,
+//     the catalog's log signals of errors and panics (see isError). Code
+//     faults, failed dependencies and bad deploys fail requests and log
+//     new errors; normal variation seldom does;
 //
 // Tried and left out (tools/fitconfidence -drop shows the effect): the
 // baseline's length (fault-free cases are cut from the start of a fault
@@ -250,14 +251,17 @@ var levelLabels = []string{"level", "severity", "lvl", "log_level", "loglevel", 
 var errorLogSignals = []string{"error", "panic", "exception", "fatal", "crash"}
 
 // errorSignals counts the distinct anomalous signals of a service that rose
-// and are errors (see isError).
+// and are errors (see isError), or are its availability and fell: a
+// service that answers fewer requests than it did is failing them, like one
+// that logs errors.
 func errorSignals(st *serviceState) int {
 	if st == nil {
 		return 0
 	}
 	seen := map[string]bool{}
 	for _, f := range st.anomalous {
-		if f.ObservedValue < f.BaselineValue || !isError(f) {
+		failing := f.availability && f.ObservedValue < f.BaselineValue
+		if !failing && (f.ObservedValue < f.BaselineValue || !isError(f)) {
 			continue
 		}
 		seen[f.SeriesID+"|"+f.SignalID+"|"+f.Metric] = true

@@ -202,7 +202,7 @@ func TestZeroCountScoresZero(t *testing.T) {
 		}
 		return samples{pts: pts}
 	}
-	sc, ok := scoreSeriesBuf(zeros(60), zeros(30), catalog.Up, count{event: 1}, &scratch{})
+	sc, ok := scoreSeriesBuf(zeros(60), zeros(30), catalog.Up, 0, count{event: 1}, &scratch{})
 	if !ok || sc.score != 0 {
 		t.Errorf("all zeros score %v (ok %v), want 0", sc.score, ok)
 	}

@@ -272,7 +272,7 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 		}
 		// A template's lines count events; one seen in a single minute is an
 		// anecdote (a request retried), not a change of behaviour.
-		sc, ok := scoreSeriesBuf(samples{pts: basePts}, samples{pts: winPts}, catalog.Up, count{event: 1 / step.Minutes(), sustained: true}, &scratch{})
+		sc, ok := scoreSeriesBuf(samples{pts: basePts}, samples{pts: winPts}, catalog.Up, 0, count{event: 1 / step.Minutes(), sustained: true}, &scratch{})
 		if !ok || !sc.anomalous {
 			continue
 		}

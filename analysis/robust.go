@@ -23,13 +23,31 @@ func fitBaseline(values []float64) baselineStats {
 }
 
 // fitSorted is fitBaseline on values already sorted.
-func fitSorted(v []float64) baselineStats {
+func fitSorted(v []float64) baselineStats { return fitSortedBelow(v, 0) }
+
+// fitSortedBelow is fitSorted for a ratio that cannot exceed ceiling
+// (an availability, 1 or 100 %), when ceiling is above zero: its floor is
+// measured on what is left to lose, not on its level (see scaleFloor).
+func fitSortedBelow(v []float64, ceiling float64) baselineStats {
 	med := quantileSorted(v, 0.5)
 	iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
 	mad := madSorted(v, med)
 	scale := math.Max(1.4826*mad, iqr/1.349)
-	return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
+	floor := scaleFloor(v, med, 1e-9)
+	if ceiling > 0 {
+		floor = scaleFloor(v, ceiling-med, ceilingResolution*ceiling)
+	}
+	return baselineStats{median: med, scale: math.Max(scale, floor)}
 }
+
+// ceilingResolution is the smallest change of a ratio at its ceiling worth
+// one deviation, as a fraction of the ceiling: a tenth of a percent of
+// requests failing. Availability is judged in nines (99.9 % is the
+// coarsest objective in common use), so a service that never failed in its
+// baseline and now fails 2 % of requests is 20 deviations off, as its
+// error ratio is off a flat zero; against a percent of its level, as any
+// other series, it was 2, inside the noise.
+const ceilingResolution = 0.001
 
 // madSorted is the median absolute deviation from med of the sorted values
 // v: quantileSorted(0.5) of the sorted |x - med|. Those deviations are two
@@ -91,19 +109,20 @@ func (d deviations) nth(i int) float64 {
 
 // scaleFloor is the smallest deviation worth measuring: the data's own
 // resolution (the smallest gap between distinct baseline values), or a
-// percent of the level when the baseline never moved at all.
-func scaleFloor(sorted []float64, med float64) float64 {
+// percent of the level when the baseline never moved at all, and never
+// below least.
+func scaleFloor(sorted []float64, level, least float64) float64 {
 	gap := math.Inf(1)
 	for i := 1; i < len(sorted); i++ {
 		if d := sorted[i] - sorted[i-1]; d > 0 && d < gap {
 			gap = d
 		}
 	}
-	floor := 0.01 * math.Abs(med)
+	floor := 0.01 * math.Abs(level)
 	if !math.IsInf(gap, 1) {
 		floor = math.Max(floor, gap)
 	}
-	return math.Max(floor, 1e-9)
+	return math.Max(floor, least)
 }
 
 // quantileSorted is the linearly interpolated quantile of sorted values.

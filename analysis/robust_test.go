@@ -66,7 +66,7 @@ func TestFitSortedMatchesTwoSorts(t *testing.T) {
 		slices.Sort(dev)
 		mad := quantileSorted(dev, 0.5)
 		scale := math.Max(1.4826*mad, iqr/1.349)
-		return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med))}
+		return baselineStats{median: med, scale: math.Max(scale, scaleFloor(v, med, 1e-9))}
 	}
 	for trial := range 2000 {
 		n := 3 + rng.IntN(600)

@@ -77,40 +77,45 @@ func directional(z float64, d catalog.Direction) float64 {
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
 func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
-	return scoreSeriesBuf(samples{pts: base}, samples{pts: win}, dir, count{}, &scratch{})
+	return scoreSeriesBuf(samples{pts: base}, samples{pts: win}, dir, 0, count{}, &scratch{})
 }
 
 // scoreSeriesBuf is scoreSeries with its working space in buf.
-func scoreSeriesBuf(base, win samples, dir catalog.Direction, c count, buf *scratch) (seriesScore, bool) {
+func scoreSeriesBuf(base, win samples, dir catalog.Direction, ceiling float64, c count, buf *scratch) (seriesScore, bool) {
 	if base.len() < minBaselinePoints || win.len() == 0 {
 		return seriesScore{}, false
 	}
-	return scoreAgainst(base, win, dir, 0, c, buf)
+	return scoreAgainst(base, win, dir, ceiling, 0, c, buf)
 }
 
 // scoreShortBaseline scores a series whose baseline is too short to hold
 // minBaselinePoints samples at its step (a 5-minute baseline at a 5-minute
 // step is one sample), against a spread of shortBaselineSpread of its
 // level: what moved most, relative to where it was, still ranks first.
-func scoreShortBaseline(base, win samples, dir catalog.Direction, c count, buf *scratch) (seriesScore, bool) {
+func scoreShortBaseline(base, win samples, dir catalog.Direction, ceiling float64, c count, buf *scratch) (seriesScore, bool) {
 	if base.len() == 0 || win.len() == 0 {
 		return seriesScore{}, false
 	}
-	return scoreAgainst(base, win, dir, shortBaselineSpread, c, buf)
+	return scoreAgainst(base, win, dir, ceiling, shortBaselineSpread, c, buf)
 }
 
 // scoreAgainst is scoreSeriesBuf with the baseline's spread at least
-// minSpread of its level. A count of events (see count) is also judged as
+// minSpread of its level. A ratio bounded by ceiling (above zero) that is
+// bad when it falls has its spread's floor measured below the ceiling (see
+// fitSortedBelow). A count of events (see count) is also judged as
 // one: its spread is at least the chance spread of its rate (countNoise),
 // and a run of samples that rose a little each counts by its sum
 // (countRun).
-func scoreAgainst(base, win samples, dir catalog.Direction, minSpread float64, c count, buf *scratch) (seriesScore, bool) {
+func scoreAgainst(base, win samples, dir catalog.Direction, ceiling, minSpread float64, c count, buf *scratch) (seriesScore, bool) {
 	event := c.event
 	bt, wv := base.values(&buf.base), win.values(&buf.win) // in time order
 	bv := grow(&buf.vals, len(bt))
 	copy(bv, bt)
 	sortFloats(bv, &buf.keys)
-	st := fitSorted(bv)
+	if dir != catalog.Down {
+		ceiling = 0
+	}
+	st := fitSortedBelow(bv, ceiling)
 	st.scale = math.Max(st.scale, minSpread*math.Abs(st.median))
 	if event > 0 {
 		st.scale = math.Max(st.scale, countNoise(st.median, event, len(bv)))
@@ -425,6 +430,21 @@ func (s signal) counting() count {
 	return count{}
 }
 
+// ceiling is the most an availability can be, 1 or 100 %, and 0 for any
+// other signal.
+func (s signal) ceiling() float64 {
+	if s.cls.Impact != catalog.ImpactAvailability {
+		return 0
+	}
+	switch s.cls.Unit {
+	case "ratio":
+		return 1
+	case "percent":
+		return 100
+	}
+	return 0
+}
+
 // whole reports whether every sample is a whole number of units.
 func whole(s samples, unit float64) bool {
 	for i := range s.len() {
@@ -444,9 +464,9 @@ func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
 	if c.every > 1 {
 		base, win = base.every(c.every), win.every(c.every)
 	}
-	sc, ok := scoreSeriesBuf(base, win, s.cls.Direction, c, buf)
+	sc, ok := scoreSeriesBuf(base, win, s.cls.Direction, s.ceiling(), c, buf)
 	if !ok && shortByConstruction(s, baseline) {
-		sc, ok = scoreShortBaseline(base, win, s.cls.Direction, c, buf)
+		sc, ok = scoreShortBaseline(base, win, s.cls.Direction, s.ceiling(), c, buf)
 	}
 	if !ok {
 		return scored{}

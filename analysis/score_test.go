@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -99,4 +100,52 @@ func TestCounterBecomesRate(t *testing.T) {
 	if !a.Onset.Equal(t0.Add(5 * time.Minute)) {
 		t.Errorf("onset %s, want 14:05", a.Onset.Format("15:04"))
 	}
+}
+
+// An availability flat at 100 % all baseline that fails a few percent of
+// requests for two samples is as abnormal as an error ratio off a flat zero;
+// against a percent of its level, like any other series, it was noise.
+func TestAvailabilityAtItsCeiling(t *testing.T) {
+	flat := make([]float64, 288)
+	for i := range flat {
+		flat[i] = 100
+	}
+	flickers := slices.Clone(flat)
+	for i := 0; i < len(flickers); i += 12 {
+		flickers[i] = 97.5
+	}
+	tests := []struct {
+		name      string
+		base, win []float64
+		ceiling   float64
+		anomalous bool
+	}{
+		{"flat 100 %, two failing samples", flat, []float64{100, 100, 97.79, 99.25, 100}, 100, true},
+		{"flat 1.0 ratio, two failing samples", scaled(flat, 0.01), []float64{1, 1, 0.9779, 0.9925, 1}, 1, true},
+		{"no ceiling: a percent of the level", flat, []float64{100, 100, 97.79, 99.25, 100}, 0, false},
+		{"one failing sample is a blip", flat, []float64{100, 100, 97.79, 100, 100}, 100, false},
+		{"a baseline that flickers as low", flickers, []float64{100, 100, 97.79, 99.25, 100}, 100, false},
+		{"a tenth of a percent is noise", flat, []float64{100, 100, 99.9, 99.9, 100}, 100, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := points(t0.Add(-24*time.Hour), tc.base...)
+			w := points(t0, tc.win...)
+			s, ok := scoreSeriesBuf(samples{pts: b}, samples{pts: w}, catalog.Down, tc.ceiling, count{}, &scratch{})
+			if !ok {
+				t.Fatal("not scored")
+			}
+			if s.anomalous != tc.anomalous {
+				t.Fatalf("anomalous = %v (score %.2f, peak %.2f, scale %g), want %v", s.anomalous, s.score, s.peak, s.stats.scale, tc.anomalous)
+			}
+		})
+	}
+}
+
+func scaled(v []float64, k float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x * k
+	}
+	return out
 }
