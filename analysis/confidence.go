@@ -55,11 +55,12 @@ import (
 // They were fitted after the first ranking changes of the trust issue
 // (per-sample counts, weak callees, own errors); the rules added after
 // them (short baselines, carried-over and traffic rules, lead-ins, network
-// gaps, counts judged as counts) moved the features of some cases. A refit
-// on today's ranker moves the margin's weight by 0.37 and no other by more
-// than 0.21, and scores about the same Brier in the evaluation (sockshop
-// 0.027, petshop 0.322, openstack 0.132 against 0.032, 0.314 and 0.130), so
-// these were kept.
+// gaps, counts judged as counts, availability below its ceiling and as
+// errors) moved the features of some cases. A refit on today's ranker
+// moves the margin's weight by 0.47, the first's by 0.34 and no other by
+// more than 0.11, and scores the same or a worse Brier in the evaluation
+// (sockshop 0.038, petshop 0.438, openstack 0.129 against 0.032, 0.400 and
+// 0.130), so these were kept.
 var confidenceWeights = [1 + numConfidenceFeatures]float64{
 	-7.097, // intercept
 	1.173,  // strength
