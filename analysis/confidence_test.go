@@ -109,21 +109,3 @@ func TestIsError(t *testing.T) {
 		}
 	}
 }
-
-func TestErrorSignalsCountFailingAvailability(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		f    Finding
-		want int
-	}{
-		{"availability fell", Finding{SignalID: "availability", BaselineValue: 100, ObservedValue: 97.8, availability: true}, 1},
-		{"availability rose", Finding{SignalID: "availability", BaselineValue: 97, ObservedValue: 100, availability: true}, 0},
-		{"another ratio fell", Finding{SignalID: "cache_hit_ratio", BaselineValue: 0.9, ObservedValue: 0.5}, 0},
-		{"error lines rose", Finding{SignalID: "log_errors", Source: "logs", BaselineValue: 0, ObservedValue: 3}, 1},
-	} {
-		st := &serviceState{anomalous: []Finding{tc.f}}
-		if got := errorSignals(st); got != tc.want {
-			t.Errorf("%s: errorSignals = %d, want %d", tc.name, got, tc.want)
-		}
-	}
-}

@@ -3,7 +3,6 @@ package analysis
 import (
 	"cmp"
 	"fmt"
-	"github.com/rca-tool/rca/catalog"
 	"math"
 	"sort"
 	"strings"
@@ -149,7 +148,6 @@ func (s scoredSignal) finding() Finding {
 		SeriesID:      s.id,
 		Source:        "metrics",
 		traffic:       s.traffic,
-		availability:  s.cls.Impact == catalog.ImpactAvailability,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

@@ -50,9 +50,6 @@ type Finding struct {
 	// traffic marks a request rate: the requests a service receives are
 	// what its callers send, so they never explain a caller's anomaly.
 	traffic bool
-	// availability marks an availability signal: the share of requests or
-	// probes the service answered.
-	availability bool
 }
 
 // Candidate is a ranked root-cause candidate: a service and the finding that

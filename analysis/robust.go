@@ -107,10 +107,9 @@ func (d deviations) nth(i int) float64 {
 	return math.Max(d.below(x-1), d.above(y-1))
 }
 
-// scaleFloor is the smallest deviation worth measuring: the data's own
-// resolution (the smallest gap between distinct baseline values), or a
-// percent of the level when the baseline never moved at all, and never
-// below least.
+// scaleFloor is the smallest deviation worth measuring: the larger of the
+// data's own resolution (the smallest gap between distinct baseline
+// values) and a percent of the level, and never below least.
 func scaleFloor(sorted []float64, level, least float64) float64 {
 	gap := math.Inf(1)
 	for i := 1; i < len(sorted); i++ {

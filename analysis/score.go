@@ -430,19 +430,20 @@ func (s signal) counting() count {
 	return count{}
 }
 
-// ceiling is the most an availability can be, 1 or 100 %, and 0 for any
-// other signal.
+// ceiling is the most an availability can be: 100 when its baseline reads
+// as percent, else 1 (a ratio of two counters may overshoot 1 a little, as
+// handled over started does, which makes it no percentage). 0 for any
+// other signal, and for a rate.
 func (s signal) ceiling() float64 {
-	if s.cls.Impact != catalog.ImpactAvailability {
+	if s.cls.Impact != catalog.ImpactAvailability || s.isRate {
 		return 0
 	}
-	switch s.cls.Unit {
-	case "ratio":
-		return 1
-	case "percent":
-		return 100
+	for i := range s.base.len() {
+		if s.base.v(i) > 1.5 {
+			return 100
+		}
 	}
-	return 0
+	return 1
 }
 
 // whole reports whether every sample is a whole number of units.
@@ -464,9 +465,10 @@ func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
 	if c.every > 1 {
 		base, win = base.every(c.every), win.every(c.every)
 	}
-	sc, ok := scoreSeriesBuf(base, win, s.cls.Direction, s.ceiling(), c, buf)
+	ceiling := s.ceiling()
+	sc, ok := scoreSeriesBuf(base, win, s.cls.Direction, ceiling, c, buf)
 	if !ok && shortByConstruction(s, baseline) {
-		sc, ok = scoreShortBaseline(base, win, s.cls.Direction, s.ceiling(), c, buf)
+		sc, ok = scoreShortBaseline(base, win, s.cls.Direction, ceiling, c, buf)
 	}
 	if !ok {
 		return scored{}

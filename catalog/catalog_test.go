@@ -203,22 +203,3 @@ func TestInfrastructureJobNames(t *testing.T) {
 		}
 	}
 }
-
-// Unknown metrics named like availability are availability: a fall is the
-// service failing requests (the analysis judges it below its ceiling).
-func TestHeuristicAvailabilityImpact(t *testing.T) {
-	c := mustDefault(t)
-	for _, tc := range []struct {
-		metric string
-		want   Impact
-	}{
-		{"checkout_success_ratio", ImpactAvailability},
-		{"frontend_apdex", ImpactAvailability},
-		{"checkout_grpc_latency_average", ""},
-		{"payments_fraud_check_errors_total", ""},
-	} {
-		if got := c.Classify("", tc.metric); got.Impact != tc.want || !got.Heuristic {
-			t.Errorf("Classify(%q) = %+v, want heuristic with impact %q", tc.metric, got, tc.want)
-		}
-	}
-}

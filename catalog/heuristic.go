@@ -8,19 +8,18 @@ type nameRule struct {
 	layer     Layer
 	direction Direction
 	unit      string
-	impact    Impact
 }
 
 // Order matters: the first rule that matches wins, so the more specific
 // words (availability, timeout, restart) come before the generic ones.
 var nameRules = []nameRule{
-	{regexp.MustCompile(`availab|success|uptime|apdex|(^|_)up$`), LayerSymptom, Down, "ratio", ImpactAvailability},
-	{regexp.MustCompile(`restart|build_info|version|generation|reload|start_time|deploy`), LayerChange, Up, "count", ""},
-	{regexp.MustCompile(`timeout|timed_out|retr(y|ies)|queue|backlog|lag|upstream|pending|circuit`), LayerPropagation, Up, "", ""},
-	{regexp.MustCompile(`5xx|error|errors|fail|exception|unavailable|reject|dropped`), LayerSymptom, Up, "", ""},
-	{regexp.MustCompile(`latency|duration|response_time|p9[059]|p50|_seconds_(bucket|sum|count)$`), LayerSymptom, Up, "seconds", ""},
-	{regexp.MustCompile(`cpu|throttl|memory|mem_|heap|gc_|oom|disk|fs_|filesystem|network|net_|receive|transmit|io_|file_descriptors|fd|threads|goroutines|connections|sockets|swap|load|pgpg|vmstat`), LayerResource, Up, "", ""},
-	{regexp.MustCompile(`request|throughput|rps|qps|traffic|invocations`), LayerSymptom, Both, "per_second", ""},
+	{regexp.MustCompile(`availab|success|uptime|apdex|(^|_)up$`), LayerSymptom, Down, "ratio"},
+	{regexp.MustCompile(`restart|build_info|version|generation|reload|start_time|deploy`), LayerChange, Up, "count"},
+	{regexp.MustCompile(`timeout|timed_out|retr(y|ies)|queue|backlog|lag|upstream|pending|circuit`), LayerPropagation, Up, ""},
+	{regexp.MustCompile(`5xx|error|errors|fail|exception|unavailable|reject|dropped`), LayerSymptom, Up, ""},
+	{regexp.MustCompile(`latency|duration|response_time|p9[059]|p50|_seconds_(bucket|sum|count)$`), LayerSymptom, Up, "seconds"},
+	{regexp.MustCompile(`cpu|throttl|memory|mem_|heap|gc_|oom|disk|fs_|filesystem|network|net_|receive|transmit|io_|file_descriptors|fd|threads|goroutines|connections|sockets|swap|load|pgpg|vmstat`), LayerResource, Up, ""},
+	{regexp.MustCompile(`request|throughput|rps|qps|traffic|invocations`), LayerSymptom, Both, "per_second"},
 }
 
 // heuristic classifies a metric no catalog signal matched by its name; what
@@ -29,7 +28,7 @@ func heuristic(metric string) Classification {
 	name := lower(metric)
 	for _, r := range nameRules {
 		if r.re.MatchString(name) {
-			return Classification{SignalID: metric, Name: metric, Layer: r.layer, Direction: r.direction, Unit: r.unit, Impact: r.impact, Heuristic: true}
+			return Classification{SignalID: metric, Name: metric, Layer: r.layer, Direction: r.direction, Unit: r.unit, Heuristic: true}
 		}
 	}
 	return Classification{SignalID: metric, Name: metric, Layer: LayerResource, Direction: Both, Heuristic: true}
