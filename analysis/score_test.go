@@ -43,7 +43,7 @@ func TestScoreSeries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := points(t0.Add(-time.Hour), tc.base...)
 			w := points(t0, tc.win...)
-			s, ok := scoreSeries(b, w, tc.dir)
+			s, ok := scoreSeries(samplesFrom(b), samplesFrom(w), tc.dir)
 			if !ok {
 				t.Fatal("not scored")
 			}
@@ -61,10 +61,10 @@ func TestScoreSeries(t *testing.T) {
 }
 
 func TestScoreSeriesTooLittleData(t *testing.T) {
-	if _, ok := scoreSeries(points(t0, 1, 2), points(t0, 5), catalog.Up); ok {
+	if _, ok := scoreSeries(samplesFrom(points(t0, 1, 2)), samplesFrom(points(t0, 5)), catalog.Up); ok {
 		t.Error("two baseline points were scored")
 	}
-	if _, ok := scoreSeries(points(t0, 1, 2, 3, 4), nil, catalog.Up); ok {
+	if _, ok := scoreSeries(samplesFrom(points(t0, 1, 2, 3, 4)), samples{}, catalog.Up); ok {
 		t.Error("an empty window was scored")
 	}
 }
@@ -94,7 +94,7 @@ func TestCounterBecomesRate(t *testing.T) {
 		total += rate * 60
 		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: total})
 	}
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments"), Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments")}.WithPoints(pts...))
 	_, a := rateStep(t, f, 10, 100)
 	if !a.Onset.Equal(t0.Add(5 * time.Minute)) {
 		t.Errorf("onset %s, want 14:05", a.Onset.Format("15:04"))

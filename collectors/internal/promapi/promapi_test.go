@@ -49,7 +49,7 @@ func TestDecodePromMatrix(t *testing.T) {
 		time.Unix(1714572030, 0).UTC(), time.Unix(1714572045, 0).UTC(),
 	}
 	wantV := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e-9}
-	for i, p := range s.Points {
+	for i, p := range s.Points() {
 		if !p.T.Equal(wantT[i]) || !promapitest.SameFloat(p.V, wantV[i]) || p.T.Location() != time.UTC {
 			t.Errorf("point %d = %v %v, want %v %v", i, p.T, p.V, wantT[i], wantV[i])
 		}
@@ -71,7 +71,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Points[0].V != 1 || got[0].Points[2].V != 2 {
+	if len(got) != 1 || got[0].Point(0).V != 1 || got[0].Point(2).V != 2 {
 		t.Errorf("got %+v", got)
 	}
 
@@ -137,12 +137,11 @@ func TestMatrixToSeries(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("got %d series, want 2", len(got))
 	}
-	want := telemetry.Series{Metric: "x", Labels: telemetry.Labels{"a": "1"},
-		Points: []telemetry.Point{{T: time.Unix(1, 0).UTC(), V: 1}, {T: time.Unix(2, 0).UTC(), V: 2}}}
-	if got[0].ID() != want.ID() || !got[0].Points[0].T.Equal(want.Points[0].T) || got[0].Points[1].V != 2 {
+	want := telemetry.Series{Metric: "x", Labels: telemetry.Labels{"a": "1"}}.WithPoints([]telemetry.Point{{T: time.Unix(1, 0).UTC(), V: 1}, {T: time.Unix(2, 0).UTC(), V: 2}}...)
+	if got[0].ID() != want.ID() || !got[0].Point(0).T.Equal(want.Point(0).T) || got[0].Point(1).V != 2 {
 		t.Errorf("got %+v, want %+v", got[0], want)
 	}
-	if got[1].Labels == nil || got[1].Points != nil {
+	if got[1].Labels == nil || got[1].Points() != nil {
 		t.Errorf("empty stream = %+v, want empty labels and no points", got[1])
 	}
 }
