@@ -294,7 +294,10 @@ func (p *Source) queryExpr(ctx context.Context, q promQuery, expr string, r v1.R
 	if !ok {
 		return nil, notes, fmt.Errorf("%w %q, want \"matrix\"", promapi.ErrResultType, val.Type())
 	}
-	series := promapi.ToSeries(m)
+	series, err := promapi.ToSeries(m)
+	if err != nil {
+		return nil, notes, fmt.Errorf("in the result: %w", err)
+	}
 	for i := range series {
 		if series[i].Metric == "" {
 			// An aggregate has no __name__: the metric it reads or the signal

@@ -164,6 +164,11 @@ func TestLoadCaseErrors(t *testing.T) {
 			wantErr: []string{"line 2", "timestamp"},
 		},
 		{
+			name:    "timestamp past 2262",
+			files:   map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\n600,1\n9300000000,2\n"},
+			wantErr: []string{"line 3", `timestamp "9300000000": outside the years 1677 to 2262`},
+		},
+		{
 			name:    "ragged row",
 			files:   map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\n600,1,2\n"},
 			wantErr: []string{"metrics.csv", "wrong number of fields"},

@@ -101,7 +101,11 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 		// Native histograms have no single value to score; say so rather than drop them silently.
 		notes = append(notes, fmt.Sprintf("%d native histogram samples ignored (query a histogram_quantile or rate instead)", hist))
 	}
-	return ToSeries(m), notes, nil
+	series, err := ToSeries(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("in data.result: %w", err)
+	}
+	return series, notes, nil
 }
 
 // DecodeMatrixOf decodes the envelope and the matrix of a query_range
@@ -127,20 +131,15 @@ func DecodeMatrixOf(what string, body []byte, hint string) (model.Matrix, []stri
 				return nil, nil, fmt.Errorf("in data.result: %q is not a valid label name", name)
 			}
 		}
-		for _, p := range ss.Values {
-			if !inRange(p.Timestamp) {
-				return nil, nil, fmt.Errorf("in data.result: sample time %s is outside the years 1677 to 2262", p.Timestamp)
-			}
-		}
 	}
 	return m, warnings, nil
 }
 
 // ToSeries converts a Prometheus matrix into series: the __name__ label
 // becomes Series.Metric, the other labels stay, samples are sorted by time.
-// Signal and Query are left empty. The sample times must be in range, as
-// DecodeMatrixOf checks.
-func ToSeries(m model.Matrix) []telemetry.Series {
+// Signal and Query are left empty. A sample time a series cannot hold
+// (telemetry.InRange) is an error.
+func ToSeries(m model.Matrix) ([]telemetry.Series, error) {
 	out := make([]telemetry.Series, 0, len(m))
 	for _, ss := range m {
 		if ss == nil {
@@ -157,13 +156,16 @@ func ToSeries(m model.Matrix) []telemetry.Series {
 		if len(ss.Values) > 0 {
 			s.Times, s.Values = make([]int64, len(ss.Values)), make([]float64, len(ss.Values))
 			for i, p := range ss.Values {
+				if !inRange(p.Timestamp) {
+					return nil, fmt.Errorf("sample time %s is outside the years 1677 to 2262", p.Timestamp)
+				}
 				s.Times[i], s.Values[i] = int64(p.Timestamp)*nsPerMs, float64(p.Value)
 			}
 			s.SortSamples()
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, nil
 }
 
 const nsPerMs = int64(time.Millisecond)

@@ -113,6 +113,8 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 		{"bad label name", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"":"x"},"values":[]}]}}`, nil, `"" is not a valid label name`},
 		{"bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"one"]]}]}}`, nil, `in data.result: value "one" is not a number (want a decimal in quotes`},
 		{"bad time", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`, nil, `in data.result: "x" is not a whole number (want a timestamp in unix seconds`},
+		{"time past 2262", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[9300000000,"1"]]}]}}`, nil, `in data.result: sample time 9300000000 is outside the years 1677 to 2262`},
+		{"time before 1677", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[-9300000000,"1"]]}]}}`, nil, `in data.result: sample time -9300000000 is outside the years 1677 to 2262`},
 		{"truncated", promSeeds[0][:80], nil, "invalid JSON at line 1, column 80"},
 	}
 	for _, tc := range tests {
@@ -133,7 +135,10 @@ func TestMatrixToSeries(t *testing.T) {
 		nil,
 		{Metric: nil},
 	}
-	got := promapi.ToSeries(m)
+	got, err := promapi.ToSeries(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != 2 {
 		t.Fatalf("got %d series, want 2", len(got))
 	}
