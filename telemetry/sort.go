@@ -9,8 +9,9 @@ import (
 // sorts with these, so the same data gives the same bundle however it was
 // split into queries, streams or files.
 
-// SortSamples orders the series' samples by time, in place, keeping the
-// order of equal times.
+// SortSamples orders the series' samples by time, keeping the order of
+// equal times. Out of order, the samples are sorted into new columns: the
+// old ones may be shared (see Series).
 func (s *Series) SortSamples() {
 	if slices.IsSorted(s.Times) {
 		return
@@ -24,8 +25,7 @@ func (s *Series) SortSamples() {
 	for k, i := range idx {
 		times[k], values[k] = s.Times[i], s.Values[i]
 	}
-	copy(s.Times, times)
-	copy(s.Values, values)
+	s.Times, s.Values = times, values
 }
 
 // SortSeries orders series by identity, then signal and query.
@@ -69,8 +69,10 @@ func MergeSeries(groups [][]Series) []Series {
 		for _, s := range got {
 			k := seriesKey{s.Signal, s.Query, s.Metric, s.Labels.String()}
 			if prev, ok := merged[k]; ok {
-				prev.Times = append(prev.Times, s.Times...)
-				prev.Values = append(prev.Values, s.Values...)
+				// Full slice expressions: the columns may be shared (see
+				// Series), append must not write past their end.
+				prev.Times = append(prev.Times[:len(prev.Times):len(prev.Times)], s.Times...)
+				prev.Values = append(prev.Values[:len(prev.Values):len(prev.Values)], s.Values...)
 				continue
 			}
 			merged[k] = &s
@@ -86,16 +88,21 @@ func MergeSeries(groups [][]Series) []Series {
 }
 
 // dedupe sorts the samples by time and keeps the first of each timestamp,
-// which overlapping recorded ranges repeat.
+// which overlapping recorded ranges repeat; in new columns, when there is a
+// repeat (the old ones may be shared, see Series).
 func (s *Series) dedupe() {
 	s.SortSamples()
-	k := 0
-	for i, t := range s.Times {
-		if i > 0 && t == s.Times[k-1] {
+	for i := 1; i < len(s.Times); i++ {
+		if s.Times[i] != s.Times[i-1] {
 			continue
 		}
-		s.Times[k], s.Values[k] = t, s.Values[i]
-		k++
+		times, values := slices.Clone(s.Times[:i]), slices.Clone(s.Values[:i])
+		for j := i + 1; j < len(s.Times); j++ {
+			if s.Times[j] != times[len(times)-1] {
+				times, values = append(times, s.Times[j]), append(values, s.Values[j])
+			}
+		}
+		s.Times, s.Values = times, values
+		return
 	}
-	s.Times, s.Values = s.Times[:k], s.Values[:k]
 }

@@ -113,8 +113,10 @@ func (l Labels) String() string {
 
 // Series is one metric series: a name, labels and samples sorted by time.
 // The samples are two columns, Times and Values, sample i being
-// (Times[i], Values[i]): 16 bytes a sample, no pointers for the garbage
-// collector to scan.
+// (Times[i], Values[i]): no pointers for the garbage collector to scan.
+// Series may share one Times column (a dataset's rows, which every full
+// column of the table has): a series' columns are not written in place
+// once it is built; sorting and merging make new ones.
 type Series struct {
 	// Metric is the metric name (the __name__ label) or, for a series that a
 	// catalog query produced, the name of the catalog signal.

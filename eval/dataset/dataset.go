@@ -267,11 +267,16 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 
 	var (
 		rows, baseRows, winRows int
-		last                    int64
-		sorted                  = true
-		base, win               = baseline.Nanos(), window.Nanos()
-		capacity                = sampleRows // points per series, until the first rows tell
-		dataStart               = cr.InputOffset()
+		// times are the rows' timestamps: the Times of every column with
+		// a sample in each row. A column that misses one (own) gets its
+		// own from then on.
+		times     []int64
+		own       = make([]bool, len(series))
+		last      int64
+		sorted    = true
+		base, win = baseline.Nanos(), window.Nanos()
+		capacity  = sampleRows // points per series, until the first rows tell
+		dataStart = cr.InputOffset()
 	)
 	for {
 		rec, err := cr.Read()
@@ -306,20 +311,28 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 		case win.Contains(t):
 			winRows++
 		}
+		if len(times) == cap(times) {
+			times = append(make([]int64, 0, max(capacity, 2*len(times))), times...)
+		}
+		times = append(times, t)
 		for i, cell := range rec[1:] {
-			if cell == "" {
-				continue
-			}
-			v, err := strconv.ParseFloat(cell, 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, dropped below
-				line, _ := cr.FieldPos(i + 1)
-				return nil, fmt.Errorf("line %d, column %d (%s): %q is not a number", line, i+2, header[i+1], cell)
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				continue
-			}
 			s := &series[i]
-			if n := len(s.Times); n == cap(s.Times) && n < capacity {
+			v, err := 0.0, error(nil)
+			if cell != "" {
+				v, err = strconv.ParseFloat(cell, 64)
+				if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, dropped below
+					line, _ := cr.FieldPos(i + 1)
+					return nil, fmt.Errorf("line %d, column %d (%s): %q is not a number", line, i+2, header[i+1], cell)
+				}
+			}
+			if cell == "" || math.IsNaN(v) || math.IsInf(v, 0) {
+				if !own[i] { // the rows so far, each with a sample of the column
+					own[i] = true
+					s.Times = append(make([]int64, 0, cap(s.Values)), times[:len(s.Values)]...)
+				}
+				continue
+			}
+			if n := len(s.Values); n == cap(s.Values) && n < capacity {
 				// A column starts with room for sampleRows samples; when
 				// full, it gets the rows ahead as densely as it has been so
 				// far (a column with a sample every ten rows, a tenth).
@@ -327,11 +340,15 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 				if n > 0 {
 					room = max(2*n, capacity*n/max(rows-1, 1)) // rows before this one
 				}
-				s.Times = append(make([]int64, 0, room), s.Times...)
 				s.Values = append(make([]float64, 0, room), s.Values...)
+				if own[i] {
+					s.Times = append(make([]int64, 0, room), s.Times...)
+				}
 			}
-			s.Times = append(s.Times, t)
 			s.Values = append(s.Values, v)
+			if own[i] {
+				s.Times = append(s.Times, t)
+			}
 		}
 	}
 	if baseRows == 0 {
@@ -341,13 +358,19 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 		return nil, fmt.Errorf("no rows in the window %s (%d rows in all)", window, rows)
 	}
 	out := series[:0]
-	for _, s := range series {
+	for i, s := range series {
+		if !own[i] {
+			s.Times = times[:rows:rows] // a sample in every row
+		}
 		if s.Len() == 0 {
 			continue // all cells empty: nothing to analyse
 		}
-		if s.Len() < cap(s.Times)/2 {
+		if s.Len() < cap(s.Values)/2 {
 			// a sparse column: give back the rest
-			s.Times, s.Values = slices.Clone(s.Times), slices.Clone(s.Values)
+			s.Values = slices.Clone(s.Values)
+			if own[i] {
+				s.Times = slices.Clone(s.Times)
+			}
 		}
 		if !sorted {
 			s.SortSamples()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -260,8 +259,8 @@ func SeriesToStream(s telemetry.Series, withName bool) (*model.SampleStream, err
 	if withName {
 		metric[model.MetricNameLabel] = model.LabelValue(s.Metric)
 	}
-	sorted := telemetry.Series{Times: slices.Clone(s.Times), Values: slices.Clone(s.Values)}
-	sorted.SortSamples()
+	sorted := telemetry.Series{Times: s.Times, Values: s.Values}
+	sorted.SortSamples() // into new columns, if need be
 	values := make([]model.SamplePair, sorted.Len())
 	for i, t := range sorted.Times {
 		values[i] = model.SamplePair{Timestamp: model.Time(telemetry.TimeOf(t).UnixMilli()), Value: model.SampleValue(sorted.Values[i])}
