@@ -124,3 +124,29 @@ func TestReadWideCSVColumns(t *testing.T) {
 		t.Errorf("%d full columns in tables in order, want more to check the sharing", sharing)
 	}
 }
+
+// FuzzReadWideCSV: never panic; what loads has as many times as values,
+// in time order, none of them missing or infinite.
+func FuzzReadWideCSV(f *testing.F) {
+	f.Add("timestamp,a,b\n600,1,2\n1200,,3\n1500,NaN,+Inf\n")
+	f.Add("timestamp,\"a{service=\"\"s\"\"}\"\n1200.5,1\n600,2\n600,3\n")
+	f.Add("timestamp,a\n9300000000,1\n")
+	window := telemetry.Window{From: time.Unix(1000, 0), To: time.Unix(2000, 0)}
+	baseline := telemetry.Window{From: time.Unix(0, 0), To: time.Unix(1000, 0)}
+	f.Fuzz(func(t *testing.T, csv string) {
+		got, err := readWideCSV(context.Background(), strings.NewReader(csv), int64(len(csv)), window, baseline)
+		if err != nil {
+			return
+		}
+		for _, s := range got {
+			if s.Len() == 0 || len(s.Values) != s.Len() || !slices.IsSorted(s.Times) {
+				t.Fatalf("%s: %d times, %d values, sorted %v", s.ID(), s.Len(), len(s.Values), slices.IsSorted(s.Times))
+			}
+			for _, v := range s.Values {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s: value %v", s.ID(), v)
+				}
+			}
+		}
+	})
+}
