@@ -197,35 +197,27 @@ func dataEnd(sigs []signal, steady func(i int) bool) time.Time {
 // steadyStep is a series' sampling step in the baseline, when it was there
 // at (nearly) every step: at least ten samples, at most a tenth missing.
 // widest is the longest interval between two of its samples.
-func steadyStep(base []telemetry.Point, wall bool) (step, widest time.Duration, ok bool) {
+func steadyStep(base []int64) (step, widest time.Duration, ok bool) {
 	if len(base) < 10 {
 		return 0, 0, false
 	}
-	step, widest = medianStep(base, wall)
+	step, widest = medianStep(base)
 	if step <= 0 {
 		return 0, 0, false
 	}
-	expected := float64(base[len(base)-1].T.Sub(base[0].T))/float64(step) + 1
+	expected := float64(interval(base[0], base[len(base)-1]))/float64(step) + 1
 	return step, widest, float64(len(base)) >= 0.9*expected
 }
 
-// medianStep is the median interval between consecutive points (the upper
+// medianStep is the median interval between consecutive times (the upper
 // median of an even count), and the widest. Mostly one interval holds more than half of
 // them, and is then the median; only otherwise are they sorted.
-func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration) {
-	n := len(pts) - 1
-	first, same := sampleInterval(pts[0].T, pts[1].T, wall), 0
+func medianStep(ts []int64) (median, widest time.Duration) {
+	n := len(ts) - 1
+	first, same := interval(ts[0], ts[1]), 0
 	widest = first
-	last := stampOf(pts[0].T)
-	for i := 1; i < len(pts); i++ {
-		var d time.Duration
-		st := stampOf(pts[i].T)
-		if dd, ok := st.since(last); wall && ok {
-			d = dd
-		} else {
-			d = pts[i].T.Sub(pts[i-1].T)
-		}
-		last = st
+	for i := 1; i < len(ts); i++ {
+		d := interval(ts[i-1], ts[i])
 		if d == first {
 			same++
 		}
@@ -236,8 +228,8 @@ func medianStep(pts []telemetry.Point, wall bool) (median, widest time.Duration)
 		return first, widest
 	}
 	d := make([]time.Duration, 0, n)
-	for i := 1; i < len(pts); i++ {
-		d = append(d, sampleInterval(pts[i-1].T, pts[i].T, wall))
+	for i := 1; i < len(ts); i++ {
+		d = append(d, interval(ts[i-1], ts[i]))
 	}
 	slices.Sort(d)
 	return d[n/2], widest
@@ -257,25 +249,27 @@ func longestGap(s *signal, step, widest time.Duration, window telemetry.Window, 
 			best = g
 		}
 	}
-	prev := time.Time{}
+	var prev int64 // the sample before, if any
+	some := adjacent
 	if adjacent {
-		prev = lastSeen
+		prev = s.base.times()[s.base.len()-1]
 	}
-	for _, p := range s.win.times() {
-		if prev.IsZero() {
-			if sampleInterval(from, p.T, s.wall) > step*3/2 {
-				consider(gap{sig: s, step: step, from: from, to: p.T})
+	fromNs := telemetry.Nanos(from)
+	for _, t := range s.win.times() {
+		if !some {
+			if interval(fromNs, t) > step*3/2 {
+				consider(gap{sig: s, step: step, from: from, to: telemetry.TimeOf(t)})
 			}
-		} else if sampleInterval(prev, p.T, s.wall) > step*3/2 {
-			consider(gap{sig: s, step: step, from: prev.Add(step), to: p.T})
+		} else if interval(prev, t) > step*3/2 {
+			consider(gap{sig: s, step: step, from: telemetry.TimeOf(prev).Add(step), to: telemetry.TimeOf(t)})
 		}
-		prev = p.T
+		prev, some = t, true
 	}
 	switch {
-	case prev.IsZero():
+	case !some:
 		return gap{}, false // no sample near the window at all: nothing says when it went
-	case dataTo.Sub(prev) > step*3/2:
-		consider(gap{sig: s, step: step, from: prev.Add(step), to: dataTo.Add(step), stopped: true})
+	case dataTo.Sub(telemetry.TimeOf(prev)) > step*3/2:
+		consider(gap{sig: s, step: step, from: telemetry.TimeOf(prev).Add(step), to: dataTo.Add(step), stopped: true})
 	}
 	// As long as the baseline's own worst hole is no absence.
 	baseHole := max(0, widest-step) // widest: steadyStep's, over the baseline
@@ -302,8 +296,9 @@ func absenceFinding(service, instance string, gs []gap, eligible int, avail cata
 	// end of the gap: none for a target that stopped.
 	expected := float64(until.Sub(first.from))/float64(first.step) + 1
 	seen := 0.0
-	for _, p := range first.sig.win.times() {
-		if !p.T.Before(first.from) && !p.T.After(until) {
+	from, to := telemetry.Nanos(first.from), telemetry.Nanos(until)
+	for _, t := range first.sig.win.times() {
+		if t >= from && t <= to {
 			seen++
 		}
 	}

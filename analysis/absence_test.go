@@ -25,7 +25,7 @@ func (f *fine) sampled(metric string, labels telemetry.Labels, from time.Duratio
 			pts = append(pts, telemetry.Point{T: t0.Add(t), V: v})
 		}
 	}
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels, Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels}.WithPoints(pts...))
 	return f
 }
 
@@ -69,7 +69,7 @@ func TestAbsence(t *testing.T) {
 				for t := -20 * time.Minute; t < 0; t += 5 * time.Second {
 					base = append(base, telemetry.Point{T: t0.Add(t - week), V: 5})
 				}
-				f.b.Series[i].Points = append(base, f.b.Series[i].Points...)
+				f.b.Series[i] = f.b.Series[i].WithPoints(append(base, f.b.Series[i].Points()...)...)
 			}
 			return f
 		}(), "", ""},
@@ -83,7 +83,7 @@ func TestAbsence(t *testing.T) {
 					pts = append(pts, telemetry.Point{T: t0.Add(t), V: 1})
 				}
 			}
-			f.b.Series = append(f.b.Series, telemetry.Series{Metric: "jobs_done_rate", Labels: nginx, Points: pts})
+			f.b.Series = append(f.b.Series, telemetry.Series{Metric: "jobs_done_rate", Labels: nginx}.WithPoints(pts...))
 			return f
 		}(), "", ""},
 		{"a rollout's new pod takes over", other(newFine().
@@ -143,7 +143,7 @@ func TestUpGaugeDrops(t *testing.T) {
 		pts = append(pts, telemetry.Point{T: t0.Add(tt), V: v})
 	}
 	f := newFine().sampled("http_requests_rate", telemetry.Labels{"job": "api", "instance": "web-2:8080"}, -20*time.Minute, 10)
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "nginx_up", Labels: up, Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "nginx_up", Labels: up}.WithPoints(pts...))
 	res := Analyze(f.b, defaultCatalog(), Options{})
 	var got []Finding
 	for _, a := range res.Anomalies {

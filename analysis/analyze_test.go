@@ -96,7 +96,7 @@ func TestAnalyzeEvidenceHoldsChartedSeries(t *testing.T) {
 			t.Errorf("chain link %s (%s) has no evidence series", f.SeriesID, f.Signal)
 			continue
 		}
-		if len(s.Points) == 0 {
+		if s.Len() == 0 {
 			t.Errorf("evidence series %s has no points", f.SeriesID)
 		}
 	}

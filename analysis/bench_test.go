@@ -75,8 +75,8 @@ func manyServices(n int) telemetry.Bundle {
 		}
 		b.Series = append(b.Series, telemetry.Series{
 			Metric: "cpu_usage", Signal: "cpu_usage",
-			Labels: telemetry.Labels{"service": fmt.Sprintf("svc-%06d", i)}, Points: pts,
-		})
+			Labels: telemetry.Labels{"service": fmt.Sprintf("svc-%06d", i)},
+		}.WithPoints(pts...))
 	}
 	return b
 }

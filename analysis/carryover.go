@@ -1,5 +1,7 @@
 package analysis
 
+import "github.com/rca-tool/rca/telemetry"
+
 // carriedWeight is how much an anomaly already under way when the window
 // began counts, against one that starts in it, when services are ranked:
 // when it started is not in the data (often the tail of an earlier event,
@@ -16,16 +18,16 @@ const carriedWeight = 1.0 / 3
 func (s scoredSignal) carriedOver() bool {
 	win, base := s.win.times(), s.base.times()
 	n := len(win)
-	if !s.anomalous || n < 2 || !s.onset.Equal(win[0].T) {
+	if !s.anomalous || n < 2 || telemetry.Nanos(s.onset) != win[0] {
 		return false
 	}
-	step := win[1].T.Sub(win[0].T)
+	step := interval(win[0], win[1])
 	// The baseline sample right before the window, if the baseline lies
 	// before it at all (a baseline from a later day shows nothing of the
 	// window's start).
 	for i := len(base) - 1; i >= 0; i-- {
-		if base[i].T.Before(win[0].T) {
-			return win[0].T.Sub(base[i].T) > 2*step
+		if base[i] < win[0] {
+			return interval(base[i], win[0]) > 2*step
 		}
 	}
 	return true

@@ -33,7 +33,7 @@ func tailOutage(adjacent bool) telemetry.Bundle {
 		for m := 0; m < 30; m++ {
 			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: win(m)})
 		}
-		b.Series = append(b.Series, telemetry.Series{Metric: metric, Signal: metric, Labels: l, Points: pts})
+		b.Series = append(b.Series, telemetry.Series{Metric: metric, Signal: metric, Labels: l}.WithPoints(pts...))
 	}
 	// The storm's rate over a range longer than the gap: a plateau until
 	// the burst leaves the range at minute 20.
@@ -154,7 +154,7 @@ func TestBaselineAfterTheWindowCarriesOver(t *testing.T) {
 			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: v + 0.02*f.rng.NormFloat64()})
 		}
 		slices.SortFunc(pts, func(a, b telemetry.Point) int { return a.T.Compare(b.T) })
-		f.b.Series = append(f.b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc(service), Points: pts})
+		f.b.Series = append(f.b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc(service)}.WithPoints(pts...))
 	}
 	series("db", 0)   // high from the window's first sample on
 	series("api", 10) // rises in the window

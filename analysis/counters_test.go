@@ -57,48 +57,48 @@ func TestCountersAreRates(t *testing.T) {
 	}{
 		{
 			name:   "catalog signal over a raw counter",
-			series: telemetry.Series{Metric: "vm_promscrape_scrape_retries_total", Signal: "retries", Labels: svc("vm"), Points: cumulative(0, steady)},
+			series: telemetry.Series{Metric: "vm_promscrape_scrape_retries_total", Signal: "retries", Labels: svc("vm")}.WithPoints(cumulative(0, steady)...),
 			rate:   true, unit: "per_second", firstOut: 0.05,
 		},
 		{
 			name:   "no signal, _total",
-			series: telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments"), Points: cumulative(0, steady)},
+			series: telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments")}.WithPoints(cumulative(0, steady)...),
 			rate:   true, unit: "per_second", firstOut: 0.05,
 		},
 		{
 			name:   "histogram _sum of seconds",
-			series: telemetry.Series{Metric: "http_request_duration_seconds_sum", Labels: svc("api"), Points: cumulative(100, steady)},
+			series: telemetry.Series{Metric: "http_request_duration_seconds_sum", Labels: svc("api")}.WithPoints(cumulative(100, steady)...),
 			rate:   true, unit: "seconds/s", firstOut: 0.05,
 		},
 		{
 			name:   "histogram _bucket",
-			series: telemetry.Series{Metric: "http_request_duration_seconds_bucket", Labels: svc("api", "le", "0.5"), Points: cumulative(100, steady)},
+			series: telemetry.Series{Metric: "http_request_duration_seconds_bucket", Labels: svc("api", "le", "0.5")}.WithPoints(cumulative(100, steady)...),
 			rate:   true, unit: "per_second", firstOut: 0.05,
 		},
 		{
 			name:   "bytes counter keeps its unit, per second",
-			series: telemetry.Series{Metric: "container_network_receive_bytes_total", Labels: svc("api"), Points: cumulative(0, func(int) float64 { return 1000 })},
+			series: telemetry.Series{Metric: "container_network_receive_bytes_total", Labels: svc("api")}.WithPoints(cumulative(0, func(int) float64 { return 1000 })...),
 			rate:   true, unit: "bytes/s", firstOut: 1000,
 		},
 		{
 			name:   "the query already rates it",
-			series: telemetry.Series{Metric: "retries", Signal: "retries", Query: `sum by (service) (rate(vm_promscrape_scrape_retries_total[2m]))`, Labels: svc("vm"), Points: cumulative(0, steady)},
+			series: telemetry.Series{Metric: "retries", Signal: "retries", Query: `sum by (service) (rate(vm_promscrape_scrape_retries_total[2m]))`, Labels: svc("vm")}.WithPoints(cumulative(0, steady)...),
 		},
 		{
 			name:   "increase() too",
-			series: telemetry.Series{Metric: "x_total", Query: `increase(x_total[1m])`, Labels: svc("vm"), Points: cumulative(0, steady)},
+			series: telemetry.Series{Metric: "x_total", Query: `increase(x_total[1m])`, Labels: svc("vm")}.WithPoints(cumulative(0, steady)...),
 		},
 		{
 			name:   "a gauge named _sum that dips is no counter",
-			series: telemetry.Series{Metric: "requests_sum", Labels: svc("api"), Points: gauge()},
+			series: telemetry.Series{Metric: "requests_sum", Labels: svc("api")}.WithPoints(gauge()...),
 		},
 		{
 			name:   "a count per interval of a rare event is no counter",
-			series: telemetry.Series{Metric: "log_lines_count", Labels: svc("api"), Points: sparse()},
+			series: telemetry.Series{Metric: "log_lines_count", Labels: svc("api")}.WithPoints(sparse()...),
 		},
 		{
 			name:   "a counter's name without a counter's shape",
-			series: telemetry.Series{Metric: "queue_total", Labels: svc("api"), Points: []telemetry.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 3}, {T: t0.Add(2 * time.Minute), V: 6}}},
+			series: telemetry.Series{Metric: "queue_total", Labels: svc("api")}.WithPoints([]telemetry.Point{{T: t0, V: 5}, {T: t0.Add(time.Minute), V: 3}, {T: t0.Add(2 * time.Minute), V: 6}}...),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,14 +132,14 @@ func TestCounterWithSignalSaysPerSecondHonestly(t *testing.T) {
 		}
 		return 0.01
 	})
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "vm_promscrape_scrape_retries_total", Signal: "retries", Labels: svc("vm"), Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "vm_promscrape_scrape_retries_total", Signal: "retries", Labels: svc("vm")}.WithPoints(pts...))
 	res, a := rateStep(t, f, 0.01, 2)
 	if !strings.Contains(a.Explanation, "from 0.01/s to 2/s") || !strings.Contains(a.Signal, "per-second rate") {
 		t.Errorf("why %q (signal %q), want the rates in /s", a.Explanation, a.Signal)
 	}
 	ev := res.Evidence[a.SeriesID]
-	if len(ev.Points) == 0 || ev.Points[len(ev.Points)-1].V != 2 {
-		t.Errorf("the chart's evidence should be the rate, got %v", ev.Points[len(ev.Points)-1:])
+	if ev.Len() == 0 || ev.Values[ev.Len()-1] != 2 {
+		t.Errorf("the chart's evidence should be the rate, got %v", ev.Values)
 	}
 }
 
@@ -171,7 +171,7 @@ func TestToRateResetsAndJitter(t *testing.T) {
 		{"a gap stays one mean rate", []telemetry.Point{{T: at(0), V: 0}, {T: at(10), V: math.NaN()}, {T: at(20), V: 20}}, []float64{1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := toRate(tc.in)
+			got := rateOf(samplesFrom(tc.in)).points()
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d rates %v, want %v", len(got), got, tc.want)
 			}
@@ -190,10 +190,11 @@ func TestToRateResetsAndJitter(t *testing.T) {
 		}
 		long = append(long, telemetry.Point{T: at(10 * i), V: v})
 	}
-	if !monotonic(long) {
+	vals := telemetry.Series{}.WithPoints(long...).Values
+	if !monotonic(vals) {
 		t.Error("a counter with one reset in 40 samples should still be a counter")
 	}
-	if monotonic(long[25:]) {
+	if monotonic(vals[25:]) {
 		t.Error("one reset in 15 samples is too many to call the series a counter")
 	}
 }

@@ -109,14 +109,14 @@ func TestEventUnit(t *testing.T) {
 		for i, v := range vs {
 			out = append(out, telemetry.Point{T: t0.Add(time.Duration(2*i) * time.Minute), V: v})
 		}
-		return samples{pts: out}
+		return samplesFrom(out)
 	}
 	pts30 := func(vs ...float64) samples {
 		var out []telemetry.Point
 		for i, v := range vs {
 			out = append(out, telemetry.Point{T: t0.Add(time.Duration(30*i) * time.Second), V: v})
 		}
-		return samples{pts: out}
+		return samplesFrom(out)
 	}
 	tests := []struct {
 		name string
@@ -148,7 +148,7 @@ func TestActivityLevelsAreTraffic(t *testing.T) {
 		level   string
 		traffic bool
 	}{{"DEBUG", true}, {"info", true}, {"WARNING", false}, {"ERROR", false}, {"", false}} {
-		s := telemetry.Series{Metric: "log_lines_count", Labels: svc("nova", "level", tt.level), Points: []telemetry.Point{{T: t0, V: 1}}}
+		s := telemetry.Series{Metric: "log_lines_count", Labels: svc("nova", "level", tt.level)}.WithPoints([]telemetry.Point{{T: t0, V: 1}}...)
 		if tt.level == "" {
 			s.Labels = svc("nova")
 		}
@@ -174,7 +174,7 @@ func TestOverlappingLogCountsAreNotInflated(t *testing.T) {
 			}
 			w = append(w, telemetry.Point{T: t0.Add(at), V: v})
 		}
-		return samples{pts: b}, samples{pts: w}
+		return samplesFrom(b), samplesFrom(w)
 	}
 	b1, w1 := series(time.Minute, 1)
 	b15, w15 := series(15*time.Second, 4)
@@ -200,7 +200,7 @@ func TestZeroCountScoresZero(t *testing.T) {
 		for i := range n {
 			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(i) * time.Minute), V: 0})
 		}
-		return samples{pts: pts}
+		return samplesFrom(pts)
 	}
 	sc, ok := scoreSeriesBuf(zeros(60), zeros(30), catalog.Up, 0, count{event: 1}, &scratch{})
 	if !ok || sc.score != 0 {

@@ -11,20 +11,23 @@ import (
 // the bundle holds, e.g. a relative --from (now-30m) against an old
 // snapshot. Analyze does not add them: callers append them to its Warnings.
 func CoverageWarnings(b telemetry.Bundle) []string {
-	var data telemetry.Window
+	var from, to int64
+	some := false
 	for _, s := range b.Series {
-		for _, p := range s.Points {
-			if data.From.IsZero() || p.T.Before(data.From) {
-				data.From = p.T
+		for _, t := range s.Times {
+			if !some || t < from {
+				from = t
 			}
-			if p.T.After(data.To) {
-				data.To = p.T
+			if !some || t > to {
+				to = t
 			}
+			some = true
 		}
 	}
-	if data.From.IsZero() {
+	if !some {
 		return nil
 	}
+	data := telemetry.Window{From: telemetry.TimeOf(from), To: telemetry.TimeOf(to)}
 	data.To = data.To.Add(time.Nanosecond) // include the last sample
 	var warns []string
 	for _, w := range []struct {

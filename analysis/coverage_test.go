@@ -10,7 +10,7 @@ import (
 func TestCoverageWarnings(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 14, 2, 0, 0, time.UTC)
 	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
-	series := []telemetry.Series{{Metric: "m", Points: []telemetry.Point{{T: at(-120)}, {T: at(0)}}}}
+	series := []telemetry.Series{telemetry.Series{Metric: "m"}.WithPoints(telemetry.Point{T: at(-120)}, telemetry.Point{T: at(0)})}
 	tests := []struct {
 		name     string
 		b        telemetry.Bundle

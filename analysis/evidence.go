@@ -13,11 +13,11 @@ func evidenceStage(r *run) {
 	for _, s := range r.sigs {
 		id := s.id
 		if ev, ok := r.res.Evidence[id]; ok && s.isRate {
-			var rated []telemetry.Point // none for a rate from the server
+			ev.Times, ev.Values = nil, nil // none for a rate from the server
 			if s.counter {
-				rated = rateOf(s.series.Points, s.wall) // made again, for the few charted
+				rated := rateOf(samplesOf(s.series)) // made again, for the few charted
+				ev.Times, ev.Values = rated.ts, rated.vs
 			}
-			ev.Points = rated
 			r.res.Evidence[id] = ev
 		}
 	}

@@ -65,15 +65,15 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 	var steps []time.Duration
 	each = make(map[string]time.Duration, len(sigs))
 	for _, s := range sigs {
-		pts := s.win.times()
-		if len(pts) < 2 {
+		ts := s.win.times()
+		if len(ts) < 2 {
 			continue
 		}
 		if s.ownStep > 0 { // measured by prepare
 			each[s.id] = s.ownStep
 		}
 		if len(steps) < 50 {
-			steps = append(steps, pts[1].T.Sub(pts[0].T))
+			steps = append(steps, interval(ts[0], ts[1]))
 		}
 	}
 	if len(steps) == 0 {
@@ -118,9 +118,9 @@ func shortByConstruction(s signal, baseline telemetry.Window) bool {
 	if len(win) < 2 {
 		return false
 	}
-	step := win[1].T.Sub(win[0].T)
+	step := interval(win[0], win[1])
 	for i := 2; i < len(win); i++ {
-		step = min(step, win[i].T.Sub(win[i-1].T))
+		step = min(step, interval(win[i-1], win[i]))
 	}
 	return step > 0 && baseline.Duration() < time.Duration(minBaselinePoints)*step
 }

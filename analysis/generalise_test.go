@@ -15,7 +15,7 @@ func (f *fixture) uncatalogued(metric string, labels telemetry.Labels, s shape) 
 	for m := -60; m < 30; m++ {
 		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: s(m)})
 	}
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels, Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels}.WithPoints(pts...))
 	return f
 }
 
@@ -133,7 +133,7 @@ func TestOneSampleBaselineStillRanks(t *testing.T) {
 			}
 			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(i) * step), V: v})
 		}
-		b.Series = append(b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc(service), Points: pts})
+		b.Series = append(b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc(service)}.WithPoints(pts...))
 	}
 	add("api", 0.3, 0.9)
 	add("db", 0.5, 0.52)

@@ -46,7 +46,7 @@ func (f *fixture) add(signal string, labels telemetry.Labels, s shape, noise flo
 		v := s(m) + noise*f.rng.NormFloat64()
 		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: max(v, 0)})
 	}
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: signal, Signal: signal, Labels: labels, Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: signal, Signal: signal, Labels: labels}.WithPoints(pts...))
 	return f
 }
 
@@ -102,4 +102,10 @@ func (s samples) points() []telemetry.Point {
 		out[i] = telemetry.Point{T: s.t(i), V: s.v(i)}
 	}
 	return out
+}
+
+// samplesFrom is the samples of points, as columns.
+func samplesFrom(pts []telemetry.Point) samples {
+	s := telemetry.Series{}.WithPoints(pts...)
+	return samples{ts: s.Times, vs: s.Values}
 }

@@ -154,7 +154,7 @@ func AssessImpact(b telemetry.Bundle, cat *catalog.Catalog, res Result, lookback
 		if f.Until.After(ep.Until) {
 			ep.Until = f.Until
 		}
-		if s, ok := series[k][cls.Impact]; ok && ongoing(s.Points, f.Until, res.Window) {
+		if s, ok := series[k][cls.Impact]; ok && ongoing(s, f.Until, res.Window) {
 			ep.Ongoing = true
 		}
 	}
@@ -167,26 +167,26 @@ func AssessImpact(b telemetry.Bundle, cat *catalog.Catalog, res Result, lookback
 		nan := Measure(math.NaN())
 		ep.ErrorRatio, ep.BaselineErrorRatio = nan, nan
 		if hasErr {
-			ep.ErrorRatio = Measure(weightedMean(errS.Points, traffic.Points, since))
-			ep.BaselineErrorRatio = Measure(weightedMean(errS.Points, traffic.Points, res.Baseline))
+			ep.ErrorRatio = Measure(weightedMean(errS, traffic, since))
+			ep.BaselineErrorRatio = Measure(weightedMean(errS, traffic, res.Baseline))
 		}
 		ep.Requests, ep.FailedRequests = nan, nan
 		if hasTraffic {
-			ep.Requests = Measure(integrate(traffic.Points, nil, since))
+			ep.Requests = Measure(integrate(traffic, telemetry.Series{}, since))
 			if hasErr {
-				ep.FailedRequests = Measure(integrate(traffic.Points, errS.Points, since))
+				ep.FailedRequests = Measure(integrate(traffic, errS, since))
 			}
 		}
 		ep.Latency, ep.BaselineLatency = nan, nan
 		if lat, ok := r[catalog.ImpactLatency]; ok {
-			ep.Latency = Measure(medianIn(lat.Points, since))
-			ep.BaselineLatency = Measure(medianIn(lat.Points, res.Baseline))
+			ep.Latency = Measure(medianIn(lat, since))
+			ep.BaselineLatency = Measure(medianIn(lat, res.Baseline))
 			ep.LatencySignal = cat.Classify(lat.Signal, lat.Metric).Name
 		}
 		ep.Availability, ep.BaselineAvailability = nan, nan
 		if av, ok := r[catalog.ImpactAvailability]; ok {
-			ep.Availability = Measure(weightedMean(av.Points, nil, since))
-			ep.BaselineAvailability = Measure(weightedMean(av.Points, nil, res.Baseline))
+			ep.Availability = Measure(weightedMean(av, telemetry.Series{}, since))
+			ep.BaselineAvailability = Measure(weightedMean(av, telemetry.Series{}, res.Baseline))
 		}
 		imp.Endpoints = append(imp.Endpoints, *ep)
 	}
@@ -263,37 +263,42 @@ func endpointName(l telemetry.Labels, cat *catalog.Catalog) string {
 
 // ongoing reports whether the abnormal run ending at until reaches the
 // series' last sample in the window: nothing has recovered since.
-func ongoing(pts []telemetry.Point, until time.Time, w telemetry.Window) bool {
-	var last, prev time.Time
-	for _, p := range pts {
-		if w.Contains(p.T) || p.T.Equal(w.To) {
-			prev, last = last, p.T
+func ongoing(s telemetry.Series, until time.Time, w telemetry.Window) bool {
+	win := w.Nanos()
+	var last, prev int64
+	n := 0
+	for _, t := range s.Times {
+		if win.Contains(t) || t == win.To {
+			prev, last = last, t
+			n++
 		}
 	}
-	if last.IsZero() {
+	if n == 0 {
 		return false
 	}
 	step := time.Minute
-	if !prev.IsZero() {
-		step = last.Sub(prev)
+	if n > 1 {
+		step = interval(prev, last)
 	}
-	return !until.Before(last.Add(-step))
+	return !until.Before(telemetry.TimeOf(last).Add(-step))
 }
 
 // weightedMean averages v over w, weighted by the value of weight at the
-// same instant when weight is given (a traffic-weighted error ratio).
-func weightedMean(v, weight []telemetry.Point, w telemetry.Window) float64 {
-	wt := pointsByTime(weight)
+// same instant when weight has samples (a traffic-weighted error ratio).
+func weightedMean(v, weight telemetry.Series, w telemetry.Window) float64 {
+	wt := valuesByTime(weight)
+	win := w.Nanos()
 	var sum, n float64
-	for _, p := range v {
-		if !w.Contains(p.T) || !finite(p.V) {
+	for i, t := range v.Times {
+		x := v.Values[i]
+		if !win.Contains(t) || !finite(x) {
 			continue
 		}
-		k, ok := factorAt(wt, p.T)
+		k, ok := factorAt(wt, t)
 		if !ok {
 			continue
 		}
-		sum += p.V * k
+		sum += x * k
 		n += k
 	}
 	if n == 0 {
@@ -303,28 +308,31 @@ func weightedMean(v, weight []telemetry.Point, w telemetry.Window) float64 {
 }
 
 // integrate sums rate × interval over w, multiplied by factor at the same
-// instant when factor is given (failed requests = rate × error ratio).
-func integrate(rate, factor []telemetry.Point, w telemetry.Window) float64 {
-	f := pointsByTime(factor)
+// instant when factor has samples (failed requests = rate × error ratio).
+func integrate(rate, factor telemetry.Series, w telemetry.Window) float64 {
+	f := valuesByTime(factor)
+	win := w.Nanos()
 	var total float64
-	for i, p := range rate {
-		if i == 0 || !w.Contains(p.T) || !finite(p.V) {
+	for i, t := range rate.Times {
+		x := rate.Values[i]
+		if i == 0 || !win.Contains(t) || !finite(x) {
 			continue
 		}
-		k, ok := factorAt(f, p.T)
+		k, ok := factorAt(f, t)
 		if !ok {
 			continue
 		}
-		total += p.V * k * p.T.Sub(rate[i-1].T).Seconds()
+		total += x * k * interval(rate.Times[i-1], t).Seconds()
 	}
 	return total
 }
 
-func medianIn(pts []telemetry.Point, w telemetry.Window) float64 {
+func medianIn(s telemetry.Series, w telemetry.Window) float64 {
+	win := w.Nanos()
 	var vals []float64
-	for _, p := range pts {
-		if w.Contains(p.T) && finite(p.V) {
-			vals = append(vals, p.V)
+	for i, t := range s.Times {
+		if x := s.Values[i]; win.Contains(t) && finite(x) {
+			vals = append(vals, x)
 		}
 	}
 	if len(vals) == 0 {
@@ -333,24 +341,26 @@ func medianIn(pts []telemetry.Point, w telemetry.Window) float64 {
 	return median(vals)
 }
 
-func pointsByTime(pts []telemetry.Point) map[int64]float64 {
-	if pts == nil {
+// valuesByTime maps a series' times to its values; nil for a series
+// without samples (none given).
+func valuesByTime(s telemetry.Series) map[int64]float64 {
+	if s.Times == nil {
 		return nil
 	}
-	m := make(map[int64]float64, len(pts))
-	for _, p := range pts {
-		m[p.T.UnixNano()] = p.V
+	m := make(map[int64]float64, s.Len())
+	for i, t := range s.Times {
+		m[t] = s.Values[i]
 	}
 	return m
 }
 
-// factorAt is the value of byTime (from pointsByTime) at t, 1 where
+// factorAt is the value of byTime (from valuesByTime) at t, 1 where
 // byTime is nil; false where it has no finite value at t.
-func factorAt(byTime map[int64]float64, t time.Time) (float64, bool) {
+func factorAt(byTime map[int64]float64, t int64) (float64, bool) {
 	if byTime == nil {
 		return 1, true
 	}
-	x, ok := byTime[t.UnixNano()]
+	x, ok := byTime[t]
 	return x, ok && finite(x)
 }
 

@@ -32,7 +32,7 @@ func (f *fine) step(metric string, labels telemetry.Labels, onset, until time.Du
 		v *= 1 + 0.01*float64(int(t/(5*time.Second))%3-1)
 		pts = append(pts, telemetry.Point{T: t0.Add(t), V: v})
 	}
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels, Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Labels: labels}.WithPoints(pts...))
 	return f
 }
 

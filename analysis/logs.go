@@ -168,16 +168,18 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 	perMinute := step.Minutes()
 	out := make([]telemetry.Series, 0, len(keys))
 	for _, k := range keys {
-		pts := make([]telemetry.Point, 0, len(grid))
+		times, values := make([]int64, 0, len(grid)), make([]float64, 0, len(grid))
 		for _, t := range grid {
-			pts = append(pts, telemetry.Point{T: t, V: counts[k][t.Unix()] / perMinute})
+			times = append(times, t.UnixNano())
+			values = append(values, counts[k][t.Unix()]/perMinute)
 		}
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
 			Signal: k.signal,
 			Query:  logQuery(bySignal[k.signal], serviceLabel(cat), k.service),
 			Labels: telemetry.Labels{serviceLabel(cat): k.service},
-			Points: pts,
+			Times:  times,
+			Values: values,
 		})
 	}
 	return out

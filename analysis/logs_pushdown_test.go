@@ -26,7 +26,7 @@ func pushed(signal string, labels telemetry.Labels, from int, base, perMin float
 		}
 		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: v})
 	}
-	return telemetry.Series{Metric: signal, Signal: signal, Query: "sum by (service) (count_over_time(... [1m] offset 1ms))", Labels: labels, Points: pts}
+	return telemetry.Series{Metric: signal, Signal: signal, Query: "sum by (service) (count_over_time(... [1m] offset 1ms))", Labels: labels}.WithPoints(pts...)
 }
 
 func timeoutLine(i int) string {
@@ -144,8 +144,8 @@ func TestPiDigitsPushedDownEqualsLines(t *testing.T) {
 			t.Errorf("%s: pushed down, but no line counts toward it", s.ID())
 			continue
 		}
-		if !slices.Equal(s.Points, l.Points) {
-			t.Errorf("%s: Loki's counts differ from the lines':\n%v\n%v", s.ID(), s.Points, l.Points)
+		if !slices.Equal(s.Times, l.Times) || !slices.Equal(s.Values, l.Values) {
+			t.Errorf("%s: Loki's counts differ from the lines':\n%v\n%v", s.ID(), s.Points(), l.Points())
 		}
 		delete(fromLines, s.ID())
 	}

@@ -15,7 +15,7 @@ func (f *fixture) setPoints(signal, service string, v float64, minutes ...int) *
 			continue
 		}
 		for _, m := range minutes {
-			s.Points[m+60].V = v
+			s.Values[m+60] = v
 		}
 	}
 	return f
@@ -91,7 +91,7 @@ func TestNonFiniteCounterSamples(t *testing.T) {
 	f.add("requests_total", svc("a"), func(m int) float64 { return float64(1000 + 10*(m+60)) }, 0)
 	f.b.Series[0].Signal = ""
 	for _, m := range []int{-50, -20, 5} {
-		f.b.Series[0].Points[m+60].V = math.Inf(1)
+		f.b.Series[0].Values[m+60] = math.Inf(1)
 	}
 	sigs := prepare(f.b, defaultCatalog())
 	if len(sigs) != 1 || !sigs[0].isRate {

@@ -3,9 +3,6 @@ package analysis
 import (
 	"runtime"
 	"sync"
-	"time"
-
-	"github.com/rca-tool/rca/telemetry"
 )
 
 // minChunk is the fewest items a worker of parallel takes: below it the
@@ -57,83 +54,4 @@ func parallel(n int, do func(lo, hi int)) {
 	if panicV != nil {
 		panic(panicV)
 	}
-}
-
-const maxIntervalSec = 100 * 365 * 24 * 3600
-
-// wallClock reports whether no sample carries a monotonic clock reading
-// (none decoded from numbers does): between such a sample and any time,
-// wallInterval is Sub.
-func wallClock(pts []telemetry.Point) bool {
-	for i := range pts {
-		if t := pts[i].T; t != t.Round(0) {
-			return false
-		}
-	}
-	return true
-}
-
-// scanTimes is wallClock, and whether the points are in time order. Two
-// plain loops run faster than one doing both; the order of wall-clock
-// times is that of their seconds and nanoseconds.
-func scanTimes(pts []telemetry.Point) (wall, sorted bool) {
-	wall = wallClock(pts)
-	if !wall {
-		for i := 1; i < len(pts); i++ {
-			if pts[i].T.Before(pts[i-1].T) {
-				return false, false
-			}
-		}
-		return false, true
-	}
-	var sec int64
-	var nsec int
-	for i := range pts {
-		t := pts[i].T
-		s, ns := t.Unix(), t.Nanosecond()
-		if i > 0 && (s < sec || s == sec && ns < nsec) {
-			return true, false
-		}
-		sec, nsec = s, ns
-	}
-	return true, true
-}
-
-// wallInterval is b.Sub(a) when a or b carries no monotonic reading (a
-// sample of a wallClock series): the difference of their seconds and
-// nanoseconds, Sub's saturation left to Sub.
-func wallInterval(a, b time.Time) time.Duration {
-	ds := b.Unix() - a.Unix()
-	if ds > maxIntervalSec || ds < -maxIntervalSec {
-		return b.Sub(a)
-	}
-	return time.Duration(ds)*time.Second + time.Duration(b.Nanosecond()-a.Nanosecond())
-}
-
-// sampleInterval is b.Sub(a) for a sample b of a series: wallInterval
-// when the series is wallClock, else Sub.
-func sampleInterval(a, b time.Time, wall bool) time.Duration {
-	if wall {
-		return wallInterval(a, b)
-	}
-	return b.Sub(a)
-}
-
-// stamp is a sample time as unix seconds and nanoseconds, taken once so a
-// loop over samples computes each interval from two numbers.
-type stamp struct {
-	sec  int64
-	nsec int64
-}
-
-func stampOf(t time.Time) stamp { return stamp{t.Unix(), int64(t.Nanosecond())} }
-
-// since is wallInterval from a to b; ok is false where that needs Sub
-// (intervals beyond a century, which Sub saturates).
-func (b stamp) since(a stamp) (d time.Duration, ok bool) {
-	ds := b.sec - a.sec
-	if ds > maxIntervalSec || ds < -maxIntervalSec {
-		return 0, false
-	}
-	return time.Duration(ds)*time.Second + time.Duration(b.nsec-a.nsec), true
 }

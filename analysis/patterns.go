@@ -261,18 +261,18 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 				perMin[k]++
 			}
 		}
-		var basePts, winPts []telemetry.Point
+		var basePts, winPts samples
 		for k, t := range grid {
-			pt := telemetry.Point{T: t, V: perMin[k] / step.Minutes()}
+			side := &basePts
 			if b.Window.Contains(t) {
-				winPts = append(winPts, pt)
-			} else {
-				basePts = append(basePts, pt)
+				side = &winPts
 			}
+			side.ts = append(side.ts, t.UnixNano())
+			side.vs = append(side.vs, perMin[k]/step.Minutes())
 		}
 		// A template's lines count events; one seen in a single minute is an
 		// anecdote (a request retried), not a change of behaviour.
-		sc, ok := scoreSeriesBuf(samples{pts: basePts}, samples{pts: winPts}, catalog.Up, 0, count{event: 1 / step.Minutes(), sustained: true}, &scratch{})
+		sc, ok := scoreSeriesBuf(basePts, winPts, catalog.Up, 0, count{event: 1 / step.Minutes(), sustained: true}, &scratch{})
 		if !ok || !sc.anomalous {
 			continue
 		}
@@ -314,7 +314,7 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 		if baseRate > 0 {
 			n.surgeBy = runRate / baseRate
 		}
-		n.carried = p.base == 0 && ix.silentBefore(p.service) && sc.onset.Equal(winPts[0].T)
+		n.carried = p.base == 0 && ix.silentBefore(p.service) && sc.onset.Equal(winPts.t(0))
 		if signal >= 0 {
 			n.SignalID = ix.sigs[signal].ID
 			n.Layer = ix.sigs[signal].Layer

@@ -32,9 +32,6 @@ type signal struct {
 	// traffic signals, and the unknown metrics named like requests.
 	traffic  bool
 	fromLogs bool
-	// wall is whether no sample carries a monotonic clock reading
-	// (wallClock): intervals between them are then cheap.
-	wall bool
 	// id is series.ID(), made once.
 	id string
 	// steady is steadyStep of the baseline; ownStep the smallest
@@ -90,14 +87,14 @@ func prepareScored(b telemetry.Bundle, cat *catalog.Catalog, stop func(i int) bo
 
 // measureSteps sets steady and ownStep.
 func (s *signal) measureSteps() {
-	s.steady.step, s.steady.widest, s.steady.ok = steadyStep(s.base.times(), s.wall)
-	pts := s.win.times()
-	if len(pts) < 2 {
+	s.steady.step, s.steady.widest, s.steady.ok = steadyStep(s.base.times())
+	ts := s.win.times()
+	if len(ts) < 2 {
 		return
 	}
-	d := sampleInterval(pts[0].T, pts[1].T, s.wall)
-	for j := 2; j < len(pts); j++ {
-		d = min(d, sampleInterval(pts[j-1].T, pts[j].T, s.wall))
+	d := interval(ts[0], ts[1])
+	for j := 2; j < len(ts); j++ {
+		d = min(d, interval(ts[j-1], ts[j]))
 	}
 	s.ownStep = d
 }
@@ -141,10 +138,9 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	// requests do: they move with the load it is given. A warning or an
 	// error is its word that something is wrong.
 	sig.traffic = sig.traffic || (sig.fromLogs || isCountName(s.Metric)) && activityLevels[seriesLevel(s.Labels)]
-	pts := s.Points
+	pts := samplesOf(s)
 	sig.id = s.ID()
-	var sorted bool
-	sig.wall, sorted = scanTimes(pts)
+	sorted := slices.IsSorted(pts.ts)
 	switch {
 	case s.Signal == "" && s.Rated():
 		sig.isRate = true // rate() on the server
@@ -152,19 +148,18 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	case !sig.fromLogs && isCounter(s, ki.query):
 		sig.isRate, sig.counter = true, true
 		sig.cls.Unit = rateUnit(s.Metric, sig.cls.Unit)
-		if base, win, ok := splitRates(pts, sorted, sig.wall, b.Baseline, b.Window); ok {
+		if base, win, ok := splitRates(pts, sorted, b.Baseline, b.Window); ok {
 			// A rate's unit is no ratio, nor is it a count per sample.
 			sig.base, sig.win = base, win
 			return sig
 		}
-		pts = rateOf(pts, sig.wall)
+		pts = rateOf(pts)
 	}
-	if sig.cls.Unit == "ratio" && aboveOne(pts) {
+	if sig.cls.Unit == "ratio" && aboveOne(pts.vs) {
 		sig.cls.Unit = "percent" // 99.5 is a percentage, not 9950 %
 	}
 	sig.perSample = !sig.isRate && isCountName(s.Metric)
-	base, win := split(pts, sorted, b.Baseline, b.Window)
-	sig.base, sig.win = samples{pts: base, wall: sig.wall}, samples{pts: win, wall: sig.wall}
+	sig.base, sig.win = split(pts, sorted, b.Baseline, b.Window)
 	return sig
 }
 
@@ -192,7 +187,7 @@ func isCounter(s telemetry.Series, signalQuery string) bool {
 	if ratesAlready(q) {
 		return false
 	}
-	return isCounterName(s.Metric) && monotonic(s.Points)
+	return isCounterName(s.Metric) && monotonic(s.Values)
 }
 
 // ratesAlready reports whether a PromQL expression turns counters into rates.
@@ -215,9 +210,9 @@ func isCounterName(name string) bool {
 }
 
 // aboveOne reports whether a series ever exceeds 1, which no ratio does.
-func aboveOne(pts []telemetry.Point) bool {
-	for _, p := range pts {
-		if p.V > 1 {
+func aboveOne(vs []float64) bool {
+	for _, v := range vs {
+		if v > 1 {
 			return true
 		}
 	}
@@ -273,11 +268,10 @@ func sameValue(a, b float64) bool {
 // it climbs many times between two. A gauge that dips a little (39, 40, 39)
 // is not a counter, however rarely it dips, nor a count per interval of a
 // rare event (0, 1, 0, 0, 1, 0): it goes back to zero as often as it rises.
-func monotonic(pts []telemetry.Point) bool {
+func monotonic(vs []float64) bool {
 	n, resets, rises := 0, 0, 0
 	var prev float64
-	for _, p := range pts {
-		cur := p.V
+	for _, cur := range vs {
 		if math.IsNaN(cur) || math.IsInf(cur, 0) {
 			continue
 		}
@@ -306,42 +300,28 @@ func monotonic(pts []telemetry.Point) bool {
 	return rises > 0 && rises >= 3*resets && resets*20 <= n
 }
 
-// toRate differentiates a counter into a per-second rate, treating a drop as
-// a counter reset, as PromQL's rate() does; a drop within float jitter is no
-// drop at all. Missing samples (NaN) are skipped, so a gap stays a gap.
-func toRate(pts []telemetry.Point) []telemetry.Point { return rateOf(pts, wallClock(pts)) }
-
-// rateOf is toRate on points whose wallClock is wall.
-func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
-	// Mostly the k-th rate is at the time of sample k+1: the times are
-	// copied over in one go, and only the values written one by one (a
-	// time is a pointer-holding struct, costly to store sample by sample).
-	out := make([]telemetry.Point, max(len(pts)-1, 0))
-	copy(out, pts[min(1, len(pts)):])
-	k := 0
+// rateOf differentiates a counter into a per-second rate, treating a drop
+// as a counter reset, as PromQL's rate() does; a drop within float jitter
+// is no drop at all. Missing samples (NaN) are skipped, so a gap stays a
+// gap. The rates are new columns.
+func rateOf(s samples) samples {
+	ts, vs := s.ts, s.vs
+	n := max(len(ts)-1, 0)
+	out := samples{ts: make([]int64, 0, n), vs: make([]float64, 0, n)}
 	prev := -1
 	var (
-		lastGap   time.Duration = -1
-		lastDt    float64
-		lastStamp stamp
+		lastGap time.Duration = -1
+		lastDt  float64
 	)
-	for i, p := range pts {
-		if math.IsNaN(p.V) || math.IsInf(p.V, 0) {
+	for i, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
-		}
-		var st stamp
-		if wall {
-			st = stampOf(p.T)
 		}
 		if prev < 0 {
-			prev, lastStamp = i, st
+			prev = i
 			continue
 		}
-		last := pts[prev]
-		gap, ok := st.since(lastStamp)
-		if !wall || !ok {
-			gap = p.T.Sub(last.T)
-		}
+		gap := interval(ts[prev], ts[i])
 		if gap != lastGap { // samples at a steady step: one conversion
 			lastGap, lastDt = gap, gap.Seconds()
 		}
@@ -349,133 +329,125 @@ func rateOf(pts []telemetry.Point, wall bool) []telemetry.Point {
 		if dt <= 0 {
 			continue
 		}
-		prev, lastStamp = i, st // the stamp of pts[prev]
-		d := increase(last.V, p.V)
-		if i == k+1 {
-			out[k].V = d / dt // out[k].T is p.T already
-		} else {
-			out[k] = telemetry.Point{T: p.T, V: d / dt}
-		}
-		k++
+		d := increase(vs[prev], v)
+		prev = i
+		out.ts = append(out.ts, ts[i])
+		out.vs = append(out.vs, d/dt)
 	}
-	return out[:k]
+	return out
 }
 
-// split is where points enter scoring: it keeps the finite samples of the
-// baseline and of the window. NaN is a missing sample; an infinity (a
+// split is where samples enter scoring: it keeps the finite samples of
+// the baseline and of the window. NaN is a missing sample; an infinity (a
 // division by zero upstream, "+Inf" in a file) is too, and so is a rate
-// that overflowed. Points are sorted by time, so each side is usually one
-// run of them: it is then returned as a slice of pts (capped, so an append
-// cannot reach into pts), and only a side with a hole (a non-finite
-// sample, a point out of order) is copied.
-// sorted says the points are in time order (a toRate of sorted points is).
-func split(pts []telemetry.Point, sorted bool, baseline, window telemetry.Window) (base, win []telemetry.Point) {
-	if base, win, ok := splitSorted(pts, sorted, baseline, window); ok {
+// that overflowed. Samples are sorted by time, so each side is usually one
+// run of them: it is then returned as a slice of the columns (capped, so
+// an append cannot reach into them), and only a side with a hole (a
+// non-finite sample, a sample out of order) is copied.
+// sorted says the samples are in time order (a rateOf of sorted samples is).
+func split(pts samples, sorted bool, baseline, window telemetry.Window) (base, win samples) {
+	bw, ww := baseline.Nanos(), window.Nanos()
+	if base, win, ok := splitSorted(pts, sorted, bw, ww); ok {
 		return base, win
 	}
 	var b, w pointRun
-	for i, p := range pts {
-		switch side(p, baseline, window) {
+	for i, t := range pts.ts {
+		switch side(t, pts.vs[i], bw, ww) {
 		case inBaseline:
 			b.add(i)
 		case inWindow:
 			w.add(i)
 		}
 	}
-	return b.take(pts, baseline, window, inBaseline), w.take(pts, baseline, window, inWindow)
+	return b.take(pts, bw, ww, inBaseline), w.take(pts, bw, ww, inWindow)
 }
 
-// splitSorted is split for points in time order whose baseline and window
-// runs do not overlap: each side is found by binary search, and is a slice
-// of pts when all its samples are finite. ok is false otherwise.
-func splitSorted(pts []telemetry.Point, sorted bool, baseline, window telemetry.Window) (base, win []telemetry.Point, ok bool) {
+// splitSorted is split for samples in time order whose baseline and
+// window runs do not overlap: each side is found by binary search, and is
+// a slice of the columns when all its samples are finite. ok is false
+// otherwise.
+func splitSorted(pts samples, sorted bool, baseline, window telemetry.Span) (base, win samples, ok bool) {
 	if !sorted {
-		return nil, nil, false
+		return samples{}, samples{}, false
 	}
-	b0, b1, w0, w1, ok := sortedRuns(pts, baseline, window)
+	b0, b1, w0, w1, ok := sortedRuns(pts.ts, baseline, window)
 	if !ok {
-		return nil, nil, false
+		return samples{}, samples{}, false
 	}
-	return finitePoints(pts[b0:b1:b1]), finitePoints(pts[w0:w1:w1]), true
+	return finiteRun(pts, b0, b1), finiteRun(pts, w0, w1), true
 }
 
-// sortedRuns finds the baseline's points, pts[b0:b1], and the window's,
-// pts[w0:w1], in points in time order, by binary search; ok is false when
-// the two runs overlap.
-func sortedRuns(pts []telemetry.Point, baseline, window telemetry.Window) (b0, b1, w0, w1 int, ok bool) {
-	notBefore := func(t time.Time) int {
-		i, _ := slices.BinarySearchFunc(pts, t, func(p telemetry.Point, t time.Time) int {
-			if p.T.Before(t) {
-				return -1
-			}
-			return 1
-		})
+// sortedRuns finds the baseline's samples, ts[b0:b1], and the window's,
+// ts[w0:w1], in times in order, by binary search; ok is false when the two
+// runs overlap.
+func sortedRuns(ts []int64, baseline, window telemetry.Span) (b0, b1, w0, w1 int, ok bool) {
+	notBefore := func(t int64) int {
+		i, _ := slices.BinarySearch(ts, t) // the first at or after t
 		return i
 	}
-	after := func(t time.Time) int {
-		i, _ := slices.BinarySearchFunc(pts, t, func(p telemetry.Point, t time.Time) int {
-			if p.T.After(t) {
-				return 1
-			}
-			return -1
-		})
-		return i
+	after := func(t int64) int {
+		if t == math.MaxInt64 {
+			return len(ts)
+		}
+		return notBefore(t + 1)
 	}
 	w0, w1 = notBefore(window.From), after(window.To) // [From, To]: the end is the window's
 	b0, b1 = notBefore(baseline.From), notBefore(baseline.To)
 	if b0 < b1 && w0 < w1 && b0 < w1 && w0 < b1 {
-		return 0, 0, 0, 0, false // the baseline overlaps the window: the window wins, point by point
+		return 0, 0, 0, 0, false // the baseline overlaps the window: the window wins, sample by sample
 	}
 	return b0, b1, w0, w1, true
 }
 
-// splitRates is split for a counter's rates, as samples over its points
+// splitRates is split for a counter's rates, as samples over its columns
 // (see samples), without copying them: ok is false unless the rates
 // are in place (ratesInPlace) and in two runs (sortedRuns).
-func splitRates(pts []telemetry.Point, sorted, wall bool, baseline, window telemetry.Window) (base, win samples, ok bool) {
-	if !sorted || len(pts) < 2 || !ratesInPlace(pts, wall) {
+func splitRates(pts samples, sorted bool, baseline, window telemetry.Window) (base, win samples, ok bool) {
+	if !sorted || len(pts.ts) < 2 || !ratesInPlace(pts.ts, pts.vs) {
 		return samples{}, samples{}, false
 	}
-	b0, b1, w0, w1, ok := sortedRuns(pts[1:], baseline, window)
+	b0, b1, w0, w1, ok := sortedRuns(pts.ts[1:], baseline.Nanos(), window.Nanos())
 	if !ok {
 		return samples{}, samples{}, false
 	}
-	// Rates i to j-1 (each at pts[i+1]) are those from pts[i] to pts[j].
+	// Rates i to j-1 (each at sample i+1) are those from sample i to j.
 	run := func(i, j int) samples {
 		if i == j {
 			return samples{}
 		}
-		return samples{pts: pts[i : j+1 : j+1], rate: true, wall: wall}
+		return samples{ts: pts.ts[i : j+1 : j+1], vs: pts.vs[i : j+1 : j+1], rate: true}
 	}
 	return run(b0, b1), run(w0, w1), true
 }
 
-// finitePoints is pts when all samples are finite, else a copy without
-// the others; nil when none is.
-func finitePoints(pts []telemetry.Point) []telemetry.Point {
-	for i, p := range pts {
-		if finite(p.V) {
+// finiteRun is samples i to j-1 of pts when all are finite, else a copy
+// without the others; empty when none is.
+func finiteRun(pts samples, i, j int) samples {
+	ts, vs := pts.ts[i:j:j], pts.vs[i:j:j]
+	for k, v := range vs {
+		if finite(v) {
 			continue
 		}
-		out := slices.Clone(pts[:i:i])
-		for _, p := range pts[i+1:] {
-			if finite(p.V) {
-				out = append(out, p)
+		out := samples{ts: slices.Clone(ts[:k:k]), vs: slices.Clone(vs[:k:k])}
+		for m, v := range vs[k+1:] {
+			if finite(v) {
+				out.ts = append(out.ts, ts[k+1+m])
+				out.vs = append(out.vs, v)
 			}
 		}
-		if len(out) == 0 {
-			return nil
+		if len(out.ts) == 0 {
+			return samples{}
 		}
 		return out
 	}
-	if len(pts) == 0 {
-		return nil
+	if len(ts) == 0 {
+		return samples{}
 	}
-	return pts
+	return samples{ts: ts, vs: vs}
 }
 
-// pointRun tracks the indices of the points of one side: the first, one past
-// the last, how many, and so whether they are contiguous.
+// pointRun tracks the indices of the samples of one side: the first, one
+// past the last, how many, and so whether they are contiguous.
 type pointRun struct{ from, to, n int }
 
 func (r *pointRun) add(i int) {
@@ -486,17 +458,18 @@ func (r *pointRun) add(i int) {
 	r.n++
 }
 
-func (r pointRun) take(pts []telemetry.Point, baseline, window telemetry.Window, which int) []telemetry.Point {
+func (r pointRun) take(pts samples, baseline, window telemetry.Span, which int) samples {
 	switch {
 	case r.n == 0:
-		return nil
+		return samples{}
 	case r.to-r.from == r.n:
-		return pts[r.from:r.to:r.to]
+		return samples{ts: pts.ts[r.from:r.to:r.to], vs: pts.vs[r.from:r.to:r.to]}
 	}
-	out := make([]telemetry.Point, 0, r.n)
-	for _, p := range pts[r.from:r.to] {
-		if side(p, baseline, window) == which {
-			out = append(out, p)
+	out := samples{ts: make([]int64, 0, r.n), vs: make([]float64, 0, r.n)}
+	for i := r.from; i < r.to; i++ {
+		if side(pts.ts[i], pts.vs[i], baseline, window) == which {
+			out.ts = append(out.ts, pts.ts[i])
+			out.vs = append(out.vs, pts.vs[i])
 		}
 	}
 	return out
@@ -508,15 +481,15 @@ const (
 	inWindow
 )
 
-// side is where split puts a point: a non-finite sample is dropped, the
-// window's end is the window's.
-func side(p telemetry.Point, baseline, window telemetry.Window) int {
+// side is where split puts a sample at t of value v: a non-finite sample
+// is dropped, the window's end is the window's.
+func side(t int64, v float64, baseline, window telemetry.Span) int {
 	switch {
-	case !finite(p.V):
+	case !finite(v):
 		return dropped
-	case window.Contains(p.T) || p.T.Equal(window.To):
+	case window.Contains(t) || t == window.To:
 		return inWindow
-	case baseline.Contains(p.T):
+	case baseline.Contains(t):
 		return inBaseline
 	}
 	return dropped

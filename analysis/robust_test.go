@@ -89,8 +89,8 @@ func TestFitSortedMatchesTwoSorts(t *testing.T) {
 	}
 }
 
-func TestWallInterval(t *testing.T) {
-	now := time.Now() // with a monotonic reading
+// interval is time.Time's Sub of the two sample times, saturation included.
+func TestInterval(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 250).UTC()
 	for _, tc := range []struct {
 		name string
@@ -100,28 +100,12 @@ func TestWallInterval(t *testing.T) {
 		{"ten seconds", t0, t0.Add(10 * time.Second)},
 		{"backwards", t0.Add(90 * time.Minute), t0},
 		{"nanoseconds across a second", time.Unix(10, 999_999_999), time.Unix(11, 1)},
-		{"other zones", t0.In(time.FixedZone("x", 3600)), t0.Add(time.Hour).In(time.FixedZone("y", -7200))},
-		{"zero time", time.Time{}, t0},
-		{"saturates", time.Unix(-1<<40, 0), time.Unix(1<<40, 0)},
-		{"a monotonic", now, t0},
-		{"b monotonic", t0, now},
+		{"the whole range", telemetry.MinTime, telemetry.MaxTime},
+		{"the whole range backwards", telemetry.MaxTime, telemetry.MinTime},
 	} {
-		if got, want := wallInterval(tc.a, tc.b), tc.b.Sub(tc.a); got != want {
-			t.Errorf("%s: wallInterval = %v, Sub = %v", tc.name, got, want)
+		if got, want := interval(tc.a.UnixNano(), tc.b.UnixNano()), tc.b.Sub(tc.a); got != want {
+			t.Errorf("%s: interval = %v, Sub = %v", tc.name, got, want)
 		}
-	}
-	// Both monotonic: only Sub knows; a series holding such samples is
-	// not wallClock, and sampleInterval then asks Sub.
-	later := time.Now().Add(time.Second)
-	pts := []telemetry.Point{{T: now}, {T: later}}
-	if wallClock(pts) {
-		t.Fatal("samples from time.Now are wallClock")
-	}
-	if got, want := sampleInterval(now, later, wallClock(pts)), later.Sub(now); got != want {
-		t.Errorf("sampleInterval = %v, Sub = %v", got, want)
-	}
-	if !wallClock([]telemetry.Point{{T: t0}, {T: now.Round(0)}}) {
-		t.Error("decoded samples are not wallClock")
 	}
 }
 
@@ -148,7 +132,7 @@ func TestNoiseFromTheEnds(t *testing.T) {
 		}
 		win := []telemetry.Point{{T: t0.Add(time.Duration(n) * time.Minute), V: 5}}
 		for _, dir := range []catalog.Direction{catalog.Up, catalog.Down, catalog.Both} {
-			got, ok := scoreSeries(base, win, dir)
+			got, ok := scoreSeries(samplesFrom(base), samplesFrom(win), dir)
 			vals := make([]float64, n)
 			for i, p := range base {
 				vals[i] = p.V
@@ -230,7 +214,7 @@ func TestRateOfMatchesSub(t *testing.T) {
 			}
 		}
 		want := plain(pts)
-		got := rateOf(pts, wallClock(pts))
+		got := rateOf(samplesFrom(pts)).points()
 		if len(got) != len(want) {
 			t.Fatalf("trial %d: %d rates, want %d", trial, len(got), len(want))
 		}
@@ -287,17 +271,18 @@ func TestSplitRatesMatchesRateOf(t *testing.T) {
 		baseline := telemetry.Window{From: first.Add(-time.Minute), To: cut}
 		from := cut.Add(time.Duration(rng.IntN(3)-1) * time.Minute) // may overlap the baseline
 		window := telemetry.Window{From: from, To: telemetry.Latest(from, last.Add(-time.Duration(rng.IntN(2))*time.Minute))}
-		wall, sorted := scanTimes(pts)
-		base, win, ok := splitRates(pts, sorted, wall, baseline, window)
+		all := samplesFrom(pts)
+		sorted := slices.IsSorted(all.ts)
+		base, win, ok := splitRates(all, sorted, baseline, window)
 		if !ok {
 			continue
 		}
 		applied++
-		wantBase, wantWin := split(rateOf(pts, wall), sorted, baseline, window)
+		wantBase, wantWin := split(rateOf(all), sorted, baseline, window)
 		for _, c := range []struct {
 			got  samples
 			want []telemetry.Point
-		}{{base, wantBase}, {win, wantWin}} {
+		}{{base, wantBase.points()}, {win, wantWin.points()}} {
 			if c.got.len() != len(c.want) {
 				t.Fatalf("trial %d: %d samples, want %d", trial, c.got.len(), len(c.want))
 			}
@@ -326,55 +311,5 @@ func BenchmarkSortFloats(b *testing.B) {
 	for b.Loop() {
 		copy(v, src)
 		sortFloats(v, &buf)
-	}
-}
-
-// scanTimes is the plain definition: no sample with a monotonic reading,
-// and none before its predecessor.
-func TestScanTimes(t *testing.T) {
-	plain := func(pts []telemetry.Point) (wall, sorted bool) {
-		wall, sorted = true, true
-		for i, p := range pts {
-			wall = wall && p.T == p.T.Round(0)
-			sorted = sorted && (i == 0 || !p.T.Before(pts[i-1].T))
-		}
-		return wall, sorted
-	}
-	rng := rand.New(rand.NewPCG(15, 16))
-	zones := []*time.Location{time.UTC, time.FixedZone("x", -7*3600), time.Local}
-	starts := []time.Time{time.Unix(1_700_000_000, 0), time.Unix(-62135596800, 0), time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC), time.Now()}
-	kinds := map[[2]bool]int{} // (wall, sorted): every one
-	defer func() {
-		if len(kinds) < 4 {
-			t.Errorf("cases by (wall, sorted): %v, want all four", kinds)
-		}
-	}()
-	for trial := range 3000 {
-		n := rng.IntN(40)
-		pts := make([]telemetry.Point, n)
-		at := starts[rng.IntN(len(starts))]
-		for i := range pts {
-			switch rng.IntN(8) {
-			case 0:
-				at = at.Add(-time.Duration(rng.IntN(3)) * time.Nanosecond) // back by a nanosecond, or the same
-			case 1:
-				at = at.Add(-time.Duration(rng.IntN(3)) * time.Second)
-			case 2:
-				at = at.Add(time.Duration(rng.IntN(1e9))) // across a second, or not
-			default:
-				at = at.Add(15 * time.Second)
-			}
-			pt := at
-			if trial%2 == 0 || rng.IntN(10) == 0 {
-				pt = at.In(zones[rng.IntN(len(zones))]) // which drops a monotonic reading
-			}
-			pts[i] = telemetry.Point{T: pt, V: 1}
-		}
-		gw, gs := scanTimes(pts)
-		ww, ws := plain(pts)
-		kinds[[2]bool{ww, ws}]++
-		if gw != ww || gs != ws {
-			t.Fatalf("trial %d: scanTimes = %v, %v; want %v, %v", trial, gw, gs, ww, ws)
-		}
 	}
 }

@@ -76,8 +76,8 @@ func directional(z float64, d catalog.Direction) float64 {
 
 // scoreSeries scores the window points against the baseline points. ok is
 // false when either side has too little data to say anything.
-func scoreSeries(base, win []telemetry.Point, dir catalog.Direction) (seriesScore, bool) {
-	return scoreSeriesBuf(samples{pts: base}, samples{pts: win}, dir, 0, count{}, &scratch{})
+func scoreSeries(base, win samples, dir catalog.Direction) (seriesScore, bool) {
+	return scoreSeriesBuf(base, win, dir, 0, count{}, &scratch{})
 }
 
 // scoreSeriesBuf is scoreSeries with its working space in buf.
@@ -189,9 +189,9 @@ func scoreAgainst(base, win samples, dir catalog.Direction, ceiling, minSpread f
 // noise, the fault would be measured against itself and score about 1.
 // Zero when that run holds half the baseline or more (then it is the
 // baseline's level).
-func leadIn(base, win []telemetry.Point, baseV, winV []float64, st baselineStats, dir catalog.Direction) int {
+func leadIn(base, win []int64, baseV, winV []float64, st baselineStats, dir catalog.Direction) int {
 	n := len(base)
-	if n == 0 || len(win) < 2 || !base[n-1].T.Before(win[0].T) || win[0].T.Sub(base[n-1].T) > 2*win[1].T.Sub(win[0].T) {
+	if n == 0 || len(win) < 2 || base[n-1] >= win[0] || interval(base[n-1], win[0]) > 2*interval(win[0], win[1]) {
 		return 0
 	}
 	off := func(v float64) bool { return directional((v-st.median)/st.scale, dir) > minDeviation }
@@ -292,8 +292,9 @@ func negligible(s signal, sc seriesScore) bool {
 	med := sc.stats.median
 	events := 0.0
 	win := s.win.times() // times only: values from s.win.v
-	for i, p := range win {
-		if p.T.Before(sc.onset) || p.T.After(sc.end) {
+	onset, end := telemetry.Nanos(sc.onset), telemetry.Nanos(sc.end)
+	for i, t := range win {
+		if t < onset || t > end {
 			continue
 		}
 		d := math.Abs(s.win.v(i) - med)
@@ -301,9 +302,9 @@ func negligible(s signal, sc seriesScore) bool {
 			dt := 0.0
 			switch {
 			case i+1 < len(win):
-				dt = win[i+1].T.Sub(p.T).Seconds()
+				dt = interval(t, win[i+1]).Seconds()
 			case i > 0:
-				dt = p.T.Sub(win[i-1].T).Seconds()
+				dt = interval(win[i-1], t).Seconds()
 			}
 			d *= dt
 		}
@@ -403,7 +404,7 @@ func meanOf(v []float64) float64 {
 func (s signal) counting() count {
 	step := s.ownStep
 	if step <= 0 && s.win.len() > 1 {
-		step = s.win.t(1).Sub(s.win.t(0))
+		step = interval(s.win.times()[0], s.win.times()[1])
 	}
 	if step <= 0 {
 		return count{}
@@ -412,7 +413,7 @@ func (s signal) counting() count {
 	case s.isRate:
 		// A counter of whole events rated here moves by whole events
 		// between its samples: one event reads as one per interval.
-		if !s.counter || !s.base.rate || !s.win.rate || !whole(samples{pts: s.base.pts}, 1) || !whole(samples{pts: s.win.pts}, 1) {
+		if !s.counter || !s.base.rate || !s.win.rate || !whole(samples{ts: s.base.ts, vs: s.base.vs}, 1) || !whole(samples{ts: s.win.ts, vs: s.win.vs}, 1) {
 			return count{}
 		}
 		return count{event: 1 / step.Seconds()}

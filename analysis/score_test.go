@@ -44,7 +44,7 @@ func TestScoreSeries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := points(t0.Add(-time.Hour), tc.base...)
 			w := points(t0, tc.win...)
-			s, ok := scoreSeries(b, w, tc.dir)
+			s, ok := scoreSeries(samplesFrom(b), samplesFrom(w), tc.dir)
 			if !ok {
 				t.Fatal("not scored")
 			}
@@ -62,10 +62,10 @@ func TestScoreSeries(t *testing.T) {
 }
 
 func TestScoreSeriesTooLittleData(t *testing.T) {
-	if _, ok := scoreSeries(points(t0, 1, 2), points(t0, 5), catalog.Up); ok {
+	if _, ok := scoreSeries(samplesFrom(points(t0, 1, 2)), samplesFrom(points(t0, 5)), catalog.Up); ok {
 		t.Error("two baseline points were scored")
 	}
-	if _, ok := scoreSeries(points(t0, 1, 2, 3, 4), nil, catalog.Up); ok {
+	if _, ok := scoreSeries(samplesFrom(points(t0, 1, 2, 3, 4)), samples{}, catalog.Up); ok {
 		t.Error("an empty window was scored")
 	}
 }
@@ -95,7 +95,7 @@ func TestCounterBecomesRate(t *testing.T) {
 		total += rate * 60
 		pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: total})
 	}
-	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments"), Points: pts})
+	f.b.Series = append(f.b.Series, telemetry.Series{Metric: "payments_errors_total", Labels: svc("payments")}.WithPoints(pts...))
 	_, a := rateStep(t, f, 10, 100)
 	if !a.Onset.Equal(t0.Add(5 * time.Minute)) {
 		t.Errorf("onset %s, want 14:05", a.Onset.Format("15:04"))
@@ -135,7 +135,7 @@ func TestAvailabilityAtItsCeiling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := points(t0.Add(-24*time.Hour), tc.base...)
 			w := points(t0, tc.win...)
-			s, ok := scoreSeriesBuf(samples{pts: b}, samples{pts: w}, tc.dir, tc.ceiling, count{}, &scratch{})
+			s, ok := scoreSeriesBuf(samplesFrom(b), samplesFrom(w), tc.dir, tc.ceiling, count{}, &scratch{})
 			if !ok {
 				t.Fatal("not scored")
 			}
@@ -172,7 +172,7 @@ func TestAvailabilityCeilingInAnalysis(t *testing.T) {
 		for i, v := range win {
 			pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(i) * step), V: v})
 		}
-		b.Series = append(b.Series, telemetry.Series{Metric: "availability_average", Labels: svc(service), Points: pts})
+		b.Series = append(b.Series, telemetry.Series{Metric: "availability_average", Labels: svc(service)}.WithPoints(pts...))
 	}
 	add("listing", func(int) float64 { return 100 }, 100, 100, 97.79, 99.25, 100)
 	add("search", func(i int) float64 { return 1 + 1e-10*float64(i%2) }, 1, 1, 0.9779, 0.9925, 1)

@@ -48,8 +48,7 @@ var (
 )
 
 func series(metric, svc string) telemetry.Series {
-	return telemetry.Series{Metric: metric, Signal: metric, Query: "q", Labels: telemetry.Labels{"service": svc},
-		Points: []telemetry.Point{{T: t0, V: 1}}}
+	return telemetry.Series{Metric: metric, Signal: metric, Query: "q", Labels: telemetry.Labels{"service": svc}}.WithPoints([]telemetry.Point{{T: t0, V: 1}}...)
 }
 
 func ids(s []telemetry.Series) []string {

@@ -39,7 +39,7 @@ func find(t *testing.T, b telemetry.Bundle, metric string, labels telemetry.Labe
 // it for the next three points: a crude detector, on purpose.
 func onset(t *testing.T, b telemetry.Bundle, s telemetry.Series, threshold float64) time.Time {
 	t.Helper()
-	p := s.Points
+	p := s.Points()
 	for i := range p {
 		if !b.Window.Contains(p[i].T) || i+3 >= len(p) {
 			continue
@@ -56,7 +56,7 @@ func onset(t *testing.T, b telemetry.Bundle, s telemetry.Series, threshold float
 // last ten minutes of the window.
 func stats(b telemetry.Bundle, s telemetry.Series) (base, peak, late float64) {
 	var bv, lv []float64
-	for _, p := range s.Points {
+	for _, p := range s.Points() {
 		switch {
 		case b.Baseline.Contains(p.T):
 			bv = append(bv, p.V)
@@ -156,11 +156,11 @@ func TestShape(t *testing.T) {
 		} else {
 			raw++
 		}
-		if len(s.Points) == 0 {
+		if s.Len() == 0 {
 			t.Errorf("%s has no points", s.ID())
 		}
 		ratio := strings.Contains(s.Metric, "ratio") || strings.Contains(s.Metric, "utilisation") || s.Metric == "probe_success"
-		for i, p := range s.Points {
+		for i, p := range s.Points() {
 			if math.IsNaN(p.V) || math.IsInf(p.V, 0) || p.V < 0 {
 				t.Errorf("%s: value %g at %s", s.ID(), p.V, p.T)
 			}
@@ -170,7 +170,7 @@ func TestShape(t *testing.T) {
 			if p.T.Before(b.Baseline.From) || !p.T.Before(b.Window.To) {
 				t.Errorf("%s: point at %s outside %s .. %s", s.ID(), p.T, b.Baseline.From, b.Window.To)
 			}
-			if i > 0 && !p.T.After(s.Points[i-1].T) {
+			if i > 0 && !p.T.After(s.Point(i-1).T) {
 				t.Errorf("%s: points not sorted at %d", s.ID(), i)
 			}
 		}
@@ -281,7 +281,7 @@ func TestPiDigitsStory(t *testing.T) {
 		t.Errorf("cart memory blip: baseline %g peak %g late %g", base, peak, late)
 	}
 	above := 0
-	for _, p := range mem.Points {
+	for _, p := range mem.Points() {
 		if p.V > 1.03*base {
 			above++
 		}
@@ -294,7 +294,7 @@ func TestPiDigitsStory(t *testing.T) {
 			continue
 		}
 		var spikesBase, spikesWin int
-		for _, p := range s.Points {
+		for _, p := range s.Points() {
 			if p.V > 0.5 {
 				if b.Baseline.Contains(p.T) {
 					spikesBase++

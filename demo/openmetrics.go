@@ -135,11 +135,7 @@ func newOMBuild(r *run) *omBuild {
 		if s.Signal == "" {
 			continue
 		}
-		v := make([]float64, len(s.Points))
-		for i, p := range s.Points {
-			v[i] = p.V
-		}
-		b.signals[s.Signal+s.Labels.String()] = v
+		b.signals[s.Signal+s.Labels.String()] = slices.Clone(s.Values)
 	}
 	for _, spec := range m.topo.routes {
 		id := routeKey(spec.service, spec.name)
@@ -882,15 +878,11 @@ func (b *omBuild) gauges() ([]family, error) {
 		fams = append(fams, family{name: name, typ: "gauge", help: "Demo series " + name + ", as the demo bundle carries it.", lines: []omLine{{"", ""}},
 			series: func(emit func(telemetry.Labels, int, [][]float64)) {
 				for _, s := range ss {
-					if len(s.Points) == 0 {
+					if s.Len() == 0 {
 						continue
 					}
-					from := b.r.e.step(s.Points[0].T) + b.warm
-					v := make([]float64, len(s.Points))
-					for k, p := range s.Points {
-						v[k] = p.V
-					}
-					emit(s.Labels, from, [][]float64{v})
+					from := b.r.e.step(s.Time(0)) + b.warm
+					emit(s.Labels, from, [][]float64{slices.Clone(s.Values)})
 				}
 			}})
 	}

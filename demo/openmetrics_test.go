@@ -368,14 +368,14 @@ func reevaluate(b telemetry.Bundle, f *omFile) map[string]telemetry.Series {
 			continue
 		}
 		got := telemetry.Series{Metric: s.Metric, Signal: s.Signal, Labels: s.Labels}
-		for _, p := range s.Points {
+		for _, p := range s.Points() {
 			vals, ok := cache[at{s.Signal, p.T}]
 			if !ok {
 				vals = q.eval(e, p.T.UnixMilli(), q.by)
 				cache[at{s.Signal, p.T}] = vals
 			}
 			if v, ok := vals[groupKey(s.Labels, q.by)]; ok && !math.IsNaN(v) {
-				got.Points = append(got.Points, telemetry.Point{T: p.T, V: v})
+				got.Append(p.T, v)
 			}
 		}
 		out[s.ID()] = got
@@ -586,11 +586,11 @@ func checkGauges(t *testing.T, b telemetry.Bundle, f *omFile) {
 			t.Errorf("%s is not in the file", s.ID())
 			continue
 		}
-		if len(g.vals) != len(s.Points) {
-			t.Errorf("%s: %d samples, want %d", s.ID(), len(g.vals), len(s.Points))
+		if len(g.vals) != s.Len() {
+			t.Errorf("%s: %d samples, want %d", s.ID(), len(g.vals), s.Len())
 			continue
 		}
-		for i, p := range s.Points {
+		for i, p := range s.Points() {
 			if g.ts[i] != p.T.UnixMilli() || g.vals[i] != p.V {
 				t.Errorf("%s: sample %d is %g at %d, want %g at %d", s.ID(), i, g.vals[i], g.ts[i], p.V, p.T.UnixMilli())
 				break
@@ -851,8 +851,8 @@ func checkSignals(t *testing.T, b telemetry.Bundle, got map[string]telemetry.Ser
 		if !ok {
 			continue // not a catalog query
 		}
-		if len(g.Points) != len(want.Points) {
-			t.Errorf("%s: %d points from the file, %d from Generate", want.ID(), len(g.Points), len(want.Points))
+		if g.Len() != want.Len() {
+			t.Errorf("%s: %d points from the file, %d from Generate", want.ID(), g.Len(), want.Len())
 			continue
 		}
 		d := diffs[want.Signal]
@@ -860,12 +860,12 @@ func checkSignals(t *testing.T, b telemetry.Bundle, got map[string]telemetry.Ser
 			d = &[2][]float64{}
 			diffs[want.Signal] = d
 		}
-		for i, p := range want.Points {
+		for i, p := range want.Points() {
 			k := 1
 			if b.Baseline.Contains(p.T) {
 				k = 0
 			}
-			d[k] = append(d[k], relDiff(g.Points[i].V, p.V, floors[want.Signal]))
+			d[k] = append(d[k], relDiff(g.Point(i).V, p.V, floors[want.Signal]))
 		}
 	}
 	if len(diffs) != len(tols) {

@@ -67,13 +67,13 @@ func (e *emitter) raw(metric string, labels telemetry.Labels, vals []float64, fr
 }
 
 func (e *emitter) add(s telemetry.Series, vals []float64, from, to int) {
-	s.Points = make([]telemetry.Point, 0, to-from)
+	s.Times, s.Values = make([]int64, 0, to-from), make([]float64, 0, to-from)
 	for i := from; i < to; i++ {
 		v := vals[i]
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			panic(fmt.Sprintf("demo: %s has a non-finite value at step %d", s.ID(), i)) // a model bug
 		}
-		s.Points = append(s.Points, telemetry.Point{T: e.m.times[i], V: sig(math.Max(0, v))})
+		s.Append(e.m.times[i], sig(math.Max(0, v)))
 	}
 	e.series = append(e.series, s)
 }

@@ -398,7 +398,7 @@ func TestLokiPushdown(t *testing.T) {
 				t.Fatalf("no gateway log_timeouts series (%v), or no pushed timeout lines (%d)", gw != nil, len(wantGW))
 			}
 			total := 0.0
-			for i, p := range gw.Points {
+			for i, p := range gw.Points() {
 				total += p.V
 				if p != wantGW[i] {
 					t.Errorf("gateway timeouts at %s: Loki counts %v, %v lines were pushed", p.T.Format("15:04"), p.V, wantGW[i].V)

@@ -249,7 +249,7 @@ func TestLiveDemo(t *testing.T) {
 		var timeouts float64
 		for _, s := range got {
 			if s.Signal == "log_timeouts" && s.Labels["service"] == "gateway" {
-				for _, p := range s.Points {
+				for _, p := range s.Points() {
 					timeouts += p.V
 				}
 			}

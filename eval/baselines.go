@@ -144,18 +144,19 @@ type seriesScore struct {
 func rankByScaler(b telemetry.Bundle, fit scaler) ([]string, []MetricRef) {
 	scores := make([]seriesScore, 0, len(b.Series))
 	var base, win []float64
+	baseline, window := b.Baseline.Nanos(), b.Window.Nanos()
 	for _, s := range b.Series {
 		svc := s.Labels[ServiceLabel]
 		if svc == "" {
 			continue
 		}
 		base, win = base[:0], win[:0]
-		for _, p := range s.Points {
+		for i, t := range s.Times {
 			switch {
-			case b.Baseline.Contains(p.T):
-				base = append(base, p.V)
-			case b.Window.Contains(p.T):
-				win = append(win, p.V)
+			case baseline.Contains(t):
+				base = append(base, s.Values[i])
+			case window.Contains(t):
+				win = append(win, s.Values[i])
 			}
 		}
 		if len(win) == 0 {

@@ -95,7 +95,7 @@ func bundle(series map[string][]float64) telemetry.Bundle {
 			if math.IsNaN(v) {
 				continue // a missing sample
 			}
-			s.Points = append(s.Points, telemetry.Point{T: t0.Add(time.Duration(i) * time.Minute), V: v})
+			s.Append(t0.Add(time.Duration(i)*time.Minute), v)
 		}
 		b.Series = append(b.Series, s)
 	}

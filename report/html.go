@@ -289,7 +289,7 @@ func newHTMLPage(r analysis.Result) htmlPage {
 			Onset: clock(f.Onset, day),
 		}
 		if ser, ok := r.Evidence[f.SeriesID]; ok && f.SeriesID != "" {
-			s.Spark = template.HTML(sparkline(ser.Points, r.Window, serviceName(f.Service)+": "+t))
+			s.Spark = template.HTML(sparkline(ser.Points(), r.Window, serviceName(f.Service)+": "+t))
 		}
 		p.Symptoms = append(p.Symptoms, s)
 	}
@@ -389,7 +389,7 @@ func linkChart(r analysis.Result, f analysis.Finding, chainAbove []analysis.Find
 	}
 	if s, ok := r.Evidence[f.SeriesID]; ok && f.SeriesID != "" {
 		return seriesChart{
-			Label: label, Points: s.Points, Window: r.Window, Onset: f.Onset,
+			Label: label, Points: s.Points(), Window: r.Window, Onset: f.Onset,
 			Baseline: f.BaselineValue, Unit: f.Unit, Day: day,
 		}.svg()
 	}

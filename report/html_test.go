@@ -242,7 +242,7 @@ func htmlHostileResult() analysis.Result {
 	r.Chain[0].Unit = hostileImg
 	r.Chain[0].Explanation = hostileStyle
 	r.Evidence = map[string]telemetry.Series{
-		r.Chain[0].SeriesID: {Metric: hostileScript, Points: []telemetry.Point{{T: at("13:30:00"), V: 0.001}, {T: at("14:10:00"), V: 0.38}}},
+		r.Chain[0].SeriesID: telemetry.Series{Metric: hostileScript}.WithPoints([]telemetry.Point{{T: at("13:30:00"), V: 0.001}, {T: at("14:10:00"), V: 0.38}}...),
 	}
 	r.Chain[2].Layer = catalog.Layer(hostileImg)
 	r.Chain[2].Service = hostileStyle

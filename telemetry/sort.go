@@ -9,9 +9,23 @@ import (
 // sorts with these, so the same data gives the same bundle however it was
 // split into queries, streams or files.
 
-// SortPoints orders samples by time, keeping the order of equal times.
-func SortPoints(p []Point) {
-	slices.SortStableFunc(p, func(a, b Point) int { return a.T.Compare(b.T) })
+// SortSamples orders the series' samples by time, keeping the order of
+// equal times. Out of order, the samples are sorted into new columns: the
+// old ones may be shared (see Series).
+func (s *Series) SortSamples() {
+	if slices.IsSorted(s.Times) {
+		return
+	}
+	idx := make([]int, len(s.Times))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(s.Times[a], s.Times[b]) })
+	times, values := make([]int64, len(idx)), make([]float64, len(idx))
+	for k, i := range idx {
+		times[k], values[k] = s.Times[i], s.Values[i]
+	}
+	s.Times, s.Values = times, values
 }
 
 // SortSeries orders series by identity, then signal and query.
@@ -55,7 +69,10 @@ func MergeSeries(groups [][]Series) []Series {
 		for _, s := range got {
 			k := seriesKey{s.Signal, s.Query, s.Metric, s.Labels.String()}
 			if prev, ok := merged[k]; ok {
-				prev.Points = append(prev.Points, s.Points...)
+				// Full slice expressions: the columns may be shared (see
+				// Series), append must not write past their end.
+				prev.Times = append(prev.Times[:len(prev.Times):len(prev.Times)], s.Times...)
+				prev.Values = append(prev.Values[:len(prev.Values):len(prev.Values)], s.Values...)
 				continue
 			}
 			merged[k] = &s
@@ -63,16 +80,29 @@ func MergeSeries(groups [][]Series) []Series {
 	}
 	out := make([]Series, 0, len(merged))
 	for _, s := range merged {
-		s.Points = dedupePoints(s.Points)
+		s.dedupe()
 		out = append(out, *s)
 	}
 	SortSeries(out)
 	return out
 }
 
-// dedupePoints sorts by time and keeps the first sample of each timestamp,
-// which overlapping recorded ranges repeat.
-func dedupePoints(p []Point) []Point {
-	SortPoints(p)
-	return slices.CompactFunc(p, func(a, b Point) bool { return a.T.Equal(b.T) })
+// dedupe sorts the samples by time and keeps the first of each timestamp,
+// which overlapping recorded ranges repeat; in new columns, when there is a
+// repeat (the old ones may be shared, see Series).
+func (s *Series) dedupe() {
+	s.SortSamples()
+	for i := 1; i < len(s.Times); i++ {
+		if s.Times[i] != s.Times[i-1] {
+			continue
+		}
+		times, values := slices.Clone(s.Times[:i]), slices.Clone(s.Values[:i])
+		for j := i + 1; j < len(s.Times); j++ {
+			if s.Times[j] != times[len(times)-1] {
+				times, values = append(times, s.Times[j]), append(values, s.Values[j])
+			}
+		}
+		s.Times, s.Values = times, values
+		return
+	}
 }

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,11 +40,50 @@ func (w Window) String() string {
 	return w.From.UTC().Format(time.RFC3339) + " .. " + w.To.UTC().Format(time.RFC3339)
 }
 
-// Point is one sample.
+// Span is a window in Unix nanoseconds (see Nanos), for testing sample
+// times against it.
+type Span struct{ From, To int64 }
+
+// Nanos is the window in Unix nanoseconds.
+func (w Window) Nanos() Span { return Span{Nanos(w.From), Nanos(w.To)} }
+
+// Contains reports whether the sample time t lies inside the span, as
+// Window.Contains does for its time.
+func (s Span) Contains(t int64) bool { return t >= s.From && t < s.To }
+
+// Point is one sample as a pair, for code that builds or reads a series
+// a sample at a time (Series.WithPoints, Series.Point). A series keeps
+// its samples as two columns, not as points.
 type Point struct {
 	T time.Time
 	V float64
 }
+
+// The range of a sample's time: Unix nanoseconds, in an int64, from
+// 1677-09-21 to 2262-04-11. The loaders refuse samples outside it.
+var (
+	MinTime = time.Unix(0, math.MinInt64+1).UTC()
+	MaxTime = time.Unix(0, math.MaxInt64-1).UTC()
+)
+
+// InRange reports whether t can be a sample's time.
+func InRange(t time.Time) bool { return !t.Before(MinTime) && !t.After(MaxTime) }
+
+// Nanos is t in Unix nanoseconds, for comparing with sample times: a time
+// outside the samples' range (a zero time, say) is clamped to the int64
+// beyond that end, which compares with every sample time as t does.
+func Nanos(t time.Time) int64 {
+	switch {
+	case t.Before(MinTime):
+		return math.MinInt64
+	case t.After(MaxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// TimeOf is the time of a sample time in Unix nanoseconds, in UTC.
+func TimeOf(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 // Labels is a set of label name/value pairs.
 type Labels map[string]string
@@ -72,6 +112,11 @@ func (l Labels) String() string {
 }
 
 // Series is one metric series: a name, labels and samples sorted by time.
+// The samples are two columns, Times and Values, sample i being
+// (Times[i], Values[i]): no pointers for the garbage collector to scan.
+// Series may share one Times column (a dataset's rows, which every full
+// column of the table has): a series' columns are not written in place
+// once it is built; sorting and merging make new ones.
 type Series struct {
 	// Metric is the metric name (the __name__ label) or, for a series that a
 	// catalog query produced, the name of the catalog signal.
@@ -80,8 +125,52 @@ type Series struct {
 	// Signal is the catalog signal id that produced the series, if known.
 	Signal string
 	// Query is the PromQL or LogQL expression the series came from, if any.
-	Query  string
-	Points []Point
+	Query string
+	// Times are the samples' times in Unix nanoseconds (see InRange).
+	Times []int64
+	// Values are the samples' values, as many as Times.
+	Values []float64
+}
+
+// Len is the number of samples.
+func (s Series) Len() int { return len(s.Times) }
+
+// Time is the time of sample i, in UTC.
+func (s Series) Time(i int) time.Time { return TimeOf(s.Times[i]) }
+
+// Point is sample i as a pair.
+func (s Series) Point(i int) Point { return Point{T: s.Time(i), V: s.Values[i]} }
+
+// Points are the samples as pairs, a copy: for tests and the few places
+// that chart a handful of series.
+func (s Series) Points() []Point {
+	if s.Len() == 0 {
+		return nil
+	}
+	out := make([]Point, s.Len())
+	for i := range out {
+		out[i] = s.Point(i)
+	}
+	return out
+}
+
+// Append adds a sample at t (InRange) of value v.
+func (s *Series) Append(t time.Time, v float64) {
+	s.Times = append(s.Times, t.UnixNano())
+	s.Values = append(s.Values, v)
+}
+
+// WithPoints is s with its samples replaced by pts, in their order (their
+// times InRange).
+func (s Series) WithPoints(pts ...Point) Series {
+	s.Times, s.Values = nil, nil
+	if len(pts) > 0 {
+		s.Times, s.Values = make([]int64, 0, len(pts)), make([]float64, 0, len(pts))
+	}
+	for _, p := range pts {
+		s.Append(p.T, p.V)
+	}
+	return s
 }
 
 // Rated reports whether the points are per-second rates the server

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -49,5 +50,26 @@ func TestLabelsString(t *testing.T) {
 				t.Errorf("String() = %s, fmt's %%q gives %s", got, ref)
 			}
 		})
+	}
+}
+
+// Sorting and merging leave the columns they were given as they were:
+// series may share one Times (see Series).
+func TestColumnsNotWrittenInPlace(t *testing.T) {
+	shared := []int64{30, 10, 20, 20}
+	a := Series{Metric: "a", Times: shared[:4:4], Values: []float64{3, 1, 2, 2.5}}
+	b := Series{Metric: "b", Times: shared[:4:4], Values: []float64{6, 4, 5, 5.5}}
+	c := Series{Metric: "a", Times: shared[1:3:3], Values: []float64{1.5, 9}}
+	a.SortSamples()
+	if !slices.Equal(a.Times, []int64{10, 20, 20, 30}) || !slices.Equal(a.Values, []float64{1, 2, 2.5, 3}) {
+		t.Errorf("sorted: %v %v", a.Times, a.Values)
+	}
+	got := MergeSeries([][]Series{{a, b}, {c}})
+	if len(got) != 2 || !slices.Equal(got[0].Times, []int64{10, 20, 30}) || !slices.Equal(got[0].Values, []float64{1, 2, 3}) ||
+		!slices.Equal(got[1].Times, []int64{10, 20, 30}) || !slices.Equal(got[1].Values, []float64{4, 5, 6}) {
+		t.Errorf("merged: %+v", got)
+	}
+	if !slices.Equal(shared, []int64{30, 10, 20, 20}) || !slices.Equal(b.Values, []float64{6, 4, 5, 5.5}) {
+		t.Errorf("the shared times became %v, b's values %v", shared, b.Values)
 	}
 }

@@ -114,8 +114,8 @@ func writeSnapshot(t *testing.T) (dir string, b telemetry.Bundle) {
 		Window:   telemetry.Window{From: at(-30), To: at(0)},
 		Baseline: telemetry.Window{From: at(-90), To: at(-30)},
 		Series: []telemetry.Series{
-			{Metric: "http_server_errors_ratio", Labels: telemetry.Labels{"service": "gateway"}, Points: errs},
-			{Metric: "container_cpu_usage_seconds_total", Labels: telemetry.Labels{"service": "checkout"}, Points: cpu},
+			telemetry.Series{Metric: "http_server_errors_ratio", Labels: telemetry.Labels{"service": "gateway"}}.WithPoints(errs...),
+			telemetry.Series{Metric: "container_cpu_usage_seconds_total", Labels: telemetry.Labels{"service": "checkout"}}.WithPoints(cpu...),
 		},
 		Changes: []telemetry.Change{{T: at(-22), Service: "checkout", Kind: telemetry.ChangeDeploy, Summary: "deploy checkout v1.4.2"}},
 		Edges:   []telemetry.Edge{{Caller: "gateway", Callee: "checkout"}},

@@ -76,7 +76,7 @@ func (a *app) snapshot(cmd *cobra.Command) error {
 	}
 	points := 0
 	for _, s := range b.Series {
-		points += len(s.Points)
+		points += s.Len()
 	}
 	if _, err := fmt.Fprintf(a.stdout, "recorded %d series (%d points), %d log lines and %d changes over %s (baseline %s) into %s\n",
 		len(b.Series), points, len(b.Logs), len(b.Changes), window, baseline, out); err != nil {

@@ -177,5 +177,9 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 	for _, w := range warnings {
 		notes = append(notes, "loki warning: "+w)
 	}
-	return promapi.ToSeries(m), notes, nil
+	series, err := promapi.ToSeries(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("in data.result: %w", err)
+	}
+	return series, notes, nil
 }

@@ -152,8 +152,8 @@ func TestDecodeLokiMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Labels["service"] != "gateway" || len(got[0].Points) != 2 || got[0].Points[1].V != 12 ||
-		got[0].Points[0].T.UnixMilli() != 1795967459999 || got[0].Metric != "" || got[0].Signal != "" {
+	if len(got) != 2 || got[0].Labels["service"] != "gateway" || got[0].Len() != 2 || got[0].Point(1).V != 12 ||
+		got[0].Point(0).T.UnixMilli() != 1795967459999 || got[0].Metric != "" || got[0].Signal != "" {
 		t.Fatalf("got %+v", got)
 	}
 	s, notes, err := DecodeMatrix([]byte(lokiMatrixSeeds[1]))

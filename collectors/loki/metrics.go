@@ -114,7 +114,7 @@ func (l *Source) Metrics(ctx context.Context, cat *catalog.Catalog, window, base
 				nameless++
 				continue
 			}
-			s.Points = onGrid(s.Points, grid)
+			s.Times, s.Values = onGrid(s, grid)
 			out = append(out, s)
 			kept++
 		}
@@ -189,8 +189,8 @@ func (l *Source) metricRange(ctx context.Context, q logMetricQuery, r telemetry.
 			s.Metric = q.signal
 		}
 		s.Signal, s.Query = q.signal, q.query
-		for j := range s.Points {
-			s.Points[j].T = sampleMinute(s.Points[j].T)
+		for j := range s.Times {
+			s.Times[j] = sampleMinute(s.Time(j)).UnixNano()
 		}
 	}
 	l.log.Debug("loki metric query", "signal", q.signal, "from", r.From, "to", r.To, "series", len(series), "took", time.Since(started).Round(time.Millisecond))
@@ -207,16 +207,17 @@ func sampleMinute(t time.Time) time.Time {
 
 // onGrid puts a signal's counts on the minutes of the analysis: a minute
 // Loki has no sample for counted no line.
-func onGrid(pts []telemetry.Point, grid []time.Time) []telemetry.Point {
-	at := make(map[int64]float64, len(pts))
-	for _, p := range pts {
-		at[p.T.UnixNano()] = p.V
+func onGrid(s telemetry.Series, grid []time.Time) (times []int64, values []float64) {
+	at := make(map[int64]float64, s.Len())
+	for i, t := range s.Times {
+		at[t] = s.Values[i]
 	}
-	out := make([]telemetry.Point, len(grid))
+	times, values = make([]int64, len(grid)), make([]float64, len(grid))
 	for i, t := range grid {
-		out[i] = telemetry.Point{T: t, V: at[t.UnixNano()]}
+		times[i] = t.UnixNano()
+		values[i] = at[times[i]]
 	}
-	return out
+	return times, values
 }
 
 // oneLine folds a multi-line catalog query for a warning.

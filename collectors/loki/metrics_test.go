@@ -287,7 +287,7 @@ func TestLokiMetricsSubMillisecond(t *testing.T) {
 	}
 	got := oneCount(t, cat, lines, window)
 	var counts []float64
-	for _, p := range got.Points {
+	for _, p := range got.Points() {
 		counts = append(counts, p.V)
 	}
 	if want := []float64{1, 2, 2}; !slices.Equal(counts, want) {
@@ -310,7 +310,7 @@ func TestLokiMetricsLastMinute(t *testing.T) {
 		{T: lokiT0.Add(10*time.Minute + 30*time.Second), Labels: gw, Line: "upstream timed out"}, // after the end
 	}
 	got := oneCount(t, cat, lines, window)
-	pts := got.Points
+	pts := got.Points()
 	if len(pts) != 11 || !pts[10].T.Equal(lokiT0.Add(10*time.Minute)) || pts[10].V != 2 {
 		t.Errorf("points %v, want 11 minutes, the last counting both lines", pts)
 	}

@@ -25,7 +25,7 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 				return
 			}
 			out = append(out, telemetry.Change{
-				T: s.Points[i].T, Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
+				T: s.Time(i), Service: svc, Kind: telemetry.ChangeKind(src.Kind), Source: source,
 				Summary: fmt.Sprintf("%s %s (%s %s -> %s)", src.Kind, svc, src.Name, formatCount(prev), formatCount(cur)),
 			})
 		})
@@ -36,8 +36,8 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 			}
 			// The value says when; keep it within the samples that saw it.
 			t := time.Unix(0, int64(cur*1e9)).UTC()
-			if t.Before(s.Points[i-1].T) || t.After(s.Points[i].T) {
-				t = s.Points[i].T
+			if t.Before(s.Time(i-1)) || t.After(s.Time(i)) {
+				t = s.Time(i)
 			}
 			what := svc
 			if inst := cmp.Or(s.Labels["pod"], s.Labels["instance"]); inst != "" {
@@ -51,17 +51,17 @@ func DetectChanges(src catalog.ChangeSource, series []telemetry.Series, cat *cat
 	case catalog.DetectCreated:
 		for _, s := range series {
 			svc := cat.Service(s.Labels)
-			if svc == "" || len(s.Points) == 0 {
+			if svc == "" || s.Len() == 0 {
 				continue
 			}
-			v := s.Points[0].V
+			v := s.Values[0]
 			if math.IsNaN(v) || v <= 0 {
 				continue
 			}
 			// Only an object born while we watched is a change: one that
 			// existed before the range began says nothing about when.
 			t := time.Unix(0, int64(v*1e9)).UTC()
-			if t.Before(s.Points[0].T.Add(-step(s.Points))) || t.After(s.Points[len(s.Points)-1].T) {
+			if t.Before(s.Time(0).Add(-step(s))) || t.After(s.Time(s.Len()-1)) {
 				continue
 			}
 			what := svc
@@ -96,11 +96,11 @@ func sameValue(a, b float64) bool {
 }
 
 // step is the sampling interval of a series, a minute when unknown.
-func step(pts []telemetry.Point) time.Duration {
-	if len(pts) < 2 {
+func step(s telemetry.Series) time.Duration {
+	if s.Len() < 2 {
 		return time.Minute
 	}
-	return pts[1].T.Sub(pts[0].T)
+	return s.Time(1).Sub(s.Time(0))
 }
 
 // detectVersions finds, per service, each version that first appears after
@@ -114,22 +114,22 @@ func detectVersions(src catalog.ChangeSource, series []telemetry.Series, cat *ca
 	start := time.Time{}
 	for _, s := range series {
 		svc, v := cat.Service(s.Labels), s.Labels[src.Label]
-		if svc == "" || v == "" || len(s.Points) == 0 {
+		if svc == "" || v == "" || s.Len() == 0 {
 			continue
 		}
-		if start.IsZero() || s.Points[0].T.Before(start) {
-			start = s.Points[0].T
+		if start.IsZero() || s.Time(0).Before(start) {
+			start = s.Time(0)
 		}
 		if byService[svc] == nil {
 			byService[svc] = map[string]*seen{}
 		}
 		e := byService[svc][v]
 		if e == nil {
-			e = &seen{version: v, first: s.Points[0].T, last: s.Points[len(s.Points)-1].T}
+			e = &seen{version: v, first: s.Time(0), last: s.Time(s.Len() - 1)}
 			byService[svc][v] = e
 		}
-		e.first = telemetry.Earliest(e.first, s.Points[0].T)
-		e.last = telemetry.Latest(e.last, s.Points[len(s.Points)-1].T)
+		e.first = telemetry.Earliest(e.first, s.Time(0))
+		e.last = telemetry.Latest(e.last, s.Time(s.Len()-1))
 		for _, l := range src.RevisionLabels {
 			if r := s.Labels[l]; r != "" && e.revision == "" {
 				e.revision = r
@@ -172,7 +172,7 @@ func formatCount(v float64) string {
 	return fmt.Sprintf("%g", v)
 }
 
-// eachStep calls f for every pair of neighbouring points, i-1 and i
+// eachStep calls f for every pair of neighbouring samples, i-1 and i
 // (values prev and cur), of each series whose service the catalog tells.
 func eachStep(series []telemetry.Series, cat *catalog.Catalog, f func(s telemetry.Series, svc string, i int, prev, cur float64)) {
 	for _, s := range series {
@@ -180,8 +180,8 @@ func eachStep(series []telemetry.Series, cat *catalog.Catalog, f func(s telemetr
 		if svc == "" {
 			continue
 		}
-		for i := 1; i < len(s.Points); i++ {
-			f(s, svc, i, s.Points[i-1].V, s.Points[i].V)
+		for i := 1; i < s.Len(); i++ {
+			f(s, svc, i, s.Values[i-1], s.Values[i])
 		}
 	}
 }

@@ -14,7 +14,7 @@ var tc0 = time.Date(2026, 11, 24, 13, 50, 0, 0, time.UTC)
 func steps(labels telemetry.Labels, vals ...float64) telemetry.Series {
 	s := telemetry.Series{Metric: "m", Labels: labels}
 	for i, v := range vals {
-		s.Points = append(s.Points, telemetry.Point{T: tc0.Add(time.Duration(i) * 30 * time.Second), V: v})
+		s.Append(tc0.Add(time.Duration(i)*30*time.Second), v)
 	}
 	return s
 }
@@ -23,7 +23,7 @@ func steps(labels telemetry.Labels, vals ...float64) telemetry.Series {
 func span(labels telemetry.Labels, from, to int) telemetry.Series {
 	s := telemetry.Series{Metric: "m", Labels: labels}
 	for i := from; i < to; i++ {
-		s.Points = append(s.Points, telemetry.Point{T: tc0.Add(time.Duration(i) * 30 * time.Second), V: 1})
+		s.Append(tc0.Add(time.Duration(i)*30*time.Second), 1)
 	}
 	return s
 }
@@ -31,8 +31,8 @@ func span(labels telemetry.Labels, from, to int) telemetry.Series {
 // created is a creation-time gauge present over steps [from, to).
 func created(labels telemetry.Labels, v float64, from, to int) telemetry.Series {
 	s := span(labels, from, to)
-	for i := range s.Points {
-		s.Points[i].V = v
+	for i := range s.Values {
+		s.Values[i] = v
 	}
 	return s
 }

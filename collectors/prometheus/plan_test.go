@@ -478,14 +478,14 @@ func TestCollectReplays(t *testing.T) {
 	}
 	for i, l := range live.Series {
 		r := replay.Series[i]
-		if l.ID() != r.ID() || l.Signal != r.Signal || l.Query != r.Query || l.Rated() != r.Rated() || len(l.Points) != len(r.Points) {
+		if l.ID() != r.ID() || l.Signal != r.Signal || l.Query != r.Query || l.Rated() != r.Rated() || l.Len() != r.Len() {
 			t.Errorf("series %d: live %s (%q %q, %d points), replay %s (%q %q, %d points)",
-				i, l.ID(), l.Signal, l.Query, len(l.Points), r.ID(), r.Signal, r.Query, len(r.Points))
+				i, l.ID(), l.Signal, l.Query, l.Len(), r.ID(), r.Signal, r.Query, r.Len())
 			continue
 		}
-		for j := range l.Points {
-			if !l.Points[j].T.Equal(r.Points[j].T) || l.Points[j].V != r.Points[j].V {
-				t.Errorf("%s: point %d live %v, replay %v", l.ID(), j, l.Points[j], r.Points[j])
+		for j := range l.Points() {
+			if !l.Point(j).T.Equal(r.Point(j).T) || l.Point(j).V != r.Point(j).V {
+				t.Errorf("%s: point %d live %v, replay %v", l.ID(), j, l.Point(j), r.Point(j))
 				break
 			}
 		}

@@ -294,7 +294,10 @@ func (p *Source) queryExpr(ctx context.Context, q promQuery, expr string, r v1.R
 	if !ok {
 		return nil, notes, fmt.Errorf("%w %q, want \"matrix\"", promapi.ErrResultType, val.Type())
 	}
-	series := promapi.ToSeries(m)
+	series, err := promapi.ToSeries(m)
+	if err != nil {
+		return nil, notes, fmt.Errorf("in the result: %w", err)
+	}
 	for i := range series {
 		if series[i].Metric == "" {
 			// An aggregate has no __name__: the metric it reads or the signal
@@ -374,20 +377,22 @@ func mostMoved(series []telemetry.Series, n int, window, baseline telemetry.Wind
 		moved, size float64
 	}
 	ranks := make([]rank, len(series))
+	w, b := window.Nanos(), baseline.Nanos()
 	for i, s := range series {
 		var base, win []float64
 		size, k := 0.0, 0
-		for _, pt := range s.Points {
-			if math.IsNaN(pt.V) {
+		for j, t := range s.Times {
+			v := s.Values[j]
+			if math.IsNaN(v) {
 				continue
 			}
-			size += math.Abs(pt.V)
+			size += math.Abs(v)
 			k++
 			switch {
-			case window.Contains(pt.T):
-				win = append(win, pt.V)
-			case baseline.Contains(pt.T):
-				base = append(base, pt.V)
+			case w.Contains(t):
+				win = append(win, v)
+			case b.Contains(t):
+				base = append(base, v)
 			}
 		}
 		r := rank{i: i, one: (len(base) == 0) != (len(win) == 0)}

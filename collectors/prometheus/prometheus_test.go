@@ -277,17 +277,17 @@ next:
 // increasing, on the step's grid.
 func checkPoints(t *testing.T, s telemetry.Series, first time.Time, step time.Duration, n int) {
 	t.Helper()
-	if len(s.Points) != n {
-		t.Errorf("%s: %d points, want %d", s.ID(), len(s.Points), n)
+	if s.Len() != n {
+		t.Errorf("%s: %d points, want %d", s.ID(), s.Len(), n)
 		return
 	}
-	if !s.Points[0].T.Equal(first) {
-		t.Errorf("%s: first point at %s, want %s", s.ID(), s.Points[0].T, first)
+	if !s.Point(0).T.Equal(first) {
+		t.Errorf("%s: first point at %s, want %s", s.ID(), s.Point(0).T, first)
 	}
-	for i := 1; i < len(s.Points); i++ {
-		gap := s.Points[i].T.Sub(s.Points[i-1].T)
+	for i := 1; i < s.Len(); i++ {
+		gap := s.Point(i).T.Sub(s.Point(i - 1).T)
 		if gap <= 0 || gap%step != 0 {
-			t.Fatalf("%s: point %d at %s follows point %d at %s", s.ID(), i, s.Points[i].T, i-1, s.Points[i-1].T)
+			t.Fatalf("%s: point %d at %s follows point %d at %s", s.ID(), i, s.Point(i).T, i-1, s.Point(i-1).T)
 		}
 	}
 }

@@ -98,11 +98,9 @@ func TestReadSnapshotCapturedByHand(t *testing.T) {
 		Window:   telemetry.Window{From: incidentStart, To: afterStart(30 * time.Minute)},
 		Baseline: telemetry.Window{From: afterStart(-time.Hour), To: incidentStart},
 		Series: []telemetry.Series{
-			{Metric: "http_5xx_ratio", Signal: "http_5xx_ratio", Query: q, Labels: telemetry.Labels{"service": "checkout"},
-				Points: []telemetry.Point{{T: sec(1714572015), V: math.NaN()}}},
+			telemetry.Series{Metric: "http_5xx_ratio", Signal: "http_5xx_ratio", Query: q, Labels: telemetry.Labels{"service": "checkout"}}.WithPoints([]telemetry.Point{{T: sec(1714572015), V: math.NaN()}}...),
 			// Merged from both files; 14:00:00 was in both and is kept once.
-			{Metric: "http_5xx_ratio", Signal: "http_5xx_ratio", Query: q, Labels: telemetry.Labels{"service": "gateway"},
-				Points: []telemetry.Point{{T: sec(1714568400), V: 0.001}, {T: sec(1714571985), V: 0}, {T: sec(1714572000), V: 0.002}, {T: sec(1714572015), V: 0.38}}},
+			telemetry.Series{Metric: "http_5xx_ratio", Signal: "http_5xx_ratio", Query: q, Labels: telemetry.Labels{"service": "gateway"}}.WithPoints([]telemetry.Point{{T: sec(1714568400), V: 0.001}, {T: sec(1714571985), V: 0}, {T: sec(1714572000), V: 0.002}, {T: sec(1714572015), V: 0.38}}...),
 		},
 		Logs: []telemetry.LogLine{
 			{T: time.Unix(1714572200, 0).UTC(), Labels: telemetry.Labels{"service": "gateway", "level": "error"}, Line: "upstream prematurely closed connection"},

@@ -41,40 +41,34 @@ func testBundle() telemetry.Bundle {
 		Window:   telemetry.Window{From: afterStart(0), To: afterStart(30 * time.Minute)},
 		Baseline: telemetry.Window{From: afterStart(-time.Hour), To: afterStart(0)},
 		Series: []telemetry.Series{
-			{ // raw series from a query, with __name__
+			telemetry.Series{ // raw series from a query, with __name__
 				Metric: "container_cpu_usage_seconds_total", Signal: "cpu",
 				Query:  `rate(container_cpu_usage_seconds_total{namespace="shop"}[1m])`,
 				Labels: telemetry.Labels{"service": "checkout", "pod": "checkout-7d9f"},
-				Points: stepPoints(afterStart(-time.Minute), step, 0.3, 0.31, math.NaN(), 1.95, 1.97),
-			},
-			{ // an aggregate: no __name__, named by its signal
+			}.WithPoints(stepPoints(afterStart(-time.Minute), step, 0.3, 0.31, math.NaN(), 1.95, 1.97)...),
+			telemetry.Series{ // an aggregate: no __name__, named by its signal
 				Metric: "http_5xx_ratio", Signal: "http_5xx_ratio",
 				Query:  `sum by (service)(rate(http_requests_total{code=~"5.."}[1m])) / sum by (service)(rate(http_requests_total[1m]))`,
 				Labels: telemetry.Labels{"service": "gateway"},
-				Points: stepPoints(afterStart(0), step, 0, 0.01, math.Inf(1), math.Inf(-1), 0.38),
-			},
-			{
+			}.WithPoints(stepPoints(afterStart(0), step, 0, 0.01, math.Inf(1), math.Inf(-1), 0.38)...),
+			telemetry.Series{
 				Metric: "http_5xx_ratio", Signal: "http_5xx_ratio",
 				Query:  `sum by (service)(rate(http_requests_total{code=~"5.."}[1m])) / sum by (service)(rate(http_requests_total[1m]))`,
 				Labels: telemetry.Labels{"service": "checkout"},
-				Points: stepPoints(afterStart(0), step, 0, 0, 0.02),
-			},
-			{ // same query, second metric name
+			}.WithPoints(stepPoints(afterStart(0), step, 0, 0, 0.02)...),
+			telemetry.Series{ // same query, second metric name
 				Metric: "container_memory_working_set_bytes", Signal: "cpu",
 				Query:  `rate(container_cpu_usage_seconds_total{namespace="shop"}[1m])`,
 				Labels: telemetry.Labels{"service": "cart"},
-				Points: stepPoints(afterStart(-time.Minute).Add(123*time.Millisecond), step, 1e9, 1.5e9),
-			},
-			{ // no query, no signal: a generated raw series
+			}.WithPoints(stepPoints(afterStart(-time.Minute).Add(123*time.Millisecond), step, 1e9, 1.5e9)...),
+			telemetry.Series{ // no query, no signal: a generated raw series
 				Metric: "kube_pod_container_status_restarts_total",
 				Labels: telemetry.Labels{"service": "payments", "note": `quote " and <html> & ünïcode`},
-				Points: stepPoints(afterStart(time.Minute), time.Minute, 0, 1, 1),
-			},
-			{ // no labels at all
+			}.WithPoints(stepPoints(afterStart(time.Minute), time.Minute, 0, 1, 1)...),
+			telemetry.Series{ // no labels at all
 				Metric: "up",
 				Labels: telemetry.Labels{},
-				Points: stepPoints(afterStart(0), step, 1),
-			},
+			}.WithPoints(stepPoints(afterStart(0), step, 1)...),
 		},
 		Logs: []telemetry.LogLine{
 			{T: afterStart(4*time.Minute + 7), Labels: telemetry.Labels{"service": "gateway", "level": "error"}, Line: `upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://checkout:8080/api/checkout"`},
@@ -153,15 +147,15 @@ func assertBundleEqual(t *testing.T, want, got telemetry.Bundle) {
 			t.Errorf("series[%d] = %s signal=%q query=%q, want %s signal=%q query=%q", i, g.ID(), g.Signal, g.Query, w.ID(), w.Signal, w.Query)
 			continue
 		}
-		if len(g.Points) != len(w.Points) {
-			t.Errorf("series %s: %d points, want %d", w.ID(), len(g.Points), len(w.Points))
+		if g.Len() != w.Len() {
+			t.Errorf("series %s: %d points, want %d", w.ID(), g.Len(), w.Len())
 			continue
 		}
-		for j, p := range w.Points {
-			if !p.T.Equal(g.Points[j].T) || !sameFloat(p.V, g.Points[j].V) {
-				t.Errorf("series %s point %d = %v %v, want %v %v", w.ID(), j, g.Points[j].T, g.Points[j].V, p.T, p.V)
+		for j, p := range w.Points() {
+			if !p.T.Equal(g.Point(j).T) || !sameFloat(p.V, g.Point(j).V) {
+				t.Errorf("series %s point %d = %v %v, want %v %v", w.ID(), j, g.Point(j).T, g.Point(j).V, p.T, p.V)
 			}
-			if g.Points[j].T.Location() != time.UTC {
+			if g.Point(j).T.Location() != time.UTC {
 				t.Errorf("series %s point %d not UTC", w.ID(), j)
 			}
 		}
@@ -528,8 +522,7 @@ func BenchmarkReadSnapshot(b *testing.B) {
 		in.Series = append(in.Series, telemetry.Series{
 			Metric: "container_cpu_usage_seconds_total", Signal: "cpu", Query: "q" + strconv.Itoa(i%30),
 			Labels: telemetry.Labels{"service": "svc" + strconv.Itoa(i), "pod": "pod-" + strconv.Itoa(i)},
-			Points: stepPoints(afterStart(-2*time.Hour), 15*time.Second, vals...),
-		})
+		}.WithPoints(stepPoints(afterStart(-2*time.Hour), 15*time.Second, vals...)...))
 	}
 	dir := b.TempDir()
 	if err := Write(context.Background(), dir, in); err != nil {

@@ -267,10 +267,16 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 
 	var (
 		rows, baseRows, winRows int
-		last                    time.Time
-		sorted                  = true
-		capacity                = sampleRows // points per series, until the first rows tell
-		dataStart               = cr.InputOffset()
+		// times are the rows' timestamps: the Times of every column with
+		// a sample in each row. A column that misses one (own) gets its
+		// own from then on.
+		times     []int64
+		own       = make([]bool, len(series))
+		last      int64
+		sorted    = true
+		base, win = baseline.Nanos(), window.Nanos()
+		capacity  = sampleRows // points per series, until the first rows tell
+		dataStart = cr.InputOffset()
 	)
 	for {
 		rec, err := cr.Read()
@@ -295,41 +301,54 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 			line, _ := cr.FieldPos(0)
 			return nil, fmt.Errorf("line %d: timestamp %q: %w", line, rec[0], err)
 		}
-		if rows > 1 && t.Before(last) {
+		if rows > 1 && t < last {
 			sorted = false
 		}
 		last = t
 		switch {
-		case baseline.Contains(t):
+		case base.Contains(t):
 			baseRows++
-		case window.Contains(t):
+		case win.Contains(t):
 			winRows++
 		}
+		if len(times) == cap(times) {
+			times = append(make([]int64, 0, max(capacity, 2*len(times))), times...)
+		}
+		times = append(times, t)
 		for i, cell := range rec[1:] {
-			if cell == "" {
+			s := &series[i]
+			v, err := 0.0, error(nil)
+			if cell != "" {
+				v, err = strconv.ParseFloat(cell, 64)
+				if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, dropped below
+					line, _ := cr.FieldPos(i + 1)
+					return nil, fmt.Errorf("line %d, column %d (%s): %q is not a number", line, i+2, header[i+1], cell)
+				}
+			}
+			if cell == "" || math.IsNaN(v) || math.IsInf(v, 0) {
+				if !own[i] { // the rows so far, each with a sample of the column
+					own[i] = true
+					s.Times = append(make([]int64, 0, cap(s.Values)), times[:len(s.Values)]...)
+				}
 				continue
 			}
-			v, err := strconv.ParseFloat(cell, 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range: ±Inf, dropped below
-				line, _ := cr.FieldPos(i + 1)
-				return nil, fmt.Errorf("line %d, column %d (%s): %q is not a number", line, i+2, header[i+1], cell)
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				continue
-			}
-			if pts := series[i].Points; len(pts) == cap(pts) && cap(pts) < capacity {
-				// A column starts with room for sampleRows points; when
+			if n := len(s.Values); n == cap(s.Values) && n < capacity {
+				// A column starts with room for sampleRows samples; when
 				// full, it gets the rows ahead as densely as it has been so
 				// far (a column with a sample every ten rows, a tenth).
 				room := sampleRows
-				if len(pts) > 0 {
-					room = max(2*len(pts), capacity*len(pts)/max(rows-1, 1)) // rows before this one
+				if n > 0 {
+					room = max(2*n, capacity*n/max(rows-1, 1)) // rows before this one
 				}
-				grown := make([]telemetry.Point, len(pts), room)
-				copy(grown, pts)
-				series[i].Points = grown
+				s.Values = append(make([]float64, 0, room), s.Values...)
+				if own[i] {
+					s.Times = append(make([]int64, 0, room), s.Times...)
+				}
 			}
-			series[i].Points = append(series[i].Points, telemetry.Point{T: t, V: v})
+			s.Values = append(s.Values, v)
+			if own[i] {
+				s.Times = append(s.Times, t)
+			}
 		}
 	}
 	if baseRows == 0 {
@@ -339,15 +358,22 @@ func readWideCSV(ctx context.Context, r io.Reader, size int64, window, baseline 
 		return nil, fmt.Errorf("no rows in the window %s (%d rows in all)", window, rows)
 	}
 	out := series[:0]
-	for _, s := range series {
-		if len(s.Points) == 0 {
+	for i, s := range series {
+		if !own[i] {
+			s.Times = times[:rows:rows] // a sample in every row
+		}
+		if s.Len() == 0 {
 			continue // all cells empty: nothing to analyse
 		}
-		if len(s.Points) < cap(s.Points)/2 {
-			s.Points = slices.Clone(s.Points) // a sparse column: give back the rest
+		if s.Len() < cap(s.Values)/2 {
+			// a sparse column: give back the rest
+			s.Values = slices.Clone(s.Values)
+			if own[i] {
+				s.Times = slices.Clone(s.Times)
+			}
 		}
 		if !sorted {
-			slices.SortStableFunc(s.Points, func(a, b telemetry.Point) int { return a.T.Compare(b.T) })
+			s.SortSamples()
 		}
 		out = append(out, s)
 	}
@@ -371,17 +397,24 @@ func expectedRows(total, mean, columns int64) int {
 	return int(max(min(n, total/columns+1), sampleRows))
 }
 
-// parseUnixSeconds accepts integer or fractional unix seconds.
-func parseUnixSeconds(s string) (time.Time, error) {
+// parseUnixSeconds accepts integer or fractional unix seconds, and returns
+// them in Unix nanoseconds (a sample's time, telemetry.InRange).
+func parseUnixSeconds(s string) (int64, error) {
+	var t time.Time
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
+		t = time.Unix(n, 0)
+	} else {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
+			return 0, errors.New("not unix seconds")
+		}
+		sec, frac := math.Modf(f)
+		t = time.Unix(int64(sec), int64(frac*1e9))
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
-		return time.Time{}, errors.New("not unix seconds")
+	if !telemetry.InRange(t) {
+		return 0, errors.New("outside the years 1677 to 2262")
 	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	return t.UnixNano(), nil
 }
 
 // readDependencies reads caller,callee edges; a missing file is no topology.

@@ -78,23 +78,23 @@ func TestLoad(t *testing.T) {
 	if cart.Labels["pod"] != "cart-5ff676694b-fzj9z" {
 		t.Errorf("cart labels = %v", cart.Labels)
 	}
-	if len(cart.Points) != 9 { // one empty cell
-		t.Errorf("cart has %d points, want 9", len(cart.Points))
+	if cart.Len() != 9 { // one empty cell
+		t.Errorf("cart has %d points, want 9", cart.Len())
 	}
-	if p := cart.Points[2]; !p.T.Equal(time.Unix(780, 0)) || p.V != 0.11 {
+	if p := cart.Point(2); !p.T.Equal(time.Unix(780, 0)) || p.V != 0.11 {
 		t.Errorf("cart point 3 = %+v, want 780 0.11 (the empty cell at 720 skipped)", p)
 	}
-	if q, ok := byID[`queue_depth/db//a "b"`]; !ok || len(q.Points) != 10 {
+	if q, ok := byID[`queue_depth/db//a "b"`]; !ok || q.Len() != 10 {
 		t.Errorf("escaped label value not parsed: %v", keys(byID))
 	}
 	gone := byID["gone_metric/db/"]
-	for _, p := range gone.Points {
+	for _, p := range gone.Points() {
 		if b.Window.Contains(p.T) {
 			t.Errorf("gone_metric has a window sample at %v", p.T)
 		}
 	}
-	if len(gone.Points) != 5 {
-		t.Errorf("gone_metric has %d points, want 5", len(gone.Points))
+	if gone.Len() != 5 {
+		t.Errorf("gone_metric has %d points, want 5", gone.Len())
 	}
 }
 
@@ -162,6 +162,11 @@ func TestLoadCaseErrors(t *testing.T) {
 			name:    "bad timestamp",
 			files:   map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\nnoon,1\n"},
 			wantErr: []string{"line 2", "timestamp"},
+		},
+		{
+			name:    "timestamp past 2262",
+			files:   map[string]string{"case.json": caseJSON, "metrics.csv": "timestamp,a\n600,1\n9300000000,2\n"},
+			wantErr: []string{"line 3", `timestamp "9300000000": outside the years 1677 to 2262`},
 		},
 		{
 			name:    "ragged row",

@@ -52,7 +52,7 @@ func TestReadWideCSVSizeOnlyAllocates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(want) != 3 || len(want[0].Points) != 300 || len(want[1].Points) != 6 || len(want[2].Points) != 99 {
+	if len(want) != 3 || want[0].Len() != 300 || want[1].Len() != 6 || want[2].Len() != 99 {
 		t.Fatalf("read %d series, want 3 of 300, 6 and 99 points", len(want))
 	}
 	for _, size := range []int64{int64(len(text)), int64(len(text)) / 3, 4 * int64(len(text))} {
@@ -64,8 +64,8 @@ func TestReadWideCSVSizeOnlyAllocates(t *testing.T) {
 			t.Errorf("size %d: the series differ from those read with no size", size)
 		}
 		for _, s := range got {
-			if cap(s.Points) > 2*len(s.Points) && cap(s.Points) > sampleRows {
-				t.Errorf("size %d: %s holds %d points in room for %d", size, s.ID(), len(s.Points), cap(s.Points))
+			if cap(s.Points()) > 2*s.Len() && cap(s.Points()) > sampleRows {
+				t.Errorf("size %d: %s holds %d points in room for %d", size, s.ID(), s.Len(), cap(s.Points()))
 			}
 		}
 	}

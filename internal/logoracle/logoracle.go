@@ -63,16 +63,16 @@ func CompareCounts(t testing.TB, got []telemetry.Series, want map[string][]telem
 		switch {
 		case !ok:
 			t.Errorf("%s is counted, but no line counts toward it", k)
-		case len(w) != len(s.Points):
-			t.Errorf("%s: %d minutes counted, %d from the lines", k, len(s.Points), len(w))
+		case len(w) != s.Len():
+			t.Errorf("%s: %d minutes counted, %d from the lines", k, s.Len(), len(w))
 		default:
 			minutes += len(w)
 			for _, p := range w {
 				lines += p.V
 			}
 			for i := range w {
-				if !s.Points[i].T.Equal(w[i].T) || s.Points[i].V != w[i].V {
-					t.Errorf("%s: minute %s counts %v, the lines %v (at %s)", k, s.Points[i].T.Format("15:04:05"), s.Points[i].V, w[i].V, w[i].T.Format("15:04:05"))
+				if p := s.Point(i); !p.T.Equal(w[i].T) || p.V != w[i].V {
+					t.Errorf("%s: minute %s counts %v, the lines %v (at %s)", k, p.T.Format("15:04:05"), p.V, w[i].V, w[i].T.Format("15:04:05"))
 					break
 				}
 			}

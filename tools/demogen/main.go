@@ -76,7 +76,7 @@ func writeSnapshot(ctx context.Context, out string, s demo.Scenario, stdout io.W
 	}
 	points := 0
 	for _, se := range b.Series {
-		points += len(se.Points)
+		points += se.Len()
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d series (%d points), %d log lines, %d changes, window %s\n",
 		out, len(b.Series), points, len(b.Logs), len(b.Changes), b.Window)

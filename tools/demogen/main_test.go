@@ -48,13 +48,13 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("%s missing", w.ID())
 			continue
 		}
-		if g.Signal != w.Signal || g.Query != w.Query || len(g.Points) != len(w.Points) {
-			t.Errorf("%s: signal %q query %q %d points, want %q %q %d", w.ID(), g.Signal, g.Query, len(g.Points), w.Signal, w.Query, len(w.Points))
+		if g.Signal != w.Signal || g.Query != w.Query || g.Len() != w.Len() {
+			t.Errorf("%s: signal %q query %q %d points, want %q %q %d", w.ID(), g.Signal, g.Query, g.Len(), w.Signal, w.Query, w.Len())
 			continue
 		}
-		for i := range w.Points {
-			if !g.Points[i].T.Equal(w.Points[i].T) || g.Points[i].V != w.Points[i].V {
-				t.Errorf("%s point %d: %v, want %v", w.ID(), i, g.Points[i], w.Points[i])
+		for i := range w.Points() {
+			if !g.Point(i).T.Equal(w.Point(i).T) || g.Point(i).V != w.Point(i).V {
+				t.Errorf("%s point %d: %v, want %v", w.ID(), i, g.Point(i), w.Point(i))
 				break
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -100,7 +100,11 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 		// Native histograms have no single value to score; say so rather than drop them silently.
 		notes = append(notes, fmt.Sprintf("%d native histogram samples ignored (query a histogram_quantile or rate instead)", hist))
 	}
-	return ToSeries(m), notes, nil
+	series, err := ToSeries(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("in data.result: %w", err)
+	}
+	return series, notes, nil
 }
 
 // DecodeMatrixOf decodes the envelope and the matrix of a query_range
@@ -131,9 +135,10 @@ func DecodeMatrixOf(what string, body []byte, hint string) (model.Matrix, []stri
 }
 
 // ToSeries converts a Prometheus matrix into series: the __name__ label
-// becomes Series.Metric, the other labels stay, points are sorted by time.
-// Signal and Query are left empty.
-func ToSeries(m model.Matrix) []telemetry.Series {
+// becomes Series.Metric, the other labels stay, samples are sorted by time.
+// Signal and Query are left empty. A sample time a series cannot hold
+// (telemetry.InRange) is an error.
+func ToSeries(m model.Matrix) ([]telemetry.Series, error) {
 	out := make([]telemetry.Series, 0, len(m))
 	for _, ss := range m {
 		if ss == nil {
@@ -148,21 +153,28 @@ func ToSeries(m model.Matrix) []telemetry.Series {
 			s.Labels[string(k)] = string(v)
 		}
 		if len(ss.Values) > 0 {
-			s.Points = make([]telemetry.Point, len(ss.Values))
+			s.Times, s.Values = make([]int64, len(ss.Values)), make([]float64, len(ss.Values))
 			for i, p := range ss.Values {
-				s.Points[i] = telemetry.Point{T: fromModelTime(p.Timestamp), V: float64(p.Value)}
+				if !inRange(p.Timestamp) {
+					return nil, fmt.Errorf("sample time %s is outside the years 1677 to 2262", p.Timestamp)
+				}
+				s.Times[i], s.Values[i] = int64(p.Timestamp)*nsPerMs, float64(p.Value)
 			}
-			telemetry.SortPoints(s.Points)
+			s.SortSamples()
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, nil
 }
 
-// fromModelTime and toModelTime convert at millisecond precision, the
-// precision of the Prometheus API, without the overflow of UnixNano.
-func fromModelTime(t model.Time) time.Time { return time.UnixMilli(int64(t)).UTC() }
-func toModelTime(t time.Time) model.Time   { return model.Time(t.UnixMilli()) }
+const nsPerMs = int64(time.Millisecond)
+
+// inRange reports whether a sample time of the API (milliseconds) is one
+// a series can hold (telemetry.InRange).
+// (Go's division truncates: the bounds are inside the range.)
+func inRange(t model.Time) bool {
+	return int64(t) >= math.MinInt64/nsPerMs && int64(t) <= math.MaxInt64/nsPerMs
+}
 
 // EncodeMatrix renders a query_range response like Prometheus does, but
 // with one sample per line so a snapshot diff is readable.
@@ -247,11 +259,11 @@ func SeriesToStream(s telemetry.Series, withName bool) (*model.SampleStream, err
 	if withName {
 		metric[model.MetricNameLabel] = model.LabelValue(s.Metric)
 	}
-	pts := slices.Clone(s.Points)
-	telemetry.SortPoints(pts)
-	values := make([]model.SamplePair, len(pts))
-	for i, p := range pts {
-		values[i] = model.SamplePair{Timestamp: toModelTime(p.T), Value: model.SampleValue(p.V)}
+	sorted := telemetry.Series{Times: s.Times, Values: s.Values}
+	sorted.SortSamples() // into new columns, if need be
+	values := make([]model.SamplePair, sorted.Len())
+	for i, t := range sorted.Times {
+		values[i] = model.SamplePair{Timestamp: model.Time(telemetry.TimeOf(t).UnixMilli()), Value: model.SampleValue(sorted.Values[i])}
 	}
 	return &model.SampleStream{Metric: metric, Values: values}, nil
 }

@@ -49,7 +49,7 @@ func TestDecodePromMatrix(t *testing.T) {
 		time.Unix(1714572030, 0).UTC(), time.Unix(1714572045, 0).UTC(),
 	}
 	wantV := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1e-9}
-	for i, p := range s.Points {
+	for i, p := range s.Points() {
 		if !p.T.Equal(wantT[i]) || !promapitest.SameFloat(p.V, wantV[i]) || p.T.Location() != time.UTC {
 			t.Errorf("point %d = %v %v, want %v %v", i, p.T, p.V, wantT[i], wantV[i])
 		}
@@ -71,7 +71,7 @@ func TestDecodePromMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Points[0].V != 1 || got[0].Points[2].V != 2 {
+	if len(got) != 1 || got[0].Point(0).V != 1 || got[0].Point(2).V != 2 {
 		t.Errorf("got %+v", got)
 	}
 
@@ -113,6 +113,8 @@ func TestDecodePromMatrixErrors(t *testing.T) {
 		{"bad label name", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"":"x"},"values":[]}]}}`, nil, `"" is not a valid label name`},
 		{"bad value", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"one"]]}]}}`, nil, `in data.result: value "one" is not a number (want a decimal in quotes`},
 		{"bad time", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[["x","1"]]}]}}`, nil, `in data.result: "x" is not a whole number (want a timestamp in unix seconds`},
+		{"time past 2262", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[9300000000,"1"]]}]}}`, nil, `in data.result: sample time 9300000000 is outside the years 1677 to 2262`},
+		{"time before 1677", `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[-9300000000,"1"]]}]}}`, nil, `in data.result: sample time -9300000000 is outside the years 1677 to 2262`},
 		{"truncated", promSeeds[0][:80], nil, "invalid JSON at line 1, column 80"},
 	}
 	for _, tc := range tests {
@@ -133,16 +135,18 @@ func TestMatrixToSeries(t *testing.T) {
 		nil,
 		{Metric: nil},
 	}
-	got := promapi.ToSeries(m)
+	got, err := promapi.ToSeries(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != 2 {
 		t.Fatalf("got %d series, want 2", len(got))
 	}
-	want := telemetry.Series{Metric: "x", Labels: telemetry.Labels{"a": "1"},
-		Points: []telemetry.Point{{T: time.Unix(1, 0).UTC(), V: 1}, {T: time.Unix(2, 0).UTC(), V: 2}}}
-	if got[0].ID() != want.ID() || !got[0].Points[0].T.Equal(want.Points[0].T) || got[0].Points[1].V != 2 {
+	want := telemetry.Series{Metric: "x", Labels: telemetry.Labels{"a": "1"}}.WithPoints([]telemetry.Point{{T: time.Unix(1, 0).UTC(), V: 1}, {T: time.Unix(2, 0).UTC(), V: 2}}...)
+	if got[0].ID() != want.ID() || !got[0].Point(0).T.Equal(want.Point(0).T) || got[0].Point(1).V != 2 {
 		t.Errorf("got %+v, want %+v", got[0], want)
 	}
-	if got[1].Labels == nil || got[1].Points != nil {
+	if got[1].Labels == nil || got[1].Points() != nil {
 		t.Errorf("empty stream = %+v, want empty labels and no points", got[1])
 	}
 }

@@ -32,8 +32,8 @@ func TestWriteCaseLoadsAndRepeats(t *testing.T) {
 		t.Fatalf("%d series loaded, want %d", len(c.Bundle.Series), spec.Series())
 	}
 	for _, s := range c.Bundle.Series {
-		if len(s.Points) != spec.Points {
-			t.Fatalf("%s has %d points, want %d", s.ID(), len(s.Points), spec.Points)
+		if s.Len() != spec.Points {
+			t.Fatalf("%s has %d points, want %d", s.ID(), s.Len(), spec.Points)
 		}
 	}
 	if c.Truth.Service != synth.Service(spec.Faulty()) || c.Truth.Metric != synth.Kinds[0].Metric || c.FaultFree {

@@ -63,13 +63,12 @@ func MatrixRoundTrip(t *testing.T, decode func([]byte) ([]telemetry.Series, []st
 	}
 	for i := range series {
 		a, b := series[i], again[i]
-		if a.ID() != b.ID() || len(a.Points) != len(b.Points) {
-			t.Fatalf("re-decode: series %d = %s with %d points, want %s with %d", i, b.ID(), len(b.Points), a.ID(), len(a.Points))
+		if a.ID() != b.ID() || a.Len() != b.Len() || len(a.Values) != a.Len() || len(b.Values) != b.Len() {
+			t.Fatalf("re-decode: series %d = %s with %d samples, want %s with %d", i, b.ID(), b.Len(), a.ID(), a.Len())
 		}
-		for j := range a.Points {
-			pa, pb := a.Points[j], b.Points[j]
-			if !pa.T.Equal(pb.T) || !SameFloat(pa.V, pb.V) {
-				t.Fatalf("re-decode: series %s point %d = %v, want %v", a.ID(), j, pb, pa)
+		for j := range a.Times {
+			if a.Times[j] != b.Times[j] || !SameFloat(a.Values[j], b.Values[j]) {
+				t.Fatalf("re-decode: series %s sample %d = %v, want %v", a.ID(), j, b.Point(j), a.Point(j))
 			}
 		}
 	}
