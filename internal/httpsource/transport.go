@@ -131,6 +131,10 @@ func (e Endpoint) Describe(ctx context.Context, err error, tooBigHint string) (e
 		err = fmt.Errorf("%w — %s", tooBig, tooBigHint)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return err, true
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled):
+		// The caller gave up while the last answer (a 503 to retry) was on
+		// its way: the cancel is the news, not a timeout.
+		return context.Canceled, true
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
 		err = fmt.Errorf("%w at %s: no answer within %s (%s)", e.Unreachable, e.URL, e.Timeout, e.Names.Field("timeout"))
 	case errors.As(err, &limited):

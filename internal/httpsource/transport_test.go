@@ -370,3 +370,21 @@ func TestHeaderTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A caller that cancels while a retryable answer is on its way is told it
+// cancelled, not that the server gave no answer within the timeout.
+func TestDescribeCallerCancel(t *testing.T) {
+	e := Endpoint{Unreachable: errors.New("test is unreachable"), URL: "http://127.0.0.1:1", Timeout: 30 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	got, ok := e.Describe(ctx, errors.New("503 Service Unavailable"), "")
+	if !ok || !errors.Is(got, context.Canceled) || strings.Contains(got.Error(), "no answer within") {
+		t.Errorf("Describe = %v, %v; want context.Canceled", got, ok)
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), -time.Second)
+	defer dcancel()
+	got, _ = e.Describe(dctx, errors.New("503 Service Unavailable"), "")
+	if !strings.Contains(got.Error(), "no answer within 30s") {
+		t.Errorf("Describe after the timeout = %v, want it to say no answer within 30s", got)
+	}
+}
