@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/rca-tool/rca/collectors/internal/promapi"
 	"github.com/rca-tool/rca/internal/strictjson"
 	"github.com/rca-tool/rca/telemetry"
@@ -160,26 +162,20 @@ func EncodeStreams(lines []telemetry.LogLine) ([]byte, error) {
 // [<unix seconds>, "<value>"]) into series. A status "error" response
 // becomes an *promapi.APIError. Signal and Query are left for the caller to fill.
 func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
-	m, warnings, err := promapi.DecodeMatrixOf("Loki query_range", body,
-		"a log query returns streams: a log signal's logql must be a metric query, e.g. sum by (service) (count_over_time($selector [1m]))")
+	series, warnings, err := promapi.DecodeSeriesOf("Loki query_range", body,
+		"a log query returns streams: a log signal's logql must be a metric query, e.g. sum by (service) (count_over_time($selector [1m]))",
+		func(ss *model.SampleStream) error {
+			if len(ss.Histograms) > 0 {
+				return errors.New("histogram samples: a LogQL metric query has none")
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, nil, err
-	}
-	for _, ss := range m {
-		if ss == nil {
-			continue
-		}
-		if len(ss.Histograms) > 0 {
-			return nil, nil, errors.New("in data.result: histogram samples: a LogQL metric query has none")
-		}
 	}
 	var notes []string
 	for _, w := range warnings {
 		notes = append(notes, "loki warning: "+w)
-	}
-	series, err := promapi.ToSeries(m)
-	if err != nil {
-		return nil, nil, fmt.Errorf("in data.result: %w", err)
 	}
 	return series, notes, nil
 }

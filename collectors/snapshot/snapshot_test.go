@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/rca-tool/rca/collectors/internal/promapi"
 	"github.com/rca-tool/rca/collectors/loki"
+	"github.com/rca-tool/rca/internal/peakmem"
 	"github.com/rca-tool/rca/telemetry"
 )
 
@@ -508,8 +510,15 @@ func assertSameTree(t *testing.T, a, b string) {
 }
 
 // BenchmarkReadSnapshot reads an incident of demo size: 300 series of three
-// hours at 15s, which `rca analyze` should load well under a second.
+// hours at 15s, which `rca analyze` should load well under a second, in
+// files of 10 series; "one-answer" holds 3,000 in one file, as one query of
+// a big installation answers.
 func BenchmarkReadSnapshot(b *testing.B) {
+	b.Run("demo", func(b *testing.B) { benchmarkReadSnapshot(b, 300, 30) })
+	b.Run("one-answer", func(b *testing.B) { benchmarkReadSnapshot(b, 3000, 1) })
+}
+
+func benchmarkReadSnapshot(b *testing.B, series, queries int) {
 	in := telemetry.Bundle{
 		Window:   telemetry.Window{From: afterStart(0), To: afterStart(time.Hour)},
 		Baseline: telemetry.Window{From: afterStart(-2 * time.Hour), To: afterStart(0)},
@@ -518,9 +527,9 @@ func BenchmarkReadSnapshot(b *testing.B) {
 	for i := range vals {
 		vals[i] = math.Sin(float64(i)) * 100
 	}
-	for i := range 300 {
+	for i := range series {
 		in.Series = append(in.Series, telemetry.Series{
-			Metric: "container_cpu_usage_seconds_total", Signal: "cpu", Query: "q" + strconv.Itoa(i%30),
+			Metric: "container_cpu_usage_seconds_total", Signal: "cpu", Query: "q" + strconv.Itoa(i%queries),
 			Labels: telemetry.Labels{"service": "svc" + strconv.Itoa(i), "pod": "pod-" + strconv.Itoa(i)},
 		}.WithPoints(stepPoints(afterStart(-2*time.Hour), 15*time.Second, vals...)...))
 	}
@@ -528,10 +537,13 @@ func BenchmarkReadSnapshot(b *testing.B) {
 	if err := Write(context.Background(), dir, in); err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC()
 	b.ResetTimer()
+	s := peakmem.Start()
 	for b.Loop() {
 		if _, err := Read(context.Background(), dir); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(s.Stop())/(1<<20), "peak-heap-MB")
 }

@@ -81,8 +81,10 @@ func DecodeEnvelope(api string, body []byte, want, hint string) (json.RawMessage
 // DecodeMatrix also returns what the response warned about, so a
 // snapshot reader can surface partial results.
 func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
-	m, warnings, err := DecodeMatrixOf("Prometheus query_range", body,
-		"capture with /api/v1/query_range (start, end, step), not /api/v1/query")
+	hist := 0
+	series, warnings, err := DecodeSeriesOf("Prometheus query_range", body,
+		"capture with /api/v1/query_range (start, end, step), not /api/v1/query",
+		func(ss *model.SampleStream) error { hist += len(ss.Histograms); return nil })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -90,21 +92,53 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 	for _, w := range warnings {
 		notes = append(notes, "prometheus warning: "+w)
 	}
-	hist := 0
-	for _, ss := range m {
-		if ss != nil {
-			hist += len(ss.Histograms)
-		}
-	}
 	if hist > 0 {
 		// Native histograms have no single value to score; say so rather than drop them silently.
 		notes = append(notes, fmt.Sprintf("%d native histogram samples ignored (query a histogram_quantile or rate instead)", hist))
+	}
+	return series, notes, nil
+}
+
+// DecodeSeriesOf is DecodeMatrixOf, check on every series, then ToSeries:
+// the result read straight into columns when it has the shape servers
+// write (see fastMatrix), else by the library. check's error, wrapped, is
+// the result.
+func DecodeSeriesOf(what string, body []byte, hint string, check func(*model.SampleStream) error) ([]telemetry.Series, []string, error) {
+	raw, warnings, err := DecodeEnvelope(what, body, model.ValMatrix.String(), hint)
+	if err != nil {
+		return nil, nil, err
+	}
+	if series, ok := fastMatrix(raw); ok {
+		return series, warnings, nil
+	}
+	m, _, err := DecodeMatrixOf(what, body, hint)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ss := range m {
+		if ss == nil {
+			continue
+		}
+		if err := check(ss); err != nil {
+			return nil, nil, fmt.Errorf("in data.result: %w", err)
+		}
 	}
 	series, err := ToSeries(m)
 	if err != nil {
 		return nil, nil, fmt.Errorf("in data.result: %w", err)
 	}
-	return series, notes, nil
+	return series, warnings, nil
+}
+
+// validLabelNames checks the label names: model.Metric does not check them
+// itself, and an empty one could not be written back.
+func validLabelNames(m model.Metric) error {
+	for name := range m {
+		if !model.UTF8Validation.IsValidLabelName(string(name)) {
+			return fmt.Errorf("%q is not a valid label name", name)
+		}
+	}
+	return nil
 }
 
 // DecodeMatrixOf decodes the envelope and the matrix of a query_range
@@ -124,11 +158,8 @@ func DecodeMatrixOf(what string, body []byte, hint string) (model.Matrix, []stri
 		if ss == nil {
 			continue
 		}
-		// model.Metric does not check names itself; an empty one could not be written back.
-		for name := range ss.Metric {
-			if !model.UTF8Validation.IsValidLabelName(string(name)) {
-				return nil, nil, fmt.Errorf("in data.result: %q is not a valid label name", name)
-			}
+		if err := validLabelNames(ss.Metric); err != nil {
+			return nil, nil, fmt.Errorf("in data.result: %w", err)
 		}
 	}
 	return m, warnings, nil
@@ -144,27 +175,36 @@ func ToSeries(m model.Matrix) ([]telemetry.Series, error) {
 		if ss == nil {
 			continue
 		}
-		s := telemetry.Series{Labels: make(telemetry.Labels, len(ss.Metric))}
-		for k, v := range ss.Metric {
-			if k == model.MetricNameLabel {
-				s.Metric = string(v)
-				continue
-			}
-			s.Labels[string(k)] = string(v)
-		}
-		if len(ss.Values) > 0 {
-			s.Times, s.Values = make([]int64, len(ss.Values)), make([]float64, len(ss.Values))
-			for i, p := range ss.Values {
-				if !inRange(p.Timestamp) {
-					return nil, fmt.Errorf("sample time %s is outside the years 1677 to 2262", p.Timestamp)
-				}
-				s.Times[i], s.Values[i] = int64(p.Timestamp)*nsPerMs, float64(p.Value)
-			}
-			s.SortSamples()
+		s, err := toSeries(ss)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// toSeries is ToSeries of one series.
+func toSeries(ss *model.SampleStream) (telemetry.Series, error) {
+	s := telemetry.Series{Labels: make(telemetry.Labels, len(ss.Metric))}
+	for k, v := range ss.Metric {
+		if k == model.MetricNameLabel {
+			s.Metric = string(v)
+			continue
+		}
+		s.Labels[string(k)] = string(v)
+	}
+	if len(ss.Values) > 0 {
+		s.Times, s.Values = make([]int64, len(ss.Values)), make([]float64, len(ss.Values))
+		for i, p := range ss.Values {
+			if !inRange(p.Timestamp) {
+				return telemetry.Series{}, fmt.Errorf("sample time %s is outside the years 1677 to 2262", p.Timestamp)
+			}
+			s.Times[i], s.Values[i] = int64(p.Timestamp)*nsPerMs, float64(p.Value)
+		}
+		s.SortSamples()
+	}
+	return s, nil
 }
 
 const nsPerMs = int64(time.Millisecond)

@@ -2,7 +2,10 @@ package promapi_test
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +161,106 @@ func FuzzDecodeMatrix(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { promapitest.MatrixRoundTrip(t, promapi.DecodeMatrix, body) })
+}
+
+// wholeDecode is DecodeSeriesOf's contract said plainly: the whole matrix
+// decoded, checked, then converted.
+func wholeDecode(body []byte, check func(*model.SampleStream) error) ([]telemetry.Series, []string, error) {
+	m, warnings, err := promapi.DecodeMatrixOf("Prometheus query_range", body, "hint")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ss := range m {
+		if ss == nil {
+			continue
+		}
+		if err := check(ss); err != nil {
+			return nil, nil, fmt.Errorf("in data.result: %w", err)
+		}
+	}
+	series, err := promapi.ToSeries(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("in data.result: %w", err)
+	}
+	return series, warnings, nil
+}
+
+// noHistograms refuses a series with histogram samples, as Loki's does.
+func noHistograms(ss *model.SampleStream) error {
+	if len(ss.Histograms) > 0 {
+		return errors.New("histogram samples")
+	}
+	return nil
+}
+
+// Decoding one series at a time gives what the whole decode gives, errors
+// word for word, on bodies that fail at each step: a bad label name, a
+// bad sample, a check, a time out of range, a result of the wrong shape.
+func TestDecodeSeriesMatchesWhole(t *testing.T) {
+	for _, body := range decodeSeriesBodies() {
+		got, gw, gerr := promapi.DecodeSeriesOf("Prometheus query_range", []byte(body), "hint", noHistograms)
+		want, ww, werr := wholeDecode([]byte(body), noHistograms)
+		if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Errorf("%s:\n error %v\n want %v", body, gerr, werr)
+			continue
+		}
+		if !sameSeries(got, want) || !slices.Equal(gw, ww) {
+			t.Errorf("%s:\n got  %+v %q\n want %+v %q", body, got, gw, want, ww)
+		}
+	}
+}
+
+// decodeSeriesBodies are the seeds and bodies that take each way through
+// DecodeSeriesOf: the fast reading, and the library's for an unusual shape.
+func decodeSeriesBodies() []string {
+	return append(slices.Clone(promSeeds),
+		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1"]]},{"metric":{"":"x"},"values":[]}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1"]]},{"metric":{"a":"c"},"values":[[2,"x"]]}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1e13,"1"]]}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":{"metric":{}}}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":"x"}}`,
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":\n[ {\"metric\":{\"a\":\"b\"},\"values\":[[1,\"1\"]]} ,null, {\"metric\":{},\"values\":[[1,2]]} ]}}",
+		`{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1714572000.5,"2"],[1714572000.25,"1"]],"metric":{"__name__":"x","b":"c"}}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b","a":"c"},"values":[[1,"1"]]}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"\u00e9"},"values":[[1.1234,"0x1p-2"],[-1,"1"],[1e3,"1"]]}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{"Metric":{"a":"b"},"VALUES":[[1,"1"]]},{"metric":null,"values":null}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1",3],[2,null],[null,"2"]]}]}}`,
+	)
+}
+
+// FuzzDecodeSeries: the fast reading gives what the library gives.
+func FuzzDecodeSeries(f *testing.F) {
+	for _, s := range decodeSeriesBodies() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, gw, gerr := promapi.DecodeSeriesOf("Prometheus query_range", body, "hint", noHistograms)
+		want, ww, werr := wholeDecode(body, noHistograms)
+		if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+			t.Fatalf("error %v, want %v", gerr, werr)
+		}
+		if !sameSeries(got, want) || !slices.Equal(gw, ww) {
+			t.Fatalf("got %+v %q, want %+v %q", got, gw, want, ww)
+		}
+	})
+}
+
+// sameSeries is reflect.DeepEqual with NaN equal to NaN.
+func sameSeries(a, b []telemetry.Series) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Metric != y.Metric || x.Signal != y.Signal || x.Query != y.Query || !maps.Equal(x.Labels, y.Labels) ||
+			!slices.Equal(x.Times, y.Times) || len(x.Values) != len(y.Values) {
+			return false
+		}
+		for j := range x.Values {
+			if math.Float64bits(x.Values[j]) != math.Float64bits(y.Values[j]) {
+				return false
+			}
+		}
+	}
+	return true
 }
