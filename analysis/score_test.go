@@ -186,3 +186,21 @@ func TestAvailabilityCeilingInAnalysis(t *testing.T) {
 		t.Fatalf("anomalous services %v, want listing and search (each failed 2 %% of requests after a day at 100 %%), not steady", found)
 	}
 }
+
+// A baseline of one sample is measured against a tenth of its level; an
+// availability's level is what it can still lose, as for its floor: one
+// sample at 100 % and then 2 % of requests failing twice is news, where a
+// tenth of 100 % called it nothing.
+func TestShortBaselineAvailability(t *testing.T) {
+	base := samplesFrom(points(t0.Add(-5*time.Minute), 100))
+	win := samplesFrom(points(t0, 100, 97.79, 99.25, 100))
+	for _, tc := range []struct {
+		ceiling   float64
+		anomalous bool
+	}{{100, true}, {0, false}} {
+		s, ok := scoreShortBaseline(base, win, catalog.Down, tc.ceiling, count{}, &scratch{})
+		if !ok || s.anomalous != tc.anomalous {
+			t.Errorf("ceiling %v: scored %v, anomalous %v (score %.2f, scale %g), want %v", tc.ceiling, ok, s.anomalous, s.score, s.stats.scale, tc.anomalous)
+		}
+	}
+}
