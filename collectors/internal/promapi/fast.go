@@ -2,6 +2,7 @@ package promapi
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // fastMatrix reads a matrix result in the shape Prometheus and Loki write
-// it, straight into columns: [{"metric":{"k":"v",...},"values":[[<seconds>,
+// it, straight into columns (raw must be valid JSON: the envelope's decode
+// checked it, and this reads, not validates): [{"metric":{"k":"v",...},"values":[[<seconds>,
 // "<value>"],...]},...], keys in any order, any whitespace. Anything else
 // (escapes in a string, histograms, null, other keys, a number that is not
 // a plain decimal, a value the library would read otherwise) returns false,
@@ -225,6 +227,10 @@ func (p *scanner) values(s *telemetry.Series) bool {
 		s.Values = append(s.Values, f)
 		p.ws()
 		if p.eat(']') {
+			if cap(s.Times) > len(s.Times)+len(s.Times)/8 {
+				// append's spare room would stay with the series for the run
+				s.Times, s.Values = slices.Clone(s.Times), slices.Clone(s.Values)
+			}
 			return true
 		}
 		if !p.eat(',') {

@@ -84,7 +84,7 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 	hist := 0
 	series, warnings, err := DecodeSeriesOf("Prometheus query_range", body,
 		"capture with /api/v1/query_range (start, end, step), not /api/v1/query",
-		func(ss *model.SampleStream) error { hist += len(ss.Histograms); return nil })
+		func(n int) error { hist += n; return nil })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,11 +99,12 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 	return series, notes, nil
 }
 
-// DecodeSeriesOf is DecodeMatrixOf, check on every series, then ToSeries:
-// the result read straight into columns when it has the shape servers
-// write (see fastMatrix), else by the library. check's error, wrapped, is
-// the result.
-func DecodeSeriesOf(what string, body []byte, hint string, check func(*model.SampleStream) error) ([]telemetry.Series, []string, error) {
+// DecodeSeriesOf is DecodeMatrixOf then ToSeries: the result read straight
+// into columns when it has the shape servers write (see fastMatrix), else
+// by the library. histograms, when not nil, is told the number of
+// histogram samples of every series that has any (only the library path
+// reads them); its error, wrapped, is the result.
+func DecodeSeriesOf(what string, body []byte, hint string, histograms func(n int) error) ([]telemetry.Series, []string, error) {
 	raw, warnings, err := DecodeEnvelope(what, body, model.ValMatrix.String(), hint)
 	if err != nil {
 		return nil, nil, err
@@ -111,15 +112,15 @@ func DecodeSeriesOf(what string, body []byte, hint string, check func(*model.Sam
 	if series, ok := fastMatrix(raw); ok {
 		return series, warnings, nil
 	}
-	m, _, err := DecodeMatrixOf(what, body, hint)
+	m, err := matrixOf(body, raw)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, ss := range m {
-		if ss == nil {
+		if ss == nil || len(ss.Histograms) == 0 || histograms == nil {
 			continue
 		}
-		if err := check(ss); err != nil {
+		if err := histograms(len(ss.Histograms)); err != nil {
 			return nil, nil, fmt.Errorf("in data.result: %w", err)
 		}
 	}
@@ -150,19 +151,29 @@ func DecodeMatrixOf(what string, body []byte, hint string) (model.Matrix, []stri
 	if err != nil {
 		return nil, nil, err
 	}
+	m, err := matrixOf(body, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, warnings, nil
+}
+
+// matrixOf decodes the result raw of body as a matrix, checking the label
+// names.
+func matrixOf(body, raw []byte) (model.Matrix, error) {
 	var m model.Matrix
 	if err := strictjson.DecodePart(body, raw, &m); err != nil {
-		return nil, nil, fmt.Errorf("in data.result: %w", err)
+		return nil, fmt.Errorf("in data.result: %w", err)
 	}
 	for _, ss := range m {
 		if ss == nil {
 			continue
 		}
 		if err := validLabelNames(ss.Metric); err != nil {
-			return nil, nil, fmt.Errorf("in data.result: %w", err)
+			return nil, fmt.Errorf("in data.result: %w", err)
 		}
 	}
-	return m, warnings, nil
+	return m, nil
 }
 
 // ToSeries converts a Prometheus matrix into series: the __name__ label
