@@ -2,7 +2,6 @@ package promapi
 
 import (
 	"bytes"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -196,6 +195,9 @@ func (p *scanner) values(s *telemetry.Series) bool {
 	if p.ws(); p.eat(']') {
 		return true
 	}
+	// Sized once, so no spare room from append stays with the series.
+	n := pairs(p.b[p.i:])
+	s.Times, s.Values = make([]int64, 0, n), make([]float64, 0, n)
 	for {
 		if p.ws(); !p.eat('[') {
 			return false
@@ -227,16 +229,34 @@ func (p *scanner) values(s *telemetry.Series) bool {
 		s.Values = append(s.Values, f)
 		p.ws()
 		if p.eat(']') {
-			if cap(s.Times) > len(s.Times)+len(s.Times)/8 {
-				// append's spare room would stay with the series for the run
-				s.Times, s.Values = slices.Clone(s.Times), slices.Clone(s.Values)
-			}
 			return true
 		}
 		if !p.eat(',') {
 			return false
 		}
 	}
+}
+
+// pairs counts the pairs up to the end of a values array that starts at b:
+// the opening brackets before the first "]]". It is only a size: a body it
+// miscounts is one values() turns down, or a capacity off.
+func pairs(b []byte) int {
+	n := 0
+	for i, c := range b {
+		switch c {
+		case '[':
+			n++
+		case ']':
+			j := i + 1
+			for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+				j++
+			}
+			if j < len(b) && b[j] == ']' {
+				return n
+			}
+		}
+	}
+	return n
 }
 
 // seconds reads a timestamp as model.Time does, for the plain decimals it

@@ -260,3 +260,16 @@ func sameSeries(a, b []telemetry.Series) bool {
 	}
 	return true
 }
+
+// A series read the fast way holds its samples in columns of their size,
+// with no spare room left from growing them.
+func TestDecodeSeriesExactColumns(t *testing.T) {
+	body := `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1"], [2,"2"],[3,"3"] ,[4,"4"],[5,"5"]]}]}}`
+	got, _, err := promapi.DecodeSeriesOf("Prometheus query_range", []byte(body), "hint", noHistograms)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if s := got[0]; len(s.Times) != 5 || cap(s.Times) != 5 || cap(s.Values) != 5 {
+		t.Errorf("columns len %d, cap %d and %d, want 5 each", len(s.Times), cap(s.Times), cap(s.Values))
+	}
+}
