@@ -191,6 +191,19 @@ func TestTrafficFollowsTheCaller(t *testing.T) {
 	}
 }
 
+// However far a callee's requests rose (off a flat zero: hundreds of
+// deviations), they are what a failing caller sent: the callee never ranks
+// above it.
+func TestTrafficNeverOutranksItsSender(t *testing.T) {
+	f := newFixture(13).edge("search", "storage").
+		add("http_latency_p99", svc("search"), stepAt(10, 0.2, 0.3), 0.01).
+		add("http_request_rate", svc("storage"), stepAt(10, 0, 17), 0)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "search" || res.RootCauses[1].Service != "storage" {
+		t.Fatalf("root causes %v, want search, then storage", causes(res))
+	}
+}
+
 // A service with no log line at all in the baseline (a collection gap as
 // often as an idle service) proves nothing new by lines that run from the
 // window's start; lines that start later in the window did start there.

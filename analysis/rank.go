@@ -140,6 +140,21 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		}
 		out = append(out, ServiceScore{Service: n, Score: round(score, 4)})
 	}
+	// More requests are an effect of the caller that sent them: a service
+	// whose only anomaly is that never ranks above its sender.
+	at := make(map[string]int, len(out))
+	for i, o := range out {
+		at[o.Service] = i
+	}
+	for i, o := range out {
+		if s := states[o.Service]; len(s.anomalous) > 0 && !g.empty() {
+			for _, a := range senders(s, states, g, tol) {
+				if j, ok := at[a]; ok && out[i].Score >= out[j].Score {
+					out[i].Score = round(0.9*out[j].Score, 4)
+				}
+			}
+		}
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if c := cmp.Compare(out[j].Score, out[i].Score); c != 0 {
 			return c < 0 // best first; a NaN, should one slip in, last
@@ -200,14 +215,22 @@ func explainedByCallee(s *serviceState, states map[string]*serviceState, g graph
 // it receives changing while a caller of it was abnormal: load flows down
 // the call graph, so a caller explains it.
 func sentByCallers(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) bool {
+	return len(senders(s, states, g, tol)) > 0
+}
+
+// senders are the callers, direct or not, that were abnormal (not only in
+// their own traffic) when all of s's anomalies, the requests it receives,
+// began: load flows down the call graph, so they sent them.
+func senders(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) []string {
 	if len(s.anomalous) == 0 {
-		return false
+		return nil
 	}
 	for _, f := range s.anomalous {
 		if !f.traffic {
-			return false
+			return nil
 		}
 	}
+	var out []string
 	for _, a := range sortedKeys(g.ancestors(s.name)) {
 		c := states[a]
 		if c == nil {
@@ -215,11 +238,12 @@ func sentByCallers(s *serviceState, states map[string]*serviceState, g graph, to
 		}
 		for _, f := range c.anomalous {
 			if !f.traffic && !before(s.onset, f.Onset, tol) && !before(f.Until, s.onset, tol) {
-				return true
+				out = append(out, a)
+				break
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // explainShare is how strong, against the caller's strongest anomaly, a
