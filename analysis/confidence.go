@@ -56,11 +56,11 @@ import (
 // them (short baselines, carried-over and traffic rules, lead-ins, network
 // gaps, counts judged as counts, availability below its ceiling) moved
 // the features of some cases. A refit on today's ranker moves the margin's
-// weight by 0.43, the origin's by 0.30, the first's by 0.22 and no other by
-// more than 0.14; in the evaluation it scores Brier 0.036, 0.402 and 0.129
-// on sockshop, petshop and openstack against these weights' 0.032, 0.413
-// and 0.130, but names a cause in 3 of openstack's 65 fault-free windows
-// (these: none), so these were kept.
+// weight by 0.40, the origin's by 0.29, the breadth's by 0.23, the first's
+// by 0.21 and no other by more than 0.14; in the evaluation it scores Brier
+// 0.037, 0.433 and 0.123 on sockshop, petshop and openstack against these
+// weights' 0.032, 0.424 and 0.130, and names a cause in 2 of openstack's 65
+// fault-free windows (these: none), so these were kept.
 var confidenceWeights = [1 + numConfidenceFeatures]float64{
 	-7.097, // intercept
 	1.173,  // strength
