@@ -100,6 +100,7 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 	}
 
 	out := make([]ServiceScore, 0, len(names))
+	sentBy := map[string][]string{} // see senders
 	for _, n := range names {
 		s := states[n]
 		if s.infra && anyService {
@@ -122,8 +123,12 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		}
 		if len(s.anomalous) > 0 {
 			s.explained = explainedByCallee(s, states, g, tol)
+			sent := senders(s, states, g, tol)
+			if len(sent) > 0 {
+				sentBy[n] = sent
+			}
 			score *= onsetWeight(s.onset, onsets, tol)
-			score *= graphWeight(s, states, g, tol)
+			score *= graphWeight(s, states, g, tol, len(sent) > 0)
 		}
 		if errorSignals(s) > 0 && !s.explained {
 			score *= errorWeight
@@ -141,17 +146,16 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		out = append(out, ServiceScore{Service: n, Score: round(score, 4)})
 	}
 	// More requests are an effect of the caller that sent them: a service
-	// whose only anomaly is that never ranks above its sender.
+	// whose only anomaly is that never ranks above its sender (a sender has
+	// anomalies of its own, so its score is final here).
 	at := make(map[string]int, len(out))
 	for i, o := range out {
 		at[o.Service] = i
 	}
 	for i, o := range out {
-		if s := states[o.Service]; len(s.anomalous) > 0 && !g.empty() {
-			for _, a := range senders(s, states, g, tol) {
-				if j, ok := at[a]; ok && out[i].Score >= out[j].Score {
-					out[i].Score = round(0.9*out[j].Score, 4)
-				}
+		for _, a := range sentBy[o.Service] {
+			if j, ok := at[a]; ok && out[i].Score >= out[j].Score {
+				out[i].Score = round(0.9*out[j].Score, 4)
 			}
 		}
 	}
@@ -178,14 +182,15 @@ func onsetWeight(onset time.Time, sorted []time.Time, tol time.Duration) float64
 
 // graphWeight discounts a service whose anomaly a callee explains (the
 // callee's anomaly started no later and was still going on when this one
-// began: s.explained), and credits one whose callers suffer after it: the
+// began: s.explained) or whose only anomaly is the requests a caller sent
+// (sent, see senders), and credits one whose callers suffer after it: the
 // blame flows down the call graph to its source.
-func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) float64 {
+func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration, sent bool) float64 {
 	if g.empty() {
 		return 1
 	}
 	w := 1.0
-	if s.explained || sentByCallers(s, states, g, tol) {
+	if s.explained || sent {
 		w = 0.5
 	}
 	victims := 0
@@ -211,18 +216,11 @@ func explainedByCallee(s *serviceState, states map[string]*serviceState, g graph
 	return false
 }
 
-// sentByCallers reports whether all a service's anomalies are the requests
-// it receives changing while a caller of it was abnormal: load flows down
-// the call graph, so a caller explains it.
-func sentByCallers(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) bool {
-	return len(senders(s, states, g, tol)) > 0
-}
-
 // senders are the callers, direct or not, that were abnormal (not only in
 // their own traffic) when all of s's anomalies, the requests it receives,
 // began: load flows down the call graph, so they sent them.
 func senders(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) []string {
-	if len(s.anomalous) == 0 {
+	if len(s.anomalous) == 0 || g.empty() {
 		return nil
 	}
 	for _, f := range s.anomalous {

@@ -33,11 +33,17 @@ func fitSortedBelow(v []float64, ceiling float64) baselineStats {
 	iqr := quantileSorted(v, 0.75) - quantileSorted(v, 0.25)
 	mad := madSorted(v, med)
 	scale := math.Max(1.4826*mad, iqr/1.349)
-	floor := scaleFloor(v, med, 1e-9)
-	if ceiling > 0 {
-		floor = scaleFloor(v, ceiling-med, ceilingResolution*ceiling)
-	}
+	floor := scaleFloor(v, baseLevel(med, ceiling), math.Max(1e-9, ceilingResolution*ceiling))
 	return baselineStats{median: med, scale: math.Max(scale, floor)}
+}
+
+// baseLevel is what a baseline's spread is measured against: its median, or,
+// for a ratio bounded by ceiling (above zero), what it can still lose.
+func baseLevel(med, ceiling float64) float64 {
+	if ceiling > 0 {
+		return ceiling - med
+	}
+	return med
 }
 
 // ceilingResolution is the smallest change of a ratio at its ceiling worth

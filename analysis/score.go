@@ -102,10 +102,10 @@ func scoreShortBaseline(base, win samples, dir catalog.Direction, ceiling float6
 // scoreAgainst is scoreSeriesBuf with the baseline's spread at least
 // minSpread of its level. A ratio bounded by ceiling (above zero) that is
 // bad when it falls has its level, and its spread's floor, measured below
-// the ceiling (see fitSortedBelow). A count of events (see count) is also judged as
-// one: its spread is at least the chance spread of its rate (countNoise),
-// and a run of samples that rose a little each counts by its sum
-// (countRun).
+// the ceiling (see baseLevel). A count of events (see count) is also
+// judged as one: its spread is at least the chance spread of its rate
+// (countNoise), and a run of samples that rose a little each counts by its
+// sum (countRun).
 func scoreAgainst(base, win samples, dir catalog.Direction, ceiling, minSpread float64, c count, buf *scratch) (seriesScore, bool) {
 	event := c.event
 	bt, wv := base.values(&buf.base), win.values(&buf.win) // in time order
@@ -116,11 +116,7 @@ func scoreAgainst(base, win samples, dir catalog.Direction, ceiling, minSpread f
 		ceiling = 0
 	}
 	st := fitSortedBelow(bv, ceiling)
-	level := st.median
-	if ceiling > 0 {
-		level = ceiling - st.median // what it can still lose, as for the floor
-	}
-	st.scale = math.Max(st.scale, minSpread*math.Abs(level))
+	st.scale = math.Max(st.scale, minSpread*math.Abs(baseLevel(st.median, ceiling)))
 	if event > 0 {
 		st.scale = math.Max(st.scale, countNoise(st.median, event, len(bv)))
 	}
