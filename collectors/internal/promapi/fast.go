@@ -11,9 +11,10 @@ import (
 )
 
 // fastMatrix reads a matrix result in the shape Prometheus and Loki write
-// it, straight into columns (raw must be valid JSON: the envelope's decode
-// checked it, and this reads, not validates): [{"metric":{"k":"v",...},"values":[[<seconds>,
-// "<value>"],...]},...], keys in any order, any whitespace. Anything else
+// it, straight into columns: [{"metric":{"k":"v",...},"values":
+// [[<seconds>,"<value>"],...]},...], keys in any order, any whitespace.
+// raw must be valid JSON (the envelope's decode checked it: this reads, it
+// does not validate). Anything else
 // (escapes in a string, histograms, null, other keys, a number that is not
 // a plain decimal, a value the library would read otherwise) returns false,
 // and the caller decodes the result with the library instead: this path
@@ -23,26 +24,15 @@ import (
 func fastMatrix(raw []byte) ([]telemetry.Series, bool) {
 	p := scanner{b: raw}
 	out := make([]telemetry.Series, 0)
-	if p.ws(); !p.eat('[') {
+	ok := p.list('[', ']', func() bool {
+		s, ok := p.series()
+		out = append(out, s)
+		return ok
+	})
+	if !ok || !p.end() {
 		return nil, false
 	}
-	if p.ws(); p.eat(']') {
-		return out, p.end()
-	}
-	for {
-		s, ok := p.series()
-		if !ok {
-			return nil, false
-		}
-		out = append(out, s)
-		p.ws()
-		if p.eat(']') {
-			return out, p.end()
-		}
-		if !p.eat(',') {
-			return nil, false
-		}
-	}
+	return out, true
 }
 
 type scanner struct {
@@ -74,6 +64,39 @@ func (p *scanner) end() bool {
 	return p.i == len(p.b)
 }
 
+// list reads open, items separated by commas, and close, whitespace
+// anywhere between; item reads one and says whether it could.
+func (p *scanner) list(open, close byte, item func() bool) bool {
+	if p.ws(); !p.eat(open) {
+		return false
+	}
+	if p.ws(); p.eat(close) {
+		return true
+	}
+	for {
+		if p.ws(); !item() {
+			return false
+		}
+		p.ws()
+		if p.eat(close) {
+			return true
+		}
+		if !p.eat(',') {
+			return false
+		}
+	}
+}
+
+// field reads a key and its colon.
+func (p *scanner) field() (string, bool) {
+	k, ok := p.str()
+	if !ok {
+		return "", false
+	}
+	p.ws()
+	return string(k), p.eat(':')
+}
+
 // str reads a string without escapes (one with a backslash, or not UTF-8,
 // is left to the library), as the bytes between its quotes.
 func (p *scanner) str() ([]byte, bool) {
@@ -98,108 +121,65 @@ func (p *scanner) str() ([]byte, bool) {
 // series reads one {"metric":...,"values":...} object.
 func (p *scanner) series() (telemetry.Series, bool) {
 	var s telemetry.Series
-	if p.ws(); !p.eat('{') {
-		return s, false
-	}
 	var sawMetric, sawValues bool
-	for {
-		key, ok := p.str()
-		if !ok {
-			return s, false
-		}
-		if p.ws(); !p.eat(':') {
-			return s, false
-		}
-		switch {
-		case string(key) == "metric" && !sawMetric:
+	ok := p.list('{', '}', func() bool {
+		switch key, ok := p.field(); {
+		case !ok:
+			return false
+		case key == "metric" && !sawMetric:
 			sawMetric = true
-			if !p.metric(&s) {
-				return s, false
-			}
-		case string(key) == "values" && !sawValues:
+			return p.metric(&s)
+		case key == "values" && !sawValues:
 			sawValues = true
-			if !p.values(&s) {
-				return s, false
-			}
-		default:
-			return s, false
+			return p.values(&s)
 		}
-		p.ws()
-		if p.eat('}') {
-			break
-		}
-		if !p.eat(',') {
-			return s, false
-		}
-	}
+		return false
+	})
 	if s.Labels == nil {
 		s.Labels = telemetry.Labels{}
-	}
-	for name := range s.Labels {
-		if !model.UTF8Validation.IsValidLabelName(name) {
-			return s, false
-		}
 	}
 	if s.Len() > 0 {
 		s.SortSamples()
 	}
-	return s, true
+	return s, ok
 }
 
-// metric reads the label set; __name__ becomes the series' Metric.
+// metric reads the label set; __name__ becomes the series' Metric. A name
+// the library would refuse, or read twice (it keeps the last), is left to
+// it.
 func (p *scanner) metric(s *telemetry.Series) bool {
-	if p.ws(); !p.eat('{') {
-		return false
-	}
 	s.Labels = telemetry.Labels{}
-	if p.ws(); p.eat('}') {
-		return true
-	}
-	seen := 0
-	for {
-		k, ok := p.str()
+	sawName := false
+	return p.list('{', '}', func() bool {
+		name, ok := p.field()
 		if !ok {
-			return false
-		}
-		if p.ws(); !p.eat(':') {
 			return false
 		}
 		v, ok := p.str()
-		if !ok {
+		if _, dup := s.Labels[name]; !ok || dup || !model.UTF8Validation.IsValidLabelName(name) {
 			return false
 		}
-		name := string(k)
-		if _, dup := s.Labels[name]; dup || name == "" || (name == string(model.MetricNameLabel) && seen&1 != 0) {
-			return false // the library's last-wins is left to it
-		}
-		if name == string(model.MetricNameLabel) {
-			s.Metric, seen = string(v), seen|1
-		} else {
+		if name != string(model.MetricNameLabel) {
 			s.Labels[name] = string(v)
-		}
-		p.ws()
-		if p.eat('}') {
 			return true
 		}
-		if !p.eat(',') {
+		if sawName {
 			return false
 		}
-	}
+		s.Metric, sawName = string(v), true
+		return true
+	})
 }
 
-// values reads [[<seconds>,"<value>"],...] into the columns.
+// values reads [[<seconds>,"<value>"],...] into the columns, sized once,
+// so no spare room from append stays with the series.
 func (p *scanner) values(s *telemetry.Series) bool {
-	if p.ws(); !p.eat('[') {
-		return false
-	}
-	if p.ws(); p.eat(']') {
-		return true
-	}
-	// Sized once, so no spare room from append stays with the series.
-	n := pairs(p.b[p.i:])
-	s.Times, s.Values = make([]int64, 0, n), make([]float64, 0, n)
-	for {
-		if p.ws(); !p.eat('[') {
+	return p.list('[', ']', func() bool {
+		if s.Times == nil {
+			n := pairs(p.b[p.i:])
+			s.Times, s.Values = make([]int64, 0, n), make([]float64, 0, n)
+		}
+		if !p.eat('[') {
 			return false
 		}
 		p.ws()
@@ -219,22 +199,13 @@ func (p *scanner) values(s *telemetry.Series) bool {
 			return false
 		}
 		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil {
-			return false
-		}
-		if p.ws(); !p.eat(']') {
+		if p.ws(); err != nil || !p.eat(']') {
 			return false
 		}
 		s.Times = append(s.Times, int64(ts)*nsPerMs)
 		s.Values = append(s.Values, f)
-		p.ws()
-		if p.eat(']') {
-			return true
-		}
-		if !p.eat(',') {
-			return false
-		}
-	}
+		return true
+	})
 }
 
 // pairs counts the pairs up to the end of a values array that starts at b:

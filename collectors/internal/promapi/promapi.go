@@ -99,11 +99,15 @@ func DecodeMatrix(body []byte) ([]telemetry.Series, []string, error) {
 	return series, notes, nil
 }
 
-// DecodeSeriesOf is DecodeMatrixOf then ToSeries: the result read straight
-// into columns when it has the shape servers write (see fastMatrix), else
-// by the library. histograms, when not nil, is told the number of
-// histogram samples of every series that has any (only the library path
-// reads them); its error, wrapped, is the result.
+// DecodeSeriesOf decodes the envelope and the matrix of a query_range
+// response in Prometheus's shape (Prometheus's, or Loki's to a metric
+// query) into series, checking the label names; hint says what to do when
+// the result is not a matrix. It returns the response's warnings. The
+// result is read straight into columns when it has the shape servers write
+// (see fastMatrix), else by the library (matrixOf, then ToSeries).
+// histograms, when not nil, is told the number of histogram samples of
+// every series that has any (only the library path reads them); its error,
+// wrapped, is the result.
 func DecodeSeriesOf(what string, body []byte, hint string, histograms func(n int) error) ([]telemetry.Series, []string, error) {
 	raw, warnings, err := DecodeEnvelope(what, body, model.ValMatrix.String(), hint)
 	if err != nil {
@@ -131,33 +135,6 @@ func DecodeSeriesOf(what string, body []byte, hint string, histograms func(n int
 	return series, warnings, nil
 }
 
-// validLabelNames checks the label names: model.Metric does not check them
-// itself, and an empty one could not be written back.
-func validLabelNames(m model.Metric) error {
-	for name := range m {
-		if !model.UTF8Validation.IsValidLabelName(string(name)) {
-			return fmt.Errorf("%q is not a valid label name", name)
-		}
-	}
-	return nil
-}
-
-// DecodeMatrixOf decodes the envelope and the matrix of a query_range
-// response in Prometheus's shape (Prometheus's, or Loki's to a metric
-// query), checking the label names; hint says what to do when the result
-// is not a matrix. It returns the response's warnings.
-func DecodeMatrixOf(what string, body []byte, hint string) (model.Matrix, []string, error) {
-	raw, warnings, err := DecodeEnvelope(what, body, model.ValMatrix.String(), hint)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := matrixOf(body, raw)
-	if err != nil {
-		return nil, nil, err
-	}
-	return m, warnings, nil
-}
-
 // matrixOf decodes the result raw of body as a matrix, checking the label
 // names.
 func matrixOf(body, raw []byte) (model.Matrix, error) {
@@ -169,8 +146,11 @@ func matrixOf(body, raw []byte) (model.Matrix, error) {
 		if ss == nil {
 			continue
 		}
-		if err := validLabelNames(ss.Metric); err != nil {
-			return nil, fmt.Errorf("in data.result: %w", err)
+		// model.Metric does not check names itself; an empty one could not be written back.
+		for name := range ss.Metric {
+			if !model.UTF8Validation.IsValidLabelName(string(name)) {
+				return nil, fmt.Errorf("in data.result: %q is not a valid label name", name)
+			}
 		}
 	}
 	return m, nil
@@ -186,36 +166,27 @@ func ToSeries(m model.Matrix) ([]telemetry.Series, error) {
 		if ss == nil {
 			continue
 		}
-		s, err := toSeries(ss)
-		if err != nil {
-			return nil, err
+		s := telemetry.Series{Labels: make(telemetry.Labels, len(ss.Metric))}
+		for k, v := range ss.Metric {
+			if k == model.MetricNameLabel {
+				s.Metric = string(v)
+				continue
+			}
+			s.Labels[string(k)] = string(v)
+		}
+		if len(ss.Values) > 0 {
+			s.Times, s.Values = make([]int64, len(ss.Values)), make([]float64, len(ss.Values))
+			for i, p := range ss.Values {
+				if !inRange(p.Timestamp) {
+					return nil, fmt.Errorf("sample time %s is outside the years 1677 to 2262", p.Timestamp)
+				}
+				s.Times[i], s.Values[i] = int64(p.Timestamp)*nsPerMs, float64(p.Value)
+			}
+			s.SortSamples()
 		}
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// toSeries is ToSeries of one series.
-func toSeries(ss *model.SampleStream) (telemetry.Series, error) {
-	s := telemetry.Series{Labels: make(telemetry.Labels, len(ss.Metric))}
-	for k, v := range ss.Metric {
-		if k == model.MetricNameLabel {
-			s.Metric = string(v)
-			continue
-		}
-		s.Labels[string(k)] = string(v)
-	}
-	if len(ss.Values) > 0 {
-		s.Times, s.Values = make([]int64, len(ss.Values)), make([]float64, len(ss.Values))
-		for i, p := range ss.Values {
-			if !inRange(p.Timestamp) {
-				return telemetry.Series{}, fmt.Errorf("sample time %s is outside the years 1677 to 2262", p.Timestamp)
-			}
-			s.Times[i], s.Values[i] = int64(p.Timestamp)*nsPerMs, float64(p.Value)
-		}
-		s.SortSamples()
-	}
-	return s, nil
 }
 
 const nsPerMs = int64(time.Millisecond)

@@ -221,6 +221,7 @@ func decodeSeriesBodies() []string {
 		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"\u00e9"},"values":[[1.1234,"0x1p-2"],[-1,"1"],[1e3,"1"]]}]}}`,
 		`{"status":"success","data":{"resultType":"matrix","result":[{"Metric":{"a":"b"},"VALUES":[[1,"1"]]},{"metric":null,"values":null}]}}`,
 		`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"b"},"values":[[1,"1",3],[2,null],[null,"2"]]}]}}`,
+		`{"status":"success","data":{"resultType":"matrix","result":[{}, {"metric":{}}, {"values":[]}]}}`,
 	)
 }
 
