@@ -109,3 +109,69 @@ func TestIsError(t *testing.T) {
 		}
 	}
 }
+
+// TestConfidenceEvidenceFeatures: lines and requests that rose together are
+// one fact, more activity, however many series show it; a service whose
+// logs are in the data but hold no new error counts against a fault, one
+// whose logs are not counts neither way.
+func TestConfidenceEvidenceFeatures(t *testing.T) {
+	rise, flat := stepAt(5, 10, 60), stepAt(5, 10, 10)
+	for _, tc := range []struct {
+		name    string
+		build   func(f *fixture)
+		signals int     // breadth: distinct signals that moved
+		errors  float64 // the errors feature
+	}{
+		{"activity counts once", func(f *fixture) {
+			f.add("log_lines_count", svc("api", "level", "debug"), rise, 1).
+				add("log_lines_count", svc("api", "level", "info", "component", "worker"), rise, 1).
+				add("rpc_requests_count", svc("api"), rise, 1)
+		}, 1, -1},
+		{"activity and latency", func(f *fixture) {
+			f.add("log_lines_count", svc("api", "level", "debug"), rise, 1).
+				add("rpc_requests_count", svc("api"), rise, 1).
+				add("request_latency_seconds", svc("api"), stepAt(5, 0.1, 0.6), 0.01)
+		}, 2, -1},
+		{"resources without logs", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("memory_usage", svc("api"), rise, 1).
+				add("request_latency_seconds", svc("api"), stepAt(5, 0.1, 0.6), 0.01)
+		}, 3, 0},
+		{"new errors", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("log_lines_count", svc("api", "level", "error"), rise, 1)
+		}, 2, 1},
+		{"logs without new errors", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("log_lines_count", svc("api", "level", "info"), flat, 1)
+		}, 1, -1},
+		{"log lines without new errors", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1)
+			for m := -60; m < 30; m += 2 {
+				f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m) * time.Minute), Labels: svc("api", "level", "info"), Line: "served the request"})
+			}
+		}, 1, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(7)
+			tc.build(f)
+			f.add("cpu_usage", svc("db"), flat, 1)
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			var c *Candidate
+			for i := range res.RootCauses {
+				if res.RootCauses[i].Service == "api" {
+					c = &res.RootCauses[i]
+				}
+			}
+			if c == nil {
+				t.Fatalf("api is no candidate: %+v", res.RootCauses)
+			}
+			if want := math.Log1p(float64(tc.signals)); math.Abs(c.Features[3]-want) > 1e-9 {
+				t.Errorf("breadth %.3f, want log1p(%d) = %.3f", c.Features[3], tc.signals, want)
+			}
+			if c.Features[7] != tc.errors {
+				t.Errorf("errors feature %v, want %v", c.Features[7], tc.errors)
+			}
+		})
+	}
+}

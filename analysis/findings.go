@@ -35,6 +35,7 @@ func scoreStage(r *run) {
 		}
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
+		st.logged = st.logged || s.fromLogs || seriesLevel(s.series.Labels) != ""
 		r.count(st, s.score, s.carried)
 		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
 			own := r.latency[s.service]

@@ -70,6 +70,11 @@ func (ix *logIndex) silentBefore(service string) bool {
 	return ix != nil && ix.winLines[service] > 0 && ix.baseLines[service] == 0
 }
 
+// logs reports whether a service has lines in the baseline or the window.
+func (ix *logIndex) logs(service string) bool {
+	return ix != nil && (ix.winLines[service] > 0 || ix.baseLines[service] > 0)
+}
+
 // indexLogs reads the lines once: their service (from the catalog's service
 // and pod labels), level, period and the log signals they count toward.
 func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {

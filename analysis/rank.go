@@ -46,6 +46,9 @@ type serviceState struct {
 	// explained is true when an anomaly of a callee explains the service's
 	// own (explainedByCallee); set when the services are ranked.
 	explained bool
+	// logged is true when the service's logs, or series counted by log
+	// level, are in the data: whether it logged errors can be told.
+	logged bool
 }
 
 func (s *serviceState) deepest() int {
