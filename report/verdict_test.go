@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"math"
 	"regexp"
@@ -26,7 +27,7 @@ func unscored() analysis.Result {
 // moved6 is what the verdict adds when six signals deviated but none is
 // named the cause: that they deviated, the top candidate's confidence
 // (weakResult's are 20, 10 and 7 %) and the confidence a cause needs.
-const moved6 = "6 signals deviated from the baseline, but none points clearly enough at a cause to name it: the top candidate has 20 % confidence, and a cause is named from 60 %."
+var moved6 = fmt.Sprintf("6 signals deviated from the baseline, but none points clearly enough at a cause to name it: the top candidate has 20 %% confidence, and a cause is named from %d %%.", percent(analysis.ConfidenceThreshold))
 
 // TestVerdictLines: every format leads with the verdict, either way.
 func TestVerdictLines(t *testing.T) {
@@ -274,13 +275,14 @@ func TestNotEnoughBlip(t *testing.T) {
 }
 
 // The note reads the top candidate's confidence, as the verdict does,
-// rounded down: 59.6 % is not the 60 % that names a cause.
+// rounded down: 0.4 points under the threshold is not the threshold.
 func TestMovedNoteTopConfidence(t *testing.T) {
 	r := weakResult()
-	r.RootCauses[0].Confidence = 0.596
-	r.RootCauses[1].Confidence = 0.3
-	if got := movedNote(r); !strings.Contains(got, "the top candidate has 59 % confidence") {
-		t.Errorf("movedNote = %q, want the top candidate's 59 %%", got)
+	r.RootCauses[0].Confidence = analysis.ConfidenceThreshold - 0.004
+	r.RootCauses[1].Confidence = 0.1
+	want := fmt.Sprintf("the top candidate has %d %% confidence", percent(analysis.ConfidenceThreshold)-1)
+	if got := movedNote(r); !strings.Contains(got, want) {
+		t.Errorf("movedNote = %q, want %q", got, want)
 	}
 	r.RootCauses[0].Confidence = math.NaN()
 	if got := movedNote(r); !strings.Contains(got, "has 0 % confidence") {
