@@ -36,7 +36,11 @@ func scoreStage(r *run) {
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
 		st.logged = st.logged || s.fromLogs || seriesLevel(s.series.Labels) != ""
-		r.count(st, s.score, s.carried)
+		sc := s.score
+		if s.traffic {
+			sc *= activityWeight
+		}
+		r.count(st, sc, s.carried)
 		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
 			own := r.latency[s.service]
 			own.series++

@@ -251,3 +251,30 @@ func TestLogsSilentInTheBaseline(t *testing.T) {
 		})
 	}
 }
+
+// A service given more work (a burst of verbose lines off a flat zero)
+// ranks below one whose CPU rose, although its own deviation is the
+// larger: more work says the load moved; a saturated resource says
+// something broke.
+func TestActivityCountsHalf(t *testing.T) {
+	f := newFixture(5).
+		uncatalogued("log_lines_count", svc("indexer", "level", "DEBUG"), pulse(10, 25, 40)).
+		add("cpu_usage", svc("store"), stepAt(10, 0.3, 0.9), 0.012)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	var activity, cpu Finding
+	for _, a := range res.Anomalies {
+		switch a.Service {
+		case "indexer":
+			activity = a
+		case "store":
+			cpu = a
+		}
+	}
+	if activity.Score <= cpu.Score {
+		t.Fatalf("the burst scores %.2f, the CPU %.2f: the test needs the burst's deviation the larger", activity.Score, cpu.Score)
+	}
+	t.Logf("burst %.2f, CPU %.2f", activity.Score, cpu.Score)
+	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "store" {
+		t.Errorf("root causes %+v, want store (its CPU) first", res.RootCauses)
+	}
+}

@@ -37,7 +37,7 @@ type serviceState struct {
 	infra     bool
 	series    int
 	anomalous []Finding // strongest first
-	peak      float64   // highest series score, anomalous or not
+	peak      float64   // highest series score, anomalous or not (activity at half)
 	onset     time.Time // earliest anomalous onset
 	change    *linkedChange
 	// down is true when an up gauge of the service fell to 0: the service
@@ -66,6 +66,13 @@ func (s *serviceState) deepest() int {
 // likelier cause than one that only shows symptoms (Watchdog's rule: the
 // state change is the cause, degraded performance its effect).
 var layerWeight = map[int]float64{-1: 0.5, 0: 0.7, 1: 0.8, 2: 1.0, 3: 1.2}
+
+// activityWeight is how much a signal of activity (the requests a service
+// receives, its lines at a verbose level) counts toward how abnormal the
+// service is, against any other signal: more work is what it is given, by
+// callers or users, so it says the load moved more than that the service
+// broke. A service that breaks shows it in errors, latency or resources.
+const activityWeight = 0.5
 
 // errorWeight credits a service that logs errors in the window (see
 // isError) while nothing it calls explains them: its own word that
