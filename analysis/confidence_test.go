@@ -145,6 +145,18 @@ func TestConfidenceEvidenceFeatures(t *testing.T) {
 			f.add("cpu_usage", svc("api"), rise, 1).
 				add("log_lines_count", svc("api", "level", "info"), flat, 1)
 		}, 1, -1},
+		{"a log signal the server counted", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("log_timeouts", svc("api"), flat, 1)
+		}, 1, -1},
+		{"a log count that saw no line", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("log_errors", svc("api"), stepAt(5, 0, 0), 0)
+		}, 1, 0},
+		{"an alert's severity is no log", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("alerts_firing", svc("api", "severity", "warning"), flat, 1)
+		}, 1, 0},
 		{"log lines without new errors", func(f *fixture) {
 			f.add("cpu_usage", svc("api"), rise, 1)
 			for m := -60; m < 30; m += 2 {

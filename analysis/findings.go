@@ -35,7 +35,7 @@ func scoreStage(r *run) {
 		}
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
-		st.logged = st.logged || s.fromLogs || seriesLevel(s.series.Labels) != ""
+		st.logged = st.logged || countsLines(s.signal)
 		sc := s.score
 		if s.traffic {
 			sc *= activityWeight
@@ -222,3 +222,20 @@ func sortFindings(fs []Finding) {
 
 // before reports whether a is earlier than b by more than tol.
 func before(a, b time.Time, tol time.Duration) bool { return a.Add(tol).Before(b) }
+
+// countsLines reports whether a signal counts a service's log lines (a log
+// signal, or a count of lines by level) and saw some: then whether the
+// service logged errors can be told. An alert's severity label is no log.
+func countsLines(s signal) bool {
+	if !s.fromLogs && (seriesLevel(s.series.Labels) == "" || !isCountName(s.series.Metric)) {
+		return false
+	}
+	for _, p := range []samples{s.base, s.win} {
+		for i := range p.len() {
+			if v := p.v(i); v != 0 && !math.IsNaN(v) {
+				return true
+			}
+		}
+	}
+	return false
+}

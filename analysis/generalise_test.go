@@ -259,7 +259,7 @@ func TestLogsSilentInTheBaseline(t *testing.T) {
 func TestActivityCountsHalf(t *testing.T) {
 	f := newFixture(5).
 		uncatalogued("log_lines_count", svc("indexer", "level", "DEBUG"), pulse(10, 25, 40)).
-		add("cpu_usage", svc("store"), stepAt(10, 0.3, 0.9), 0.012)
+		add("cpu_usage", svc("store"), stepAt(10, 0.3, 1.3), 0.012)
 	res := Analyze(f.b, defaultCatalog(), Options{})
 	var activity, cpu Finding
 	for _, a := range res.Anomalies {
@@ -273,8 +273,61 @@ func TestActivityCountsHalf(t *testing.T) {
 	if activity.Score <= cpu.Score {
 		t.Fatalf("the burst scores %.2f, the CPU %.2f: the test needs the burst's deviation the larger", activity.Score, cpu.Score)
 	}
-	t.Logf("burst %.2f, CPU %.2f", activity.Score, cpu.Score)
+	t.Logf("burst %.2f, CPU %.2f; scores %+v", activity.Score, cpu.Score, res.Services)
 	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "store" {
 		t.Errorf("root causes %+v, want store (its CPU) first", res.RootCauses)
+	}
+}
+
+// A leaf that all of whose callers also call a service with callees of its
+// own, and that moved with it by about as much, is the callers' view of a
+// call to that service (a load balancer's node, a client-side span): the
+// service's own view is the origin, however many of the leaf's percentiles
+// moved. A leaf that moved by a different amount, or that a caller reaches
+// without the service, is a cause of its own.
+func TestOutsideViewOfACall(t *testing.T) {
+	slower := func(by float64) shape { return stepAt(10, 0.05, 0.05+by) }
+	for _, tc := range []struct {
+		name  string
+		lbBy  float64 // how far the leaf's latency rose, seconds
+		extra bool    // a second caller reaches the leaf alone
+		want  string
+	}{
+		{"the view of the call", 1, false, "search"},
+		{"a different shift", 4, false, "lb"},
+		{"a caller of the leaf alone", 1, true, "lb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(6).
+				add("latency_p90", svc("lb"), slower(tc.lbBy), 0.002).
+				add("latency_p95", svc("lb"), slower(tc.lbBy), 0.002).
+				add("latency_p99", svc("lb"), slower(tc.lbBy), 0.002).
+				add("latency_p99", svc("search"), slower(1), 0.002).
+				add("latency_p99", svc("db"), stepAt(10, 0.01, 0.01), 0.001).
+				edge("web", "lb").edge("web", "search").edge("search", "db")
+			if tc.extra {
+				f.edge("worker", "lb")
+			}
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != tc.want {
+				t.Errorf("root causes %+v, want %s first", res.RootCauses, tc.want)
+			}
+			if tc.want != "search" {
+				return
+			}
+			// The report says what the leaf is: a link of the chain above
+			// search, or a hypothesis ruled out as the callers' view.
+			for _, f := range res.Chain {
+				if f.Service == "lb" {
+					return
+				}
+			}
+			for _, ro := range res.RuledOut {
+				if ro.Service == "lb" && strings.Contains(ro.Why, "what its callers see of their calls to search") {
+					return
+				}
+			}
+			t.Errorf("lb is neither in the chain %+v nor ruled out as the callers' view: %+v", res.Chain, res.RuledOut)
+		})
 	}
 }

@@ -346,6 +346,15 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		ro.Numbers["baseline_max"] = rg.hi
 		return ro
 	}
+	if st := in.states[f.Service]; st != nil && st.view != nil && st.view.of == root.Service {
+		v := st.view
+		ro.Why = fmt.Sprintf("what its callers see of their calls to %s: its %s %s by %s as %s's %s did by %s, together (%s): %s's own view is the origin",
+			v.of, v.own.Signal, risenOrFallen(v.own), units.Format(math.Abs(v.own.ObservedValue-v.own.BaselineValue), v.own.Unit),
+			v.of, v.theirs.Signal, units.Format(math.Abs(v.theirs.ObservedValue-v.theirs.BaselineValue), v.theirs.Unit), hhmmss(v.theirs.Onset), v.of)
+		ro.Numbers["shift"] = v.own.ObservedValue - v.own.BaselineValue
+		ro.Numbers["origin_shift"] = v.theirs.ObservedValue - v.theirs.BaselineValue
+		return ro
+	}
 	if hasRef && before(ref.Onset, f.Onset, in.tol) {
 		lag := f.Onset.Sub(ref.Onset)
 		ro.Numbers["lag_seconds"] = lag.Seconds()
@@ -385,6 +394,14 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		ro.Why = fmt.Sprintf("%.1fx beyond its baseline's variation, and %s ranked below %s", f.Score, f.Service, rootName(root))
 	}
 	return ro
+}
+
+// risenOrFallen is "rose" or "fell", as f moved.
+func risenOrFallen(f Finding) string {
+	if f.ObservedValue < f.BaselineValue {
+		return "fell"
+	}
+	return "rose"
 }
 
 // weakRatio: an anomaly this many times weaker than the chain's link of

@@ -47,6 +47,7 @@ type ruleCase struct {
 	linked   map[string]telemetry.Change // other services' linked changes
 	infra    []string
 	unseen   []string // services without telemetry
+	views    map[string]*outside
 }
 
 func (c ruleCase) input() ruleInput {
@@ -83,6 +84,9 @@ func (c ruleCase) input() ruleInput {
 	}
 	for _, s := range c.infra {
 		st(s).infra = true
+	}
+	for s, v := range c.views {
+		st(s).view = v
 	}
 	link := func(ch telemetry.Change) Finding {
 		f := Finding{Service: ch.Service, Signal: ch.Summary, Layer: catalog.LayerChange, Onset: ch.T, Change: &ch, Source: "changes"}
@@ -195,6 +199,21 @@ func TestRuleOut(t *testing.T) {
 			c:    base(payLate),
 			want: []string{`payments request rate: checkout calls payments; its request rate follows CPU usage on checkout \(14:03:00\), onset 2m later: downstream, not a cause$`},
 			nums: map[string]float64{"lag_seconds": 120}, chart: true,
+		},
+		{
+			name: "the callers' view of the calls to the root cause",
+			c: func() ruleCase {
+				lb := anom("checkout-lb", "p99 latency", catalog.LayerSymptom, 30, clk("14:03:00"), clk("14:29:30"), 0.05, 1.05)
+				lb.Unit = "seconds"
+				own := cpu
+				own.Signal, own.Unit, own.BaselineValue, own.ObservedValue = "p99 latency", "seconds", 0.04, 0.99
+				c := base(lb)
+				c.edges = append(c.edges, [2]string{"gateway", "checkout-lb"})
+				c.views = map[string]*outside{"checkout-lb": {of: "checkout", own: lb, theirs: own}}
+				return c
+			}(),
+			want: []string{`checkout-lb p99 latency: what its callers see of their calls to checkout: its p99 latency rose by 1s as checkout's p99 latency did by 950ms, together \(14:03:00\): checkout's own view is the origin$`},
+			nums: map[string]float64{"shift": 1, "origin_shift": 0.95}, chart: true,
 		},
 		{
 			name: "an anomaly with no call path that started later",
