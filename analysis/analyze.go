@@ -141,7 +141,9 @@ func (r *run) skew(f Finding) time.Duration {
 // signal of its service, which moved: a carried-over one counts a third
 // toward the service's peak, as in the score stage.
 func (r *run) addFinding(f Finding, infra bool) {
-	r.count(r.state(f.Service, infra), f.Score, f.CarriedOver)
+	st := r.state(f.Service, infra)
+	st.inside = st.inside || f.Source == "logs"
+	r.count(st, f.Score, f.CarriedOver)
 	r.res.Anomalies = append(r.res.Anomalies, f)
 }
 

@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"github.com/rca-tool/rca/catalog"
 	"math"
 	"sort"
 	"strings"
@@ -36,6 +37,7 @@ func scoreStage(r *run) {
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
 		st.logged = st.logged || countsLines(s.signal)
+		st.inside = st.inside || st.logged || s.fromLogs || r.logs.logs(s.service) || s.cls.Layer == catalog.LayerResource || s.cls.Layer == catalog.LayerChange
 		sc := s.score
 		if s.traffic {
 			sc *= activityWeight

@@ -291,11 +291,13 @@ func TestOutsideViewOfACall(t *testing.T) {
 		name  string
 		lbBy  float64 // how far the leaf's latency rose, seconds
 		extra bool    // a second caller reaches the leaf alone
+		own   bool    // the leaf's own logs are in the data
 		want  string
 	}{
-		{"the view of the call", 1, false, "search"},
-		{"a different shift", 4, false, "lb"},
-		{"a caller of the leaf alone", 1, true, "lb"},
+		{"the view of the call", 1, false, false, "search"},
+		{"a different shift", 4, false, false, "lb"},
+		{"a caller of the leaf alone", 1, true, false, "lb"},
+		{"a leaf seen from inside", 1, false, true, "lb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(6).
@@ -307,6 +309,11 @@ func TestOutsideViewOfACall(t *testing.T) {
 				edge("web", "lb").edge("web", "search").edge("search", "db")
 			if tc.extra {
 				f.edge("worker", "lb")
+			}
+			if tc.own {
+				for m := -60; m < 30; m += 5 {
+					f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m) * time.Minute), Labels: svc("lb", "level", "info"), Line: "proxied the request"})
+				}
 			}
 			res := Analyze(f.b, defaultCatalog(), Options{})
 			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != tc.want {

@@ -3,7 +3,6 @@ package analysis
 import (
 	"cmp"
 	"math"
-	"slices"
 	"sort"
 	"time"
 
@@ -50,6 +49,9 @@ type serviceState struct {
 	// view, when not nil, says the service is its callers' view of the
 	// calls to another (outsideView); set when the services are ranked.
 	view *outside
+	// inside is true when the data holds the service's own telemetry, not
+	// only what its callers see: a resource or change signal, or its logs.
+	inside bool
 	// logged is true when the service's logs, or series counted by log
 	// level, are in the data: whether it logged errors can be told.
 	logged bool
@@ -259,68 +261,6 @@ func senders(s *serviceState, states map[string]*serviceState, g graph, tol time
 	}
 	return out
 }
-
-// outside is what makes a service its callers' view of the calls to
-// another: its anomaly and the other's that moved alike.
-type outside struct {
-	of          string
-	own, theirs Finding
-}
-
-// outsideView says which service s is the callers' view of, or nil: s is a
-// leaf (it calls nothing the graph knows: all that is seen of it is what
-// its callers see), every caller of s also calls that service, which has
-// callees of its own, and both moved together by about as much
-// (sameShift). A caller's view of a call holds the time and the errors of
-// the service behind it (a load balancer's node, a client-side span), so
-// when both moved, the service's own view is the origin.
-func outsideView(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) *outside {
-	callers := g.callers[s.name]
-	if len(callers) == 0 || len(g.callees[s.name]) > 0 || len(s.anomalous) == 0 {
-		return nil
-	}
-	for _, o := range g.callees[callers[0]] {
-		st := states[o]
-		if o == s.name || st == nil || len(st.anomalous) == 0 || len(g.callees[o]) == 0 {
-			continue
-		}
-		own, theirs, ok := sameShift(s.anomalous, st.anomalous, tol)
-		if !ok {
-			continue
-		}
-		all := true
-		for _, c := range callers[1:] {
-			all = all && slices.Contains(g.callees[c], o)
-		}
-		if all {
-			return &outside{of: o, own: own, theirs: theirs}
-		}
-	}
-	return nil
-}
-
-// sameShift finds an anomaly of a that moved as one of b did: in the same
-// unit and direction, together, by about as much (within a factor of
-// shiftFactor): what a caller's view of a call shows of the service behind
-// it.
-func sameShift(a, b []Finding, tol time.Duration) (Finding, Finding, bool) {
-	for _, x := range a {
-		dx := x.ObservedValue - x.BaselineValue
-		for _, y := range b {
-			dy := y.ObservedValue - y.BaselineValue
-			if x.Unit == "" || x.Unit != y.Unit || dx*dy <= 0 || before(x.Onset, y.Onset, tol) || before(y.Onset, x.Onset, tol) {
-				continue
-			}
-			r := math.Abs(dx / dy)
-			if r <= shiftFactor && r >= 1/shiftFactor {
-				return x, y, true
-			}
-		}
-	}
-	return Finding{}, Finding{}, false
-}
-
-const shiftFactor = 2.0
 
 // explainShare is how strong, against the caller's strongest anomaly, a
 // callee's anomaly must be to explain it: a callee that barely moved does

@@ -348,6 +348,7 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 	}
 	if st := in.states[f.Service]; st != nil && st.view != nil && st.view.of == root.Service {
 		v := st.view
+		ro.Hypothesis, ro.Layer, ro.Finding = f.Service+" "+v.own.Signal, v.own.Layer, ptr(v.own)
 		ro.Why = fmt.Sprintf("what its callers see of their calls to %s: its %s %s by %s as %s's %s did by %s, together (%s): %s's own view is the origin",
 			v.of, v.own.Signal, risenOrFallen(v.own), units.Format(math.Abs(v.own.ObservedValue-v.own.BaselineValue), v.own.Unit),
 			v.of, v.theirs.Signal, units.Format(math.Abs(v.theirs.ObservedValue-v.theirs.BaselineValue), v.theirs.Unit), hhmmss(v.theirs.Onset), v.of)
