@@ -97,6 +97,9 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 			ix.baseLines[svc]++
 		}
 		name, level := levelOf(cat, l.Labels)
+		if level == "" {
+			level = lineLevel(l.Line) // a stream without a level label
+		}
 		ix.lines = append(ix.lines, logLine{t: l.T, service: svc, level: strings.ToLower(level), levelLabel: name, line: l.Line, window: win})
 		row := len(ix.match)
 		ix.match = append(ix.match, make([]uint64, ix.words)...)

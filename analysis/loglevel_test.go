@@ -1,0 +1,93 @@
+package analysis
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+func TestLineLevel(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`2018-09-14 11:13:27.260 2268 ERROR nova.compute.manager [req-7be05bcf] Traceback`, "error"},
+		{`2023-01-01 12:00:00.000  WARN 1 --- [main] c.t.s.OrderService : retrying`, "warn"},
+		{`[ERROR] connection refused`, "error"},
+		{`[error] 1234#0: upstream timed out`, "error"},
+		{`ERROR:root:payment failed`, "error"},
+		{`Error: connection reset by peer`, "error"},
+		{`E1207 12:00:00.000000       1 controller.go:114] sync failed`, "error"},
+		{`I1207 12:00:00.000000       1 main.go:10] started`, "info"},
+		{`{"level":"error","msg":"charge failed","ts":1}`, "error"},
+		{`{"ts": 1, "severity": "WARNING", "message": "slow"}`, "warning"},
+		{`{"level":50,"msg":"db down"}`, "error"},
+		{`{"level":30,"msg":"served"}`, "info"},
+		{`{"log":{"level":"fatal"},"msg":"oom"}`, "fatal"},
+		{`time=2024-05-14T14:00:00Z level=error msg="upstream timeout"`, "error"},
+		{`ts=1 lvl=info caller=main.go:10 msg=ok`, "info"},
+		{`ts=1 level="warn" msg=slow`, "warn"},
+		// Not a level.
+		{`GET /error 500 12ms`, ""},
+		{`user login failed: error while checking password`, ""},
+		{`2024-05-14 14:00:00 request handled in 12ms, 0 errors`, ""},
+		{`{"msg":"level 3 reached","level_name":"x"}`, ""},
+		{`{"level":"high","msg":"water"}`, ""},
+		{`ts=1 mylevel=error msg=x`, ""},
+		{`a b c d e f ERROR late in the message`, ""},
+		{`E12a7 not klog`, ""},
+		{``, ""},
+	} {
+		if got := lineLevel(tc.line); got != tc.want {
+			t.Errorf("lineLevel(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+// FuzzLineLevel: any line gives "" or a known level, the same every time,
+// and a line's surrounding blanks change nothing.
+func FuzzLineLevel(f *testing.F) {
+	for _, s := range []string{`{"level":"error"}`, `level=warn msg=x`, `[ERROR] x`, `E1207 x`, `{"level":`, `level=`, `{"a":"b":}`, `="x`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got := lineLevel(line)
+		if got != "" && !knownLevel(got) {
+			t.Fatalf("lineLevel(%q) = %q, not a level", line, got)
+		}
+		if again := lineLevel("  " + line + "\n"); again != got {
+			t.Fatalf("lineLevel(%q) = %q, padded %q", line, got, again)
+		}
+		if strings.TrimSpace(line) == "" && got != "" {
+			t.Fatalf("blank line has level %q", got)
+		}
+	})
+}
+
+// TestUnlabelledErrorLines: a stream whose lines carry their level only in
+// their text still shows a service logging new errors: the error-log
+// signal moves, and the confidence counts it as the service's own errors.
+func TestUnlabelledErrorLines(t *testing.T) {
+	f := newFixture(9).add("cpu_usage", svc("api"), stepAt(5, 10, 60), 1)
+	for m := -60; m < 30; m++ {
+		f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m) * time.Minute), Labels: svc("api"), Line: `time=x level=info msg="served"`})
+		if m >= 5 {
+			for range 5 {
+				f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m)*time.Minute + time.Second), Labels: svc("api"), Line: `time=x level=error msg="charge failed"`})
+			}
+		}
+	}
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %+v, want api", res.RootCauses)
+	}
+	if got := res.RootCauses[0].Features[7]; got != 1 {
+		t.Errorf("errors feature %v, want 1 (its own new errors)", got)
+	}
+	found := false
+	for _, a := range res.Anomalies {
+		found = found || a.Service == "api" && a.SignalID == "log_errors"
+	}
+	if !found {
+		t.Errorf("no error-log anomaly on api among %d anomalies", len(res.Anomalies))
+	}
+}
