@@ -198,7 +198,7 @@ func TestCarriedOverExplainsNothingLater(t *testing.T) {
 	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "api" {
 		t.Fatalf("root causes %v, want api first", causes(res))
 	}
-	if origin := res.RootCauses[0].Features[5]; origin != 1 {
-		t.Errorf("api's origin feature = %v, want 1: db's carried-over load explains nothing that starts later", origin)
+	if origin := res.RootCauses[0].Features[5]; origin != 0 {
+		t.Errorf("api's origin feature = %v, want 0, not -1: db's carried-over load explains nothing that starts later", origin)
 	}
 }

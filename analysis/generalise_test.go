@@ -72,8 +72,8 @@ func TestABarelyMovedCalleeExplainsNothing(t *testing.T) {
 	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
 		t.Fatalf("root causes %+v, want api first", res.RootCauses)
 	}
-	if origin := res.RootCauses[0].Features[5]; origin != 1 {
-		t.Errorf("api's origin feature = %v, want 1 (auth's weak anomaly explains nothing)", origin)
+	if origin := res.RootCauses[0].Features[5]; origin != 0 {
+		t.Errorf("api's origin feature = %v, want 0, not -1 (auth's weak anomaly explains nothing)", origin)
 	}
 }
 
@@ -186,8 +186,8 @@ func TestTrafficFollowsTheCaller(t *testing.T) {
 	if len(res.RootCauses) < 2 || res.RootCauses[0].Service != "api" {
 		t.Fatalf("root causes %v, want api first", causes(res))
 	}
-	if origin := res.RootCauses[0].Features[5]; origin != 1 {
-		t.Errorf("api's origin feature = %v, want 1: search's traffic is api's doing", origin)
+	if origin := res.RootCauses[0].Features[5]; origin != 0 {
+		t.Errorf("api's origin feature = %v, want 0, not -1: search's traffic is api's doing", origin)
 	}
 }
 
@@ -319,6 +319,16 @@ func TestOutsideViewOfACall(t *testing.T) {
 			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != tc.want {
 				t.Errorf("root causes %+v, want %s first", res.RootCauses, tc.want)
 			}
+			// The confidence reads the view as the graph saying lb is no
+			// origin (-1); a leaf that is a cause of its own is not (0).
+			for _, c := range res.RootCauses {
+				if c.Service != "lb" {
+					continue
+				}
+				if want := map[bool]float64{true: -1, false: 0}[tc.want == "search"]; c.Features[5] != want {
+					t.Errorf("lb's origin feature %v, want %v", c.Features[5], want)
+				}
+			}
 			if tc.want != "search" {
 				return
 			}
@@ -336,5 +346,33 @@ func TestOutsideViewOfACall(t *testing.T) {
 			}
 			t.Errorf("lb is neither in the chain %+v nor ruled out as the callers' view: %+v", res.Chain, res.RuledOut)
 		})
+	}
+}
+
+// The origin feature is -1 where the call graph shows an anomalous callee
+// that explains the candidate, else 0, with a graph or without: a graph
+// that blames no callee is no evidence that every service is an origin.
+func TestOriginFeature(t *testing.T) {
+	for _, graph := range []bool{true, false} {
+		f := newFixture(8).
+			add("cpu_usage", svc("db"), stepAt(5, 0.2, 0.9), 0.01).
+			add("request_latency_seconds", svc("api"), stepAt(6, 0.1, 0.4), 0.004)
+		if graph {
+			f.edge("api", "db")
+		}
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		want := map[string]float64{"db": 0, "api": 0}
+		if graph {
+			want["api"] = -1
+		}
+		for _, c := range res.RootCauses {
+			if w, ok := want[c.Service]; ok && c.Features[5] != w {
+				t.Errorf("graph %v: %s's origin feature %v, want %v", graph, c.Service, c.Features[5], w)
+			}
+			delete(want, c.Service)
+		}
+		if len(want) > 0 {
+			t.Errorf("graph %v: %v are no candidates: %+v", graph, want, res.RootCauses)
+		}
 	}
 }
