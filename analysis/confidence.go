@@ -95,9 +95,10 @@ var ConfidencePriors = map[string]float64{"change": math.Log(4)}
 // verdict "cause found". Below it the verdict is "nothing stands out": the
 // candidates are still listed, as the strongest deviations seen, but none
 // is named the cause. 0.5 is "more likely than not", and the lowest that
-// keeps a system the model was not fitted on quiet: fitted on two dev sets
-// and scored on the third, it names a cause in 18 %, 0 % and 9 % of their
-// fault-free windows (0.4: 25 %, 0 %, 28 %). Each cause named right lowers
+// keeps a system the model was not fitted on at or below about one
+// fault-free window in five named: fitted on two dev sets and scored on
+// the third, it names a cause in 18 %, 0 % and 9 % of their fault-free
+// windows (0.4: 25 %, 0 %, 28 %). Each cause named right lowers
 // the Brier score; each left unnamed counts as a miss (fitconfidence
 // -threshold prints both).
 const ConfidenceThreshold = 0.5

@@ -23,23 +23,49 @@ func lineLevel(line string) string {
 	if v, ok := fieldValue(s, false); ok && knownLevel(levelName(v)) {
 		return levelName(v)
 	}
-	for i, w := range strings.Fields(s) {
+	words := strings.Fields(s)
+	if len(words) > 1 && klogLevel(words[0], words[1]) != "" {
+		return klogLevel(words[0], words[1])
+	}
+	for i, w := range words {
 		if i == maxLevelWord {
 			break
 		}
-		if i == 0 && len(w) == 5 && strings.ContainsRune("IWEF", rune(w[0])) && digits(w[1:]) {
-			return map[byte]string{'I': "info", 'W': "warning", 'E': "error", 'F': "fatal"}[w[0]] // klog, glog
-		}
-		bracketed := strings.IndexAny(w, "[(<") == 0
-		w = strings.Trim(w, "[]()<>|,;\"'")
+		bracketed := strings.HasPrefix(w, "[")
+		w = strings.Trim(w, "[]|,;\"'")
 		if j := strings.IndexByte(w, ':'); j > 0 {
-			w, bracketed = w[:j], true // ERROR:root:message, error: message
+			w = w[:j] // ERROR:root:message, Error: message
 		}
-		if levelWords[w] || bracketed && levelWords[strings.ToUpper(w)] {
+		// ERROR, or Error and error as the layouts that print them so:
+		// nginx's [error], a message's leading "Error:". A lower-case word
+		// of the message ("error: <nil>", "Stack trace:") is no level.
+		if levelWords[w] || levelWords[strings.ToUpper(w)] && (bracketed || w == titleCase(w) && i == 0) {
 			return levelName(w)
 		}
 	}
 	return ""
+}
+
+// klogLevel is the level of a klog or glog line ("E1207 12:00:00.000000
+// 1 file.go:12] msg": its level letter, then the month and day, then the
+// time), or "".
+func klogLevel(first, second string) string {
+	if len(first) != 5 || !digits(first[1:]) || len(second) < 8 || second[2] != ':' || second[5] != ':' {
+		return ""
+	}
+	month, day := (first[1]-'0')*10+first[2]-'0', (first[3]-'0')*10+first[4]-'0'
+	if month < 1 || month > 12 || day < 1 || day > 31 {
+		return ""
+	}
+	return map[byte]string{'I': "info", 'W': "warning", 'E': "error", 'F': "fatal"}[first[0]]
+}
+
+// titleCase is w with its first letter upper case and the rest lower.
+func titleCase(w string) string {
+	if w == "" {
+		return w
+	}
+	return strings.ToUpper(w[:1]) + strings.ToLower(w[1:])
 }
 
 // maxLevelWord is how many leading words of a plain line can hold its
@@ -63,24 +89,13 @@ func knownLevel(v string) bool {
 var levelFields = map[string]bool{"level": true, "lvl": true, "severity": true, "loglevel": true, "log_level": true, "log.level": true, "severity_text": true, "severitytext": true}
 
 // levelName is a level value in lower case; a number is the bunyan and
-// pino scale (10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal).
+// pino scale (10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal),
+// any other number none ("": syslog's 3 is an error, OpenTelemetry's 17
+// too; a number alone does not say which scale it is on).
 func levelName(v string) string {
 	v = strings.ToLower(strings.TrimSpace(v))
 	if n, err := strconv.Atoi(v); err == nil {
-		switch {
-		case n >= 60:
-			return "fatal"
-		case n >= 50:
-			return "error"
-		case n >= 40:
-			return "warn"
-		case n >= 30:
-			return "info"
-		case n >= 20:
-			return "debug"
-		default:
-			return "trace"
-		}
+		return map[int]string{10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}[n]
 	}
 	return v
 }
