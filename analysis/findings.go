@@ -3,12 +3,12 @@ package analysis
 import (
 	"cmp"
 	"fmt"
-	"github.com/rca-tool/rca/catalog"
 	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/internal/units"
 	"github.com/rca-tool/rca/telemetry"
 )

@@ -10,8 +10,8 @@ import (
 // level word among the first words of a plain line ("2018-09-14 11:13:27
 // 2268 ERROR nova.compute", "[WARN] retrying", "ERROR:root:failed", klog's
 // "E1207"). A stream without a level label still says which of its lines
-// are errors. Words of the message itself ("error" in lower case, past the
-// first few words) are not a level.
+// are errors. A word of the message itself ("error: <nil>", or any word
+// past the first few) is not a level.
 func lineLevel(line string) string {
 	s := strings.TrimSpace(line)
 	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
