@@ -260,7 +260,8 @@ func distinctSignals(st *serviceState) int {
 // errorLevels are the log levels of errors, lower case.
 var errorLevels = map[string]bool{"error": true, "err": true, "critical": true, "crit": true, "fatal": true, "alert": true, "emerg": true, "emergency": true, "panic": true, "severe": true}
 
-// levelLabels are the labels that carry a log level.
+// levelLabels are the labels that usually carry a log level, read besides
+// the catalog's own level labels.
 var levelLabels = []string{"level", "severity", "lvl", "log_level", "loglevel", "detected_level"}
 
 // errorLogSignals are the catalog's log signals of errors.
@@ -290,6 +291,9 @@ func errorSignals(st *serviceState) int {
 // while an error-level line is the service's own word that something
 // failed.
 func isError(f Finding) bool {
+	if errorLevels[f.level] {
+		return true
+	}
 	for _, l := range levelLabels {
 		if errorLevels[strings.ToLower(f.Labels[l])] {
 			return true

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/demo/demotest"
 	"github.com/rca-tool/rca/telemetry"
 )
@@ -185,5 +186,31 @@ func TestConfidenceEvidenceFeatures(t *testing.T) {
 				t.Errorf("errors feature %v, want %v", c.Features[7], tc.errors)
 			}
 		})
+	}
+}
+
+// A catalog's own level label names a series' level: its error lines are
+// the service's errors, its debug lines activity, as with the usual labels.
+func TestCatalogLevelLabels(t *testing.T) {
+	user, err := catalog.Parse([]byte("level_labels: [sev]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := defaultCatalog().Extend(user)
+	f := newFixture(10).
+		add("cpu_usage", svc("api"), stepAt(5, 10, 60), 1).
+		add("log_lines_count", svc("api", "sev", "ERROR"), stepAt(5, 10, 60), 1).
+		add("log_lines_count", svc("api", "sev", "DEBUG", "component", "worker"), stepAt(5, 10, 400), 1)
+	res := Analyze(f.b, cat, Options{})
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %+v, want api", res.RootCauses)
+	}
+	if got := res.RootCauses[0].Features[7]; got != 1 {
+		t.Errorf("errors feature %v, want 1: sev=ERROR lines are the service's errors", got)
+	}
+	for _, a := range res.Anomalies {
+		if a.Labels["sev"] == "DEBUG" && !a.traffic {
+			t.Errorf("sev=DEBUG lines are not activity: %+v", a)
+		}
 	}
 }

@@ -155,6 +155,7 @@ func (s scoredSignal) finding() Finding {
 		SeriesID:      s.id,
 		Source:        "metrics",
 		traffic:       s.traffic,
+		level:         s.level,
 	}
 	if s.fromLogs {
 		f.Source = "logs"
@@ -229,7 +230,7 @@ func before(a, b time.Time, tol time.Duration) bool { return a.Add(tol).Before(b
 // signal, or a count of lines by level) and saw some: then whether the
 // service logged errors can be told. An alert's severity label is no log.
 func countsLines(s signal) bool {
-	if !s.fromLogs && (seriesLevel(s.series.Labels) == "" || !isCountName(s.series.Metric)) {
+	if !s.fromLogs && (s.level == "" || !isCountName(s.series.Metric)) {
 		return false
 	}
 	for _, p := range []samples{s.base, s.win} {

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -32,6 +33,9 @@ type signal struct {
 	// traffic signals, and the unknown metrics named like requests.
 	traffic  bool
 	fromLogs bool
+	// level is the log level its labels name (the catalog's level labels,
+	// then the usual ones), lower case, or "".
+	level string
 	// id is series.ID(), made once.
 	id string
 	// steady is steadyStep of the baseline; ownStep the smallest
@@ -137,7 +141,8 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	// Lines at a verbose level count what a service is doing, as its
 	// requests do: they move with the load it is given. A warning or an
 	// error is its word that something is wrong.
-	sig.traffic = sig.traffic || (sig.fromLogs || isCountName(s.Metric)) && activityLevels[seriesLevel(s.Labels)]
+	sig.level = strings.ToLower(cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)))
+	sig.traffic = sig.traffic || (sig.fromLogs || isCountName(s.Metric)) && activityLevels[sig.level]
 	pts := samplesOf(s)
 	sig.id = s.ID()
 	sorted := slices.IsSorted(pts.ts)

@@ -50,6 +50,8 @@ type Finding struct {
 	// traffic marks a request rate: the requests a service receives are
 	// what its callers send, so they never explain a caller's anomaly.
 	traffic bool
+	// level is the log level its series' labels name, lower case, or "".
+	level string
 }
 
 // Candidate is a ranked root-cause candidate: a service and the finding that
