@@ -352,8 +352,8 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 		ro.Why = fmt.Sprintf("what its callers see of their calls to %s: its %s %s by %s as %s's %s did by %s, together (%s): %s's own view is the origin",
 			v.of, v.own.Signal, risenOrFallen(v.own), units.Format(math.Abs(v.own.ObservedValue-v.own.BaselineValue), v.own.Unit),
 			v.of, v.theirs.Signal, units.Format(math.Abs(v.theirs.ObservedValue-v.theirs.BaselineValue), v.theirs.Unit), hhmmss(v.theirs.Onset), v.of)
-		ro.Numbers["shift"] = v.own.ObservedValue - v.own.BaselineValue
-		ro.Numbers["origin_shift"] = v.theirs.ObservedValue - v.theirs.BaselineValue
+		ro.Numbers["shift"] = round(v.own.ObservedValue-v.own.BaselineValue, 4)
+		ro.Numbers["origin_shift"] = round(v.theirs.ObservedValue-v.theirs.BaselineValue, 4)
 		return ro
 	}
 	if hasRef && before(ref.Onset, f.Onset, in.tol) {
