@@ -14,18 +14,20 @@ import (
 // past the first few) is not a level.
 func lineLevel(line string) string {
 	s := strings.TrimSpace(line)
-	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
-		if v, ok := fieldValue(s, true); ok && knownLevel(levelName(v)) {
-			return levelName(v)
+	json := strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
+	if v, ok := fieldValue(s, json); ok {
+		if l := levelName(v); knownLevel(l) {
+			return l
 		}
+	}
+	if json {
 		return ""
 	}
-	if v, ok := fieldValue(s, false); ok && knownLevel(levelName(v)) {
-		return levelName(v)
-	}
 	words := strings.Fields(s)
-	if len(words) > 1 && klogLevel(words[0], words[1]) != "" {
-		return klogLevel(words[0], words[1])
+	if len(words) > 1 {
+		if l := klogLevel(words[0], words[1]); l != "" {
+			return l
+		}
 	}
 	for i, w := range words {
 		if i == maxLevelWord {

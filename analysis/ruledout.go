@@ -348,12 +348,13 @@ func (in ruleInput) signalRuledOut(f Finding, cand *Candidate, root Candidate, r
 	}
 	if st := in.states[f.Service]; st != nil && st.view != nil && st.view.of == root.Service {
 		v := st.view
+		own, theirs := v.own.ObservedValue-v.own.BaselineValue, v.theirs.ObservedValue-v.theirs.BaselineValue
 		ro.Hypothesis, ro.Layer, ro.Finding = f.Service+" "+v.own.Signal, v.own.Layer, ptr(v.own)
 		ro.Why = fmt.Sprintf("what its callers see of their calls to %s: its %s %s by %s as %s's %s did by %s, together (%s): %s's own view is the origin",
-			v.of, v.own.Signal, risenOrFallen(v.own), units.Format(math.Abs(v.own.ObservedValue-v.own.BaselineValue), v.own.Unit),
-			v.of, v.theirs.Signal, units.Format(math.Abs(v.theirs.ObservedValue-v.theirs.BaselineValue), v.theirs.Unit), hhmmss(v.theirs.Onset), v.of)
-		ro.Numbers["shift"] = round(v.own.ObservedValue-v.own.BaselineValue, 4)
-		ro.Numbers["origin_shift"] = round(v.theirs.ObservedValue-v.theirs.BaselineValue, 4)
+			v.of, v.own.Signal, risenOrFallen(v.own), units.Format(math.Abs(own), v.own.Unit),
+			v.of, v.theirs.Signal, units.Format(math.Abs(theirs), v.theirs.Unit), hhmmss(v.theirs.Onset), v.of)
+		ro.Numbers["shift"] = round(own, 4)
+		ro.Numbers["origin_shift"] = round(theirs, 4)
 		return ro
 	}
 	if hasRef && before(ref.Onset, f.Onset, in.tol) {
@@ -468,11 +469,7 @@ func (in ruleInput) connected(a, b string) bool {
 
 // moved is "memory working set rose 6.2 % (445 MiB to 473 MiB)".
 func moved(f Finding) string {
-	verb := "rose"
-	if f.ObservedValue < f.BaselineValue {
-		verb = "fell"
-	}
-	s := fmt.Sprintf("%s %s", f.Signal, verb)
+	s := fmt.Sprintf("%s %s", f.Signal, risenOrFallen(f))
 	if p, ok := percent(f); ok {
 		s += fmt.Sprintf(" %s %%", units.Sig3(math.Abs(p)))
 	}
