@@ -163,7 +163,8 @@ func (r *run) count(st *serviceState, score float64, carried bool) {
 func (r *run) state(service string, infra bool) *serviceState {
 	st := r.states[service]
 	if st == nil {
-		st = &serviceState{name: service, infra: infra}
+		// The logs stage ran first: whether the service has lines is known.
+		st = &serviceState{name: service, infra: infra, logged: r.logs.logs(service)}
 		r.states[service] = st
 	}
 	return st

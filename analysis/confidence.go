@@ -225,7 +225,7 @@ func candidateFeatures(r *run) [][]float64 {
 		switch {
 		case errorSignals(st) > 0:
 			x[7] = 1
-		case st != nil && (st.logged || r.logs.logs(c.Service)):
+		case st != nil && st.logged:
 			x[7] = -1
 		}
 		out[i] = x

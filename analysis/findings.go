@@ -37,7 +37,7 @@ func scoreStage(r *run) {
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
 		st.logged = st.logged || countsLines(s.signal)
-		st.inside = st.inside || st.logged || s.fromLogs || r.logs.logs(s.service) || s.cls.Layer == catalog.LayerResource || s.cls.Layer == catalog.LayerChange
+		st.inside = st.inside || s.fromLogs || s.cls.Layer == catalog.LayerResource || s.cls.Layer == catalog.LayerChange
 		sc := s.score
 		if s.traffic {
 			sc *= activityWeight

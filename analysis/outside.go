@@ -25,7 +25,7 @@ type outside struct {
 // own view is the origin.
 func outsideView(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) *outside {
 	callers := g.callers[s.name]
-	if len(callers) == 0 || len(g.callees[s.name]) > 0 || len(s.anomalous) == 0 || s.inside {
+	if len(callers) == 0 || len(g.callees[s.name]) > 0 || len(s.anomalous) == 0 || s.inside || s.logged {
 		return nil
 	}
 	for _, o := range g.callees[callers[0]] {

@@ -49,11 +49,12 @@ type serviceState struct {
 	// view, when not nil, says the service is its callers' view of the
 	// calls to another (outsideView); set when the services are ranked.
 	view *outside
-	// inside is true when the data holds the service's own telemetry, not
-	// only what its callers see: a resource or change signal, or its logs.
+	// inside is true when the data holds a resource, change or log signal
+	// of the service's own; with logged, that it is seen from inside, not
+	// only as its callers see it.
 	inside bool
-	// logged is true when the service's logs, or series counted by log
-	// level, are in the data: whether it logged errors can be told.
+	// logged is true when the service's log lines, or series counting
+	// them, are in the data: whether it logged errors can be told.
 	logged bool
 }
 
