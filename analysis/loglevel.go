@@ -11,9 +11,13 @@ import (
 // 2268 ERROR nova.compute", "[WARN] retrying", "ERROR:root:failed", klog's
 // "E1207"). A stream without a level label still says which of its lines
 // are errors. A word of the message itself ("error: <nil>", or any word
-// past the first few) is not a level.
+// past the first few) is not a level. The lines of an exception report,
+// which carry no level of their own, are errors (see exceptionLine).
 func lineLevel(line string) string {
 	s := strings.TrimSpace(line)
+	if exceptionLine(s) {
+		return "error"
+	}
 	json := strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
 	if v, ok := fieldValue(s, json); ok {
 		if l := levelName(v); knownLevel(l) {
@@ -46,6 +50,57 @@ func lineLevel(line string) string {
 		}
 	}
 	return ""
+}
+
+// exceptionLine reports whether a trimmed line is part of an exception
+// report as runtimes print them, one line each when a collector does not
+// join them: the exception ("java.lang.IllegalStateException: closed",
+// "ValueError: bad id", "Caused by: ...", "Exception in thread ...",
+// "Traceback (most recent call last):", Go's "panic: ...") and its stack
+// frames ("at com.shop.Cart.add(Cart.java:42)", "at Object.run
+// (/app/index.js:3:5)", `File "app.py", line 3, in run`). A service that
+// starts throwing says so in these lines, and in no level. A loggers'
+// warning with a stack trace reads as an error too: rarer, and a new one
+// in the window is worth the look.
+func exceptionLine(s string) bool {
+	for _, p := range []string{"Traceback (most recent call last)", "Caused by: ", "Exception in thread ", "panic: "} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	if rest, ok := strings.CutPrefix(s, "at "); ok {
+		// A frame: a qualified function, then its place in parentheses.
+		name, _, _ := strings.Cut(rest, "(")
+		name = strings.TrimSpace(name)
+		return strings.Contains(rest, "(") && name != "" && !strings.ContainsAny(name, " ") && strings.Contains(name, ".")
+	}
+	if strings.HasPrefix(s, `File "`) && strings.Contains(s, `", line `) {
+		return true
+	}
+	// An exception's type, qualified or not, alone or before its message.
+	typ, _, _ := strings.Cut(s, ":")
+	if typ == s && strings.ContainsAny(s, " \t") {
+		return false
+	}
+	class := typ[strings.LastIndexByte(typ, '.')+1:]
+	for _, suffix := range []string{"Exception", "Error"} {
+		if len(class) > len(suffix) && strings.HasSuffix(class, suffix) && 'A' <= class[0] && class[0] <= 'Z' && identifier(typ) {
+			return true
+		}
+	}
+	return false
+}
+
+// identifier reports whether s is a dotted name of letters, digits, '_'
+// and '$' (a Java or Python class, a .NET type).
+func identifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '.' || c == '_' || c == '$' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // klogLevel is the level of a klog or glog line ("E1207 12:00:00.000000

@@ -31,13 +31,33 @@ func TestLineLevel(t *testing.T) {
 		{`12:00:00.000 [main] ERROR c.f.Bar - charge failed`, "error"},
 		{`2024-01-01T00:00:00.000Z  INFO 1 --- [main] c.f.App : Started`, "info"},
 		{`time=2024-01-01T00:00:00Z level=ERROR msg="db down"`, "error"},
+		// An exception report, one line each: it states an error.
+		{`java.lang.IllegalStateException: pool closed`, "error"},
+		{`java.lang.NullPointerException`, "error"},
+		{`Caused by: java.lang.RuntimeException: error: x`, "error"},
+		{`Exception in thread "main" java.lang.OutOfMemoryError: Java heap space`, "error"},
+		{"\tat com.shop.cart.CartService.add(CartService.java:42)", "error"},
+		{`at Shop.Cart.Add(Int32 n) in /src/Cart.cs:line 42`, "error"},
+		{`    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)`, "error"},
+		{`Traceback (most recent call last):`, "error"},
+		{`  File "/app/payment.py", line 42, in charge`, "error"},
+		{`ValueError: invalid literal for int() with base 10: 'x'`, "error"},
+		{`System.InvalidOperationException: Sequence contains no elements`, "error"},
+		{`panic: runtime error: index out of range [3] with length 3`, "error"},
 		// Not a level.
 		{`{"severity":3,"msg":"syslog scale"}`, ""},
 		{`{"level":0,"msg":"x"}`, ""},
 		{`ts=1 level=-1 msg=x`, ""},
 		{`2024/01/01 00:00:00 request ok, error: <nil>`, ""},
 		{`2024/01/01 00:00:00 worker: Stack trace: follows`, ""},
-		{`Caused by: java.lang.RuntimeException: error: x`, ""},
+		{`at least one retry (3) left`, ""},
+		{`at 12:00 (UTC) the job ran`, ""},
+		{`Exception handler installed`, ""},
+		{`Exceptions: 0`, ""},
+		{`ErrorCount: 3`, ""},
+		{`Terror: a film`, ""},
+		{`NoSuch-Error: x`, ""},
+		{`File saved`, ""},
 		{`[ERROR-handler-1] request served`, ""},
 		{`E2023 12:00:00 not a month`, ""},
 		{`E1001 Invalid input`, ""},
@@ -105,5 +125,28 @@ func TestUnlabelledErrorLines(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no error-log anomaly on api among %d anomalies", len(res.Anomalies))
+	}
+}
+
+// TestUncaughtExceptionLines: a JVM's uncaught exception reaches the log
+// as its own lines, the exception and its frames, with no level: the
+// service logged new errors.
+func TestUncaughtExceptionLines(t *testing.T) {
+	f := newFixture(9).add("cpu_usage", svc("api"), stepAt(5, 10, 60), 1)
+	for m := -60; m < 30; m++ {
+		at := t0.Add(time.Duration(m) * time.Minute)
+		f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: at, Labels: svc("api"), Line: `2024-01-01 00:00:00.000  INFO 1 --- [main] c.s.Api : served`})
+		if m >= 5 {
+			for i, l := range []string{`Exception in thread "pool-1" java.lang.IllegalStateException: pool closed`, "\tat com.shop.Pool.get(Pool.java:42)", "\tat com.shop.Api.handle(Api.java:17)"} {
+				f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: at.Add(time.Duration(i+1) * time.Millisecond), Labels: svc("api"), Line: l})
+			}
+		}
+	}
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+		t.Fatalf("root causes %+v, want api", res.RootCauses)
+	}
+	if got := res.RootCauses[0].Features[7]; got != 1 {
+		t.Errorf("errors feature %v, want 1 (the exception is new)", got)
 	}
 }
