@@ -35,6 +35,16 @@ func TestClassify(t *testing.T) {
 		{"", "checkout_grpc_latency_average", LayerSymptom, Up, true},
 		{"", "shop_build_info", LayerChange, Up, true},
 		{"", "something_unheard_of", LayerResource, Both, true},
+		// Words, not substrings: a workload is requests, load1 a host's load.
+		{"", "workload", LayerSymptom, Both, true},
+		{"", "shop_workload_total", LayerSymptom, Both, true},
+		{"", "sys_load1", LayerResource, Up, true},
+		{"", "cpu_load", LayerResource, Up, true},
+		{"", "payload_size", LayerResource, Both, true},
+		{"", "mem", LayerResource, Up, true},
+		{"", "socket", LayerResource, Up, true},
+		{"", "tcp_retrans", LayerResource, Up, true},
+		{"", "packet_loss", LayerResource, Up, true},
 	}
 	for _, tc := range tests {
 		got := c.Classify(tc.signal, tc.metric)

@@ -18,8 +18,10 @@ var nameRules = []nameRule{
 	{regexp.MustCompile(`timeout|timed_out|retr(y|ies)|queue|backlog|lag|upstream|pending|circuit`), LayerPropagation, Up, ""},
 	{regexp.MustCompile(`5xx|error|errors|fail|exception|unavailable|reject|dropped`), LayerSymptom, Up, ""},
 	{regexp.MustCompile(`latency|duration|response_time|p9[059]|p50|_seconds_(bucket|sum|count)$`), LayerSymptom, Up, "seconds"},
-	{regexp.MustCompile(`cpu|throttl|memory|mem_|heap|gc_|oom|disk|fs_|filesystem|network|net_|receive|transmit|io_|file_descriptors|fd|threads|goroutines|connections|sockets|swap|load|pgpg|vmstat`), LayerResource, Up, ""},
-	{regexp.MustCompile(`request|throughput|rps|qps|traffic|invocations`), LayerSymptom, Both, "per_second"},
+	// load is a word (load1, loadavg), not workload or download; mem alone
+	// is memory.
+	{regexp.MustCompile(`cpu|throttl|memory|mem_|(^|_)mem$|heap|gc_|oom|disk|fs_|filesystem|network|net_|receive|transmit|io_|file_descriptors|fd|threads|goroutines|connections|sockets?|swap|(^|_)load(\d+|avg)?(_|$)|pgpg|vmstat|packet_loss|retrans`), LayerResource, Up, ""},
+	{regexp.MustCompile(`request|throughput|rps|qps|traffic|invocations|workload`), LayerSymptom, Both, "per_second"},
 }
 
 // heuristic classifies a metric no catalog signal matched by its name; what
