@@ -36,7 +36,10 @@ type group struct {
 	// entry instead of opened twice.
 	Opening bool `json:"opening,omitempty"`
 	// Analysed is set once the analysis was attached (or failed for good).
-	Analysed bool                   `json:"analysed,omitempty"`
+	Analysed bool `json:"analysed,omitempty"`
+	// Failures counts the analyses of the group that failed; the next is
+	// tried after Config.RetryWaits[Failures-1].
+	Failures int                    `json:"failures,omitempty"`
 	Alerts   map[string]*alertState `json:"alerts"`
 }
 

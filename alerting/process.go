@@ -60,11 +60,28 @@ func (s *Server) process(ctx context.Context, key string) {
 				log.Warn("analysis abandoned at shutdown; it runs again at the next start", "incident", g.Incident)
 				return
 			}
-			log.Error("analysis failed", "incident", g.Incident, "err", err)
-			s.note(ctx, g.Incident, "rca could not analyse the alert's window: "+termui.OneLine(err.Error())+" (run rca analyze --incident "+g.Incident+" by hand)")
+			failures := g.Failures + 1
+			if failures <= len(s.cfg.RetryWaits) {
+				wait := s.cfg.RetryWaits[failures-1]
+				log.Warn("analysis failed; trying again", "incident", g.Incident, "in", wait, "attempt", failures, "err", err)
+				update(func(live *group) { live.Failures = failures })
+				s.retryLater(key, wait)
+				return
+			}
+			log.Error("analysis failed", "incident", g.Incident, "attempts", failures, "err", err)
+			s.note(ctx, g.Incident, fmt.Sprintf("rca could not analyse the alert's window (%s): %s (run rca analyze --incident %s by hand)",
+				tries(failures), termui.OneLine(err.Error()), g.Incident))
 		}
 		update(func(live *group) { live.Analysed = true })
 	}
+}
+
+// tries says how many times an analysis was tried.
+func tries(n int) string {
+	if n == 1 {
+		return "tried once"
+	}
+	return fmt.Sprintf("tried %d times", n)
 }
 
 // openOrJoin gives the group an incident when it has a firing alert and

@@ -47,6 +47,12 @@ const (
 	Path = "/api/v1/alertmanager"
 )
 
+// DefaultRetryWaits are the waits before a failed analysis is tried again:
+// the alert fires while the incident is young, and a Prometheus that is
+// restarting, or as overloaded as the services it watches, answers a
+// minute or two later. The sources already retry each request a few times.
+var DefaultRetryWaits = []time.Duration{30 * time.Second, 2 * time.Minute}
+
 // AnalyseFunc analyses the window around an alert group's earliest start,
 // with the changes responders noted in the incident.
 type AnalyseFunc func(ctx context.Context, startsAt, now time.Time, noted []telemetry.Change) (workflow.Run, error)
@@ -72,7 +78,11 @@ type Config struct {
 	Workers  int
 	Queue    int
 	MaxBody  int64
-	Log      *slog.Logger
+	// RetryWaits are the waits before each new try of a failed analysis
+	// (nil: DefaultRetryWaits; empty: no retry). After the last, the
+	// incident log says the analysis failed and how to run it by hand.
+	RetryWaits []time.Duration
+	Log        *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -91,7 +101,10 @@ type Server struct {
 	queued  map[string]bool // waiting in queue
 	running map[string]bool
 	again   map[string]bool // notified while running: queue again after
-	closed  bool
+	// retrying holds the timers of the groups waiting to retry a failed
+	// analysis.
+	retrying map[string]*time.Timer
+	closed   bool
 
 	ready   atomic.Bool
 	workers sync.WaitGroup
@@ -139,6 +152,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UpdateEvery <= 0 {
 		cfg.UpdateEvery = incident.DefaultCadence
 	}
+	if cfg.RetryWaits == nil {
+		cfg.RetryWaits = DefaultRetryWaits
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -147,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, log: log, reg: prometheus.NewRegistry(),
 		groups: map[string]*groupSlot{}, byFP: map[string]string{},
 		queue: make(chan string, cfg.Queue), queued: map[string]bool{}, running: map[string]bool{}, again: map[string]bool{},
-		drain: make(chan struct{}),
+		retrying: map[string]*time.Timer{}, drain: make(chan struct{}),
 	}
 	s.m = metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "rca_webhooks_received_total", Help: "Alertmanager notifications received."}),
@@ -224,6 +240,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closed = true
 		close(s.drain)
 	}
+	for key, t := range s.retrying {
+		t.Stop() // the group is saved as behind: the next start tries it
+		delete(s.retrying, key)
+	}
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.workers.Wait(); close(done) }()
@@ -237,6 +257,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 		return fmt.Errorf("abandoned the running analyses (they run again at the next start): %w", ctx.Err())
 	}
+}
+
+// retryLater queues the group again after wait, to retry its analysis.
+func (s *Server) retryLater(key string, wait time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.retrying[key] != nil {
+		return
+	}
+	s.retrying[key] = time.AfterFunc(wait, func() {
+		s.mu.Lock()
+		delete(s.retrying, key)
+		s.mu.Unlock()
+		if err := s.enqueue(key); err != nil {
+			s.log.Warn("cannot queue the alert group's retry; its next notification will", "group", mark(key), "err", err)
+		}
+	})
 }
 
 // errQueueFull is a notification for a new group when the queue is full.

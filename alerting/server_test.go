@@ -148,7 +148,7 @@ func (h *harness) settle() {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		h.srv.mu.Lock()
-		busy := len(h.srv.queued) + len(h.srv.running)
+		busy := len(h.srv.queued) + len(h.srv.running) + len(h.srv.retrying)
 		h.srv.mu.Unlock()
 		if busy == 0 {
 			return
@@ -643,4 +643,93 @@ func TestSlowClientCutOff(t *testing.T) {
 	} else {
 		t.Logf("stalled client cut off after %s", d.Round(100*time.Millisecond))
 	}
+}
+
+// flaky fails its first n analyses, as a Prometheus that is restarting
+// does, then analyses as quickAnalysis.
+func flaky(t *testing.T, n int64, calls *atomic.Int64) AnalyseFunc {
+	quick := quickAnalysis(t, new(atomic.Int64))
+	return func(ctx context.Context, startsAt, now time.Time, noted []telemetry.Change) (workflow.Run, error) {
+		if calls.Add(1) <= n {
+			return workflow.Run{}, errors.New(`querying prometheus: Get "http://127.0.0.1:9090/api/v1/query_range": connection refused`)
+		}
+		return quick(ctx, startsAt, now, noted)
+	}
+}
+
+func TestFailedAnalysisRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		failures   int64
+		waits      []time.Duration
+		wantKinds  string
+		wantCalls  int64
+		wantFailed string
+	}{
+		{"recovers on the second retry", 2, []time.Duration{time.Millisecond, time.Millisecond}, "start impact analysis", 3, ""},
+		{"fails for good", 5, []time.Duration{time.Millisecond, time.Millisecond}, "start note", 3, "tried 3 times"},
+		{"no retry", 1, []time.Duration{}, "start note", 1, "tried once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			h := newHarness(t, t.TempDir(), flaky(t, tc.failures, &calls), func(c *Config) { c.RetryWaits = tc.waits })
+			h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway","severity":"critical"`)))
+			h.settle()
+			l := h.only()
+			if got := kinds(l); got != tc.wantKinds {
+				t.Fatalf("entries %q, want %q\nlog:\n%s", got, tc.wantKinds, h.logs.String())
+			}
+			if n := calls.Load(); n != tc.wantCalls {
+				t.Errorf("analysis tried %d times, want %d", n, tc.wantCalls)
+			}
+			if tc.wantFailed != "" {
+				note := l.Entries[len(l.Entries)-1].Text
+				for _, want := range []string{tc.wantFailed, "connection refused", "rca analyze --incident " + l.ID} {
+					if !strings.Contains(note, want) {
+						t.Errorf("note %q lacks %q", note, want)
+					}
+				}
+			}
+			// Done with the group: a repeated notification tries nothing more.
+			h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway","severity":"critical"`)))
+			h.settle()
+			if n := calls.Load(); n != tc.wantCalls {
+				t.Errorf("after a repeat: tried %d times, want %d", n, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// TestRetryWaitsForShutdown: a group waiting to retry is saved as behind; a
+// shutdown stops its timer and the next start analyses it.
+func TestRetryWaitsForShutdown(t *testing.T) {
+	dir := t.TempDir()
+	var calls atomic.Int64
+	h := newHarness(t, dir, flaky(t, 1, &calls), func(c *Config) { c.RetryWaits = []time.Duration{time.Hour} })
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway","severity":"critical"`)))
+	deadline := time.Now().Add(30 * time.Second)
+	for calls.Load() == 0 || !h.waitingRetry() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry scheduled; log:\n%s", h.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.close()
+	if h.waitingRetry() {
+		t.Error("a retry timer outlived the shutdown")
+	}
+	h2 := newHarness(t, dir, flaky(t, 0, &calls), nil)
+	h2.settle()
+	if got := kinds(h2.only()); got != "start impact analysis" {
+		t.Errorf("after the restart: %q, want the analysis attached", got)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("tried %d times, want 2 (one failure, one at the restart)", n)
+	}
+}
+
+func (h *harness) waitingRetry() bool {
+	h.srv.mu.Lock()
+	defer h.srv.mu.Unlock()
+	return len(h.srv.retrying) > 0
 }
