@@ -3,6 +3,7 @@ package analysis
 import (
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // lineLevel is the level a log line states in its text, lower case, or ""
@@ -56,39 +57,95 @@ func lineLevel(line string) string {
 // report as runtimes print them, one line each when a collector does not
 // join them: the exception ("java.lang.IllegalStateException: closed",
 // "ValueError: bad id", "Caused by: ...", "Exception in thread ...",
-// "Traceback (most recent call last):", Go's "panic: ...") and its stack
-// frames ("at com.shop.Cart.add(Cart.java:42)", "at Object.run
-// (/app/index.js:3:5)", `File "app.py", line 3, in run`). A service that
-// starts throwing says so in these lines, and in no level. A loggers'
-// warning with a stack trace reads as an error too: rarer, and a new one
-// in the window is worth the look.
+// "Traceback (most recent call last):", .NET's "Unhandled exception." and
+// "---> ...", Go's "panic: ..." and "fatal error: ...") and its stack
+// (frames, "... 12 more", a goroutine's header). A service that starts
+// throwing says so in these lines, and in no level. A logger's warning with
+// a stack trace reads as an error too: rarer, and a new one in the window
+// is worth the look.
 func exceptionLine(s string) bool {
-	for _, p := range []string{"Traceback (most recent call last)", "Caused by: ", "Exception in thread ", "panic: "} {
+	for _, p := range exceptionPrefixes {
 		if strings.HasPrefix(s, p) {
 			return true
 		}
 	}
 	if rest, ok := strings.CutPrefix(s, "at "); ok {
-		// A frame: a qualified function, then its place in parentheses.
-		name, _, _ := strings.Cut(rest, "(")
-		name = strings.TrimSpace(name)
-		return strings.Contains(rest, "(") && name != "" && !strings.ContainsAny(name, " ") && strings.Contains(name, ".")
+		return frame(rest)
 	}
 	if strings.HasPrefix(s, `File "`) && strings.Contains(s, `", line `) {
+		return true // Python
+	}
+	if strings.HasPrefix(s, "... ") && strings.HasSuffix(s, " more") && digits(strings.TrimSpace(s[4:len(s)-5])) {
+		return true // Java's elided frames
+	}
+	if goFrame(s) {
 		return true
 	}
 	// An exception's type, qualified or not, alone or before its message.
-	typ, _, _ := strings.Cut(s, ":")
-	if typ == s && strings.ContainsAny(s, " \t") {
+	typ, _, _ := strings.Cut(strings.TrimPrefix(s, "---> "), ":")
+	if !identifier(typ) {
 		return false
 	}
-	class := typ[strings.LastIndexByte(typ, '.')+1:]
-	for _, suffix := range []string{"Exception", "Error"} {
-		if len(class) > len(suffix) && strings.HasSuffix(class, suffix) && 'A' <= class[0] && class[0] <= 'Z' && identifier(typ) {
-			return true
-		}
+	dot := strings.LastIndexByte(typ, '.')
+	class := strings.TrimLeft(typ[dot+1:], "_")
+	if class == "" || class[0] < 'A' || class[0] > 'Z' {
+		return false
 	}
-	return false
+	if strings.HasSuffix(class, "Exception") || strings.HasSuffix(class, "Error") {
+		return true
+	}
+	// A class of a package's errors module: psycopg2.errors.UniqueViolation,
+	// requests.exceptions.Timeout.
+	module := typ[:max(dot, 0)]
+	return strings.HasSuffix(module, ".errors") || strings.HasSuffix(module, ".exceptions")
+}
+
+// exceptionPrefixes begin the lines of an exception report that say so in
+// their first words.
+var exceptionPrefixes = []string{
+	"Traceback (most recent call last)", "Caused by: ", "Suppressed: ", "Exception in thread ",
+	"Unhandled exception. ", "panic: ", "fatal error: ",
+}
+
+// frame reports whether what follows a line's "at " is a stack frame:
+// Java's and .NET's qualified method and its place ("com.shop.Cart.add
+// (Cart.java:42)", "Shop.Cart.Add(Int32 n) in /src/Cart.cs:line 42"), or
+// Node's function and place ("Object.run (/app/index.js:3:5)", "async
+// main (/app/index.js:3:5)", "new Promise (<anonymous>)") or place alone
+// ("/app/index.js:3:5").
+func frame(rest string) bool {
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest, "async "), "new ")
+	name, place, paren := strings.Cut(rest, "(")
+	name = strings.TrimSpace(name)
+	if !paren {
+		return !strings.Contains(rest, " ") && location(rest)
+	}
+	if name != "" && !strings.Contains(name, " ") && strings.Contains(name, ".") && identStart(name[0]) {
+		return true // a qualified method
+	}
+	place, _, _ = strings.Cut(place, ")") // a line cut short is still a frame
+	return name != "" && (location(place) || place == "<anonymous>" || place == "native")
+}
+
+// location reports whether s is a source place with a line and a column,
+// as Node prints them ("/app/index.js:3:5", "node:internal/timers:569:17").
+func location(s string) bool {
+	parts := strings.Split(s, ":")
+	n := len(parts)
+	return n >= 3 && strings.IndexFunc(strings.Join(parts[:n-2], ":"), unicode.IsLetter) >= 0 && digits(parts[n-2]) && digits(parts[n-1])
+}
+
+// goFrame reports whether s is a line of a Go goroutine dump: its header
+// ("goroutine 7 [running]:") or a frame's file and line ("/app/main.go:12
+// +0x1d").
+func goFrame(s string) bool {
+	if rest, ok := strings.CutPrefix(s, "goroutine "); ok {
+		n, tail, _ := strings.Cut(rest, " ")
+		return digits(n) && strings.HasPrefix(tail, "[")
+	}
+	file, tail, _ := strings.Cut(s, " ")
+	path, line, ok := strings.Cut(file, ".go:")
+	return ok && path != "" && digits(line) && (tail == "" || strings.HasPrefix(tail, "+0x"))
 }
 
 // identifier reports whether s is a dotted name of letters, digits, '_'
@@ -96,11 +153,15 @@ func exceptionLine(s string) bool {
 func identifier(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c == '.' || c == '_' || c == '$' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+		if !(c == '.' || c == '$' || '0' <= c && c <= '9' || identStart(c)) {
 			return false
 		}
 	}
 	return s != ""
+}
+
+func identStart(c byte) bool {
+	return c == '_' || c == '$' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // klogLevel is the level of a klog or glog line ("E1207 12:00:00.000000
