@@ -37,9 +37,11 @@ type group struct {
 	Opening bool `json:"opening,omitempty"`
 	// Analysed is set once the analysis was attached (or failed for good).
 	Analysed bool `json:"analysed,omitempty"`
-	// Failures counts the analyses of the group that failed; the next is
-	// tried after Config.RetryWaits[Failures-1].
+	// Failures counts the failed analyses of the incident; the next is
+	// tried at RetryAt (Config.RetryWaits[Failures-1] after the last), not
+	// before, whatever notifications come meanwhile.
 	Failures int                    `json:"failures,omitempty"`
+	RetryAt  time.Time              `json:"retry_at,omitzero"`
 	Alerts   map[string]*alertState `json:"alerts"`
 }
 

@@ -55,6 +55,10 @@ func (s *Server) process(ctx context.Context, key string) {
 		return
 	}
 	if !g.Analysed {
+		if wait := time.Until(g.RetryAt); wait > 0 {
+			s.retryLater(key, wait) // after a restart, or a notification meanwhile
+			return
+		}
 		if err := s.analyse(ctx, g); err != nil {
 			if ctx.Err() != nil {
 				log.Warn("analysis abandoned at shutdown; it runs again at the next start", "incident", g.Incident)
@@ -64,7 +68,7 @@ func (s *Server) process(ctx context.Context, key string) {
 			if failures <= len(s.cfg.RetryWaits) {
 				wait := s.cfg.RetryWaits[failures-1]
 				log.Warn("analysis failed; trying again", "incident", g.Incident, "in", wait, "attempt", failures, "err", err)
-				update(func(live *group) { live.Failures = failures })
+				update(func(live *group) { live.Failures, live.RetryAt = failures, time.Now().Add(wait) })
 				s.retryLater(key, wait)
 				return
 			}
@@ -72,7 +76,7 @@ func (s *Server) process(ctx context.Context, key string) {
 			s.note(ctx, g.Incident, fmt.Sprintf("rca could not analyse the alert's window (%s): %s (run rca analyze --incident %s by hand)",
 				tries(failures), termui.OneLine(err.Error()), g.Incident))
 		}
-		update(func(live *group) { live.Analysed = true })
+		update(func(live *group) { live.Analysed, live.Failures, live.RetryAt = true, 0, time.Time{} })
 	}
 }
 
@@ -107,7 +111,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 		}
 		// Resolved by the responders (or removed): this firing is a new incident.
 		log.Info("the group's incident is resolved: opening a new one", "previous", g.Incident)
-		g.Incident, g.Analysed = "", false
+		g.Incident, g.Analysed, g.Failures, g.RetryAt = "", false, 0, time.Time{}
 		for _, a := range g.Alerts {
 			if a.Status == StatusFiring {
 				a.Logged, a.LoggedStart = "", time.Time{}
@@ -148,7 +152,9 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 	if other != "" {
 		if l, err := s.cfg.Store.Read(ctx, other); err == nil && l.Status() != incident.StatusResolved {
 			g.Incident, g.Analysed = other, true
-			update(func(live *group) { live.Incident, live.Analysed = other, true })
+			update(func(live *group) {
+				live.Incident, live.Analysed, live.Failures, live.RetryAt = other, true, 0, time.Time{}
+			})
 			return nil
 		}
 	}
@@ -172,6 +178,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 	markStarted(g)
 	update(func(live *group) {
 		live.Incident, live.Opening, live.Analysed = id, false, false
+		live.Failures, live.RetryAt = 0, time.Time{}
 		copyLogged(live, g)
 	})
 	log.Info("opened incident", "incident", id)

@@ -51,7 +51,7 @@ const (
 // the alert fires while the incident is young, and a Prometheus that is
 // restarting, or as overloaded as the services it watches, answers a
 // minute or two later. The sources already retry each request a few times.
-var DefaultRetryWaits = []time.Duration{30 * time.Second, 2 * time.Minute}
+func DefaultRetryWaits() []time.Duration { return []time.Duration{30 * time.Second, 2 * time.Minute} }
 
 // AnalyseFunc analyses the window around an alert group's earliest start,
 // with the changes responders noted in the incident.
@@ -79,7 +79,7 @@ type Config struct {
 	Queue    int
 	MaxBody  int64
 	// RetryWaits are the waits before each new try of a failed analysis
-	// (nil: DefaultRetryWaits; empty: no retry). After the last, the
+	// (nil: DefaultRetryWaits(); empty: no retry). After the last, the
 	// incident log says the analysis failed and how to run it by hand.
 	RetryWaits []time.Duration
 	Log        *slog.Logger
@@ -153,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.UpdateEvery = incident.DefaultCadence
 	}
 	if cfg.RetryWaits == nil {
-		cfg.RetryWaits = DefaultRetryWaits
+		cfg.RetryWaits = DefaultRetryWaits()
 	}
 	log := cfg.Log
 	if log == nil {
@@ -271,7 +271,8 @@ func (s *Server) retryLater(key string, wait time.Duration) {
 		delete(s.retrying, key)
 		s.mu.Unlock()
 		if err := s.enqueue(key); err != nil {
-			s.log.Warn("cannot queue the alert group's retry; its next notification will", "group", mark(key), "err", err)
+			s.log.Warn("cannot queue the alert group's retry; trying again later", "group", mark(key), "in", wait, "err", err)
+			s.retryLater(key, wait)
 		}
 	})
 }

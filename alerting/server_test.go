@@ -646,41 +646,75 @@ func TestSlowClientCutOff(t *testing.T) {
 }
 
 // flaky fails its first n analyses, as a Prometheus that is restarting
-// does, then analyses as quickAnalysis.
-func flaky(t *testing.T, n int64, calls *atomic.Int64) AnalyseFunc {
+// does, then analyses as quickAnalysis. It notes when each try began, and
+// a try waits for hold, when set, to be closed.
+type flaky struct {
+	n     int
+	hold  chan struct{}
+	mu    sync.Mutex
+	began []time.Time
+}
+
+func (f *flaky) analyse(t *testing.T) AnalyseFunc {
 	quick := quickAnalysis(t, new(atomic.Int64))
 	return func(ctx context.Context, startsAt, now time.Time, noted []telemetry.Change) (workflow.Run, error) {
-		if calls.Add(1) <= n {
+		f.mu.Lock()
+		f.began = append(f.began, time.Now())
+		try := len(f.began)
+		f.mu.Unlock()
+		if f.hold != nil {
+			<-f.hold
+		}
+		if try <= f.n {
 			return workflow.Run{}, errors.New(`querying prometheus: Get "http://127.0.0.1:9090/api/v1/query_range": connection refused`)
 		}
 		return quick(ctx, startsAt, now, noted)
 	}
 }
 
+func (f *flaky) tries() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.began)
+}
+
+func (f *flaky) at(i int) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.began[i]
+}
+
+const firing1 = `"service":"gateway","severity":"critical"`
+
 func TestFailedAnalysisRetried(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		failures   int64
+		failures   int
 		waits      []time.Duration
 		wantKinds  string
-		wantCalls  int64
+		wantTries  int
 		wantFailed string
 	}{
-		{"recovers on the second retry", 2, []time.Duration{time.Millisecond, time.Millisecond}, "start impact analysis", 3, ""},
+		{"recovers on the second retry", 2, []time.Duration{20 * time.Millisecond, 40 * time.Millisecond}, "start impact analysis", 3, ""},
 		{"fails for good", 5, []time.Duration{time.Millisecond, time.Millisecond}, "start note", 3, "tried 3 times"},
 		{"no retry", 1, []time.Duration{}, "start note", 1, "tried once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var calls atomic.Int64
-			h := newHarness(t, t.TempDir(), flaky(t, tc.failures, &calls), func(c *Config) { c.RetryWaits = tc.waits })
-			h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway","severity":"critical"`)))
+			f := &flaky{n: tc.failures}
+			h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) { c.RetryWaits = tc.waits })
+			h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
 			h.settle()
 			l := h.only()
 			if got := kinds(l); got != tc.wantKinds {
 				t.Fatalf("entries %q, want %q\nlog:\n%s", got, tc.wantKinds, h.logs.String())
 			}
-			if n := calls.Load(); n != tc.wantCalls {
-				t.Errorf("analysis tried %d times, want %d", n, tc.wantCalls)
+			if n := f.tries(); n != tc.wantTries {
+				t.Fatalf("analysis tried %d times, want %d", n, tc.wantTries)
+			}
+			for i := 1; i < f.tries() && i <= len(tc.waits); i++ {
+				if gap := f.at(i).Sub(f.at(i - 1)); gap < tc.waits[i-1] {
+					t.Errorf("try %d came %v after the one before, want at least %v", i+1, gap, tc.waits[i-1])
+				}
 			}
 			if tc.wantFailed != "" {
 				note := l.Entries[len(l.Entries)-1].Text
@@ -691,40 +725,190 @@ func TestFailedAnalysisRetried(t *testing.T) {
 				}
 			}
 			// Done with the group: a repeated notification tries nothing more.
-			h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway","severity":"critical"`)))
+			h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
 			h.settle()
-			if n := calls.Load(); n != tc.wantCalls {
-				t.Errorf("after a repeat: tried %d times, want %d", n, tc.wantCalls)
+			if n := f.tries(); n != tc.wantTries {
+				t.Errorf("after a repeat: tried %d times, want %d", n, tc.wantTries)
 			}
 		})
 	}
 }
 
-// TestRetryWaitsForShutdown: a group waiting to retry is saved as behind; a
-// shutdown stops its timer and the next start analyses it.
-func TestRetryWaitsForShutdown(t *testing.T) {
-	dir := t.TempDir()
-	var calls atomic.Int64
-	h := newHarness(t, dir, flaky(t, 1, &calls), func(c *Config) { c.RetryWaits = []time.Duration{time.Hour} })
-	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, `"service":"gateway","severity":"critical"`)))
+// settleWaiting waits until no group is queued or running, and one waits
+// to retry.
+func (h *harness) settleWaiting() {
+	h.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for calls.Load() == 0 || !h.waitingRetry() {
+	for {
+		h.srv.mu.Lock()
+		busy := len(h.srv.queued) + len(h.srv.running)
+		waiting := len(h.srv.retrying)
+		h.srv.mu.Unlock()
+		if busy == 0 && waiting > 0 {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no retry scheduled; log:\n%s", h.logs.String())
+			h.t.Fatalf("no group waiting to retry after 30s; log:\n%s", h.logs.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestRetryNotHurried: notifications while a failed analysis waits, or
+// while it runs, do not try it again before its wait is over.
+func TestRetryNotHurried(t *testing.T) {
+	t.Run("during the wait", func(t *testing.T) {
+		f := &flaky{n: 10}
+		h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) {
+			c.RetryWaits = []time.Duration{time.Hour, time.Hour}
+			c.Workers = 1 // the wait holds no worker: the one there notes the join
+		})
+		h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+		h.settleWaiting()
+		h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+		h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1), alert("fp2", "firing", demoStart, time.Time{}, `"service":"checkout"`)))
+		h.settleWaiting()
+		if n := f.tries(); n != 1 {
+			t.Errorf("tried %d times within the wait, want 1", n)
+		}
+		if got := kinds(h.only()); got != "start note" || !strings.Contains(h.only().Entries[1].Text, "joined the group") {
+			t.Errorf("entries %q: the joined alert is noted while the analysis waits", got)
+		}
+	})
+	t.Run("during the run", func(t *testing.T) {
+		f := &flaky{n: 10, hold: make(chan struct{})}
+		h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) { c.RetryWaits = []time.Duration{time.Hour, time.Hour} })
+		h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+		for f.tries() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1), alert("fp2", "firing", demoStart, time.Time{}, `"service":"checkout"`)))
+		close(f.hold)
+		h.settleWaiting()
+		if n := f.tries(); n != 1 {
+			t.Errorf("tried %d times, want 1: the notification during the run waits with it", n)
+		}
+	})
+}
+
+// TestRetryAfterRestart: the try count and the time of the next try are
+// saved with the group; a shutdown stops the waiting timer and the next
+// start goes on where it was.
+func TestRetryAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	f := &flaky{n: 10}
+	waits := func(c *Config) { c.RetryWaits = []time.Duration{300 * time.Millisecond, time.Millisecond} }
+	h := newHarness(t, dir, f.analyse(t), waits)
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+	h.settleWaiting()
 	h.close()
 	if h.waitingRetry() {
 		t.Error("a retry timer outlived the shutdown")
 	}
-	h2 := newHarness(t, dir, flaky(t, 0, &calls), nil)
+	h2 := newHarness(t, dir, f.analyse(t), waits)
 	h2.settle()
-	if got := kinds(h2.only()); got != "start impact analysis" {
-		t.Errorf("after the restart: %q, want the analysis attached", got)
+	if n := f.tries(); n != 3 {
+		t.Errorf("tried %d times in all, want 3 (the count goes on after the restart)", n)
 	}
-	if n := calls.Load(); n != 2 {
-		t.Errorf("tried %d times, want 2 (one failure, one at the restart)", n)
+	if gap := f.at(1).Sub(f.at(0)); gap < 300*time.Millisecond {
+		t.Errorf("the second try came %v after the first, want at least the wait, 300ms", gap)
+	}
+	if l := h2.only(); kinds(l) != "start note" || !strings.Contains(l.Entries[1].Text, "tried 3 times") {
+		t.Errorf("entries %q, want the failure noted after 3 tries", kinds(l))
+	}
+}
+
+// TestRetryQueueFull: a retry that finds the queue full waits again rather
+// than being lost.
+func TestRetryQueueFull(t *testing.T) {
+	f := &flaky{n: 1}
+	h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) {
+		c.RetryWaits = []time.Duration{20 * time.Millisecond}
+		c.Queue = 1
+	})
+	h.srv.mu.Lock()
+	h.srv.queued["someone else"] = true // the queue is full when the timer fires
+	h.srv.mu.Unlock()
+	h.srv.retryLater("x", time.Millisecond) // any group: only the queue matters here
+	time.Sleep(50 * time.Millisecond)
+	if !h.waitingRetry() {
+		t.Fatal("the retry that found the queue full was dropped")
+	}
+	h.srv.mu.Lock()
+	delete(h.srv.queued, "someone else")
+	h.srv.mu.Unlock()
+	h.settle()
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+	h.settle()
+	if got := kinds(h.only()); got != "start impact analysis" {
+		t.Errorf("entries %q", got)
+	}
+}
+
+// TestRetriesPerIncident: a new incident of the group starts its tries
+// afresh.
+func TestRetriesPerIncident(t *testing.T) {
+	f := &flaky{n: 4}
+	h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) { c.RetryWaits = []time.Duration{time.Millisecond, time.Millisecond} })
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+	h.settle()
+	first := h.only()
+	if kinds(first) != "start note" {
+		t.Fatalf("first incident %q, want its failure noted", kinds(first))
+	}
+	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), first.ID, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
+		t.Fatal(err)
+	}
+	end := demoStart.Add(10 * time.Minute)
+	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
+	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
+	h.settle()
+	list := h.incidents()
+	if len(list) != 2 {
+		t.Fatalf("%d incidents, want 2", len(list))
+	}
+	for _, sum := range list {
+		if sum.ID == first.ID {
+			continue
+		}
+		l, err := incident.Store{Dir: h.dir}.Read(context.Background(), sum.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kinds(l); got != "start impact analysis" {
+			t.Errorf("second incident %q, want its analysis on its second try", got)
+		}
+	}
+	if n := f.tries(); n != 5 {
+		t.Errorf("tried %d times, want 5 (3, then 2)", n)
+	}
+}
+
+// TestResolvedWhileWaiting: the responders resolve an incident whose
+// analysis waits to retry, and the group fires again: the new incident is
+// analysed at once, not at the old incident's retry time.
+func TestResolvedWhileWaiting(t *testing.T) {
+	f := &flaky{n: 1}
+	h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) { c.RetryWaits = []time.Duration{time.Hour} })
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+	h.settleWaiting()
+	first := h.only()
+	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), first.ID, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
+		t.Fatal(err)
+	}
+	end := demoStart.Add(10 * time.Minute)
+	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
+	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
+	h.settleWaiting() // the old timer is still there; it finds nothing to do
+	if n := f.tries(); n != 2 {
+		t.Fatalf("tried %d times, want 2: the new incident's analysis at once\n%s", n, h.logs.String())
+	}
+	for _, sum := range h.incidents() {
+		if l, err := (incident.Store{Dir: h.dir}).Read(context.Background(), sum.ID); err != nil {
+			t.Fatal(err)
+		} else if sum.ID != first.ID && kinds(l) != "start impact analysis" {
+			t.Errorf("new incident %q, want its analysis", kinds(l))
+		}
 	}
 }
 
