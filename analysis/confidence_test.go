@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -212,5 +214,68 @@ func TestCatalogLevelLabels(t *testing.T) {
 		if a.Labels["sev"] == "DEBUG" && !a.traffic {
 			t.Errorf("sev=DEBUG lines are not activity: %+v", a)
 		}
+	}
+}
+
+// TestOneSampleFeature: a service whose every anomaly peaks in a run of
+// one sample of a level or rate is coded −1; a run of samples, a count of events (a burst
+// of errors in one sample) or a change is not.
+func TestOneSampleFeature(t *testing.T) {
+	// Two lone samples far apart: the second-highest counts (one alone is
+	// never anomalous, see sustainedPeak), and the run holding the peak is
+	// one sample long.
+	spike := func(before, peak float64) shape {
+		return func(m int) float64 {
+			switch m {
+			case 12:
+				return peak
+			case 20:
+				return peak * 0.9
+			}
+			return before
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		build func(f *fixture)
+		want  float64
+	}{
+		{"one sample of CPU", func(f *fixture) { f.add("cpu_usage", svc("api"), spike(10, 60), 1) }, -1},
+		{"one sample of CPU and of latency", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), spike(10, 60), 1).add("request_latency_seconds", svc("api"), spike(0.1, 0.6), 0.01)
+		}, -1},
+		{"CPU for a while", func(f *fixture) { f.add("cpu_usage", svc("api"), pulse(12, 16, 60), 1) }, 0},
+		{"one sample of CPU, latency for a while", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), spike(10, 60), 1).add("request_latency_seconds", svc("api"), stepAt(12, 0.1, 0.6), 0.01)
+		}, 0},
+		{"a burst of errors in one sample", func(f *fixture) {
+			f.uncatalogued("errors_total", svc("api"), pulse(12, 13, 40))
+		}, 0},
+		{"one sample of CPU and of a new error template", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), spike(10, 60), 1)
+			r := rand.New(rand.NewPCG(9, 9))
+			for m := -60; m < 30; m++ { // a steady, noisy error rate that does not show the new template
+				f.logs(lvl("api", "error"), m, m+1, 4+r.IntN(9), func(i int) string { return fmt.Sprintf("provider %d returned HTTP 502", i%3) })
+			}
+			for _, m := range []int{12, 20} { // a new template, in two lone minutes as the CPU
+				f.logs(lvl("api", "error"), m, m+1, 5, func(i int) string { return fmt.Sprintf("idempotency key reused for order ord_%d", 5000+i) })
+			}
+		}, 0},
+		{"one sample of CPU after a deploy", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), spike(10, 60), 1).change(11, "api", "api v2")
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(5)
+			tc.build(f)
+			f.add("cpu_usage", svc("db"), stepAt(5, 10, 10), 1)
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+				t.Fatalf("root causes %+v, want api", res.RootCauses)
+			}
+			if got := res.RootCauses[0].Features[8]; got != tc.want {
+				t.Errorf("oneSample feature %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

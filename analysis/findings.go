@@ -156,6 +156,7 @@ func (s scoredSignal) finding() Finding {
 		Source:        "metrics",
 		traffic:       s.traffic,
 		level:         s.level,
+		events:        s.counting().event > 0,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

@@ -481,6 +481,7 @@ func (n notablePattern) finding(cat *catalog.Catalog) Finding {
 		Unit:          "per_minute",
 		Query:         n.Query,
 		Source:        "logs",
+		events:        true, // its lines
 		Score:         round(n.score.score, 3),
 		Onset:         n.Onset,
 		Until:         n.Until,

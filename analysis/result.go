@@ -52,6 +52,9 @@ type Finding struct {
 	traffic bool
 	// level is the log level its series' labels name, lower case, or "".
 	level string
+	// events marks a count of events (see counting): one sample of it can
+	// be a burst too many to be chance.
+	events bool
 }
 
 // Candidate is a ranked root-cause candidate: a service and the finding that

@@ -431,7 +431,7 @@ func movedNote(r analysis.Result) string {
 		what = strconv.Itoa(r.Stats.Anomalous) + " signals"
 	}
 	// The verdict reads the top candidate's confidence; rounded down, so
-	// 49.6 % never reads as the 50 % that names a cause.
+	// 54.6 % never reads as the 55 % that names a cause.
 	return fmt.Sprintf("%s deviated from the baseline, but none points clearly enough at a cause to name it: the top candidate has %d %% confidence, and a cause is named from %d %%.",
 		what, int(math.Floor(clampUnit(r.RootCauses[0].Confidence)*100)), percent(analysis.ConfidenceThreshold))
 }
