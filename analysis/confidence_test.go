@@ -245,8 +245,35 @@ func TestOneSampleFeature(t *testing.T) {
 			f.add("cpu_usage", svc("api"), spike(10, 60), 1).add("request_latency_seconds", svc("api"), spike(0.1, 0.6), 0.01)
 		}, -1},
 		{"CPU for a while", func(f *fixture) { f.add("cpu_usage", svc("api"), pulse(12, 16, 60), 1) }, 0},
+		{"its peak in the window's last sample", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), func(m int) float64 {
+				switch m {
+				case 12:
+					return 54
+				case 29: // it may go on after the window
+					return 60
+				}
+				return 10
+			}, 1)
+		}, 0},
 		{"one sample of CPU, latency for a while", func(f *fixture) {
 			f.add("cpu_usage", svc("api"), spike(10, 60), 1).add("request_latency_seconds", svc("api"), stepAt(12, 0.1, 0.6), 0.01)
+		}, 0},
+		{"its peak when the window began, with no data before", func(f *fixture) {
+			var pts []telemetry.Point
+			for m := -60; m < 30; m++ {
+				v := 10 + f.rng.NormFloat64()
+				switch {
+				case m >= -10 && m < 0:
+					continue // a gap: it may have begun before the window
+				case m == 0:
+					v = 60
+				case m == 20:
+					v = 54
+				}
+				pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: v})
+			}
+			f.b.Series = append(f.b.Series, telemetry.Series{Metric: "cpu_usage", Signal: "cpu_usage", Labels: svc("api")}.WithPoints(pts...))
 		}, 0},
 		{"a burst of errors in one sample", func(f *fixture) {
 			f.uncatalogued("errors_total", svc("api"), pulse(12, 13, 40))
