@@ -330,13 +330,8 @@ func errorSignals(st *serviceState) int {
 // while an error-level line is the service's own word that something
 // failed.
 func isError(f Finding) bool {
-	if errorLevels[f.level] {
+	if errorLevels[f.level] || errorLevels[seriesLevel(f.Labels)] {
 		return true
-	}
-	for _, l := range levelLabels {
-		if errorLevels[strings.ToLower(f.Labels[l])] {
-			return true
-		}
 	}
 	for _, p := range f.Patterns {
 		if errorLevels[p.Level] {
