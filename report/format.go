@@ -430,14 +430,15 @@ func movedNote(r analysis.Result) string {
 	if r.Stats.Anomalous != 1 {
 		what = strconv.Itoa(r.Stats.Anomalous) + " signals"
 	}
-	// The verdict reads the top candidate's confidence; rounded down, so
-	// 54.6 % never reads as the 55 % that names a cause.
 	return fmt.Sprintf("%s deviated from the baseline, but none points clearly enough at a cause to name it: the top candidate has %d %% confidence, and a cause is named from %d %%.",
-		what, int(math.Floor(clampUnit(r.RootCauses[0].Confidence)*100)), percent(analysis.ConfidenceThreshold))
+		what, percent(r.RootCauses[0].Confidence), percent(analysis.ConfidenceThreshold))
 }
 
-// percent is a probability in whole percent.
-func percent(p float64) int { return int(math.Round(clampUnit(p) * 100)) }
+// percent is a probability in whole percent, rounded down (the epsilon
+// keeps 0.29 at 29, which is 28.999… in floating point): a confidence of
+// 54.6 % never reads as the 55 % that names a cause, in the verdict's note
+// or beside the candidate.
+func percent(p float64) int { return int(math.Floor(clampUnit(p)*100 + 1e-9)) }
 
 // clampUnit is p within [0, 1], 0 for NaN.
 func clampUnit(p float64) float64 {

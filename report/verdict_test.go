@@ -289,3 +289,28 @@ func TestMovedNoteTopConfidence(t *testing.T) {
 		t.Errorf("movedNote with no confidence = %q, want 0 %%", got)
 	}
 }
+
+// TestConfidenceReadsAlike: the verdict's note and the candidate's own line
+// show the same whole percent, rounded down, in every format: a candidate
+// under the threshold never reads as reaching it.
+func TestConfidenceReadsAlike(t *testing.T) {
+	for _, c := range []float64{analysis.ConfidenceThreshold - 0.004, 0.29, 0.2} {
+		r := weakResult()
+		r.RootCauses[0].Confidence = c
+		r.RootCauses[1].Confidence = 0.01
+		want := fmt.Sprintf("%d %%", int(math.Floor(c*100+1e-9)))
+		for _, format := range []string{"text", "markdown", "html"} {
+			var b strings.Builder
+			if err := Render(&b, format, r); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if !strings.Contains(out, "the top candidate has "+want+" confidence") || !strings.Contains(out, "confidence "+want) {
+				t.Errorf("%s, confidence %v: want the note and the candidate both at %s", format, c, want)
+			}
+			if above := fmt.Sprintf("confidence %d %%", int(math.Floor(c*100+1e-9))+1); strings.Contains(out, above) {
+				t.Errorf("%s, confidence %v: %q shown", format, c, above)
+			}
+		}
+	}
+}
