@@ -103,7 +103,7 @@ type Server struct {
 	again   map[string]bool // notified while running: queue again after
 	// retrying holds the timers of the groups waiting to retry a failed
 	// analysis.
-	retrying map[string]*time.Timer
+	retrying map[string]*retryTimer
 	closed   bool
 
 	ready   atomic.Bool
@@ -163,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		cfg: cfg, log: log, reg: prometheus.NewRegistry(),
 		groups: map[string]*groupSlot{}, byFP: map[string]string{},
 		queue: make(chan string, cfg.Queue), queued: map[string]bool{}, running: map[string]bool{}, again: map[string]bool{},
-		retrying: map[string]*time.Timer{}, drain: make(chan struct{}),
+		retrying: map[string]*retryTimer{}, drain: make(chan struct{}),
 	}
 	s.m = metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "rca_webhooks_received_total", Help: "Alertmanager notifications received."}),
@@ -240,8 +240,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closed = true
 		close(s.drain)
 	}
-	for key, t := range s.retrying {
-		t.Stop() // the group is saved as behind: the next start tries it
+	for key, rt := range s.retrying {
+		rt.t.Stop() // the group is saved as behind: the next start tries it
 		delete(s.retrying, key)
 	}
 	s.mu.Unlock()
@@ -259,22 +259,39 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// retryLater queues the group again after wait, to retry its analysis.
+// retryTimer is a group's pending retry and when it fires.
+type retryTimer struct {
+	t  *time.Timer
+	at time.Time
+}
+
+// retryLater queues the group again after wait, to retry its analysis. A
+// retry already pending stays when it comes first (the same try, asked
+// again after a restart or a notification); one that would come later, a
+// previous incident's, gives way.
 func (s *Server) retryLater(key string, wait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.retrying[key] != nil {
+	if s.closed {
 		return
 	}
-	s.retrying[key] = time.AfterFunc(wait, func() {
-		s.mu.Lock()
-		delete(s.retrying, key)
+	at := time.Now().Add(wait)
+	if old := s.retrying[key]; old != nil && (!at.Before(old.at) || !old.t.Stop()) {
+		return // it comes first, or it is firing now
+	}
+	rt := &retryTimer{at: at}
+	rt.t = time.AfterFunc(wait, func() {
+		s.mu.Lock() // held by retryLater until rt is in place
+		if s.retrying[key] == rt {
+			delete(s.retrying, key)
+		}
 		s.mu.Unlock()
 		if err := s.enqueue(key); err != nil {
 			s.log.Warn("cannot queue the alert group's retry; trying again later", "group", mark(key), "in", wait, "err", err)
 			s.retryLater(key, wait)
 		}
 	})
+	s.retrying[key] = rt
 }
 
 // errQueueFull is a notification for a new group when the queue is full.

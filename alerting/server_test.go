@@ -912,6 +912,42 @@ func TestResolvedWhileWaiting(t *testing.T) {
 	}
 }
 
+// TestNewIncidentRetriesOnItsOwnTime: the group's previous incident waits
+// an hour for its last retry when the responders resolve it; the group
+// fires again and the new incident's analysis fails: its retry comes after
+// its own first wait, not the old incident's.
+func TestNewIncidentRetriesOnItsOwnTime(t *testing.T) {
+	f := &flaky{n: 3}
+	h := newHarness(t, t.TempDir(), f.analyse(t), func(c *Config) { c.RetryWaits = []time.Duration{10 * time.Millisecond, time.Hour} })
+	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
+	for f.tries() < 2 || !h.waitingRetry() {
+		time.Sleep(time.Millisecond)
+	}
+	h.settleWaiting()
+	first := h.only()
+	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), first.ID, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
+		t.Fatal(err)
+	}
+	end := demoStart.Add(10 * time.Minute)
+	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
+	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
+	deadline := time.Now().Add(10 * time.Second)
+	for f.tries() < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("tried %d times; the new incident's retry waits for the old one's\n%s", f.tries(), h.logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.settle()
+	for _, sum := range h.incidents() {
+		if l, err := (incident.Store{Dir: h.dir}).Read(context.Background(), sum.ID); err != nil {
+			t.Fatal(err)
+		} else if sum.ID != first.ID && kinds(l) != "start impact analysis" {
+			t.Errorf("new incident %q, want its analysis on its second try", kinds(l))
+		}
+	}
+}
+
 func (h *harness) waitingRetry() bool {
 	h.srv.mu.Lock()
 	defer h.srv.mu.Unlock()
