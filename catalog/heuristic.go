@@ -19,10 +19,10 @@ var nameRules = []nameRule{
 	{regexp.MustCompile(`5xx|error|errors|fail|exception|unavailable|reject|dropped`), LayerSymptom, Up, ""},
 	{regexp.MustCompile(`latency|duration|response_time|p9[059]|p50|_seconds_(bucket|sum|count)$`), LayerSymptom, Up, "seconds"},
 	// Some words only as words (between _ . - or at an end): load (load1,
-	// load.1, loadavg; not workload, payload or download), socket (not
-	// websocket), mem (memory), workload (a service's requests, not
-	// kube_workload_replicas).
-	{regexp.MustCompile(`cpu|throttl|memory|mem_|(^|[_.-])mem$|heap|gc_|oom|disk|fs_|filesystem|network|net_|receive|transmit|io_|file_descriptors|fd|threads|goroutines|connections|(^|[_.-])sockets?([_.-]|$)|swap|loadavg|loadaverage|(^|[_.-])load(\d+m?)?([_.-]|$)|pgpg|vmstat|packet_loss|retrans`), LayerResource, Up, ""},
+	// load.1, load_avg, loadavg; not workload, payload, download or a
+	// load_balancer), socket (not websocket), mem (memory), workload (a
+	// service's requests, not kube_workload_replicas).
+	{regexp.MustCompile(`cpu|throttl|memory|mem_|(^|[_.-])mem$|heap|gc_|oom|disk|fs_|filesystem|network|net_|receive|transmit|io_|file_descriptors|fd|threads|goroutines|connections|(^|[_.-])sockets?([_.-]|$)|swap|loadavg|loadaverage|(^|[_.-])load(\d+m?)?([.-]|_(\d+m?|avg|average)([_.-]|$)|$)|pgpg|vmstat|packet_loss|retrans`), LayerResource, Up, ""},
 	{regexp.MustCompile(`request|throughput|rps|qps|traffic|invocations|(^|[_.-])workloads?$`), LayerSymptom, Both, "per_second"},
 }
 

@@ -115,17 +115,31 @@ func main() {
 		report(n, rows, i, m, *threshold)
 	}
 	fmt.Printf("\n# leave one dataset out (fit on the others, score this one), threshold %.2f\n", *threshold)
+	left := make([]analysis.ConfidenceModel, len(names))
 	for i, n := range names {
-		report(n, rows, i, fit(i), *threshold)
+		left[i] = fit(i)
+		report(n, rows, i, left[i], *threshold)
 	}
-	fmt.Printf("\n# in-sample by threshold: specificity / brier per dataset\n")
-	for _, t := range []float64{0.3, 0.4, 0.5, 0.6, 0.7} {
-		fmt.Printf("t=%.1f", t)
-		for i, n := range names {
-			s := scoreSet(rows, i, m, t)
-			fmt.Printf("  %s %.2f / %.3f (named %d/%d faults, right %d)", short(n), s.spec, s.brier, s.named, s.faults, s.namedRight)
+	// ConfidenceThreshold's rule reads the left-out table: the lowest
+	// threshold that names a cause in at most about one fault-free window
+	// in five of every set left out.
+	for _, side := range []struct {
+		name  string
+		model func(i int) analysis.ConfidenceModel
+	}{
+		{"in-sample", func(int) analysis.ConfidenceModel { return m }},
+		{"left out", func(i int) analysis.ConfidenceModel { return left[i] }},
+	} {
+		fmt.Printf("\n# %s by threshold: specificity / brier per dataset\n", side.name)
+		for k := 0; k <= 8; k++ {
+			t := 0.3 + 0.05*float64(k)
+			fmt.Printf("t=%.2f", t)
+			for i, n := range names {
+				s := scoreSet(rows, i, side.model(i), t)
+				fmt.Printf("  %s %.2f / %.3f (named %d/%d faults, right %d)", short(n), s.spec, s.brier, s.named, s.faults, s.namedRight)
+			}
+			fmt.Println()
 		}
-		fmt.Println()
 	}
 }
 
