@@ -85,6 +85,7 @@ type run struct {
 	states   map[string]*serviceState
 	observed map[string]bool // services with a scored series or a ranked template
 	latency  map[string]ownLatency
+	nearest  []Finding // see Result.Nearest
 
 	res Result
 }

@@ -106,3 +106,43 @@ func TestAnalyzeEvidenceHoldsChartedSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestNearest: when nothing deviates enough to be a candidate, the result
+// lists where the data moved most, under the anomaly score, a series per
+// service; with a candidate it lists none.
+func TestNearest(t *testing.T) {
+	// Noise of 1 around 10, then four minutes at 13.4: about 1.2 times past
+	// the baseline's own worst, a near miss, not an anomaly.
+	f := newFixture(11).
+		add("cpu_usage", svc("api"), func(m int) float64 {
+			if m >= 10 && m < 14 {
+				return 13.4
+			}
+			return 10
+		}, 1).
+		add("cpu_usage", svc("db"), stepAt(5, 10, 10), 1).
+		// One timeout in two minutes off a flat zero: hundreds of times
+		// past its baseline, and nothing (see negligible): no near miss
+		// either.
+		add("upstream_timeouts", svc("web"), pulse(12, 14, 1.0/120), 0)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) != 0 {
+		t.Fatalf("root causes %+v, want none", res.RootCauses)
+	}
+	if len(res.Nearest) == 0 || res.Nearest[0].Service != "api" {
+		t.Fatalf("nearest %+v, want api's CPU first", res.Nearest)
+	}
+	for _, n := range res.Nearest {
+		if n.Service == "web" {
+			t.Errorf("a negligible change listed as a near miss: %s", n.Explanation)
+		}
+		if n.Score >= AnomalyScore || n.Score < 1 {
+			t.Errorf("near miss %s scored %v, want in [1, %v)", n.Service, n.Score, AnomalyScore)
+		}
+	}
+
+	f.add("memory_working_set", svc("db"), stepAt(5, 100, 400), 1)
+	if res := Analyze(f.b, defaultCatalog(), Options{}); len(res.RootCauses) == 0 || len(res.Nearest) != 0 {
+		t.Errorf("with a candidate: root causes %d, nearest %+v, want some and none", len(res.RootCauses), res.Nearest)
+	}
+}

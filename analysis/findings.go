@@ -26,6 +26,7 @@ func scoreStage(r *run) {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(r.sigs)))
 	}
 	heuristic := 0
+	near := map[string]scoredSignal{} // by service, see Result.Nearest
 	for i, s := range scored {
 		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win.t(0)) {
 			// Its lines run from the window's start and the baseline has
@@ -50,6 +51,9 @@ func scoreStage(r *run) {
 			r.latency[s.service] = own
 		}
 		if !s.anomalous {
+			if b, ok := near[s.service]; !s.infra && s.ratio >= 1 && s.ratio < anomalyRatio && (!ok || s.score > b.score) {
+				near[s.service] = s
+			}
 			continue
 		}
 		f := s.finding()
@@ -61,7 +65,26 @@ func scoreStage(r *run) {
 	if heuristic > 0 {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d anomalous series are not in the signal catalog; their layer was guessed from the metric name", heuristic))
 	}
+	r.nearest = nearestOf(near)
 }
+
+// nearestOf is Result.Nearest from the strongest near miss of each service.
+func nearestOf(near map[string]scoredSignal) []Finding {
+	out := make([]Finding, 0, len(near))
+	for _, s := range near {
+		out = append(out, s.finding())
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Service < out[j].Service
+	})
+	return out[:min(len(out), maxNearest)]
+}
+
+// maxNearest is how many near misses a result lists.
+const maxNearest = 3
 
 // sampling is the median sampling step of the series (their first two
 // window samples, of at most 50 series; a minute when none has two) and

@@ -29,6 +29,9 @@ func rankStage(r *run) {
 			break
 		}
 	}
+	if len(r.res.RootCauses) == 0 {
+		r.res.Nearest = r.nearest
+	}
 }
 
 // serviceState gathers what is known about one service.

@@ -110,6 +110,12 @@ type Result struct {
 	Chain []Finding `json:"chain"`
 	// Anomalies are all anomalous findings, strongest first.
 	Anomalies []Finding `json:"anomalies"`
+	// Nearest are the series that came closest to deviating without
+	// reaching it (past the baseline's own worst, under AnomalyScore), the
+	// strongest of each service, strongest first, at most three: listed
+	// when no root-cause candidate was found, so a quiet verdict still says
+	// where the data moved most.
+	Nearest []Finding `json:"nearest,omitempty"`
 	// UnlinkedChanges are changes in the window or lookback with no effect seen.
 	UnlinkedChanges []telemetry.Change `json:"unlinked_changes"`
 	// RuledOut are hypotheses checked and rejected, for the top candidates

@@ -15,6 +15,8 @@ const (
 	// anomalyRatio is how far past the baseline's own worst excursion the
 	// window must go to be called anomalous.
 	anomalyRatio = 1.5
+	// AnomalyScore is the score from which a series is anomalous.
+	AnomalyScore = anomalyRatio
 	// maxDeviation bounds deviations from flat baselines (absence.go's
 	// drop to zero); scores beyond compressKnee are compressed, not capped.
 	maxDeviation = 1000.0

@@ -485,12 +485,19 @@ type deviation struct {
 }
 
 // deviations are the strongest candidates of a result whose verdict is
-// that nothing stands out, with why each is not enough. Data strings are
-// cleaned, not escaped.
+// that nothing stands out, with why each is not enough; without a
+// candidate, the series that came closest to deviating (Result.Nearest).
+// Data strings are cleaned, not escaped.
 func deviations(r analysis.Result) []deviation {
 	var out []deviation
 	day := reportDay(r)
-	for _, c := range r.RootCauses {
+	cs := r.RootCauses
+	if len(cs) == 0 {
+		for _, f := range r.Nearest {
+			cs = append(cs, analysis.Candidate{Service: f.Service, Finding: f})
+		}
+	}
+	for _, c := range cs {
 		if len(out) == maxDeviations {
 			break
 		}
@@ -498,12 +505,24 @@ func deviations(r analysis.Result) []deviation {
 		if !isChange(c.Finding) && c.Finding.Score != 0 {
 			facts = append(facts, "score "+sig3(c.Finding.Score))
 		}
+		why := notEnough(c, r.Window)
+		if len(r.RootCauses) == 0 {
+			why += "; a series deviates from " + sig3(analysis.AnomalyScore) + "x"
+		}
 		out = append(out, deviation{
 			Service: serviceName(c.Service), Title: title(c.Finding),
-			Facts: strings.Join(facts, ", "), NotEnough: notEnough(c, r.Window), Finding: c.Finding,
+			Facts: strings.Join(facts, ", "), NotEnough: why, Finding: c.Finding,
 		})
 	}
 	return out
+}
+
+// deviationsHeading leads the list of deviations.
+func deviationsHeading(r analysis.Result) string {
+	if len(r.RootCauses) == 0 {
+		return "The closest any series came to deviating, and why it is not enough:"
+	}
+	return "The strongest deviations seen, and why they are not enough:"
 }
 
 // notEnough says why a candidate does not stand out from normal

@@ -46,6 +46,8 @@ type htmlPage struct {
 	Window   string
 	Baseline string
 	Nothing  string
+	// Near are the nearest misses when nothing deviates at all.
+	Near []htmlDeviation
 	// Weak is the verdict that nothing stands out, with the strongest
 	// deviations, when some were seen.
 	Weak    *htmlWeak
@@ -73,7 +75,17 @@ type htmlWeak struct {
 	Text string
 	// Moved says that signals moved although none is named the cause.
 	Moved      string
+	Heading    string
 	Deviations []htmlDeviation
+}
+
+// htmlDeviations are deviations for the page.
+func htmlDeviations(r analysis.Result) []htmlDeviation {
+	var out []htmlDeviation
+	for _, d := range deviations(r) {
+		out = append(out, htmlDeviation{Service: d.Service, Title: d.Title, Facts: arrows(d.Facts), NotEnough: d.NotEnough})
+	}
+	return out
 }
 
 // htmlDeviation is one of the strongest deviations, and why it is not enough.
@@ -200,16 +212,13 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	}
 	if nothingFound(r) {
 		p.Nothing = nothingStandsOut
+		p.Near = htmlDeviations(r)
 		return p
 	}
 	p.CausesHeading = "Root-cause candidates"
 	if !causeFound(r) {
 		p.CausesHeading = "Candidates (none stands out)"
-		w := &htmlWeak{Text: verdictNothing, Moved: movedNote(r)}
-		for _, d := range deviations(r) {
-			w.Deviations = append(w.Deviations, htmlDeviation{Service: d.Service, Title: d.Title, Facts: arrows(d.Facts), NotEnough: d.NotEnough})
-		}
-		p.Weak = w
+		p.Weak = &htmlWeak{Text: verdictNothing, Moved: movedNote(r), Heading: deviationsHeading(r), Deviations: htmlDeviations(r)}
 	}
 
 	for i, f := range r.Chain {
@@ -539,6 +548,14 @@ const htmlSource = `<!DOCTYPE html>
 </dl>
 {{- if .Nothing}}
 <p class="nothing">{{.Nothing}}</p>
+{{- if .Near}}
+<p class="muted">The closest any series came to deviating, and why it is not enough:</p>
+<ul class="deviations">
+{{- range .Near}}
+<li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>
+{{- end}}
+</ul>
+{{- end}}
 {{- else if .Weak}}{{with .Weak}}
 <section class="top weak l-other" aria-labelledby="top-h">
 <h1 id="top-h" class="nothing">{{.Text}}</h1>
@@ -546,7 +563,7 @@ const htmlSource = `<!DOCTYPE html>
 <p>{{.Moved}}</p>
 {{- end}}
 {{- if .Deviations}}
-<p class="muted">The strongest deviations seen, and why they are not enough:</p>
+<p class="muted">{{.Heading}}</p>
 <ul class="deviations">
 {{- range .Deviations}}
 <li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>

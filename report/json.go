@@ -25,11 +25,14 @@ type JSONReport struct {
 	Window   JSONWindow `json:"window"`
 	Baseline JSONWindow `json:"baseline"`
 	// Verdict is "cause_found" or "nothing_stands_out".
-	Verdict         string        `json:"verdict"`
-	Symptoms        []JSONFinding `json:"symptoms"`
-	RootCauses      []JSONCause   `json:"root_causes"`
-	Chain           []JSONFinding `json:"chain"`
-	Anomalies       []JSONFinding `json:"anomalies"`
+	Verdict    string        `json:"verdict"`
+	Symptoms   []JSONFinding `json:"symptoms"`
+	RootCauses []JSONCause   `json:"root_causes"`
+	Chain      []JSONFinding `json:"chain"`
+	Anomalies  []JSONFinding `json:"anomalies"`
+	// Nearest are the near misses listed when no candidate was found
+	// (analysis.Result.Nearest). Added in v1, additively.
+	Nearest         []JSONFinding `json:"nearest"`
 	UnlinkedChanges []JSONChange  `json:"unlinked_changes"`
 	// RuledOut are the hypotheses checked and rejected, with why.
 	RuledOut []JSONRuledOut `json:"ruled_out"`
@@ -188,6 +191,7 @@ func NewJSONReport(r analysis.Result) JSONReport {
 		RootCauses:      make([]JSONCause, 0, len(r.RootCauses)),
 		Chain:           jsonFindings(r.Chain),
 		Anomalies:       jsonFindings(r.Anomalies),
+		Nearest:         jsonFindings(r.Nearest),
 		UnlinkedChanges: make([]JSONChange, 0, len(r.UnlinkedChanges)),
 		RuledOut:        make([]JSONRuledOut, 0, len(r.RuledOut)),
 		Warnings:        append(make([]string, 0, len(r.Warnings)), r.Warnings...),

@@ -28,6 +28,7 @@ func RenderMarkdown(w io.Writer, r analysis.Result) error {
 
 	if nothingFound(r) {
 		md("\n%s\n", escapeMarkdown(nothingStandsOut))
+		markdownDeviations(&b, r)
 	} else {
 		markdownVerdict(&b, r)
 		markdownSymptoms(&b, r, day)
@@ -71,11 +72,16 @@ func markdownVerdict(b *strings.Builder, r analysis.Result) {
 	if n := movedNote(r); n != "" {
 		fmt.Fprintf(b, "\n%s\n", escapeMarkdown(n))
 	}
+	markdownDeviations(b, r)
+}
+
+// markdownDeviations lists the strongest deviations, or the nearest misses.
+func markdownDeviations(b *strings.Builder, r analysis.Result) {
 	devs := deviations(r)
 	if len(devs) == 0 {
 		return
 	}
-	b.WriteString("\nThe strongest deviations seen, and why they are not enough:\n\n")
+	b.WriteString("\n" + deviationsHeading(r) + "\n\n")
 	for _, d := range devs {
 		fmt.Fprintf(b, "- **%s: %s** (%s): %s\n", escapeMarkdown(d.Service), escapeMarkdown(d.Title), escapeFacts([]string{d.Facts}), escapeMarkdown(d.NotEnough))
 	}

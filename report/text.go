@@ -45,6 +45,7 @@ func RenderText(w io.Writer, r analysis.Result, opt Options) error {
 	t.blank()
 	if nothingFound(r) {
 		t.wrap("  ", "  ", nothingStandsOut, styleNone)
+		t.deviations(r)
 	} else {
 		t.verdict(r)
 		t.blank()
@@ -169,11 +170,16 @@ func (t *textBuilder) verdict(r analysis.Result) {
 	if n := movedNote(r); n != "" {
 		t.wrap("  ", "  ", n, styleNone)
 	}
+	t.deviations(r)
+}
+
+// deviations lists the strongest deviations, or the nearest misses.
+func (t *textBuilder) deviations(r analysis.Result) {
 	devs := deviations(r)
 	if len(devs) == 0 {
 		return
 	}
-	t.wrap("  ", "  ", "The strongest deviations seen, and why they are not enough:", styleNone)
+	t.wrap("  ", "  ", deviationsHeading(r), styleNone)
 	for _, d := range devs {
 		t.wrap("  - ", "    ", d.Service+": "+d.Title+" ("+d.Facts+"): "+d.NotEnough, styleNone)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/catalog"
 	"golang.org/x/net/html"
 )
 
@@ -311,6 +312,43 @@ func TestConfidenceReadsAlike(t *testing.T) {
 			if above := fmt.Sprintf("confidence %d %%", int(math.Floor(c*100+1e-9))+1); strings.Contains(out, above) {
 				t.Errorf("%s, confidence %v: %q shown", format, c, above)
 			}
+		}
+	}
+}
+
+// TestNearestListed: with no candidate, every format says where the data
+// came closest to deviating, whether or not anything else deviated (an
+// infrastructure anomaly is never a candidate).
+func TestNearestListed(t *testing.T) {
+	near := checkoutCPU()
+	near.Score, near.BaselineValue, near.ObservedValue = 1.21, 0.4, 0.52
+	quiet := emptyResult()
+	quiet.Nearest = []analysis.Finding{near}
+	host := quiet
+	host.Anomalies = []analysis.Finding{{Service: "host:node-1", Signal: "host CPU busy", Layer: catalog.LayerResource, Source: "metrics", Score: 4}}
+	for name, r := range map[string]analysis.Result{"nothing deviates": quiet, "only the host deviates": host} {
+		for _, format := range []string{"text", "markdown", "html"} {
+			var b strings.Builder
+			if err := Render(&b, format, r); err != nil {
+				t.Fatal(err)
+			}
+			out := strings.Join(strings.Fields(b.String()), " ") // the text wraps
+			for _, want := range []string{"The closest any series came to deviating", "checkout", "only 1.21x beyond its baseline", "a series deviates from 1.5x"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s, %s: no %q in\n%s", name, format, want, out)
+				}
+			}
+		}
+		var b strings.Builder
+		if err := Render(&b, "json", r); err != nil {
+			t.Fatal(err)
+		}
+		var doc JSONReport
+		if err := json.Unmarshal([]byte(b.String()), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Nearest) != 1 || doc.Nearest[0].Service != "checkout" {
+			t.Errorf("%s, json: nearest %+v, want checkout's CPU", name, doc.Nearest)
 		}
 	}
 }
