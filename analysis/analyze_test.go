@@ -124,7 +124,15 @@ func TestNearest(t *testing.T) {
 		// One timeout in two minutes off a flat zero: hundreds of times
 		// past its baseline, and nothing (see negligible): no near miss
 		// either.
-		add("upstream_timeouts", svc("web"), pulse(12, 14, 1.0/120), 0)
+		add("upstream_timeouts", svc("web"), pulse(12, 14, 1.0/120), 0).
+		// More requests, a little further past its worst than api's CPU:
+		// after it, as activity counts at half.
+		uncatalogued("requests_per_second", svc("edge"), func(m int) float64 {
+			if m >= 10 && m < 14 {
+				return 13.55
+			}
+			return 10 + []float64{0, 0.8, -0.6, 0.3, -0.9, 0.5}[(m+60)%6]
+		})
 	res := Analyze(f.b, defaultCatalog(), Options{})
 	if len(res.RootCauses) != 0 {
 		t.Fatalf("root causes %+v, want none", res.RootCauses)
@@ -132,7 +140,10 @@ func TestNearest(t *testing.T) {
 	if len(res.Nearest) == 0 || res.Nearest[0].Service != "api" {
 		t.Fatalf("nearest %+v, want api's CPU first", res.Nearest)
 	}
-	for _, n := range res.Nearest {
+	for i, n := range res.Nearest {
+		if n.Service == "edge" && i == 0 {
+			t.Errorf("edge's request rate (%v) listed before api's CPU: activity counts at half", n.Score)
+		}
 		if n.Service == "web" {
 			t.Errorf("a negligible change listed as a near miss: %s", n.Explanation)
 		}

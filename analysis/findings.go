@@ -51,7 +51,7 @@ func scoreStage(r *run) {
 			r.latency[s.service] = own
 		}
 		if !s.anomalous {
-			if b, ok := near[s.service]; !s.infra && s.ratio >= 1 && s.ratio < anomalyRatio && (!ok || s.score > b.score) {
+			if b, ok := near[s.service]; !s.infra && s.ratio >= 1 && round(s.ratio, 3) < anomalyRatio && (!ok || nearWeight(s.traffic, s.score) > nearWeight(b.traffic, b.score)) {
 				near[s.service] = s
 			}
 			continue
@@ -75,12 +75,22 @@ func nearestOf(near map[string]scoredSignal) []Finding {
 		out = append(out, s.finding())
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
+		a, b := nearWeight(out[i].traffic, out[i].Score), nearWeight(out[j].traffic, out[j].Score)
+		if a != b {
+			return a > b
 		}
 		return out[i].Service < out[j].Service
 	})
 	return out[:min(len(out), maxNearest)]
+}
+
+// nearWeight orders near misses as the ranking weighs series: activity at
+// half (activityWeight).
+func nearWeight(traffic bool, score float64) float64 {
+	if traffic {
+		return score * activityWeight
+	}
+	return score
 }
 
 // maxNearest is how many near misses a result lists.

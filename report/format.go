@@ -507,7 +507,7 @@ func deviations(r analysis.Result) []deviation {
 		}
 		why := notEnough(c, r.Window)
 		if len(r.RootCauses) == 0 {
-			why += "; a series deviates from " + sig3(analysis.AnomalyScore) + "x"
+			why += "; it counts from " + sig3(analysis.AnomalyScore) + "x"
 		}
 		out = append(out, deviation{
 			Service: serviceName(c.Service), Title: title(c.Finding),
@@ -519,7 +519,11 @@ func deviations(r analysis.Result) []deviation {
 
 // deviationsHeading leads the list of deviations.
 func deviationsHeading(r analysis.Result) string {
-	if len(r.RootCauses) == 0 {
+	switch {
+	case len(r.RootCauses) > 0:
+	case len(r.Anomalies) > 0: // the infrastructure's, never a candidate
+		return "No service's own series deviated; the closest, and why they are not enough:"
+	default:
 		return "The closest any series came to deviating, and why it is not enough:"
 	}
 	return "The strongest deviations seen, and why they are not enough:"

@@ -47,7 +47,8 @@ type htmlPage struct {
 	Baseline string
 	Nothing  string
 	// Near are the nearest misses when nothing deviates at all.
-	Near []htmlDeviation
+	Near        []htmlDeviation
+	NearHeading string
 	// Weak is the verdict that nothing stands out, with the strongest
 	// deviations, when some were seen.
 	Weak    *htmlWeak
@@ -212,7 +213,7 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	}
 	if nothingFound(r) {
 		p.Nothing = nothingStandsOut
-		p.Near = htmlDeviations(r)
+		p.Near, p.NearHeading = htmlDeviations(r), deviationsHeading(r)
 		return p
 	}
 	p.CausesHeading = "Root-cause candidates"
@@ -549,7 +550,7 @@ const htmlSource = `<!DOCTYPE html>
 {{- if .Nothing}}
 <p class="nothing">{{.Nothing}}</p>
 {{- if .Near}}
-<p class="muted">The closest any series came to deviating, and why it is not enough:</p>
+<p class="muted">{{.NearHeading}}</p>
 <ul class="deviations">
 {{- range .Near}}
 <li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>
