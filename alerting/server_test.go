@@ -856,12 +856,7 @@ func TestRetriesPerIncident(t *testing.T) {
 	if kinds(first) != "start note" {
 		t.Fatalf("first incident %q, want its failure noted", kinds(first))
 	}
-	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), first.ID, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
-		t.Fatal(err)
-	}
-	end := demoStart.Add(10 * time.Minute)
-	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
-	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
+	h.resolveAndFireAgain(first.ID)
 	h.settle()
 	list := h.incidents()
 	if len(list) != 2 {
@@ -893,12 +888,7 @@ func TestResolvedWhileWaiting(t *testing.T) {
 	h.notify(payload(group1, "firing", alert("fp1", "firing", demoStart, time.Time{}, firing1)))
 	h.settleWaiting()
 	first := h.only()
-	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), first.ID, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
-		t.Fatal(err)
-	}
-	end := demoStart.Add(10 * time.Minute)
-	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
-	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
+	h.resolveAndFireAgain(first.ID)
 	h.settleWaiting() // the old timer is still there; it finds nothing to do
 	if n := f.tries(); n != 2 {
 		t.Fatalf("tried %d times, want 2: the new incident's analysis at once\n%s", n, h.logs.String())
@@ -925,12 +915,7 @@ func TestNewIncidentRetriesOnItsOwnTime(t *testing.T) {
 	}
 	h.settleWaiting()
 	first := h.only()
-	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), first.ID, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
-		t.Fatal(err)
-	}
-	end := demoStart.Add(10 * time.Minute)
-	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
-	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
+	h.resolveAndFireAgain(first.ID)
 	deadline := time.Now().Add(10 * time.Second)
 	for f.tries() < 4 {
 		if time.Now().After(deadline) {
@@ -946,6 +931,18 @@ func TestNewIncidentRetriesOnItsOwnTime(t *testing.T) {
 			t.Errorf("new incident %q, want its analysis on its second try", kinds(l))
 		}
 	}
+}
+
+// resolveAndFireAgain has the responders resolve incident id, and group1's
+// alert resolve and fire again: a new incident.
+func (h *harness) resolveAndFireAgain(id string) {
+	h.t.Helper()
+	if _, err := (incident.Store{Dir: h.dir}).Append(context.Background(), id, incident.Entry{Time: time.Now(), Kind: incident.KindResolve, Text: "fixed"}); err != nil {
+		h.t.Fatal(err)
+	}
+	end := demoStart.Add(10 * time.Minute)
+	h.notify(payload(group1, "resolved", alert("fp1", "resolved", demoStart, end, firing1)))
+	h.notify(payload(group1, "firing", alert("fp1", "firing", end.Add(time.Hour), time.Time{}, firing1)))
 }
 
 func (h *harness) waitingRetry() bool {
