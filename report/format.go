@@ -521,12 +521,12 @@ func deviations(r analysis.Result) []deviation {
 func deviationsHeading(r analysis.Result) string {
 	switch {
 	case len(r.RootCauses) > 0:
+		return "The strongest deviations seen, and why they are not enough:"
 	case len(r.Anomalies) > 0: // the infrastructure's, never a candidate
 		return "No service's own series deviated; the closest, and why they are not enough:"
 	default:
 		return "The closest any series came to deviating, and why it is not enough:"
 	}
-	return "The strongest deviations seen, and why they are not enough:"
 }
 
 // notEnough says why a candidate does not stand out from normal
