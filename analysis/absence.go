@@ -273,7 +273,7 @@ func longestGap(s *signal, step, widest time.Duration, window telemetry.Window, 
 	}
 	// As long as the baseline's own worst hole is no absence.
 	baseHole := max(0, widest-step) // widest: steadyStep's, over the baseline
-	need := max(3*step, minAbsence, time.Duration(anomalyRatio*float64(baseHole)))
+	need := max(3*step, minAbsence, time.Duration(AnomalyRatio*float64(baseHole)))
 	return best, best.missing() >= need
 }
 

@@ -147,8 +147,8 @@ func TestNearest(t *testing.T) {
 		if n.Service == "web" {
 			t.Errorf("a negligible change listed as a near miss: %s", n.Explanation)
 		}
-		if n.Score >= AnomalyScore || n.Score < 1 {
-			t.Errorf("near miss %s scored %v, want in [1, %v)", n.Service, n.Score, AnomalyScore)
+		if n.Score >= AnomalyRatio || n.Score < 1 {
+			t.Errorf("near miss %s scored %v, want in [1, %v)", n.Service, n.Score, AnomalyRatio)
 		}
 	}
 

@@ -59,7 +59,7 @@ func TestFlatZeroCountDoesNotOutrankRealMovement(t *testing.T) {
 func TestSustainedSmallCountRise(t *testing.T) {
 	res := Analyze(newFixture(6).uncatalogued("jobs_failed_total", svc("worker"), pulse(10, 25, 1)).b, defaultCatalog(), Options{})
 	w := anomalyOf(res, "worker")
-	if w == nil || w.Score < anomalyRatio {
+	if w == nil || w.Score < AnomalyRatio {
 		t.Fatalf("a sustained rise of one event a minute is not anomalous: %+v", w)
 	}
 	if w.Onset.Sub(t0).Minutes() != 10 {

@@ -39,11 +39,7 @@ func scoreStage(r *run) {
 		st.infra = st.infra && s.infra
 		st.logged = st.logged || countsLines(s.signal)
 		st.inside = st.inside || s.fromLogs || s.cls.Layer == catalog.LayerResource || s.cls.Layer == catalog.LayerChange
-		sc := s.score
-		if s.traffic {
-			sc *= activityWeight
-		}
-		r.count(st, sc, s.carried)
+		r.count(st, weighed(s.traffic, s.score), s.carried)
 		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
 			own := r.latency[s.service]
 			own.series++
@@ -51,7 +47,7 @@ func scoreStage(r *run) {
 			r.latency[s.service] = own
 		}
 		if !s.anomalous {
-			if b, ok := near[s.service]; !s.infra && s.ratio >= 1 && round(s.ratio, 3) < anomalyRatio && (!ok || nearWeight(s.traffic, s.score) > nearWeight(b.traffic, b.score)) {
+			if b, ok := near[s.service]; !s.infra && s.ratio >= 1 && round(s.ratio, 3) < AnomalyRatio && (!ok || weighed(s.traffic, s.score) > weighed(b.traffic, b.score)) {
 				near[s.service] = s
 			}
 			continue
@@ -75,7 +71,7 @@ func nearestOf(near map[string]scoredSignal) []Finding {
 		out = append(out, s.finding())
 	}
 	sort.Slice(out, func(i, j int) bool {
-		a, b := nearWeight(out[i].traffic, out[i].Score), nearWeight(out[j].traffic, out[j].Score)
+		a, b := weighed(out[i].traffic, out[i].Score), weighed(out[j].traffic, out[j].Score)
 		if a != b {
 			return a > b
 		}
@@ -84,9 +80,9 @@ func nearestOf(near map[string]scoredSignal) []Finding {
 	return out[:min(len(out), maxNearest)]
 }
 
-// nearWeight orders near misses as the ranking weighs series: activity at
-// half (activityWeight).
-func nearWeight(traffic bool, score float64) float64 {
+// weighed is a series' score as it counts toward its service: activity at
+// activityWeight. Near misses are ordered by it too.
+func weighed(traffic bool, score float64) float64 {
 	if traffic {
 		return score * activityWeight
 	}
@@ -189,7 +185,7 @@ func (s scoredSignal) finding() Finding {
 		Source:        "metrics",
 		traffic:       s.traffic,
 		level:         s.level,
-		events:        s.counting().event > 0,
+		events:        s.events,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

@@ -111,7 +111,7 @@ type Result struct {
 	// Anomalies are all anomalous findings, strongest first.
 	Anomalies []Finding `json:"anomalies"`
 	// Nearest are the series that came closest to deviating without
-	// reaching it (past the baseline's own worst, under AnomalyScore), the
+	// reaching it (past the baseline's own worst, under AnomalyRatio), the
 	// strongest of each service, strongest first, at most three: listed
 	// when no root-cause candidate was found, so a quiet verdict still says
 	// where the data moved most.

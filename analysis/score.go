@@ -12,11 +12,9 @@ const (
 	// minDeviation is the robust deviation below which nothing counts as
 	// abnormal, however quiet the baseline was.
 	minDeviation = 3.0
-	// anomalyRatio is how far past the baseline's own worst excursion the
+	// AnomalyRatio is how far past the baseline's own worst excursion the
 	// window must go to be called anomalous.
-	anomalyRatio = 1.5
-	// AnomalyScore is the score from which a series is anomalous.
-	AnomalyScore = anomalyRatio
+	AnomalyRatio = 1.5
 	// maxDeviation bounds deviations from flat baselines (absence.go's
 	// drop to zero); scores beyond compressKnee are compressed, not capped.
 	maxDeviation = 1000.0
@@ -55,7 +53,7 @@ type seriesScore struct {
 	peak float64
 	// noise is the largest directional deviation the baseline itself shows.
 	noise float64
-	// ratio is peak relative to noise: >= anomalyRatio is anomalous.
+	// ratio is peak relative to noise: >= AnomalyRatio is anomalous.
 	ratio float64
 	// score is ratio, compressed past compressKnee (see compress).
 	score     float64
@@ -63,6 +61,8 @@ type seriesScore struct {
 	end       time.Time
 	observed  float64
 	anomalous bool
+	// events marks a count of events (see counting).
+	events bool
 }
 
 // directional turns a deviation into "how bad", given which way is bad.
@@ -172,7 +172,7 @@ func scoreAgainst(base, win samples, dir catalog.Direction, ceiling, minSpread f
 			start, end = a, b
 		}
 	}
-	s.anomalous = s.score >= anomalyRatio
+	s.anomalous = s.score >= AnomalyRatio
 	s.onset = win.t(start)
 	s.end = win.t(end)
 	run := grow(&buf.run, end-start+1)
@@ -215,7 +215,7 @@ func leadIn(base, win []int64, baseV, winV []float64, st baselineStats, dir cata
 	for _, v := range baseV[:n-k] {
 		rest = math.Max(rest, directional((v-st.median)/st.scale, dir))
 	}
-	level := anomalyRatio * math.Max(minDeviation, rest)
+	level := AnomalyRatio * math.Max(minDeviation, rest)
 	for _, v := range append(baseV[n-k:n:n], winV[0]) {
 		if directional((v-st.median)/st.scale, dir) < level {
 			return 0
@@ -271,7 +271,7 @@ func sustainedPeak(z []float64, peakAt int) float64 {
 // hundreds of deviations off a flat-zero baseline, and nothing at all.
 const maxNegligibleEvents = 2.0
 
-// weakScore is the score a negligible change keeps: below anomalyRatio,
+// weakScore is the score a negligible change keeps: below AnomalyRatio,
 // so it is seen (a service's peak) but never anomalous.
 const weakScore = 1.0
 
@@ -476,6 +476,7 @@ func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
 	if !ok {
 		return scored{}
 	}
+	sc.events = c.event > 0
 	if negligible(s, sc) {
 		sc.score, sc.anomalous = math.Min(sc.score, weakScore), false
 	}

@@ -507,7 +507,7 @@ func deviations(r analysis.Result) []deviation {
 		}
 		why := notEnough(c, r.Window)
 		if len(r.RootCauses) == 0 {
-			why += "; it counts from " + sig3(analysis.AnomalyScore) + "x"
+			why += "; it counts from " + sig3(analysis.AnomalyRatio) + "x"
 		}
 		out = append(out, deviation{
 			Service: serviceName(c.Service), Title: title(c.Finding),
