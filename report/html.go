@@ -47,8 +47,7 @@ type htmlPage struct {
 	Baseline string
 	Nothing  string
 	// Near are the nearest misses when nothing deviates at all.
-	Near        []htmlDeviation
-	NearHeading string
+	Near *htmlDeviations
 	// Weak is the verdict that nothing stands out, with the strongest
 	// deviations, when some were seen.
 	Weak    *htmlWeak
@@ -76,17 +75,26 @@ type htmlWeak struct {
 	Text string
 	// Moved says that signals moved although none is named the cause.
 	Moved      string
-	Heading    string
-	Deviations []htmlDeviation
+	Deviations *htmlDeviations
 }
 
-// htmlDeviations are deviations for the page.
-func htmlDeviations(r analysis.Result) []htmlDeviation {
+// htmlDeviations is the list of deviations under "nothing stands out",
+// with its heading; the "deviations" template renders it.
+type htmlDeviations struct {
+	Heading string
+	Items   []htmlDeviation
+}
+
+// deviationsOf are the result's deviations for the page, nil when none.
+func deviationsOf(r analysis.Result) *htmlDeviations {
 	var out []htmlDeviation
 	for _, d := range deviations(r) {
 		out = append(out, htmlDeviation{Service: d.Service, Title: d.Title, Facts: arrows(d.Facts), NotEnough: d.NotEnough})
 	}
-	return out
+	if len(out) == 0 {
+		return nil
+	}
+	return &htmlDeviations{Heading: deviationsHeading(r), Items: out}
 }
 
 // htmlDeviation is one of the strongest deviations, and why it is not enough.
@@ -213,13 +221,13 @@ func newHTMLPage(r analysis.Result) htmlPage {
 	}
 	if nothingFound(r) {
 		p.Nothing = nothingStandsOut
-		p.Near, p.NearHeading = htmlDeviations(r), deviationsHeading(r)
+		p.Near = deviationsOf(r)
 		return p
 	}
 	p.CausesHeading = "Root-cause candidates"
 	if !causeFound(r) {
 		p.CausesHeading = "Candidates (none stands out)"
-		p.Weak = &htmlWeak{Text: verdictNothing, Moved: movedNote(r), Heading: deviationsHeading(r), Deviations: htmlDeviations(r)}
+		p.Weak = &htmlWeak{Text: verdictNothing, Moved: movedNote(r), Deviations: deviationsOf(r)}
 	}
 
 	for i, f := range r.Chain {
@@ -549,28 +557,14 @@ const htmlSource = `<!DOCTYPE html>
 </dl>
 {{- if .Nothing}}
 <p class="nothing">{{.Nothing}}</p>
-{{- if .Near}}
-<p class="muted">{{.NearHeading}}</p>
-<ul class="deviations">
-{{- range .Near}}
-<li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>
-{{- end}}
-</ul>
-{{- end}}
+{{- template "deviations" .Near}}
 {{- else if .Weak}}{{with .Weak}}
 <section class="top weak l-other" aria-labelledby="top-h">
 <h1 id="top-h" class="nothing">{{.Text}}</h1>
 {{- if .Moved}}
 <p>{{.Moved}}</p>
 {{- end}}
-{{- if .Deviations}}
-<p class="muted">{{.Heading}}</p>
-<ul class="deviations">
-{{- range .Deviations}}
-<li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>
-{{- end}}
-</ul>
-{{- end}}
+{{- template "deviations" .Deviations}}
 </section>
 {{- end}}
 {{- else if .Top}}{{with .Top}}
@@ -740,7 +734,15 @@ const htmlSource = `<!DOCTYPE html>
 </main>
 </body>
 </html>
-{{define "detail"}}
+{{define "deviations"}}{{with .}}
+<p class="muted">{{.Heading}}</p>
+<ul class="deviations">
+{{- range .Items}}
+<li><span class="svc">{{.Service}}</span>: {{.Title}} <span class="muted">({{.Facts}})</span>: {{.NotEnough}}</li>
+{{- end}}
+</ul>
+{{- end}}{{end}}
+{{- define "detail"}}
 {{- if .Query}}
 <div class="query"><span class="k">Query</span><code>{{.Query}}</code></div>
 {{- end}}
