@@ -56,6 +56,10 @@ type alertState struct {
 	LoggedStart time.Time `json:"logged_start,omitzero"`
 }
 
+// forgetTries clears the count and the time of the next try of a failed
+// analysis: the incident's analysis is done, or the group has a new one.
+func (g *group) forgetTries() { g.Failures, g.RetryAt = 0, time.Time{} }
+
 // behind says the log does not show the alert as it is.
 func (a *alertState) behind() bool {
 	return a.Logged != a.Status || (a.Status == StatusFiring && !a.LoggedStart.Equal(a.StartsAt))

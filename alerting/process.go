@@ -76,7 +76,7 @@ func (s *Server) process(ctx context.Context, key string) {
 			s.note(ctx, g.Incident, fmt.Sprintf("rca could not analyse the alert's window (%s): %s (run rca analyze --incident %s by hand)",
 				tries(failures), termui.OneLine(err.Error()), g.Incident))
 		}
-		update(func(live *group) { live.Analysed, live.Failures, live.RetryAt = true, 0, time.Time{} })
+		update(func(live *group) { live.Analysed = true; live.forgetTries() })
 	}
 }
 
@@ -111,7 +111,8 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 		}
 		// Resolved by the responders (or removed): this firing is a new incident.
 		log.Info("the group's incident is resolved: opening a new one", "previous", g.Incident)
-		g.Incident, g.Analysed, g.Failures, g.RetryAt = "", false, 0, time.Time{}
+		g.Incident, g.Analysed = "", false
+		g.forgetTries()
 		for _, a := range g.Alerts {
 			if a.Status == StatusFiring {
 				a.Logged, a.LoggedStart = "", time.Time{}
@@ -153,7 +154,8 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 		if l, err := s.cfg.Store.Read(ctx, other); err == nil && l.Status() != incident.StatusResolved {
 			g.Incident, g.Analysed = other, true
 			update(func(live *group) {
-				live.Incident, live.Analysed, live.Failures, live.RetryAt = other, true, 0, time.Time{}
+				live.Incident, live.Analysed = other, true
+				live.forgetTries()
 			})
 			return nil
 		}
@@ -178,7 +180,7 @@ func (s *Server) openOrJoin(ctx context.Context, g *group, update func(func(*gro
 	markStarted(g)
 	update(func(live *group) {
 		live.Incident, live.Opening, live.Analysed = id, false, false
-		live.Failures, live.RetryAt = 0, time.Time{}
+		live.forgetTries()
 		copyLogged(live, g)
 	})
 	log.Info("opened incident", "incident", id)
