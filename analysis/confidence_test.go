@@ -144,6 +144,14 @@ func TestConfidenceEvidenceFeatures(t *testing.T) {
 			f.add("cpu_usage", svc("api"), rise, 1).
 				add("log_lines_count", svc("api", "level", "error"), rise, 1)
 		}, 2, 1},
+		{"its availability fell", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				uncatalogued("availability_average", svc("api"), stepAt(5, 1, 0.7))
+		}, 2, 1},
+		{"its error rate rose", func(f *fixture) { // request errors may be the clients' (4xx): not counted
+			f.add("cpu_usage", svc("api"), rise, 1).
+				uncatalogued("error_rate", svc("api"), stepAt(5, 0.01, 0.3))
+		}, 2, 0},
 		{"logs without new errors", func(f *fixture) {
 			f.add("cpu_usage", svc("api"), rise, 1).
 				add("log_lines_count", svc("api", "level", "info"), flat, 1)

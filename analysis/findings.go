@@ -186,6 +186,7 @@ func (s scoredSignal) finding() Finding {
 		traffic:       s.traffic,
 		level:         s.level,
 		events:        s.events,
+		failing:       s.cls.Impact == catalog.ImpactAvailability,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

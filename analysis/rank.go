@@ -85,7 +85,8 @@ var layerWeight = map[int]float64{-1: 0.5, 0: 0.7, 1: 0.8, 2: 1.0, 3: 1.2}
 const activityWeight = 0.5
 
 // errorWeight credits a service that logs errors in the window (see
-// isError) while nothing it calls explains them: its own word that
+// isError), or whose availability fell (see errorSignals), while nothing
+// it calls explains them: its own word that
 // something failed in it, which normal variation, new activity included,
 // seldom brings. Errors that follow a callee's trouble are its echo.
 const errorWeight = 1.5

@@ -55,6 +55,10 @@ type Finding struct {
 	// events marks a count of events (see counting): one sample of it can
 	// be a burst too many to be chance.
 	events bool
+	// failing marks availability (a success ratio, an up gauge): its fall
+	// is the service failing its requests or probes, as plain a word that
+	// something broke as an error line.
+	failing bool
 }
 
 // Candidate is a ranked root-cause candidate: a service and the finding that
