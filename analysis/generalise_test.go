@@ -206,21 +206,26 @@ func TestTrafficNeverOutranksItsSender(t *testing.T) {
 
 // A service with no log line at all in the baseline (a collection gap as
 // often as an idle service) proves nothing new by lines that run from the
-// window's start; lines that start later in the window did start there.
+// window's start; lines that start later in the window did start there,
+// also when the silence before them is shorter than a bucket of log counts
+// (a minute): longer than any gap between them after it is enough.
 func TestLogsSilentInTheBaseline(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
-		workerFrom  int // minute the worker's error lines start
+		workerFrom  int  // second of the window the worker's error lines start
+		bursts      bool // the worker logs in bursts, at seconds 40-59 of each minute
 		wantCarried bool
 		wantTop     string
 	}{
-		{"lines from the window's start", 0, true, "api"},
-		{"lines that start in the window", 12, false, "worker"},
+		{"lines from the window's start", 0, false, true, "api"},
+		{"lines that start in the window", 12 * 60, false, false, "worker"},
+		{"lines after 42 s of silence", 42, false, false, "worker"},
+		{"bursts each minute from the window's start", 0, true, true, "api"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(12)
-			line := func(m, i int, service, level, text string) {
-				f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Second),
+			line := func(m, sec int, service, level, text string) {
+				f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: t0.Add(time.Duration(m)*time.Minute + time.Duration(sec)*time.Second),
 					Labels: telemetry.Labels{"service": service, "level": level}, Line: text})
 			}
 			for m := -60; m < 30; m++ {
@@ -229,11 +234,17 @@ func TestLogsSilentInTheBaseline(t *testing.T) {
 					if m >= 15 {
 						line(m, i+1, "api", "error", "GET /api/orders: order 42 not found in cache")
 					}
-					if m >= tc.workerFrom {
-						line(m, i+1, "worker", "error", "job 17 failed: exception in handler")
+					sec := 3 * i
+					if tc.bursts {
+						sec = 40 + i
+					}
+					if m*60+sec >= tc.workerFrom {
+						line(m, sec, "worker", "error", "job 17 failed: exception in handler")
 					}
 				}
 			}
+			// Lines arrive in no order (Loki returns each stream newest first).
+			f.rng.Shuffle(len(f.b.Logs), func(i, j int) { f.b.Logs[i], f.b.Logs[j] = f.b.Logs[j], f.b.Logs[i] })
 			res := Analyze(f.b, defaultCatalog(), Options{})
 			carried, any := true, false
 			for _, a := range res.Anomalies {

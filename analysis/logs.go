@@ -59,15 +59,26 @@ type logIndex struct {
 	windowLines map[[2]string]int
 	// baseLines counts the baseline's lines per service, any level.
 	baseLines map[string]int
-	// winLines counts the window's lines per service, any level.
+	// winLines counts the window's lines per service, any level; winFirst
+	// holds each service's first, winGap the longest gap between two.
 	winLines map[string]int
+	winFirst map[string]time.Time
+	winGap   map[string]time.Duration
+	window   telemetry.Window
 }
 
 // silentBefore reports whether a service logs in the window but has no
-// line at all in the baseline: a collection gap as often as a service that
-// was idle, so none of its lines can be called new on that evidence.
+// line at all in the baseline, and its lines run from the window's start:
+// a collection gap as often as a service that was idle, so none of its
+// lines can be called new on that evidence. Lines that begin after a
+// silence at the window's start longer than any gap between them after it
+// did begin in the window, however coarse the buckets they are counted in.
 func (ix *logIndex) silentBefore(service string) bool {
-	return ix != nil && ix.winLines[service] > 0 && ix.baseLines[service] == 0
+	if ix == nil || ix.winLines[service] == 0 || ix.baseLines[service] > 0 {
+		return false
+	}
+	quiet := ix.winFirst[service].Sub(ix.window.From)
+	return ix.winLines[service] < 2 || quiet <= ix.winGap[service]
 }
 
 // logs reports whether a service has lines in the baseline or the window.
@@ -78,7 +89,8 @@ func (ix *logIndex) logs(service string) bool {
 // indexLogs reads the lines once: their service (from the catalog's service
 // and pod labels), level, period and the log signals they count toward.
 func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
-	ix := &logIndex{sigs: cat.LogSignals(), windowLines: map[[2]string]int{}, baseLines: map[string]int{}, winLines: map[string]int{}}
+	ix := &logIndex{sigs: cat.LogSignals(), windowLines: map[[2]string]int{}, baseLines: map[string]int{}, winLines: map[string]int{}, winFirst: map[string]time.Time{}, window: b.Window}
+	var winTimes map[string][]time.Time
 	ix.words = (len(ix.sigs) + 63) / 64
 	ix.lines = make([]logLine, 0, len(b.Logs))
 	ix.match = make([]uint64, 0, len(b.Logs)*ix.words)
@@ -93,6 +105,10 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 		}
 		if win {
 			ix.winLines[svc]++
+			if winTimes == nil {
+				winTimes = map[string][]time.Time{}
+			}
+			winTimes[svc] = append(winTimes[svc], l.T)
 		} else {
 			ix.baseLines[svc]++
 		}
@@ -110,6 +126,14 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 					ix.windowLines[[2]string{svc, sig.ID}]++
 				}
 			}
+		}
+	}
+	ix.winGap = make(map[string]time.Duration, len(winTimes))
+	for svc, ts := range winTimes {
+		slices.SortFunc(ts, time.Time.Compare)
+		ix.winFirst[svc] = ts[0]
+		for i := 1; i < len(ts); i++ {
+			ix.winGap[svc] = max(ix.winGap[svc], ts[i].Sub(ts[i-1]))
 		}
 	}
 	return ix
