@@ -148,6 +148,18 @@ func TestConfidenceEvidenceFeatures(t *testing.T) {
 			f.add("cpu_usage", svc("api"), rise, 1).
 				uncatalogued("availability_average", svc("api"), stepAt(5, 1, 0.7))
 		}, 2, 1},
+		{"its up gauge fell to 0", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				uncatalogued("up", svc("api"), stepAt(5, 1, 0))
+		}, 2, 1},
+		{"its available memory fell", func(f *fixture) { // read as falling, not as failing
+			f.add("cpu_usage", svc("api"), rise, 1).
+				uncatalogued("memory_available_bytes", svc("api"), stepAt(5, 4e9, 1e9))
+		}, 2, 0},
+		{"its error lines fell", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1).
+				add("log_lines_count", svc("api", "level", "error"), stepAt(5, 60, 10), 1)
+		}, 2, -1},
 		{"its error rate rose", func(f *fixture) { // request errors may be the clients' (4xx): not counted
 			f.add("cpu_usage", svc("api"), rise, 1).
 				uncatalogued("error_rate", svc("api"), stepAt(5, 0.01, 0.3))
@@ -312,5 +324,35 @@ func TestOneSampleFeature(t *testing.T) {
 				t.Errorf("oneSample feature %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// The ranking credits a service's own word that it failed once: error
+// lines that rose weigh errorWeight more than the same lines at warning
+// level, and an up gauge at 0 (itself a sign that the service failed) gets
+// the outage's credit alone, not errorWeight on top.
+func TestFailureCreditedOnce(t *testing.T) {
+	rise := stepAt(5, 10, 60)
+	f := newFixture(21).
+		add("cpu_usage", svc("errs"), rise, 1).add("log_lines_count", svc("errs", "level", "error"), rise, 1).
+		add("cpu_usage", svc("warns"), rise, 1).add("log_lines_count", svc("warns", "level", "warning"), rise, 1)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	score := map[string]float64{}
+	for _, s := range res.Services {
+		score[s.Service] = s.Score
+	}
+	// The series' noise differs a little: within a tenth of the credit.
+	if got := score["errs"] / score["warns"]; math.Abs(got-errorWeight) > 0.1 {
+		t.Errorf("errors / warnings score %.3f (%v), want errorWeight %v", got, score, errorWeight)
+	}
+
+	// One service, one series: no onset order, no graph, all of it moved.
+	res = Analyze(newFixture(22).uncatalogued("up", svc("down"), stepAt(5, 1, 0)).b, defaultCatalog(), Options{})
+	if len(res.Anomalies) != 1 || len(res.Services) != 1 {
+		t.Fatalf("anomalies %v, services %v: want one of each", res.Anomalies, res.Services)
+	}
+	want := math.Log1p(res.Anomalies[0].Score) * 2 * layerWeight[3] * 1.5
+	if got := res.Services[0].Score; math.Abs(got-want) > 0.01*want {
+		t.Errorf("down service scored %.4f, want %.4f: log1p(peak) · 2 · layerWeight[3] · 1.5, credited once", got, want)
 	}
 }

@@ -186,7 +186,7 @@ func (s scoredSignal) finding() Finding {
 		traffic:       s.traffic,
 		level:         s.level,
 		events:        s.events,
-		failing:       s.cls.Impact == catalog.ImpactAvailability,
+		failing:       s.cls.Impact == catalog.ImpactAvailability && !s.isRate,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

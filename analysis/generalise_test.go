@@ -214,13 +214,15 @@ func TestLogsSilentInTheBaseline(t *testing.T) {
 		name        string
 		workerFrom  int  // second of the window the worker's error lines start
 		bursts      bool // the worker logs in bursts, at seconds 40-59 of each minute
+		trace       bool // the worker logs one stack trace, 40 lines at one instant
 		wantCarried bool
 		wantTop     string
 	}{
-		{"lines from the window's start", 0, false, true, "api"},
-		{"lines that start in the window", 12 * 60, false, false, "worker"},
-		{"lines after 42 s of silence", 42, false, false, "worker"},
-		{"bursts each minute from the window's start", 0, true, true, "api"},
+		{"lines from the window's start", 0, false, false, true, "api"},
+		{"lines that start in the window", 12 * 60, false, false, false, "worker"},
+		{"lines after 42 s of silence", 42, false, false, false, "worker"},
+		{"bursts each minute from the window's start", 0, true, false, true, "api"},
+		{"one stack trace 5 s into the window", 5, false, true, true, "api"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(12)
@@ -237,6 +239,12 @@ func TestLogsSilentInTheBaseline(t *testing.T) {
 					sec := 3 * i
 					if tc.bursts {
 						sec = 40 + i
+					}
+					if tc.trace {
+						if m == 0 {
+							line(m, tc.workerFrom, "worker", "error", "job 17 failed: exception in handler")
+						}
+						continue
 					}
 					if m*60+sec >= tc.workerFrom {
 						line(m, sec, "worker", "error", "job 17 failed: exception in handler")

@@ -59,11 +59,10 @@ type logIndex struct {
 	windowLines map[[2]string]int
 	// baseLines counts the baseline's lines per service, any level.
 	baseLines map[string]int
-	// winLines counts the window's lines per service, any level; winFirst
-	// holds each service's first, winGap the longest gap between two.
+	// winLines counts the window's lines per service, any level; winRun
+	// says when they ran, for the services with none in the baseline.
 	winLines map[string]int
-	winFirst map[string]time.Time
-	winGap   map[string]time.Duration
+	winRun   map[string]lineRun
 	window   telemetry.Window
 }
 
@@ -71,14 +70,23 @@ type logIndex struct {
 // line at all in the baseline, and its lines run from the window's start:
 // a collection gap as often as a service that was idle, so none of its
 // lines can be called new on that evidence. Lines that begin after a
-// silence at the window's start longer than any gap between them after it
-// did begin in the window, however coarse the buckets they are counted in.
+// silence at the window's start, and then run on for longer than it with
+// no gap as long, did begin in the window, however coarse the buckets they
+// are counted in. One burst (a stack trace) shows no such thing.
 func (ix *logIndex) silentBefore(service string) bool {
 	if ix == nil || ix.winLines[service] == 0 || ix.baseLines[service] > 0 {
 		return false
 	}
-	quiet := ix.winFirst[service].Sub(ix.window.From)
-	return ix.winLines[service] < 2 || quiet <= ix.winGap[service]
+	run := ix.winRun[service]
+	quiet := run.first.Sub(ix.window.From)
+	return quiet <= run.gap || run.last.Sub(run.first) <= quiet
+}
+
+// lineRun is when a service's lines in the window ran: the first, the
+// last, and the longest gap between two.
+type lineRun struct {
+	first, last time.Time
+	gap         time.Duration
 }
 
 // logs reports whether a service has lines in the baseline or the window.
@@ -89,8 +97,7 @@ func (ix *logIndex) logs(service string) bool {
 // indexLogs reads the lines once: their service (from the catalog's service
 // and pod labels), level, period and the log signals they count toward.
 func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
-	ix := &logIndex{sigs: cat.LogSignals(), windowLines: map[[2]string]int{}, baseLines: map[string]int{}, winLines: map[string]int{}, winFirst: map[string]time.Time{}, window: b.Window}
-	var winTimes map[string][]time.Time
+	ix := &logIndex{sigs: cat.LogSignals(), windowLines: map[[2]string]int{}, baseLines: map[string]int{}, winLines: map[string]int{}, window: b.Window}
 	ix.words = (len(ix.sigs) + 63) / 64
 	ix.lines = make([]logLine, 0, len(b.Logs))
 	ix.match = make([]uint64, 0, len(b.Logs)*ix.words)
@@ -105,10 +112,6 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 		}
 		if win {
 			ix.winLines[svc]++
-			if winTimes == nil {
-				winTimes = map[string][]time.Time{}
-			}
-			winTimes[svc] = append(winTimes[svc], l.T)
 		} else {
 			ix.baseLines[svc]++
 		}
@@ -128,15 +131,29 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 			}
 		}
 	}
-	ix.winGap = make(map[string]time.Duration, len(winTimes))
-	for svc, ts := range winTimes {
-		slices.SortFunc(ts, time.Time.Compare)
-		ix.winFirst[svc] = ts[0]
-		for i := 1; i < len(ts); i++ {
-			ix.winGap[svc] = max(ix.winGap[svc], ts[i].Sub(ts[i-1]))
+	ix.winRun = lineRuns(ix)
+	return ix
+}
+
+// lineRuns is when the window's lines ran, for each service with none in
+// the baseline (silentBefore asks of no other).
+func lineRuns(ix *logIndex) map[string]lineRun {
+	times := map[string][]time.Time{}
+	for _, l := range ix.lines {
+		if l.window && ix.baseLines[l.service] == 0 {
+			times[l.service] = append(times[l.service], l.t)
 		}
 	}
-	return ix
+	out := make(map[string]lineRun, len(times))
+	for svc, ts := range times {
+		slices.SortFunc(ts, time.Time.Compare)
+		run := lineRun{first: ts[0], last: ts[len(ts)-1]}
+		for i := 1; i < len(ts); i++ {
+			run.gap = max(run.gap, ts[i].Sub(ts[i-1]))
+		}
+		out[svc] = run
+	}
+	return out
 }
 
 func (ix *logIndex) matches(line, sig int) bool {

@@ -152,11 +152,13 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			s.view = outsideView(s, states, g, tol)
 			score *= graphWeight(s, states, g, tol, len(sent) > 0 || s.view != nil)
 		}
-		if errorSignals(s) > 0 && !s.explained {
-			score *= errorWeight
-		}
-		if s.down && (s.change == nil || s.change.carried) {
+		switch {
+		case s.down && (s.change == nil || s.change.carried):
 			score *= 1.5 // its outage is the state change, as a change's would be, with no gap to credit
+		case errorSignals(s) > 0 && !s.explained:
+			// Not on top of an outage's credit: an up gauge at 0 is itself
+			// one of the signals that say it failed.
+			score *= errorWeight
 		}
 		if s.change != nil && !s.change.carried {
 			closeness := 1 - math.Min(1, s.change.gap.Seconds()/lookback.Seconds())
