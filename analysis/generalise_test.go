@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -350,6 +351,20 @@ func TestOutsideViewOfACall(t *testing.T) {
 			}
 			if tc.want != "search" {
 				return
+			}
+			// search's margin is over its next rival, not over lb, which
+			// is search seen from outside.
+			var top, rival float64
+			for _, s := range res.Services {
+				switch {
+				case s.Service == "search":
+					top = s.Score
+				case s.Service != "lb" && top > 0 && rival == 0:
+					rival = s.Score
+				}
+			}
+			if want := (top - rival) / top; math.Abs(res.RootCauses[0].Features[1]-want) > 1e-9 {
+				t.Errorf("search's margin %.4f, want %.4f, over the next service but lb (%+v)", res.RootCauses[0].Features[1], want, res.Services)
 			}
 			// The report says what the leaf is: a link of the chain above
 			// search, or a hypothesis ruled out as the callers' view.
