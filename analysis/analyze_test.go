@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/telemetry"
 )
 
 func layers(chain []Finding) string {
@@ -133,6 +134,7 @@ func TestNearest(t *testing.T) {
 			}
 			return 10 + []float64{0, 0.8, -0.6, 0.3, -0.9, 0.5}[(m+60)%6]
 		})
+	f.uncatalogued("node_load1", webHost, nearMiss(13.8))
 	res := Analyze(f.b, defaultCatalog(), Options{})
 	if len(res.RootCauses) != 0 {
 		t.Fatalf("root causes %+v, want none", res.RootCauses)
@@ -151,9 +153,41 @@ func TestNearest(t *testing.T) {
 			t.Errorf("near miss %s scored %v, want in [1, %v)", n.Service, n.Score, AnomalyRatio)
 		}
 	}
+	for _, n := range res.Nearest {
+		if n.Metric == "node_load1" {
+			t.Errorf("a host's series listed beside services' near misses: %+v", n)
+		}
+	}
 
 	f.add("memory_working_set", svc("db"), stepAt(5, 100, 400), 1)
 	if res := Analyze(f.b, defaultCatalog(), Options{}); len(res.RootCauses) == 0 || len(res.Nearest) != 0 {
 		t.Errorf("with a candidate: root causes %d, nearest %+v, want some and none", len(res.RootCauses), res.Nearest)
+	}
+}
+
+// webHost labels a node_exporter series of one host.
+var webHost = telemetry.Labels{"job": "node", "instance": "web-1:9100"}
+
+// nearMiss is a baseline a little noisy around 10, then four minutes at v
+// (13.55 is about 1.2 times past the baseline's own worst).
+func nearMiss(v float64) shape {
+	return func(m int) float64 {
+		if m >= 10 && m < 14 {
+			return v
+		}
+		return 10 + []float64{0, 0.8, -0.6, 0.3, -0.9, 0.5}[(m+60)%6]
+	}
+}
+
+// With only hosts in the data (node_exporter alone), their near misses are
+// listed, as their anomalies are ranked when no service has a series.
+func TestNearestOnHostsAlone(t *testing.T) {
+	f := newFixture(3).uncatalogued("node_load1", webHost, nearMiss(13.55))
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) != 0 {
+		t.Fatalf("root causes %+v, want none", res.RootCauses)
+	}
+	if len(res.Nearest) != 1 || res.Nearest[0].Metric != "node_load1" {
+		t.Errorf("nearest %+v, want the host's load", res.Nearest)
 	}
 }

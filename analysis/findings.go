@@ -26,7 +26,9 @@ func scoreStage(r *run) {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d of %d series had too little data in the baseline or the window and were not scored", skipped, len(r.sigs)))
 	}
 	heuristic := 0
-	near := map[string]scoredSignal{} // by service, see Result.Nearest
+	// Near misses by service (see Result.Nearest); the hosts' count only
+	// when no service has a series, as in the ranking.
+	near, nearHosts := map[string]scoredSignal{}, map[string]scoredSignal{}
 	for i, s := range scored {
 		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win.t(0)) {
 			// Its lines run from the window's start and the baseline has
@@ -47,8 +49,12 @@ func scoreStage(r *run) {
 			r.latency[s.service] = own
 		}
 		if !s.anomalous {
-			if b, ok := near[s.service]; !s.infra && s.ratio >= 1 && round(s.ratio, 3) < AnomalyRatio && (!ok || weighed(s.traffic, s.score) > weighed(b.traffic, b.score)) {
-				near[s.service] = s
+			m := near
+			if s.infra {
+				m = nearHosts
+			}
+			if b, ok := m[s.service]; s.ratio >= 1 && round(s.ratio, 3) < AnomalyRatio && (!ok || weighed(s.traffic, s.score) > weighed(b.traffic, b.score)) {
+				m[s.service] = s
 			}
 			continue
 		}
@@ -60,6 +66,13 @@ func scoreStage(r *run) {
 	}
 	if heuristic > 0 {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d anomalous series are not in the signal catalog; their layer was guessed from the metric name", heuristic))
+	}
+	anyService := false
+	for _, st := range r.states {
+		anyService = anyService || !st.infra
+	}
+	if !anyService {
+		near = nearHosts
 	}
 	r.nearest = nearestOf(near)
 }

@@ -116,9 +116,10 @@ type Result struct {
 	Anomalies []Finding `json:"anomalies"`
 	// Nearest are the series that came closest to deviating without
 	// reaching it (past the baseline's own worst, under AnomalyRatio), the
-	// strongest of each service, strongest first, at most three: listed
-	// when no root-cause candidate was found, so a quiet verdict still says
-	// where the data moved most.
+	// strongest of each service (of each host when no service has a
+	// series), strongest first, at most three: listed when no root-cause
+	// candidate was found, so a quiet verdict still says where the data
+	// moved most.
 	Nearest []Finding `json:"nearest,omitempty"`
 	// UnlinkedChanges are changes in the window or lookback with no effect seen.
 	UnlinkedChanges []telemetry.Change `json:"unlinked_changes"`
