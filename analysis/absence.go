@@ -431,7 +431,6 @@ func upDrops(sigs []signal, avail catalog.Classification) []Finding {
 			Until:         s.win.t(end).UTC(),
 			BaselineValue: 1,
 			ObservedValue: 0,
-			failing:       true,
 			SeriesID:      s.series.ID(),
 			Source:        "metrics",
 			Explanation:   why,

@@ -190,4 +190,10 @@ func TestNearestOnHostsAlone(t *testing.T) {
 	if len(res.Nearest) != 1 || res.Nearest[0].Metric != "node_load1" {
 		t.Errorf("nearest %+v, want the host's load", res.Nearest)
 	}
+	// A service in the data, however quiet, keeps the hosts out, as in
+	// the ranking.
+	res = Analyze(f.add("cpu_usage", svc("api"), stepAt(5, 10, 10), 1).b, defaultCatalog(), Options{})
+	if len(res.Nearest) != 0 {
+		t.Errorf("nearest %+v beside a service, want none", res.Nearest)
+	}
 }

@@ -22,10 +22,10 @@ import (
 //   - strength: log1p of the service's rank score (the score is already a
 //     log of the series deviations, so this compresses twice: one extreme
 //     series off a flat baseline cannot buy certainty);
-//   - margin: how far the candidate leads the next rival, (S_i − S_next) / S_i,
-//     where a service that is the callers' view of the candidate (see
-//     outsideView: a load balancer's node, a client-side span) is the
-//     candidate seen from outside, not a rival. Counted as a rival, it
+//   - margin: how far the candidate leads the next service in the ranking,
+//     (S_i − S_next) / S_i, skipping a service that is the callers' view of
+//     the candidate (see outsideView: a load balancer's node, a client-side
+//     span): the candidate seen from outside, not a rival. Counted, it
 //     held petshop's delays, seen by the load balancer in front as well,
 //     below the threshold: Brier 0.318 → 0.288 in rca eval, and left out
 //     0.292 → 0.256, the other sets within 0.002;
@@ -49,8 +49,8 @@ import (
 //     the service logging errors: lines at an error level (error,
 //     critical, fatal, ...), error log templates, the catalog's log signals
 //     of errors and panics (see isError), or its availability (the
-//     catalog's: a success ratio, an up gauge, a probe; or all its series
-//     gone missing) that fell. Code
+//     catalog's: a success ratio, a probe; or all of an instance's series
+//     gone missing), or its up gauge at 0. Code
 //     faults, failed dependencies and bad deploys log new errors and fail
 //     requests; normal variation seldom does. −1 when the service's logs
 //     are in the data and hold no new error, 0 when they are not: without
@@ -233,9 +233,9 @@ func candidateFeatures(r *run) [][]float64 {
 		st := r.states[c.Service]
 		x := make([]float64, numConfidenceFeatures)
 		x[0] = math.Log1p(math.Max(c.Score, 0))
-		// The margin is over the next rival: the callers' view of the
-		// candidate (a load balancer's node) is the candidate seen from
-		// outside, not another hypothesis.
+		// The margin is over the next service in the ranking but the
+		// callers' view of the candidate (a load balancer's node): that is
+		// the candidate seen from outside, not another hypothesis.
 		next, past := 0.0, false
 		for _, o := range r.res.Services {
 			if !past {
@@ -265,7 +265,7 @@ func candidateFeatures(r *run) [][]float64 {
 			x[6] = 1
 		}
 		switch {
-		case errorSignals(st) > 0:
+		case errorSignals(st) > 0 || st != nil && st.down:
 			x[7] = 1
 		case st != nil && st.logged:
 			x[7] = -1

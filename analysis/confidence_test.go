@@ -148,6 +148,14 @@ func TestConfidenceEvidenceFeatures(t *testing.T) {
 			f.add("cpu_usage", svc("api"), rise, 1).
 				uncatalogued("availability_average", svc("api"), stepAt(5, 1, 0.7))
 		}, 2, 1},
+		{"an instance of it stopped", func(f *fixture) {
+			f.add("cpu_usage", svc("api"), rise, 1)
+			var pts []telemetry.Point
+			for m := -60; m < 5; m++ { // then nothing: all of api-1's series gone
+				pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: 10 + f.rng.NormFloat64()})
+			}
+			f.b.Series = append(f.b.Series, telemetry.Series{Metric: "request_latency_seconds", Signal: "request_latency_seconds", Labels: svc("api", "instance", "api-1:8080")}.WithPoints(pts...))
+		}, 2, 1},
 		{"its up gauge fell to 0", func(f *fixture) {
 			f.add("cpu_usage", svc("api"), rise, 1).
 				uncatalogued("up", svc("api"), stepAt(5, 1, 0))
@@ -346,6 +354,23 @@ func TestFailureCreditedOnce(t *testing.T) {
 		t.Errorf("errors / warnings score %.3f (%v), want errorWeight %v", got, score, errorWeight)
 	}
 
+	// Down after a deploy, the change has the credit; error lines beside
+	// it add errorWeight, the up gauge at 0 does not.
+	deployed := func(errs bool) float64 {
+		f := newFixture(23).uncatalogued("up", svc("down"), stepAt(5, 1, 0)).change(4, "down", "down v2")
+		if errs {
+			f.add("log_lines_count", svc("down", "level", "error"), stepAt(5, 10, 60), 1)
+		}
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		if len(res.Services) != 1 {
+			t.Fatalf("services %v, want one", res.Services)
+		}
+		return res.Services[0].Score
+	}
+	if got := deployed(true) / deployed(false); math.Abs(got-errorWeight) > 0.01 {
+		t.Errorf("down after a deploy, with errors / without: %.3f, want errorWeight %v", got, errorWeight)
+	}
+
 	// One service, one series: no onset order, no graph, all of it moved.
 	res = Analyze(newFixture(22).uncatalogued("up", svc("down"), stepAt(5, 1, 0)).b, defaultCatalog(), Options{})
 	if len(res.Anomalies) != 1 || len(res.Services) != 1 {
@@ -354,5 +379,35 @@ func TestFailureCreditedOnce(t *testing.T) {
 	want := math.Log1p(res.Anomalies[0].Score) * 2 * layerWeight[3] * 1.5
 	if got := res.Services[0].Score; math.Abs(got-want) > 0.01*want {
 		t.Errorf("down service scored %.4f, want %.4f: log1p(peak) · 2 · layerWeight[3] · 1.5, credited once", got, want)
+	}
+}
+
+// Availability counts as failing when it fell, whatever direction a catalog
+// gives it: a success ratio that rose is no failure.
+func TestAvailabilityThatRose(t *testing.T) {
+	user, err := catalog.Parse([]byte("signals:\n  - id: checkout_success\n    name: checkout success ratio\n    layer: symptom\n    direction: both\n    unit: ratio\n    impact: availability\n    metrics: ['checkout_success_ratio']\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := defaultCatalog().Extend(user)
+	for _, tc := range []struct {
+		name   string
+		shape  shape
+		errors float64
+	}{
+		{"fell", stepAt(5, 0.99, 0.6), 1},
+		{"rose", stepAt(5, 0.6, 0.99), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(24).add("cpu_usage", svc("api"), stepAt(5, 10, 60), 1).
+				add("checkout_success", svc("api"), tc.shape, 0.005)
+			res := Analyze(f.b, cat, Options{})
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+				t.Fatalf("root causes %v, want api", causes(res))
+			}
+			if got := res.RootCauses[0].Features[7]; got != tc.errors {
+				t.Errorf("errors feature %v, want %v", got, tc.errors)
+			}
+		})
 	}
 }

@@ -199,7 +199,7 @@ func (s scoredSignal) finding() Finding {
 		traffic:       s.traffic,
 		level:         s.level,
 		events:        s.events,
-		failing:       s.cls.Impact == catalog.ImpactAvailability && !s.isRate,
+		failing:       s.cls.Impact == catalog.ImpactAvailability,
 	}
 	if s.fromLogs {
 		f.Source = "logs"

@@ -156,8 +156,9 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		case s.down && (s.change == nil || s.change.carried):
 			score *= 1.5 // its outage is the state change, as a change's would be, with no gap to credit
 		case errorSignals(s) > 0 && !s.explained:
-			// Not on top of an outage's credit: an up gauge at 0 is itself
-			// one of the signals that say it failed.
+			// Not on top of an outage's credit: being down says it failed
+			// already. (An up gauge at 0 is no error signal: a service down
+			// after a deploy has the change's credit, not this one.)
 			score *= errorWeight
 		}
 		if s.change != nil && !s.change.carried {

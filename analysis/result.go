@@ -55,9 +55,10 @@ type Finding struct {
 	// events marks a count of events (see counting): one sample of it can
 	// be a burst too many to be chance.
 	events bool
-	// failing marks availability (a success ratio, an up gauge): its fall
-	// is the service failing its requests or probes, as plain a word that
-	// something broke as an error line.
+	// failing marks availability (a success ratio, a probe, an instance's
+	// series gone missing): its fall is the service failing its requests
+	// or probes, as plain a word that something broke as an error line. An
+	// up gauge at 0 is the service down (serviceState.down) instead.
 	failing bool
 }
 
