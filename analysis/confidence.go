@@ -48,16 +48,16 @@ import (
 //   - errors: 1 when one of the service's anomalous signals that rose is
 //     the service logging errors: lines at an error level (error,
 //     critical, fatal, ...), error log templates, the catalog's log signals
-//     of errors and panics (see isError), or its availability (the
+//     of errors and panics (see isError); or its availability fell (the
 //     catalog's: a success ratio, a probe; or all of an instance's series
-//     gone missing), or its up gauge at 0. Code
-//     faults, failed dependencies and bad deploys log new errors and fail
-//     requests; normal variation seldom does. −1 when the service's logs
-//     are in the data and hold no new error, 0 when they are not: without
-//     logs, no error seen is no evidence either way. Availability came in
-//     later: with it, petshop (no logs, an availability per node) reads
-//     its error faults as failing, and its Brier in rca eval went 0.423 →
-//     0.317 (request error counters stay out, see isError);
+//     went missing); or its up gauge is at 0. Code faults, failed
+//     dependencies and bad deploys log new errors and fail requests;
+//     normal variation seldom does. −1 when the service's logs are in the
+//     data and hold no new error, 0 when they are not: without logs, no
+//     error seen is no evidence either way. Availability came in later:
+//     with it, petshop (no logs, an availability per node) reads its error
+//     faults as failing, and its Brier in rca eval went 0.423 → 0.317
+//     (request error counters stay out, see isError);
 //   - oneSample: −1 when every anomaly of the service peaks in a run of one
 //     sample of a level or a rate, inside the window (see oneSample), else
 //     0. Sockshop's fault-free windows are full of them; a fault's
