@@ -41,7 +41,15 @@ func lineLevel(line string) string {
 		bracketed := strings.HasPrefix(w, "[")
 		w = strings.Trim(w, "[]|,;\"'")
 		if j := strings.IndexByte(w, ':'); j > 0 {
+			// Apache's [module:level], as lower case as it prints it.
+			if l := w[j+1:]; bracketed && strings.HasSuffix(words[i], "]") && levelWords[strings.ToUpper(l)] && l == strings.ToLower(l) {
+				return levelName(l)
+			}
 			w = w[:j] // ERROR:root:message, Error: message
+		}
+		// Monolog's channel.LEVEL (production.ERROR: message), upper case.
+		if k := strings.LastIndexByte(w, '.'); k > 0 && levelWords[w[k+1:]] && strings.HasSuffix(strings.TrimRight(words[i], "]"), ":") {
+			return levelName(w[k+1:])
 		}
 		// ERROR, or Error and error as the layouts that print them so:
 		// nginx's [error], a message's leading "Error:". A lower-case word
