@@ -1,0 +1,243 @@
+// Command ablate scores the analysis on labelled datasets with part of each
+// case's data taken away or degraded, to measure how it holds up on an
+// installation that has less than the dev sets do: no level labels on the
+// log streams, no log-derived counts, logs alone, no call graph, a shorter
+// baseline, coarser or gappier samples.
+//
+//	go run ./tools/ablate [flags] DATASET_DIR...
+//
+// With no directory it reads the three dev sets under ../shared/datasets.
+// Each flag removes or degrades one thing; they combine. It prints, per
+// dataset, AC@1 and Avg@5 over the fault cases (ranked by Result.Services,
+// as rca eval ranks), the specificity over the fault-free cases and the
+// Brier score over all (c = the top candidate's confidence when a cause is
+// named, else 0; y = 1 when the truth ranks first in a fault case), as rca
+// eval computes them. Run it once without flags for the reference row.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/rca-tool/rca/analysis"
+	"github.com/rca-tool/rca/catalog"
+	"github.com/rca-tool/rca/eval/dataset"
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// options are what is taken away from every case.
+type options struct {
+	noLevels    bool           // drop the level labels of log lines
+	noLogs      bool           // drop the log lines
+	noSeries    bool           // drop every series (logs alone)
+	dropSeries  *regexp.Regexp // drop the series whose metric name matches
+	noGraph     bool           // drop the call graph
+	baseline    float64        // keep this fraction of the baseline, its end
+	step        time.Duration  // keep one sample per step of each series
+	gaps        float64        // drop this fraction of the samples, at random
+	gapsSeed    uint64
+	levelLabels []string
+}
+
+func main() {
+	var o options
+	var drop string
+	flag.BoolVar(&o.noLevels, "no-level-labels", false, "drop the level labels of log lines: the level must be read from the text")
+	flag.BoolVar(&o.noLogs, "no-logs", false, "drop the log lines")
+	flag.BoolVar(&o.noSeries, "no-series", false, "drop every series: the logs alone")
+	flag.StringVar(&drop, "drop-series", "", "drop the series whose metric name matches this regular expression (e.g. '^log_' for log-derived counts)")
+	flag.BoolVar(&o.noGraph, "no-graph", false, "drop the call graph")
+	flag.Float64Var(&o.baseline, "baseline", 1, "keep this fraction of the baseline, the part next to the window (0 < f <= 1)")
+	flag.DurationVar(&o.step, "step", 0, "keep one sample per step of each series (coarser scrapes)")
+	flag.Float64Var(&o.gaps, "gaps", 0, "drop this fraction of all samples, at random (0 <= f < 1)")
+	flag.Uint64Var(&o.gapsSeed, "seed", 1, "seed of -gaps")
+	flag.Parse()
+	if drop != "" {
+		re, err := regexp.Compile(drop)
+		if err != nil {
+			fail("-drop-series: %v", err)
+		}
+		o.dropSeries = re
+	}
+	if o.baseline <= 0 || o.baseline > 1 {
+		fail("-baseline %v: want a fraction in (0, 1]", o.baseline)
+	}
+	if o.gaps < 0 || o.gaps >= 1 {
+		fail("-gaps %v: want a fraction in [0, 1)", o.gaps)
+	}
+	dirs := flag.Args()
+	if len(dirs) == 0 {
+		for _, d := range []string{"opennetai-sockshop", "petshop", "openstack-fault-injection"} {
+			dirs = append(dirs, filepath.Join("..", "shared", "datasets", d))
+		}
+	}
+	cat, err := catalog.Default()
+	if err != nil {
+		fail("catalog: %v", err)
+	}
+	o.levelLabels = cat.LevelLabels
+	fmt.Printf("%-28s %6s %6s %6s %6s %5s %5s\n", "dataset", "AC@1", "Avg@5", "spec", "brier", "cases", "free")
+	for _, d := range dirs {
+		s, err := score(context.Background(), d, cat, o)
+		if err != nil {
+			fail("%s: %v", d, err)
+		}
+		fmt.Printf("%-28s %6.3f %6.3f %6.2f %6.3f %5d %5d\n", filepath.Base(d), s.ac1, s.avg5, s.spec, s.brier, s.faults, s.free)
+	}
+}
+
+func fail(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "ablate: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+type scores struct {
+	ac1, avg5, spec, brier float64
+	faults, free           int
+}
+
+// score runs the analysis on every case of a dataset, degraded by o.
+func score(ctx context.Context, dir string, cat *catalog.Catalog, o options) (scores, error) {
+	cases, _, err := dataset.Scan(dir)
+	if err != nil {
+		return scores{}, err
+	}
+	var s scores
+	var quiet int
+	var brier float64
+	for _, cdir := range cases {
+		c, err := dataset.Load(ctx, cdir)
+		if err != nil {
+			// rca eval skips a case that does not load, and says so.
+			fmt.Fprintf(os.Stderr, "ablate: skipped %s: %v\n", cdir, err)
+			continue
+		}
+		b := degrade(c.Bundle, o)
+		r, err := analysis.AnalyzeContext(ctx, b, cat, analysis.Options{})
+		if err != nil {
+			return scores{}, err
+		}
+		named := r.Verdict == analysis.VerdictCauseFound
+		conf := 0.0
+		if named {
+			conf = r.RootCauses[0].Confidence
+		}
+		if c.FaultFree {
+			s.free++
+			if !named {
+				quiet++
+			}
+			brier += conf * conf
+			continue
+		}
+		s.faults++
+		rank := 0
+		for i, sv := range r.Services {
+			if sv.Service == c.Truth.Service {
+				rank = i + 1
+				break
+			}
+		}
+		if rank == 1 {
+			s.ac1++
+		}
+		if rank >= 1 && rank <= 5 {
+			s.avg5 += float64(6-rank) / 5
+		}
+		y := 0.0
+		if rank == 1 {
+			y = 1
+		}
+		brier += (conf - y) * (conf - y)
+	}
+	if s.faults > 0 {
+		s.ac1 /= float64(s.faults)
+		s.avg5 /= float64(s.faults)
+	}
+	if s.free > 0 {
+		s.spec = float64(quiet) / float64(s.free)
+	}
+	if n := s.faults + s.free; n > 0 {
+		s.brier = brier / float64(n)
+	}
+	return s, nil
+}
+
+// degrade returns a copy of b with what o takes away taken away.
+func degrade(b telemetry.Bundle, o options) telemetry.Bundle {
+	if o.noGraph {
+		b.Edges = nil
+	}
+	if o.baseline < 1 {
+		b.Baseline.From = b.Baseline.To.Add(-time.Duration(o.baseline * float64(b.Baseline.Duration())))
+	}
+	if o.noLogs {
+		b.Logs = nil
+	}
+	if o.noLevels {
+		logs := make([]telemetry.LogLine, len(b.Logs))
+		for i, l := range b.Logs {
+			labels := telemetry.Labels{}
+			for k, v := range l.Labels {
+				if !isLevelLabel(k, o.levelLabels) {
+					labels[k] = v
+				}
+			}
+			l.Labels = labels
+			logs[i] = l
+		}
+		b.Logs = logs
+	}
+	rng := rand.New(rand.NewPCG(o.gapsSeed, 0))
+	var series []telemetry.Series
+	for _, s := range b.Series {
+		if o.noSeries || o.dropSeries != nil && o.dropSeries.MatchString(s.Metric) {
+			continue
+		}
+		if o.step > 0 || o.gaps > 0 {
+			s = thin(s, o.step, o.gaps, rng)
+		}
+		series = append(series, s)
+	}
+	b.Series = series
+	return b
+}
+
+// thin keeps the first sample of every step and drops a fraction at random.
+func thin(s telemetry.Series, step time.Duration, gaps float64, rng *rand.Rand) telemetry.Series {
+	var times []int64
+	var values []float64
+	last := int64(-1)
+	for i, t := range s.Times {
+		if step > 0 {
+			bucket := t / int64(step)
+			if bucket == last {
+				continue
+			}
+			last = bucket
+		}
+		if gaps > 0 && rng.Float64() < gaps {
+			continue
+		}
+		times = append(times, t)
+		values = append(values, s.Values[i])
+	}
+	s.Times, s.Values = times, values
+	return s
+}
+
+func isLevelLabel(name string, catalogLabels []string) bool {
+	for _, l := range append([]string{"level", "severity", "lvl", "log_level", "loglevel", "detected_level"}, catalogLabels...) {
+		if strings.EqualFold(name, l) {
+			return true
+		}
+	}
+	return false
+}
