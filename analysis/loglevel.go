@@ -41,14 +41,17 @@ func lineLevel(line string) string {
 		bracketed := strings.HasPrefix(w, "[")
 		w = strings.Trim(w, "[]|,;\"'")
 		if j := strings.IndexByte(w, ':'); j > 0 {
-			// Apache's [module:level], as lower case as it prints it.
-			if l := w[j+1:]; bracketed && strings.HasSuffix(words[i], "]") && levelWords[strings.ToUpper(l)] && l == strings.ToLower(l) {
-				return levelName(l)
+			// Apache's [module:level] after its bracketed date, as lower
+			// case as it prints it (trace1 to trace8 are traces).
+			if l := apacheLevel(w[j+1:]); l != "" && bracketed && strings.HasSuffix(words[i], "]") && strings.HasPrefix(words[0], "[") {
+				return l
 			}
 			w = w[:j] // ERROR:root:message, Error: message
 		}
-		// Monolog's channel.LEVEL (production.ERROR: message), upper case.
-		if k := strings.LastIndexByte(w, '.'); k > 0 && levelWords[w[k+1:]] && strings.HasSuffix(strings.TrimRight(words[i], "]"), ":") {
+		// Monolog's channel.LEVEL: right after its bracketed date
+		// ([2024-01-01 00:00:00] production.ERROR: message), upper case.
+		if k := strings.LastIndexByte(w, '.'); k > 0 && levelWords[w[k+1:]] && channelName(w[:k]) &&
+			i > 0 && strings.HasSuffix(words[i-1], "]") && strings.HasSuffix(words[i], ":") {
 			return levelName(w[k+1:])
 		}
 		// ERROR, or Error and error as the layouts that print them so:
@@ -203,7 +206,7 @@ const maxLevelWord = 6
 var levelWords = map[string]bool{
 	"TRACE": true, "DEBUG": true, "INFO": true, "NOTICE": true, "WARN": true, "WARNING": true,
 	"ERROR": true, "ERR": true, "SEVERE": true, "CRITICAL": true, "CRIT": true, "ALERT": true,
-	"FATAL": true, "PANIC": true, "EMERG": true,
+	"FATAL": true, "PANIC": true, "EMERG": true, "EMERGENCY": true,
 }
 
 // knownLevel reports whether a lower-case value names a level.
@@ -290,4 +293,31 @@ func digits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// apacheLevel is the level of Apache's [module:level] word, or "".
+func apacheLevel(l string) string {
+	if len(l) == len("trace1") && strings.HasPrefix(l, "trace") && l[5] >= '1' && l[5] <= '8' {
+		return "trace"
+	}
+	if levelWords[strings.ToUpper(l)] && l == strings.ToLower(l) {
+		return levelName(l)
+	}
+	return ""
+}
+
+// channelName reports whether s reads as a Monolog channel: words of
+// letters, digits, '_' and '-', joined by dots.
+func channelName(s string) bool {
+	for _, part := range strings.Split(s, ".") {
+		if part == "" {
+			return false
+		}
+		for _, c := range part {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
