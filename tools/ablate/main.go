@@ -66,11 +66,14 @@ func main() {
 		}
 		o.dropSeries = re
 	}
-	if o.baseline <= 0 || o.baseline > 1 {
+	if !(o.baseline > 0 && o.baseline <= 1) { // NaN fails too
 		fail("-baseline %v: want a fraction in (0, 1]", o.baseline)
 	}
-	if o.gaps < 0 || o.gaps >= 1 {
+	if !(o.gaps >= 0 && o.gaps < 1) {
 		fail("-gaps %v: want a fraction in [0, 1)", o.gaps)
+	}
+	if o.step < 0 {
+		fail("-step %v: want a positive duration", o.step)
 	}
 	dirs := flag.Args()
 	if len(dirs) == 0 {
@@ -83,13 +86,13 @@ func main() {
 		fail("catalog: %v", err)
 	}
 	o.levelLabels = cat.LevelLabels
-	fmt.Printf("%-28s %6s %6s %6s %6s %5s %5s\n", "dataset", "AC@1", "Avg@5", "spec", "brier", "cases", "free")
+	fmt.Printf("%-28s %6s %6s %6s %6s %5s %5s %8s\n", "dataset", "AC@1", "Avg@5", "spec", "brier", "cases", "free", "unranked")
 	for _, d := range dirs {
 		s, err := score(context.Background(), d, cat, o)
 		if err != nil {
 			fail("%s: %v", d, err)
 		}
-		fmt.Printf("%-28s %6.3f %6.3f %6.2f %6.3f %5d %5d\n", filepath.Base(d), s.ac1, s.avg5, s.spec, s.brier, s.faults, s.free)
+		fmt.Printf("%-28s %6.3f %6.3f %6.2f %6.3f %5d %5d %8d\n", filepath.Base(d), s.ac1, s.avg5, s.spec, s.brier, s.faults, s.free, s.unranked)
 	}
 }
 
@@ -101,13 +104,17 @@ func fail(format string, a ...any) {
 type scores struct {
 	ac1, avg5, spec, brier float64
 	faults, free           int
+	unranked               int // fault cases whose truth is not ranked at all
 }
 
 // score runs the analysis on every case of a dataset, degraded by o.
 func score(ctx context.Context, dir string, cat *catalog.Catalog, o options) (scores, error) {
-	cases, _, err := dataset.Scan(dir)
+	cases, skipped, err := dataset.Scan(dir)
 	if err != nil {
 		return scores{}, err
+	}
+	for _, err := range skipped {
+		fmt.Fprintf(os.Stderr, "ablate: skipped: %v\n", err)
 	}
 	var s scores
 	var quiet int
@@ -124,7 +131,7 @@ func score(ctx context.Context, dir string, cat *catalog.Catalog, o options) (sc
 		if err != nil {
 			return scores{}, err
 		}
-		named := r.Verdict == analysis.VerdictCauseFound
+		named := r.Verdict == analysis.VerdictCauseFound && len(r.RootCauses) > 0
 		conf := 0.0
 		if named {
 			conf = r.RootCauses[0].Confidence
@@ -145,6 +152,9 @@ func score(ctx context.Context, dir string, cat *catalog.Catalog, o options) (sc
 				break
 			}
 		}
+		if rank == 0 {
+			s.unranked++
+		}
 		if rank == 1 {
 			s.ac1++
 		}
@@ -156,6 +166,9 @@ func score(ctx context.Context, dir string, cat *catalog.Catalog, o options) (sc
 			y = 1
 		}
 		brier += (conf - y) * (conf - y)
+	}
+	if s.faults+s.free == 0 {
+		return scores{}, fmt.Errorf("no case loaded")
 	}
 	if s.faults > 0 {
 		s.ac1 /= float64(s.faults)
