@@ -30,6 +30,7 @@ import (
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/eval/dataset"
 	"github.com/rca-tool/rca/telemetry"
+	"github.com/rca-tool/rca/tools/internal/devsets"
 )
 
 // options are what is taken away from every case.
@@ -75,12 +76,7 @@ func main() {
 	if o.step < 0 {
 		fail("-step %v: want a positive duration", o.step)
 	}
-	dirs := flag.Args()
-	if len(dirs) == 0 {
-		for _, d := range []string{"opennetai-sockshop", "petshop", "openstack-fault-injection"} {
-			dirs = append(dirs, filepath.Join("..", "shared", "datasets", d))
-		}
-	}
+	dirs := devsets.Dirs(flag.Args())
 	cat, err := catalog.Default()
 	if err != nil {
 		fail("catalog: %v", err)

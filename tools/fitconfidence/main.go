@@ -37,6 +37,7 @@ import (
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/eval/dataset"
+	"github.com/rca-tool/rca/tools/internal/devsets"
 )
 
 // row is one candidate of one case.
@@ -57,12 +58,7 @@ func main() {
 	dump := flag.String("dump", "", "write every row as CSV to this file")
 	drop := flag.String("drop", "", "comma-separated features to leave out of the fit (their weight stays 0)")
 	flag.Parse()
-	dirs := flag.Args()
-	if len(dirs) == 0 {
-		for _, d := range []string{"opennetai-sockshop", "petshop", "openstack-fault-injection"} {
-			dirs = append(dirs, filepath.Join("..", "shared", "datasets", d))
-		}
-	}
+	dirs := devsets.Dirs(flag.Args())
 	cat, err := catalog.Default()
 	if err != nil {
 		fail(err)
