@@ -7,12 +7,12 @@
 //	go run ./tools/ablate [flags] DATASET_DIR...
 //
 // With no directory it reads the three dev sets under ../shared/datasets.
-// Each flag removes or degrades one thing; they combine. It prints, per
-// dataset, AC@1 and Avg@5 over the fault cases (ranked by Result.Services,
-// as rca eval ranks), the specificity over the fault-free cases and the
-// Brier score over all (c = the top candidate's confidence when a cause is
-// named, else 0; y = 1 when the truth ranks first in a fault case), as rca
-// eval computes them. Run it once without flags for the reference row.
+// Each flag removes or degrades one thing; they combine. The cases are
+// scored by rca eval's own Run (eval.RCA on the degraded bundle), which
+// prints, per dataset, AC@1 and Avg@5 over the fault cases, the
+// specificity over the fault-free cases, the Brier score over all, and how
+// many fault cases leave the truth unranked. Run it once without flags for
+// the reference row.
 package main
 
 import (
@@ -21,14 +21,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
+	"slices"
 	"time"
 
-	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
-	"github.com/rca-tool/rca/eval/dataset"
+	"github.com/rca-tool/rca/eval"
 	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/tools/internal/devsets"
 )
@@ -44,7 +42,7 @@ type options struct {
 	step        time.Duration  // keep one sample per step of each series
 	gaps        float64        // drop this fraction of the samples, at random
 	gapsSeed    uint64
-	levelLabels []string
+	levelLabels []string // the catalog's: the labels the analysis reads a line's level from
 }
 
 func main() {
@@ -82,13 +80,30 @@ func main() {
 		fail("catalog: %v", err)
 	}
 	o.levelLabels = cat.LevelLabels
+	rep, err := eval.Run(context.Background(), dirs, []eval.Ranker{degraded{eval.RCA{Catalog: cat}, o}}, nil)
+	if err != nil {
+		fail("%v", err)
+	}
 	fmt.Printf("%-28s %6s %6s %6s %6s %5s %5s %8s\n", "dataset", "AC@1", "Avg@5", "spec", "brier", "cases", "free", "unranked")
-	for _, d := range dirs {
-		s, err := score(context.Background(), d, cat, o)
-		if err != nil {
-			fail("%s: %v", d, err)
+	for _, d := range rep.Datasets {
+		for _, e := range d.Errors {
+			fmt.Fprintf(os.Stderr, "ablate: %s %s: %s\n", d.Name, e.Case, e.Error)
 		}
-		fmt.Printf("%-28s %6.3f %6.3f %6.2f %6.3f %5d %5d %8d\n", filepath.Base(d), s.ac1, s.avg5, s.spec, s.brier, s.faults, s.free, s.unranked)
+		m := d.Methods[0]
+		spec, brier := 0.0, 0.0
+		if m.Specificity != nil {
+			spec = *m.Specificity
+		}
+		if m.Brier != nil {
+			brier = *m.Brier
+		}
+		unranked := 0
+		for _, w := range d.Wrong {
+			if w.Rank == 0 {
+				unranked++
+			}
+		}
+		fmt.Printf("%-28s %6.3f %6.3f %6.2f %6.3f %5d %5d %8d\n", d.Name, m.AC1, m.Avg5, spec, brier, d.FaultCount, d.FaultFreeCount, unranked)
 	}
 }
 
@@ -97,87 +112,20 @@ func fail(format string, a ...any) {
 	os.Exit(1)
 }
 
-type scores struct {
-	ac1, avg5, spec, brier float64
-	faults, free           int
-	unranked               int // fault cases whose truth is not ranked at all
+// degraded is rca's ranker on every case with what o takes away taken away;
+// rca eval's Run scores it.
+type degraded struct {
+	rca eval.RCA
+	o   options
 }
 
-// score runs the analysis on every case of a dataset, degraded by o.
-func score(ctx context.Context, dir string, cat *catalog.Catalog, o options) (scores, error) {
-	cases, skipped, err := dataset.Scan(dir)
-	if err != nil {
-		return scores{}, err
-	}
-	for _, err := range skipped {
-		fmt.Fprintf(os.Stderr, "ablate: skipped: %v\n", err)
-	}
-	var s scores
-	var quiet int
-	var brier float64
-	for _, cdir := range cases {
-		c, err := dataset.Load(ctx, cdir)
-		if err != nil {
-			// rca eval skips a case that does not load, and says so.
-			fmt.Fprintf(os.Stderr, "ablate: skipped %s: %v\n", cdir, err)
-			continue
-		}
-		b := degrade(c.Bundle, o)
-		r, err := analysis.AnalyzeContext(ctx, b, cat, analysis.Options{})
-		if err != nil {
-			return scores{}, err
-		}
-		named := r.Verdict == analysis.VerdictCauseFound && len(r.RootCauses) > 0
-		conf := 0.0
-		if named {
-			conf = r.RootCauses[0].Confidence
-		}
-		if c.FaultFree {
-			s.free++
-			if !named {
-				quiet++
-			}
-			brier += conf * conf
-			continue
-		}
-		s.faults++
-		rank := 0
-		for i, sv := range r.Services {
-			if sv.Service == c.Truth.Service {
-				rank = i + 1
-				break
-			}
-		}
-		if rank == 0 {
-			s.unranked++
-		}
-		if rank == 1 {
-			s.ac1++
-		}
-		if rank >= 1 && rank <= 5 {
-			s.avg5 += float64(6-rank) / 5
-		}
-		y := 0.0
-		if rank == 1 {
-			y = 1
-		}
-		brier += (conf - y) * (conf - y)
-	}
-	if s.faults+s.free == 0 {
-		return scores{}, fmt.Errorf("no case loaded")
-	}
-	if s.faults > 0 {
-		s.ac1 /= float64(s.faults)
-		s.avg5 /= float64(s.faults)
-	}
-	if s.free > 0 {
-		s.spec = float64(quiet) / float64(s.free)
-	}
-	if n := s.faults + s.free; n > 0 {
-		s.brier = brier / float64(n)
-	}
-	return s, nil
-}
+func (d degraded) Name() string { return d.rca.Name() }
+
+// Answer implements eval.Answerer, which Run calls.
+func (d degraded) Answer(b telemetry.Bundle) eval.Answer { return d.rca.Answer(degrade(b, d.o)) }
+
+// Rank implements eval.Ranker.
+func (d degraded) Rank(b telemetry.Bundle) []string { return d.Answer(b).Services }
 
 // degrade returns a copy of b with what o takes away taken away.
 func degrade(b telemetry.Bundle, o options) telemetry.Bundle {
@@ -195,7 +143,7 @@ func degrade(b telemetry.Bundle, o options) telemetry.Bundle {
 		for i, l := range b.Logs {
 			labels := telemetry.Labels{}
 			for k, v := range l.Labels {
-				if !isLevelLabel(k, o.levelLabels) {
+				if !slices.Contains(o.levelLabels, k) {
 					labels[k] = v
 				}
 			}
@@ -240,13 +188,4 @@ func thin(s telemetry.Series, step time.Duration, gaps float64, rng *rand.Rand) 
 	}
 	s.Times, s.Values = times, values
 	return s
-}
-
-func isLevelLabel(name string, catalogLabels []string) bool {
-	for _, l := range append([]string{"level", "severity", "lvl", "log_level", "loglevel", "detected_level"}, catalogLabels...) {
-		if strings.EqualFold(name, l) {
-			return true
-		}
-	}
-	return false
 }

@@ -36,7 +36,7 @@ func TestDegrade(t *testing.T) {
 				t.Errorf("changed: %+v", b)
 			}
 		}},
-		{"no level labels", options{baseline: 1, noLevels: true}, func(t *testing.T, orig, b telemetry.Bundle) {
+		{"no level labels", options{baseline: 1, noLevels: true, levelLabels: []string{"level", "severity"}}, func(t *testing.T, orig, b telemetry.Bundle) {
 			if l := b.Logs[0].Labels; l["level"] != "" || l["pod"] != "api-1" || l["service"] != "api" {
 				t.Errorf("labels %v, want all but the level", l)
 			}
