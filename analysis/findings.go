@@ -67,11 +67,7 @@ func scoreStage(r *run) {
 	if heuristic > 0 {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d anomalous series are not in the signal catalog; their layer was guessed from the metric name", heuristic))
 	}
-	anyService := false
-	for _, st := range r.states {
-		anyService = anyService || !st.infra
-	}
-	if !anyService {
+	if !anyService(r.states) {
 		near = nearHosts
 	}
 	r.nearest = nearestOf(near)

@@ -98,11 +98,10 @@ const errorWeight = 1.5
 // victim, and whether a change preceded it.
 func rankServices(states map[string]*serviceState, g graph, target *telemetry.Target, lookback, tol time.Duration) []ServiceScore {
 	var names []string
-	anyService := false
-	for n, s := range states {
+	for n := range states {
 		names = append(names, n)
-		anyService = anyService || !s.infra
 	}
+	hostsOnly := !anyService(states)
 	sort.Strings(names)
 
 	// Onset order among anomalous services: causes start before effects.
@@ -124,7 +123,7 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 	sentBy := map[string][]string{} // see senders
 	for _, n := range names {
 		s := states[n]
-		if s.infra && anyService {
+		if s.infra && !hostsOnly {
 			continue
 		}
 		frac, peak := 0.0, s.peak
@@ -329,4 +328,15 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// anyService reports whether a state is a service's, not a host's: hosts
+// are ranked, and their near misses listed, only when there is none.
+func anyService(states map[string]*serviceState) bool {
+	for _, s := range states {
+		if !s.infra {
+			return true
+		}
+	}
+	return false
 }
