@@ -42,6 +42,12 @@ func scoreStage(r *run) {
 		st.logged = st.logged || countsLines(s.signal)
 		st.inside = st.inside || s.fromLogs || s.cls.Layer == catalog.LayerResource || s.cls.Layer == catalog.LayerChange
 		r.count(st, weighed(s.traffic, s.score), s.carried)
+		if s.byLevel && !s.anomalous {
+			// Only the services that log have these: a steady one would
+			// lower the share that moved of a service that logs against
+			// one that does not, on no evidence.
+			st.series--
+		}
 		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
 			own := r.latency[s.service]
 			own.series++
@@ -174,7 +180,7 @@ func shortByConstruction(s signal, baseline telemetry.Window) bool {
 func (s scoredSignal) finding() Finding {
 	f := Finding{
 		Service:       s.service,
-		Signal:        signalName(s.cls.Name, s.series.Labels, s.callee),
+		Signal:        signalName(s.name(), s.series.Labels, s.callee),
 		SignalID:      s.cls.SignalID,
 		Metric:        s.series.Metric,
 		Labels:        s.series.Labels,
@@ -224,6 +230,15 @@ func (s scoredSignal) finding() Finding {
 
 // routeLabels say which part of a service a series is about.
 var routeLabels = []string{"route", "handler", "path", "endpoint", "uri", "operation", "method"}
+
+// name is what the series counts: its catalog signal's name, or for a
+// count of lines by level, the level's ("warn log lines").
+func (s signal) name() string {
+	if !s.byLevel {
+		return s.cls.Name
+	}
+	return cmp.Or(s.level, "unlevelled") + " log lines"
+}
 
 func signalName(name string, labels telemetry.Labels, callee string) string {
 	var parts []string

@@ -1,9 +1,10 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type logLine struct {
 	levelLabel string // the label that held the level
 	line       string
 	window     bool
+	// stated is the level as the label wrote it, or lineLevel read it:
+	// a count by level is kept per value, as Loki keeps it.
+	stated string
 }
 
 // logIndex holds the lines of a bundle that the analysis reads, placed on
@@ -119,7 +123,7 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 		if level == "" {
 			level = lineLevel(l.Line) // a stream without a level label
 		}
-		ix.lines = append(ix.lines, logLine{t: l.T, service: svc, level: strings.ToLower(level), levelLabel: name, line: l.Line, window: win})
+		ix.lines = append(ix.lines, logLine{t: l.T, service: svc, level: strings.ToLower(level), levelLabel: name, stated: level, line: l.Line, window: win})
 		row := len(ix.match)
 		ix.match = append(ix.match, make([]uint64, ix.words)...)
 		for s, sig := range ix.sigs {
@@ -160,27 +164,39 @@ func (ix *logIndex) matches(line, sig int) bool {
 	return ix.match[line*ix.words+sig/64]&(1<<(sig%64)) != 0
 }
 
-// levelOf is the level label's name and value, as catalog.Level reads it.
+// levelOf is the level label's name and value, as catalog.Level reads it;
+// Loki's detected_level "unknown" (it found no level in the text) is no
+// level, so that the text is read here instead.
 func levelOf(cat *catalog.Catalog, labels telemetry.Labels) (name, value string) {
 	for _, n := range cat.LevelLabels {
 		if v := labels[n]; v != "" {
+			if noLevel(v) {
+				return "", ""
+			}
 			return n, v
 		}
 	}
 	return "", ""
 }
 
+// noLevel reports whether a level label's value states no level: Loki
+// labels the lines it finds none in "unknown".
+func noLevel(v string) bool { return strings.EqualFold(v, "unknown") }
+
 // logSeries turns log lines into per-service, per-minute counts for every
 // log signal of the catalog, zero-filled across baseline and window so that
-// a quiet minute counts as a zero rather than a gap. A signal and service
+// a quiet minute counts as a zero rather than a gap; a signal by level
+// (LogByLevel) has one series per service and level. A signal and service
 // the bundle already has counts of (pushedDown) get no series from the
-// lines.
+// lines, nor does a signal by level for a service whose lines the bundle
+// already counts by level (levelCounted).
 func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
 	if len(ix.lines) == 0 || len(ix.sigs) == 0 {
 		return nil
 	}
-	type key struct{ signal, service string }
+	type key struct{ signal, service, level string }
 	pushed := pushedDown(b, cat)
+	counted := levelCounted(b, cat)
 	bySignal := map[string]catalog.Signal{}
 	for _, s := range ix.sigs {
 		bySignal[s.ID] = s
@@ -190,12 +206,15 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 	counts := map[key]map[int64]float64{}
 	for i, l := range ix.lines {
 		for s, sig := range ix.sigs {
-			if !ix.matches(i, s) {
+			if !ix.matches(i, s) || pushed[[2]string{sig.ID, l.service}] {
 				continue
 			}
-			k := key{sig.ID, l.service}
-			if pushed[[2]string{sig.ID, l.service}] {
-				continue
+			k := key{sig.ID, l.service, ""}
+			if sig.LogByLevel {
+				if counted[l.service] {
+					continue
+				}
+				k.level = l.stated
 			}
 			if counts[k] == nil {
 				counts[k] = map[int64]float64{}
@@ -207,11 +226,8 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 	for k := range counts {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].signal != keys[j].signal {
-			return keys[i].signal < keys[j].signal
-		}
-		return keys[i].service < keys[j].service
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.signal, b.signal), cmp.Compare(a.service, b.service), cmp.Compare(a.level, b.level))
 	})
 	grid := bucketGrid(b, step)
 	perMinute := step.Minutes()
@@ -222,14 +238,38 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 			times = append(times, t.UnixNano())
 			values = append(values, counts[k][t.Unix()]/perMinute)
 		}
+		labels := telemetry.Labels{serviceLabel(cat): k.service}
+		if k.level != "" {
+			labels[levelLabel(cat)] = k.level
+		}
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
 			Signal: k.signal,
-			Query:  logQuery(bySignal[k.signal], serviceLabel(cat), k.service),
-			Labels: telemetry.Labels{serviceLabel(cat): k.service},
+			Query:  logQuery(bySignal[k.signal], serviceLabel(cat), k.service, levelLabel(cat), k.level),
+			Labels: labels,
 			Times:  times,
 			Values: values,
 		})
+	}
+	return out
+}
+
+// levelCounted are the services whose log lines the bundle already counts
+// by level, in series of no catalog log signal (a logging library's own
+// counter, such as Micrometer's logback_events_total{level}, or counts a
+// pipeline derived): a signal by level would count the same lines twice.
+func levelCounted(b telemetry.Bundle, cat *catalog.Catalog) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range b.Series {
+		if sig, ok := cat.Signal(s.Signal); ok && sig.IsLog() {
+			continue
+		}
+		if cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" {
+			continue
+		}
+		if svc := cat.Service(s.Labels); svc != "" {
+			out[svc] = true
+		}
 	}
 	return out
 }
@@ -283,12 +323,25 @@ func serviceLabel(cat *catalog.Catalog) string {
 
 // logQuery is the LogQL that counts what a log signal counts, so the report
 // can show the query a user would run in Grafana to see the same lines.
-func logQuery(s catalog.Signal, label, service string) string {
+func logQuery(s catalog.Signal, label, service, levelName, level string) string {
 	sel := fmt.Sprintf("{%s=%q}", label, service)
-	if s.LogPattern != "" {
+	switch {
+	case s.LogPattern != "":
 		sel += fmt.Sprintf(" |~ %q", s.LogPattern)
-	} else if len(s.LogLevels) > 0 {
-		sel += fmt.Sprintf(" | level=~%q", "(?i)"+strings.Join(s.LogLevels, "|"))
+	case len(s.LogLevels) > 0:
+		sel += fmt.Sprintf(" | %s=~%q", levelName, "(?i)"+strings.Join(s.LogLevels, "|"))
+	case s.LogByLevel && level != "":
+		sel += fmt.Sprintf(" | %s=~%q", levelName, "(?i)"+regexp.QuoteMeta(level))
+	case s.LogByLevel:
+		sel += fmt.Sprintf(" | %s=\"\"", levelName)
 	}
 	return "sum(count_over_time(" + sel + " [1m]))"
+}
+
+// levelLabel is the label log-derived series name their level by.
+func levelLabel(cat *catalog.Catalog) string {
+	if len(cat.LevelLabels) > 0 {
+		return cat.LevelLabels[0]
+	}
+	return "level"
 }

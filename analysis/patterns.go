@@ -217,12 +217,15 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 	if baseMin <= 0 || winMin <= 0 {
 		return nil
 	}
-	// Pattern signals first, then level signals, each in catalog order.
+	// Pattern signals first, then level signals, each in catalog order. A
+	// signal by level counts every other line: a template's lines are its
+	// evidence, but it gives no template a signal to be ranked by.
 	var order, levelSigs []int
 	for s, sig := range ix.sigs {
-		if sig.LogPattern != "" {
+		switch {
+		case sig.LogPattern != "":
 			order = append(order, s)
-		} else {
+		case !sig.LogByLevel:
 			levelSigs = append(levelSigs, s)
 		}
 	}
@@ -550,6 +553,9 @@ func applyPatterns(anomalies []Finding, pats []notablePattern, ix *logIndex, cat
 			p := &pats[i]
 			if p.service != f.Service || 2*p.counts[s] < p.WindowCount || p.counts[s] == 0 {
 				continue
+			}
+			if ix.sigs[s].LogByLevel && !strings.EqualFold(p.Level, f.level) {
+				continue // a finding by level shows its own level's lines
 			}
 			if p.signal == s {
 				covered[i] = true

@@ -33,6 +33,9 @@ type signal struct {
 	// traffic signals, and the unknown metrics named like requests.
 	traffic  bool
 	fromLogs bool
+	// byLevel marks a count of a service's lines at one level (a catalog
+	// signal LogByLevel).
+	byLevel bool
 	// level is the log level its labels name (the catalog's level labels,
 	// then the usual ones), lower case, or "".
 	level string
@@ -113,6 +116,8 @@ type kindInfo struct {
 	query string // the catalog signal's query
 	known bool
 	log   bool
+	// byLevel: a log signal by level (catalog LogByLevel).
+	byLevel bool
 }
 
 func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, kinds map[kindKey]kindInfo) signal {
@@ -122,7 +127,7 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 		ki.cls = cat.Classify(s.Signal, s.Metric)
 		var cs catalog.Signal
 		cs, ki.known = cat.Signal(s.Signal)
-		ki.query, ki.log = cs.Query, ki.known && cs.IsLog()
+		ki.query, ki.log, ki.byLevel = cs.Query, ki.known && cs.IsLog(), ki.known && cs.LogByLevel
 		kinds[k] = ki
 	}
 	sig := signal{
@@ -137,12 +142,16 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	sig.infra = hostLevel(cat, sig.service, s)
 	sig.traffic = sig.cls.Impact == catalog.ImpactTraffic ||
 		sig.cls.Heuristic && sig.cls.Layer == catalog.LayerSymptom && sig.cls.Unit == "per_second"
-	sig.fromLogs = ki.log
+	sig.fromLogs, sig.byLevel = ki.log, ki.byLevel
 	// Lines at a verbose level count what a service is doing, as its
 	// requests do: they move with the load it is given. A warning or an
 	// error is its word that something is wrong.
 	sig.level = strings.ToLower(cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)))
-	sig.traffic = sig.traffic || (sig.fromLogs || isCountName(s.Metric)) && activityLevels[sig.level]
+	if noLevel(sig.level) {
+		sig.level = ""
+	}
+	sig.traffic = sig.traffic || (sig.fromLogs || isCountName(s.Metric)) && activityLevels[sig.level] ||
+		sig.byLevel && sig.level == "" // lines that state no level: mostly requests served
 	pts := samplesOf(s)
 	sig.id = s.ID()
 	sorted := slices.IsSorted(pts.ts)

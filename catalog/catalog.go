@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -118,10 +119,19 @@ type Signal struct {
 	// $selector stands for the Loki selector in use. Without it, one is
 	// derived from LogPattern or LogLevels (see LogMetricQuery).
 	LogQL string `yaml:"logql"`
+	// LogByLevel makes a log signal of every line, one series per service
+	// and level, but for the levels another log signal of levels counts
+	// (error lines have theirs): how much a service says at each level,
+	// so that lines that stop, or warnings that start, are seen in a
+	// service that logged no error and no new template.
+	LogByLevel bool `yaml:"log_by_level"`
 
 	metrics    []*regexp.Regexp
 	notMetrics []*regexp.Regexp
 	logRe      *regexp.Regexp
+	// otherLevels are the levels, lower case, that the catalog's other
+	// signals of levels count: a LogByLevel signal leaves them to those.
+	otherLevels map[string]bool
 	// template is Query as written, before $identity and $host were
 	// expanded, so that a catalog extended with other label lists expands
 	// it again.
@@ -135,10 +145,15 @@ const ScopeHost = "host"
 func (s Signal) Host() bool { return s.Scope == ScopeHost }
 
 // IsLog reports whether the signal is derived from log lines.
-func (s Signal) IsLog() bool { return len(s.LogLevels) > 0 || s.LogPattern != "" || s.LogQL != "" }
+func (s Signal) IsLog() bool {
+	return len(s.LogLevels) > 0 || s.LogPattern != "" || s.LogQL != "" || s.LogByLevel
+}
 
 // MatchLog reports whether a log line with the given level counts toward the signal.
 func (s Signal) MatchLog(level, line string) bool {
+	if s.LogByLevel {
+		return !s.otherLevels[strings.ToLower(level)]
+	}
 	for _, l := range s.LogLevels {
 		if strings.EqualFold(l, level) {
 			return true
@@ -361,7 +376,21 @@ func (c *Catalog) compile() error {
 		if s.logRe, err = compileIfGiven(s.LogPattern); err != nil {
 			return fmt.Errorf("signal %q: log pattern %q: %w", s.ID, s.LogPattern, err)
 		}
+		if s.LogByLevel && (len(s.LogLevels) > 0 || s.LogPattern != "" || s.Query != "") {
+			return fmt.Errorf("signal %q: log_by_level counts every line by its level: drop its log_levels, log_pattern and query", s.ID)
+		}
 		c.byID[s.ID] = i
+	}
+	others := map[string]bool{}
+	for _, s := range c.Signals {
+		for _, l := range s.LogLevels {
+			others[strings.ToLower(l)] = true
+		}
+	}
+	for i := range c.Signals {
+		if c.Signals[i].LogByLevel {
+			c.Signals[i].otherLevels = others
+		}
 	}
 	seen := map[string]bool{}
 	for i := range c.ChangeSources {
@@ -649,16 +678,9 @@ func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
 	case s.LogPattern != "":
 		b.WriteString(" |~ " + logqlString(s.LogPattern))
 	case len(s.LogLevels) > 0 && len(c.LevelLabels) > 0:
-		level := c.LevelLabels[0]
-		if len(c.LevelLabels) > 1 {
-			b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels))
-		}
-		quoted := make([]string, len(s.LogLevels))
-		for i, l := range s.LogLevels {
-			quoted[i] = regexp.QuoteMeta(l)
-		}
-		// Label matchers are anchored, as the level's comparison is whole.
-		b.WriteString(" | " + level + "=~" + logqlString("(?i)"+strings.Join(quoted, "|")))
+		b.WriteString(c.levelFilter("=~", s.LogLevels))
+	case s.LogByLevel && len(c.LevelLabels) > 0:
+		b.WriteString(c.levelFilter("!~", slices.Sorted(maps.Keys(s.otherLevels))))
 	default:
 		return "", false
 	}
@@ -666,7 +688,33 @@ func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
 	if len(c.ServiceLabels) > 1 && !selectorRequires(selector, label) {
 		b.WriteString(" | label_format " + label + "=" + firstLabelTemplate(c.ServiceLabels))
 	}
+	if s.LogByLevel {
+		label += ", " + c.LevelLabels[0]
+	}
 	return fmt.Sprintf("sum by (%s) (count_over_time(%s [1m] offset 1ms))", label, b.String()), true
+}
+
+// levelFilter is the LogQL stages that keep the lines whose level matches
+// (op "=~") or does not match (op "!~") one of levels: the first of the
+// catalog's level labels a line has decides its level, as it does for
+// lines read (Level), so with several level labels the first is first
+// set to the first value present. With no levels it keeps every line.
+func (c *Catalog) levelFilter(op string, levels []string) string {
+	level := c.LevelLabels[0]
+	var b strings.Builder
+	if len(c.LevelLabels) > 1 {
+		b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels))
+	}
+	if len(levels) == 0 {
+		return b.String()
+	}
+	quoted := make([]string, len(levels))
+	for i, l := range levels {
+		quoted[i] = regexp.QuoteMeta(l)
+	}
+	// Label matchers are anchored, as the level's comparison is whole.
+	b.WriteString(" | " + level + op + logqlString("(?i)"+strings.Join(quoted, "|")))
+	return b.String()
 }
 
 // serviceLabel is the label log-derived series name their service by.

@@ -143,6 +143,9 @@ func TestParseErrors(t *testing.T) {
 		"sinals: []":       "field sinals not found",
 		"signals: {id: a}": "parse",
 		"signals: [{id: a, layer: symptom, log_pattern: '['}]":                                                                   "log pattern",
+		"signals: [{id: a, layer: symptom, log_by_level: true, log_levels: [warn]}]":                                             "log_by_level counts every line",
+		"signals: [{id: a, layer: symptom, log_by_level: true, log_pattern: x}]":                                                 "log_by_level counts every line",
+		"signals: [{id: a, layer: symptom, log_by_level: true, query: up}]":                                                      "log_by_level counts every line",
 		"signals: [{id: a, layer: symptom, query: 'sum by (service) (rate(x[2m])'}]":                                             "query is not valid PromQL",
 		"change_sources: [{id: c, kind: deploy, detect: increase, query: 'max(x'}]":                                              "change source \"c\": query is not valid PromQL",
 		"change_sources: [{id: c, kind: launch, detect: increase, query: x}]":                                                    "kind \"launch\" is not one of",
@@ -179,6 +182,37 @@ func TestLogSignals(t *testing.T) {
 	errs, _ := c.Signal("log_errors")
 	if !errs.MatchLog("ERROR", "x") || errs.MatchLog("info", "x") {
 		t.Error("log_errors level match wrong")
+	}
+}
+
+// TestLogByLevel: a signal by level counts every line but the levels the
+// catalog's other signals of levels count, whatever their case, and a
+// user's catalog that adds levels takes them from it too.
+func TestLogByLevel(t *testing.T) {
+	c := mustDefault(t)
+	lines, ok := c.Signal("log_lines")
+	if !ok || !lines.IsLog() || !lines.LogByLevel {
+		t.Fatalf("no built-in signal by level: %+v", lines)
+	}
+	for _, tc := range []struct {
+		level string
+		want  bool
+	}{
+		{"info", true}, {"WARN", true}, {"debug", true}, {"", true}, {"unknown", true},
+		{"error", false}, {"ERROR", false}, {"fatal", false}, {"crit", false},
+	} {
+		if got := lines.MatchLog(tc.level, "any text, even error: it is the level that counts"); got != tc.want {
+			t.Errorf("level %q: counted %v, want %v", tc.level, got, tc.want)
+		}
+	}
+	user, err := Parse([]byte("signals: [{id: warnings, layer: symptom, log_levels: [Warn, warning]}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := c.Extend(user)
+	lines, _ = ext.Signal("log_lines")
+	if lines.MatchLog("warn", "x") || lines.MatchLog("WARNING", "x") || !lines.MatchLog("info", "x") || lines.MatchLog("error", "x") {
+		t.Error("extended catalog: a signal by level counts the user's warnings, or stopped leaving errors out")
 	}
 }
 

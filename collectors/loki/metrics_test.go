@@ -1,9 +1,11 @@
 package loki
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -40,7 +42,8 @@ var lokiRangeOffset = regexp.MustCompile(`\[(\w+)\](?:\s+offset\s+(\w+))?`)
 // (pkg/querier/queryrange/splitters.go, pkg/logql/range_vector.go): the
 // query frontend aligns the start down and the end up to the step; the
 // sample at instant T counts the lines of (T-offset-range, T-offset],
-// summed by the catalog's service; its time is T-offset in whole
+// summed by the catalog's service (and level, for a query by level, as
+// the catalog's first level labels reads it); its time is T-offset in whole
 // milliseconds plus the offset in whole milliseconds, and a sample whose
 // time is not T is dropped (an offset of less than whole milliseconds
 // gives none, as a real Loki does); an instant without a line has no
@@ -81,35 +84,46 @@ func (f *fakeLoki) serveMetric(w http.ResponseWriter, q url.Values) {
 		http.Error(w, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)", http.StatusBadRequest)
 		return
 	}
-	bySvc := map[string]*model.SampleStream{}
+	byLevel := strings.Contains(query, "sum by (service, level)")
+	type group struct{ service, level string }
+	bySvc := map[group]*model.SampleStream{}
 	for at := start; at <= end; at += step {
 		hi := at - off.Nanoseconds()
 		lo := hi - time.Duration(rng).Nanoseconds()
-		counts := map[string]int{}
+		counts := map[group]int{}
 		for _, l := range f.lines {
 			if ns := l.T.UnixNano(); ns > lo && ns <= hi && match(l) {
-				counts[f.cat.Service(l.Labels)]++
+				g := group{service: f.cat.Service(l.Labels)}
+				if byLevel {
+					g.level = f.cat.Level(l.Labels)
+				}
+				counts[g]++
 			}
 		}
 		ts := model.Time(hi/1e6 + off.Nanoseconds()/1e6)
 		if int64(ts)*1e6 != at {
 			continue
 		}
-		for svc, n := range counts {
-			ss := bySvc[svc]
+		for g, n := range counts {
+			ss := bySvc[g]
 			if ss == nil {
 				ss = &model.SampleStream{Metric: model.Metric{}}
-				if svc != "" {
-					ss.Metric["service"] = model.LabelValue(svc)
+				if g.service != "" {
+					ss.Metric["service"] = model.LabelValue(g.service)
 				}
-				bySvc[svc] = ss
+				if g.level != "" {
+					ss.Metric["level"] = model.LabelValue(g.level)
+				}
+				bySvc[g] = ss
 			}
 			ss.Values = append(ss.Values, model.SamplePair{Timestamp: ts, Value: model.SampleValue(n)})
 		}
 	}
 	var streams []*model.SampleStream
-	for _, svc := range slices.Sorted(mapsKeys(bySvc)) {
-		streams = append(streams, bySvc[svc])
+	for _, g := range slices.SortedFunc(maps.Keys(bySvc), func(a, b group) int {
+		return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.level, b.level))
+	}) {
+		streams = append(streams, bySvc[g])
 	}
 	body, err := promapi.EncodeMatrix(streams)
 	if err != nil {
@@ -120,23 +134,14 @@ func (f *fakeLoki) serveMetric(w http.ResponseWriter, q url.Values) {
 	_, _ = w.Write(body)
 }
 
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// oneCount is what Loki counts of lines over window, without a baseline:
-// one series, and no warnings.
-func oneCount(t *testing.T, cat *catalog.Catalog, lines []telemetry.LogLine, window telemetry.Window) telemetry.Series {
+// oneCount is what Loki counts of lines over window for one signal,
+// without a baseline: one series, and no warnings.
+func oneCount(t *testing.T, cat *catalog.Catalog, signal string, lines []telemetry.LogLine, window telemetry.Window) telemetry.Series {
 	t.Helper()
 	got, warns, err := countingLoki(t, cat, lines).Metrics(context.Background(), cat, window, telemetry.Window{})
+	got = slices.DeleteFunc(got, func(s telemetry.Series) bool { return s.Signal != signal })
 	if err != nil || len(warns) > 0 || len(got) != 1 {
-		t.Fatalf("got %d series, %v %q", len(got), err, warns)
+		t.Fatalf("got %d series of %s, %v %q", len(got), signal, err, warns)
 	}
 	return got[0]
 }
@@ -285,7 +290,7 @@ func TestLokiMetricsSubMillisecond(t *testing.T) {
 		{T: lokiT0.Add(2*time.Minute + time.Nanosecond), Labels: gw, Line: "upstream timed out 4"},      // minute 2, both
 		{T: lokiT0.Add(2*time.Minute + 999*time.Microsecond), Labels: gw, Line: "upstream timed out 5"}, // minute 2, both
 	}
-	got := oneCount(t, cat, lines, window)
+	got := oneCount(t, cat, "log_timeouts", lines, window)
 	var counts []float64
 	for _, p := range got.Points() {
 		counts = append(counts, p.V)
@@ -309,7 +314,7 @@ func TestLokiMetricsLastMinute(t *testing.T) {
 		{T: lokiT0.Add(10*time.Minute + 10*time.Second), Labels: gw, Line: "upstream timed out"}, // read
 		{T: lokiT0.Add(10*time.Minute + 30*time.Second), Labels: gw, Line: "upstream timed out"}, // after the end
 	}
-	got := oneCount(t, cat, lines, window)
+	got := oneCount(t, cat, "log_timeouts", lines, window)
 	pts := got.Points()
 	if len(pts) != 11 || !pts[10].T.Equal(lokiT0.Add(10*time.Minute)) || pts[10].V != 2 {
 		t.Errorf("points %v, want 11 minutes, the last counting both lines", pts)

@@ -11,7 +11,8 @@ import (
 
 // MinuteCounts counts lines per log signal, service and minute as the
 // analysis does (analysis/logs.go logSeries): a line at t counts in the
-// minute t.Truncate(1m), by its catalog service and level; one point for
+// minute t.Truncate(1m), by its catalog service and level (a signal by
+// level, LogByLevel, keyed by both: the level as its label reads); one point for
 // each whole minute that starts in the baseline or the window.
 func MinuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, baseline telemetry.Window) map[string][]telemetry.Point {
 	var grid []time.Time
@@ -29,9 +30,14 @@ func MinuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, basel
 		if svc == "" || (!window.Contains(l.T) && !baseline.Contains(l.T)) {
 			continue
 		}
+		level := cat.Level(l.Labels)
 		for _, s := range cat.LogSignals() {
-			if s.MatchLog(cat.Level(l.Labels), l.Line) {
-				k := s.ID + telemetry.Labels{"service": svc}.String()
+			if s.MatchLog(level, l.Line) {
+				labels := telemetry.Labels{"service": svc}
+				if s.LogByLevel && level != "" {
+					labels["level"] = level
+				}
+				k := s.ID + labels.String()
 				if counts[k] == nil {
 					counts[k] = map[int64]float64{}
 				}

@@ -1,0 +1,187 @@
+package analysis
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rca-tool/rca/telemetry"
+)
+
+// logsAt makes n lines a minute of one stream from minute from to minute
+// to (relative to the window's start, as the fixture's), spread over each
+// minute.
+func logsAt(labels telemetry.Labels, from, to, n int, text string) []telemetry.LogLine {
+	var out []telemetry.LogLine
+	for m := from; m < to; m++ {
+		for i := range n {
+			t := t0.Add(time.Duration(m)*time.Minute + time.Duration(i)*time.Minute/time.Duration(n))
+			out = append(out, telemetry.LogLine{T: t, Labels: labels, Line: fmt.Sprintf(text, m*n+i)})
+		}
+	}
+	return out
+}
+
+// TestLogSeriesByLevel: the lines by level make one series per service and
+// level as its label wrote it (or its text stated it), leave the error
+// lines to the error signal, and give lines of no level a series without
+// a level label. Loki's detected_level "unknown" is no level: the text is
+// read instead.
+func TestLogSeriesByLevel(t *testing.T) {
+	f := newFixture(1)
+	for _, lines := range [][]telemetry.LogLine{
+		logsAt(svc("api", "level", "INFO"), -60, 30, 3, "served request %d"),
+		logsAt(svc("api", "level", "warn"), -60, 30, 1, "slow query %d"),
+		logsAt(svc("api", "level", "error"), -60, 30, 1, "write failed %d"),
+		logsAt(svc("api"), -60, 30, 1, `level=warn msg="retrying %d"`),
+		logsAt(svc("api", "detected_level", "unknown"), -60, 30, 1, `level=error msg="lost %d"`),
+		logsAt(svc("web"), -60, 30, 2, "GET /index.html %d 200"),
+	} {
+		f.b.Logs = append(f.b.Logs, lines...)
+	}
+	cat := defaultCatalog()
+	ix := indexLogs(f.b, cat)
+	got := map[string]float64{}
+	for _, s := range logSeries(ix, f.b, cat) {
+		got[s.ID()] = s.Values[0]
+		if s.Len() != 90 {
+			t.Errorf("%s: %d minutes, want the 90 of the baseline and the window", s.ID(), s.Len())
+		}
+	}
+	want := map[string]float64{
+		`log_lines{level="INFO",service="api"}`: 3,
+		`log_lines{level="warn",service="api"}`: 2, // one labelled, one stated in the text
+		`log_lines{service="web"}`:              2,
+		`log_errors{service="api"}`:             2, // one labelled, one stated where Loki saw no level
+	}
+	for id, v := range want {
+		if got[id] != v {
+			t.Errorf("%s: %v lines in the first minute, want %v (all: %v)", id, got[id], v, got)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("series %v, want only %v", got, want)
+	}
+}
+
+// TestLogSeriesLevelCounted: a service whose lines the bundle already
+// counts by level (a logging library's counter) gets no second count by
+// level from its lines; the other services do, and its errors still count.
+func TestLogSeriesLevelCounted(t *testing.T) {
+	f := newFixture(2).add("logback_events_total", svc("api", "level", "warn"), stepAt(0, 1, 1), 0)
+	f.b.Series[0].Signal = ""
+	f.b.Logs = append(logsAt(svc("api", "level", "info"), -60, 30, 2, "served %d"), logsAt(svc("web", "level", "info"), -60, 30, 2, "served %d")...)
+	f.b.Logs = append(f.b.Logs, logsAt(svc("api", "level", "error"), -60, 30, 1, "failed %d")...)
+	cat := defaultCatalog()
+	var ids []string
+	for _, s := range logSeries(indexLogs(f.b, cat), f.b, cat) {
+		ids = append(ids, s.ID())
+	}
+	slices.Sort(ids)
+	if want := []string{`log_errors{service="api"}`, `log_lines{level="info",service="web"}`}; !slices.Equal(ids, want) {
+		t.Errorf("series %v, want %v", ids, want)
+	}
+}
+
+// TestLinesThatStop: logs alone, no error and no new template anywhere:
+// one service stops writing the lines it wrote all along (a call it no
+// longer makes). Counted by level, that is seen and ranked; before, no
+// series moved and nothing was ranked. With every service steady, nothing
+// is.
+func TestLinesThatStop(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stops bool
+	}{
+		{"the scheduler stops", true},
+		{"all steady", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(3)
+			for _, name := range []string{"api", "scheduler", "volume"} {
+				end := 30
+				if tc.stops && name == "scheduler" {
+					end = 5
+				}
+				f.b.Logs = append(f.b.Logs, logsAt(svc(name, "level", "info"), -60, end, 60, "handled job %d")...)
+				f.b.Logs = append(f.b.Logs, logsAt(svc(name, "level", "debug"), -60, 30, 5, "heartbeat %d")...)
+			}
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			if !tc.stops {
+				if len(res.RootCauses) > 0 || res.Verdict != VerdictNothingStandsOut {
+					t.Errorf("steady lines: %s, candidates %+v", res.Verdict, res.RootCauses)
+				}
+				return
+			}
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "scheduler" {
+				t.Fatalf("root causes %+v, want the scheduler first", res.RootCauses)
+			}
+			top := res.RootCauses[0]
+			if top.SignalID != "log_lines" || top.Signal != "info log lines" || top.ObservedValue >= top.BaselineValue {
+				t.Errorf("evidence %s %q %v -> %v, want its info lines falling", top.SignalID, top.Signal, top.BaselineValue, top.ObservedValue)
+			}
+		})
+	}
+}
+
+// TestWarningsByLevel: warnings that begin are the service's own word that
+// something is off (not its activity), and the templates shown with a
+// count by level are of that level only.
+func TestWarningsByLevel(t *testing.T) {
+	f := newFixture(4)
+	for _, name := range []string{"api", "db"} {
+		f.b.Logs = append(f.b.Logs, logsAt(svc(name, "level", "info"), -60, 30, 10, "handled %d")...)
+	}
+	f.b.Logs = append(f.b.Logs, logsAt(svc("db", "level", "info"), 8, 30, 30, "checkpoint %d started")...)
+	f.b.Logs = append(f.b.Logs, logsAt(svc("db", "level", "warn"), 8, 30, 6, "disk nearly full, %d blocks left")...)
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "db" {
+		t.Fatalf("root causes %+v, want db first", res.RootCauses)
+	}
+	var warn *Finding
+	info := false
+	for i, a := range res.Anomalies {
+		info = info || a.SignalID == "log_lines" && a.level == "info"
+		if a.SignalID != "log_lines" {
+			continue
+		}
+		if a.level == "warn" {
+			warn = &res.Anomalies[i]
+			if a.traffic {
+				t.Error("warnings counted as activity")
+			}
+		}
+		for _, p := range a.Patterns {
+			if p.Level != a.level {
+				t.Errorf("%s shows a template at %s level: %q", a.Signal, p.Level, p.Template)
+			}
+		}
+	}
+	if warn == nil || len(warn.Patterns) == 0 || !info {
+		t.Fatalf("want a warn log lines finding with its template, and one of info lines: %+v", res.Anomalies)
+	}
+}
+
+// TestUnlevelledLinesAreActivity: a count by level of lines that state no
+// level (or that Loki could not read one from) is the service's activity,
+// as its info lines are; any other level is not.
+func TestUnlevelledLinesAreActivity(t *testing.T) {
+	f := newFixture(5)
+	cat := defaultCatalog()
+	for _, tc := range []struct {
+		labels  telemetry.Labels
+		traffic bool
+	}{
+		{svc("api"), true},
+		{svc("api", "level", "unknown"), true},
+		{svc("api", "level", "INFO"), true},
+		{svc("api", "level", "warning"), false},
+	} {
+		s := telemetry.Series{Metric: "log_lines", Signal: "log_lines", Labels: tc.labels}.WithPoints(telemetry.Point{T: t0, V: 1})
+		got := prepareOne(s, f.b, cat, map[kindKey]kindInfo{})
+		if got.traffic != tc.traffic || !got.byLevel {
+			t.Errorf("%s: traffic %v by level %v, want %v true", tc.labels, got.traffic, got.byLevel, tc.traffic)
+		}
+	}
+}
