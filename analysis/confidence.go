@@ -198,13 +198,23 @@ func verdict(cs []Candidate) string {
 }
 
 // baselineSamples is the median number of baseline samples of the scored
-// signals (0 when there are none).
+// signals (0 when there are none). Counts made from log lines are left out
+// beside any other series: their minutes are the analysis' buckets, not
+// the data's resolution, and a service's counts by level would outnumber
+// its metrics.
 func (r *run) baselineSamples() int {
-	var n []int
+	var n, logs []int
 	for _, s := range r.sigs {
-		if s.win.len() > 0 {
+		switch {
+		case s.win.len() == 0:
+		case s.fromLogs:
+			logs = append(logs, s.base.len())
+		default:
 			n = append(n, s.base.len())
 		}
+	}
+	if len(n) == 0 {
+		n = logs
 	}
 	if len(n) == 0 {
 		return 0

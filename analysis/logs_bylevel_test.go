@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,5 +184,45 @@ func TestUnlevelledLinesAreActivity(t *testing.T) {
 		if got.traffic != tc.traffic || !got.byLevel {
 			t.Errorf("%s: traffic %v by level %v, want %v true", tc.labels, got.traffic, got.byLevel, tc.traffic)
 		}
+	}
+}
+
+// TestLogCountsDoNotShortenTheBaseline: a 5-minute baseline holds 20
+// samples of a metric scraped every 15 s but 5 of a count of lines per
+// minute. Counts by level outnumber a service's metrics; they do not make
+// the baseline "too short to judge" (which lowers every confidence), as
+// they do when the logs are all there is.
+func TestLogCountsDoNotShortenTheBaseline(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		metrics bool
+		short   bool
+	}{
+		{"metrics and logs", true, false},
+		{"logs alone", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := telemetry.Bundle{
+				Baseline: telemetry.Window{From: t0.Add(-5 * time.Minute), To: t0},
+				Window:   telemetry.Window{From: t0, To: t0.Add(5 * time.Minute)},
+			}
+			for _, name := range []string{"api", "db"} {
+				if tc.metrics {
+					var pts []telemetry.Point
+					for i := -20; i < 20; i++ {
+						pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(i) * 15 * time.Second), V: 0.2 + 0.01*float64(i%3)})
+					}
+					b.Series = append(b.Series, telemetry.Series{Metric: "process_cpu_seconds", Labels: svc(name)}.WithPoints(pts...))
+				}
+				for _, level := range []string{"debug", "info", "notice", "warn"} {
+					b.Logs = append(b.Logs, logsAt(svc(name, "level", level), -5, 5, 4, "working %d")...)
+				}
+			}
+			res := Analyze(b, defaultCatalog(), Options{})
+			short := slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "too short to judge") })
+			if short != tc.short {
+				t.Errorf("baseline too short: %v, want %v (warnings %q)", short, tc.short, res.Warnings)
+			}
+		})
 	}
 }
