@@ -30,6 +30,14 @@ func scoreStage(r *run) {
 	// when no service has a series, as in the ranking.
 	near, nearHosts := map[string]scoredSignal{}, map[string]scoredSignal{}
 	for i, s := range scored {
+		if s.byLevel && !s.anomalous {
+			// Only the services that log have these. A steady one says
+			// nothing of its service: counted, it would lower the share
+			// that moved of a service that logs against one that does
+			// not, and make a service seen in its logs alone "observed",
+			// so that its deploy no longer takes its callers' anomalies.
+			continue
+		}
 		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win.t(0)) {
 			// Its lines run from the window's start and the baseline has
 			// none of the service's at all: when they began is not in the
@@ -42,12 +50,6 @@ func scoreStage(r *run) {
 		st.logged = st.logged || countsLines(s.signal)
 		st.inside = st.inside || s.fromLogs || s.cls.Layer == catalog.LayerResource || s.cls.Layer == catalog.LayerChange
 		r.count(st, weighed(s.traffic, s.score), s.carried)
-		if s.byLevel && !s.anomalous {
-			// Only the services that log have these: a steady one would
-			// lower the share that moved of a service that logs against
-			// one that does not, on no evidence.
-			st.series--
-		}
 		if s.callee == "" && s.cls.Unit == "seconds" && !s.infra {
 			own := r.latency[s.service]
 			own.series++

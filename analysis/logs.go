@@ -3,7 +3,6 @@ package analysis
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +15,16 @@ import (
 // signal: series the score stage scores like any metric.
 func logsStage(r *run) {
 	r.logs = indexLogs(r.b, r.cat)
-	r.b.Series = append(slices.Clip(r.b.Series), logSeries(r.logs, r.b, r.cat)...)
+	counted := levelCounted(r.b, r.cat)
+	if len(counted) > 0 {
+		// Loki's counts by level of a service the data already counts
+		// so would count its lines twice.
+		r.b.Series = slices.DeleteFunc(slices.Clone(r.b.Series), func(s telemetry.Series) bool {
+			sig, ok := r.cat.Signal(s.Signal)
+			return ok && sig.LogByLevel && counted[r.cat.Service(s.Labels)]
+		})
+	}
+	r.b.Series = append(slices.Clip(r.b.Series), logSeries(r.logs, r.b, r.cat, counted)...)
 	r.res.Stats.LogLines = len(r.b.Logs)
 }
 
@@ -164,15 +172,10 @@ func (ix *logIndex) matches(line, sig int) bool {
 	return ix.match[line*ix.words+sig/64]&(1<<(sig%64)) != 0
 }
 
-// levelOf is the level label's name and value, as catalog.Level reads it;
-// Loki's detected_level "unknown" (it found no level in the text) is no
-// level, so that the text is read here instead.
+// levelOf is the level label's name and value, as catalog.Level reads it.
 func levelOf(cat *catalog.Catalog, labels telemetry.Labels) (name, value string) {
 	for _, n := range cat.LevelLabels {
 		if v := labels[n]; v != "" {
-			if noLevel(v) {
-				return "", ""
-			}
 			return n, v
 		}
 	}
@@ -190,13 +193,12 @@ func noLevel(v string) bool { return strings.EqualFold(v, "unknown") }
 // the bundle already has counts of (pushedDown) get no series from the
 // lines, nor does a signal by level for a service whose lines the bundle
 // already counts by level (levelCounted).
-func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemetry.Series {
+func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog, counted map[string]bool) []telemetry.Series {
 	if len(ix.lines) == 0 || len(ix.sigs) == 0 {
 		return nil
 	}
 	type key struct{ signal, service, level string }
 	pushed := pushedDown(b, cat)
-	counted := levelCounted(b, cat)
 	bySignal := map[string]catalog.Signal{}
 	for _, s := range ix.sigs {
 		bySignal[s.ID] = s
@@ -245,7 +247,7 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
 			Signal: k.signal,
-			Query:  logQuery(bySignal[k.signal], serviceLabel(cat), k.service, levelLabel(cat), k.level),
+			Query:  logQuery(cat, bySignal[k.signal], k.service, k.level),
 			Labels: labels,
 			Times:  times,
 			Values: values,
@@ -255,16 +257,17 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog) []telemet
 }
 
 // levelCounted are the services whose log lines the bundle already counts
-// by level, in series of no catalog log signal (a logging library's own
-// counter, such as Micrometer's logback_events_total{level}, or counts a
-// pipeline derived): a signal by level would count the same lines twice.
+// by level, in series of no catalog log signal named for logs (a logging
+// library's own counter, such as Micrometer's logback_events_total{level},
+// or counts a pipeline derived; not ALERTS{severity}): a signal by level
+// would count the same lines twice.
 func levelCounted(b telemetry.Bundle, cat *catalog.Catalog) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range b.Series {
 		if sig, ok := cat.Signal(s.Signal); ok && sig.IsLog() {
 			continue
 		}
-		if cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" {
+		if !strings.Contains(strings.ToLower(s.Metric), "log") || cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" {
 			continue
 		}
 		if svc := cat.Service(s.Labels); svc != "" {
@@ -322,18 +325,20 @@ func serviceLabel(cat *catalog.Catalog) string {
 }
 
 // logQuery is the LogQL that counts what a log signal counts, so the report
-// can show the query a user would run in Grafana to see the same lines.
-func logQuery(s catalog.Signal, label, service, levelName, level string) string {
-	sel := fmt.Sprintf("{%s=%q}", label, service)
+// can show the query a user would run in Grafana to see the same lines: for
+// a signal by level, Loki's count (LogMetricQuery) of the service's lines,
+// at the level counted.
+func logQuery(cat *catalog.Catalog, s catalog.Signal, service, level string) string {
+	sel := fmt.Sprintf("{%s=%q}", serviceLabel(cat), service)
 	switch {
+	case s.LogByLevel:
+		if q, ok := cat.LogMetricQuery(s, sel); ok {
+			return q
+		}
 	case s.LogPattern != "":
 		sel += fmt.Sprintf(" |~ %q", s.LogPattern)
 	case len(s.LogLevels) > 0:
-		sel += fmt.Sprintf(" | %s=~%q", levelName, "(?i)"+strings.Join(s.LogLevels, "|"))
-	case s.LogByLevel && level != "":
-		sel += fmt.Sprintf(" | %s=~%q", levelName, "(?i)"+regexp.QuoteMeta(level))
-	case s.LogByLevel:
-		sel += fmt.Sprintf(" | %s=\"\"", levelName)
+		sel += fmt.Sprintf(" | %s=~%q", levelLabel(cat), "(?i)"+strings.Join(s.LogLevels, "|"))
 	}
 	return "sum(count_over_time(" + sel + " [1m]))"
 }

@@ -27,8 +27,9 @@ func logsAt(labels telemetry.Labels, from, to, n int, text string) []telemetry.L
 // TestLogSeriesByLevel: the lines by level make one series per service and
 // level as its label wrote it (or its text stated it), leave the error
 // lines to the error signal, and give lines of no level a series without
-// a level label. Loki's detected_level "unknown" is no level: the text is
-// read instead.
+// a level label. Loki's detected_level "unknown" is kept as Loki keeps it
+// (its own count of those lines is under that level): lines read and
+// lines counted on the server agree.
 func TestLogSeriesByLevel(t *testing.T) {
 	f := newFixture(1)
 	for _, lines := range [][]telemetry.LogLine{
@@ -36,7 +37,7 @@ func TestLogSeriesByLevel(t *testing.T) {
 		logsAt(svc("api", "level", "warn"), -60, 30, 1, "slow query %d"),
 		logsAt(svc("api", "level", "error"), -60, 30, 1, "write failed %d"),
 		logsAt(svc("api"), -60, 30, 1, `level=warn msg="retrying %d"`),
-		logsAt(svc("api", "detected_level", "unknown"), -60, 30, 1, `level=error msg="lost %d"`),
+		logsAt(svc("api", "detected_level", "unknown"), -60, 30, 1, `at com.shop.Cart.add(Cart.java:%d)`),
 		logsAt(svc("web"), -60, 30, 2, "GET /index.html %d 200"),
 	} {
 		f.b.Logs = append(f.b.Logs, lines...)
@@ -44,17 +45,18 @@ func TestLogSeriesByLevel(t *testing.T) {
 	cat := defaultCatalog()
 	ix := indexLogs(f.b, cat)
 	got := map[string]float64{}
-	for _, s := range logSeries(ix, f.b, cat) {
+	for _, s := range logSeries(ix, f.b, cat, levelCounted(f.b, cat)) {
 		got[s.ID()] = s.Values[0]
 		if s.Len() != 90 {
 			t.Errorf("%s: %d minutes, want the 90 of the baseline and the window", s.ID(), s.Len())
 		}
 	}
 	want := map[string]float64{
-		`log_lines{level="INFO",service="api"}`: 3,
-		`log_lines{level="warn",service="api"}`: 2, // one labelled, one stated in the text
-		`log_lines{service="web"}`:              2,
-		`log_errors{service="api"}`:             2, // one labelled, one stated where Loki saw no level
+		`log_lines{level="INFO",service="api"}`:    3,
+		`log_lines{level="warn",service="api"}`:    2, // one labelled, one stated in the text
+		`log_lines{service="web"}`:                 2,
+		`log_lines{level="unknown",service="api"}`: 1,
+		`log_errors{service="api"}`:                1,
 	}
 	for id, v := range want {
 		if got[id] != v {
@@ -76,12 +78,56 @@ func TestLogSeriesLevelCounted(t *testing.T) {
 	f.b.Logs = append(f.b.Logs, logsAt(svc("api", "level", "error"), -60, 30, 1, "failed %d")...)
 	cat := defaultCatalog()
 	var ids []string
-	for _, s := range logSeries(indexLogs(f.b, cat), f.b, cat) {
+	for _, s := range logSeries(indexLogs(f.b, cat), f.b, cat, levelCounted(f.b, cat)) {
 		ids = append(ids, s.ID())
 	}
 	slices.Sort(ids)
 	if want := []string{`log_errors{service="api"}`, `log_lines{level="info",service="web"}`}; !slices.Equal(ids, want) {
 		t.Errorf("series %v, want %v", ids, want)
+	}
+}
+
+// TestLogSeriesLevelCountedPushed: Loki's counts by level of a service
+// the data already counts by level are dropped too, not only the lines'
+// own; a series with a level-like label that counts no log lines
+// (ALERTS{severity}) counts nothing by level.
+func TestLogSeriesLevelCountedPushed(t *testing.T) {
+	f := newFixture(6).
+		add("logback_events_total", svc("api", "level", "warn"), stepAt(10, 1, 9), 0.1).
+		add("log_lines", svc("api", "level", "warn"), stepAt(10, 1, 9), 0.1).
+		add("log_lines", svc("web", "level", "warn"), stepAt(10, 1, 1), 0.1).
+		add("ALERTS", svc("web", "severity", "critical"), stepAt(0, 1, 1), 0)
+	f.b.Series[0].Signal = ""
+	f.b.Series[3].Signal = ""
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	var api []string
+	for _, a := range res.Anomalies {
+		if a.Service == "api" {
+			api = append(api, a.Metric)
+		}
+	}
+	if !slices.Equal(api, []string{"logback_events_total"}) {
+		t.Errorf("api's anomalies %v, want its own counter's alone", api)
+	}
+	if got := levelCounted(f.b, defaultCatalog()); !got["api"] || got["web"] {
+		t.Errorf("counted by level: %v, want api alone", got)
+	}
+}
+
+// TestSteadyLinesLeaveTheDeployItsCallers: a service seen only in its logs,
+// steady, whose deploy precedes its caller's errors: the deploy still
+// takes the caller's anomaly, as it did before its lines were counted by
+// level (a steady count would make the service "observed", with nothing
+// of its own that moved).
+func TestSteadyLinesLeaveTheDeployItsCallers(t *testing.T) {
+	f := newFixture(7).
+		add("http_error_ratio", svc("web"), stepAt(8, 0.001, 0.3), 0.0005).
+		edge("web", "db").
+		change(6, "db", "deploy db v2")
+	f.b.Logs = logsAt(svc("db", "level", "info"), -60, 30, 10, "query %d done")
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "db" || res.RootCauses[0].Change == nil {
+		t.Fatalf("root causes %+v, want db's deploy first", res.RootCauses)
 	}
 }
 
@@ -161,6 +207,11 @@ func TestWarningsByLevel(t *testing.T) {
 	}
 	if warn == nil || len(warn.Patterns) == 0 || !info {
 		t.Fatalf("want a warn log lines finding with its template, and one of info lines: %+v", res.Anomalies)
+	}
+	for _, a := range res.Anomalies {
+		if a.SignalID == patternSignalID && a.Service == "db" {
+			t.Errorf("the warning the count by level shows is listed again: %s", a.Signal)
+		}
 	}
 }
 

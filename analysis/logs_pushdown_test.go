@@ -49,7 +49,7 @@ func TestLogSeriesPushedDown(t *testing.T) {
 	)
 	cat := defaultCatalog()
 	got := map[string]bool{}
-	for _, s := range logSeries(indexLogs(f.b, cat), f.b, cat) {
+	for _, s := range logSeries(indexLogs(f.b, cat), f.b, cat, levelCounted(f.b, cat)) {
 		got[s.Signal+" "+s.Labels["service"]] = true
 	}
 	want := map[string]bool{
@@ -132,7 +132,7 @@ func TestPiDigitsPushedDownEqualsLines(t *testing.T) {
 	// Minute by minute: the recorded counts are the lines' counts.
 	fromLines := map[string]telemetry.Series{}
 	ix := indexLogs(stripped, cat)
-	for _, s := range logSeries(ix, stripped, cat) {
+	for _, s := range logSeries(ix, stripped, cat, levelCounted(stripped, cat)) {
 		fromLines[s.ID()] = s
 	}
 	for _, s := range b.Series {

@@ -557,6 +557,9 @@ func applyPatterns(anomalies []Finding, pats []notablePattern, ix *logIndex, cat
 			if ix.sigs[s].LogByLevel && !strings.EqualFold(p.Level, f.level) {
 				continue // a finding by level shows its own level's lines
 			}
+			if ix.sigs[s].LogByLevel && p.weak {
+				covered[i] = true // a warning it shows is no second finding
+			}
 			if p.signal == s {
 				covered[i] = true
 				if own == nil {

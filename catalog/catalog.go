@@ -120,10 +120,11 @@ type Signal struct {
 	// derived from LogPattern or LogLevels (see LogMetricQuery).
 	LogQL string `yaml:"logql"`
 	// LogByLevel makes a log signal of every line, one series per service
-	// and level, but for the levels another log signal of levels counts
-	// (error lines have theirs): how much a service says at each level,
-	// so that lines that stop, or warnings that start, are seen in a
-	// service that logged no error and no new template.
+	// and level, but for the levels another log signal counts by its
+	// LogLevels (error lines have theirs; a signal counted by LogQL alone
+	// leaves none out): how much a service says at each level, so that
+	// lines that stop, or warnings that start, are seen in a service that
+	// logged no error and no new template. One signal of a catalog may.
 	LogByLevel bool `yaml:"log_by_level"`
 
 	metrics    []*regexp.Regexp
@@ -319,6 +320,7 @@ func Parse(data []byte) (*Catalog, error) {
 
 func (c *Catalog) compile() error {
 	c.byID = make(map[string]int, len(c.Signals))
+	byLevel := ""
 	for i := range c.Signals {
 		s := &c.Signals[i]
 		switch {
@@ -378,6 +380,12 @@ func (c *Catalog) compile() error {
 		}
 		if s.LogByLevel && (len(s.LogLevels) > 0 || s.LogPattern != "" || s.Query != "") {
 			return fmt.Errorf("signal %q: log_by_level counts every line by its level: drop its log_levels, log_pattern and query", s.ID)
+		}
+		if s.LogByLevel && byLevel != "" {
+			return fmt.Errorf("signal %q: log_by_level: %q counts the lines by level already (one signal may, or every line counts twice)", s.ID, byLevel)
+		}
+		if s.LogByLevel {
+			byLevel = s.ID
 		}
 		c.byID[s.ID] = i
 	}
@@ -448,10 +456,12 @@ func (c *Catalog) Extend(user *Catalog) *Catalog {
 		ProberJobs:                    pick(user.ProberJobs, c.ProberJobs),
 		LevelLabels:                   pick(user.LevelLabels, c.LevelLabels),
 	}
-	// User signals come first so their patterns win over built-in ones.
+	// User signals come first so their patterns win over built-in ones. A
+	// user's signal by level replaces the built-in one, whatever its id.
 	out.Signals = append(out.Signals, user.Signals...)
+	userByLevel := slices.ContainsFunc(user.Signals, func(s Signal) bool { return s.LogByLevel })
 	for _, s := range c.Signals {
-		if _, overridden := user.byID[s.ID]; !overridden {
+		if _, overridden := user.byID[s.ID]; !overridden && !(userByLevel && s.LogByLevel) {
 			out.Signals = append(out.Signals, s)
 		}
 	}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -146,6 +147,7 @@ func TestParseErrors(t *testing.T) {
 		"signals: [{id: a, layer: symptom, log_by_level: true, log_levels: [warn]}]":                                             "log_by_level counts every line",
 		"signals: [{id: a, layer: symptom, log_by_level: true, log_pattern: x}]":                                                 "log_by_level counts every line",
 		"signals: [{id: a, layer: symptom, log_by_level: true, query: up}]":                                                      "log_by_level counts every line",
+		"signals: [{id: a, layer: symptom, log_by_level: true}, {id: b, layer: symptom, log_by_level: true}]":                    "\"a\" counts the lines by level already",
 		"signals: [{id: a, layer: symptom, query: 'sum by (service) (rate(x[2m])'}]":                                             "query is not valid PromQL",
 		"change_sources: [{id: c, kind: deploy, detect: increase, query: 'max(x'}]":                                              "change source \"c\": query is not valid PromQL",
 		"change_sources: [{id: c, kind: launch, detect: increase, query: x}]":                                                    "kind \"launch\" is not one of",
@@ -213,6 +215,21 @@ func TestLogByLevel(t *testing.T) {
 	lines, _ = ext.Signal("log_lines")
 	if lines.MatchLog("warn", "x") || lines.MatchLog("WARNING", "x") || !lines.MatchLog("info", "x") || lines.MatchLog("error", "x") {
 		t.Error("extended catalog: a signal by level counts the user's warnings, or stopped leaving errors out")
+	}
+	// A user's own signal by level replaces the built-in one.
+	own, err := Parse([]byte("signals: [{id: my_levels, layer: symptom, log_by_level: true}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext = c.Extend(own)
+	var byLevel []string
+	for _, s := range ext.LogSignals() {
+		if s.LogByLevel {
+			byLevel = append(byLevel, s.ID)
+		}
+	}
+	if !slices.Equal(byLevel, []string{"my_levels"}) {
+		t.Errorf("signals by level after extending: %v, want the user's alone", byLevel)
 	}
 }
 

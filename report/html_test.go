@@ -310,7 +310,7 @@ func TestHTMLContent(t *testing.T) {
 				"upstream timed out (<NUM>: Connection timed out) while reading response header from upstream, upstream: <*> request_id=<*>",
 				"New at error level, baseline 0 lines (0/min) → window 476 lines (15.9/min), onset 14:04:00, names checkout",
 				"Baseline 67.4ms", "Observed 29.8s", "Onset 14:04:30", "30s before the link above",
-				"Analysed 196 series (31 anomalous), 7 services, 3996 log lines (36 patterns), 2 changes."},
+				"Analysed 196 series (30 anomalous), 7 services, 3996 log lines (36 patterns), 2 changes."},
 			[]string{noChangeFound, nothingStandsOut}},
 		{"demo", demoResult(),
 			[]string{"Rollback target v1.4.1", "(guessed)", "Changes with no effect seen", "deploy cart v2.3.0", "13:20:00 cart deploy cart v2.3.0", `loki: query for service "search" timed out`},
