@@ -55,9 +55,6 @@ type logLine struct {
 	levelLabel string // the label that held the level
 	line       string
 	window     bool
-	// stated is the level as the label wrote it, or lineLevel read it:
-	// a count by level is kept per value, as Loki keeps it.
-	stated string
 }
 
 // logIndex holds the lines of a bundle that the analysis reads, placed on
@@ -131,7 +128,7 @@ func indexLogs(b telemetry.Bundle, cat *catalog.Catalog) *logIndex {
 		if level == "" {
 			level = lineLevel(l.Line) // a stream without a level label
 		}
-		ix.lines = append(ix.lines, logLine{t: l.T, service: svc, level: strings.ToLower(level), levelLabel: name, stated: level, line: l.Line, window: win})
+		ix.lines = append(ix.lines, logLine{t: l.T, service: svc, level: strings.ToLower(level), levelLabel: name, line: l.Line, window: win})
 		row := len(ix.match)
 		ix.match = append(ix.match, make([]uint64, ix.words)...)
 		for s, sig := range ix.sigs {
@@ -216,7 +213,7 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog, counted m
 				if counted[l.service] {
 					continue
 				}
-				k.level = l.stated
+				k.level = l.level
 			}
 			if counts[k] == nil {
 				counts[k] = map[int64]float64{}

@@ -25,7 +25,7 @@ func logsAt(labels telemetry.Labels, from, to, n int, text string) []telemetry.L
 }
 
 // TestLogSeriesByLevel: the lines by level make one series per service and
-// level as its label wrote it (or its text stated it), leave the error
+// level as its label wrote it in lower case (or its text stated it), leave the error
 // lines to the error signal, and give lines of no level a series without
 // a level label. Loki's detected_level "unknown" is kept as Loki keeps it
 // (its own count of those lines is under that level): lines read and
@@ -34,6 +34,7 @@ func TestLogSeriesByLevel(t *testing.T) {
 	f := newFixture(1)
 	for _, lines := range [][]telemetry.LogLine{
 		logsAt(svc("api", "level", "INFO"), -60, 30, 3, "served request %d"),
+		logsAt(svc("api", "level", "info"), -60, 30, 1, "served request %d"),
 		logsAt(svc("api", "level", "warn"), -60, 30, 1, "slow query %d"),
 		logsAt(svc("api", "level", "error"), -60, 30, 1, "write failed %d"),
 		logsAt(svc("api"), -60, 30, 1, `level=warn msg="retrying %d"`),
@@ -52,7 +53,7 @@ func TestLogSeriesByLevel(t *testing.T) {
 		}
 	}
 	want := map[string]float64{
-		`log_lines{level="INFO",service="api"}`:    3,
+		`log_lines{level="info",service="api"}`:    4, // INFO and info are one level
 		`log_lines{level="warn",service="api"}`:    2, // one labelled, one stated in the text
 		`log_lines{service="web"}`:                 2,
 		`log_lines{level="unknown",service="api"}`: 1,

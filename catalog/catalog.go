@@ -688,9 +688,9 @@ func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
 	case s.LogPattern != "":
 		b.WriteString(" |~ " + logqlString(s.LogPattern))
 	case len(s.LogLevels) > 0 && len(c.LevelLabels) > 0:
-		b.WriteString(c.levelFilter("=~", s.LogLevels))
+		b.WriteString(c.levelFilter("=~", s.LogLevels, false))
 	case s.LogByLevel && len(c.LevelLabels) > 0:
-		b.WriteString(c.levelFilter("!~", slices.Sorted(maps.Keys(s.otherLevels))))
+		b.WriteString(c.levelFilter("!~", slices.Sorted(maps.Keys(s.otherLevels)), true))
 	default:
 		return "", false
 	}
@@ -708,11 +708,16 @@ func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
 // (op "=~") or does not match (op "!~") one of levels: the first of the
 // catalog's level labels a line has decides its level, as it does for
 // lines read (Level), so with several level labels the first is first
-// set to the first value present. With no levels it keeps every line.
-func (c *Catalog) levelFilter(op string, levels []string) string {
+// set to the first value present; lower, to it in lower case (a count by
+// level keeps "WARN" and "warn" together, as the analysis does). With no
+// levels it keeps every line.
+func (c *Catalog) levelFilter(op string, levels []string, lower bool) string {
 	level := c.LevelLabels[0]
 	var b strings.Builder
-	if len(c.LevelLabels) > 1 {
+	switch {
+	case lower:
+		b.WriteString(" | label_format " + level + "=" + strings.TrimSuffix(firstLabelTemplate(c.LevelLabels), "}}`") + " | ToLower}}`")
+	case len(c.LevelLabels) > 1:
 		b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels))
 	}
 	if len(levels) == 0 {

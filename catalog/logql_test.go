@@ -33,9 +33,9 @@ func TestLogMetricQueryDerived(t *testing.T) {
 		// By level: every line but the other level signals' levels, summed
 		// by service and level.
 		{"log_lines", `{service=~".+"}`,
-			"sum by (service, level) (count_over_time({service=~\".+\"} | label_format level=`{{or .level .detected_level .severity .lvl}}` | level!~\"(?i)alert|crit|critical|emerg|err|error|fatal|panic\" [1m] offset 1ms))"},
+			"sum by (service, level) (count_over_time({service=~\".+\"} | label_format level=`{{or .level .detected_level .severity .lvl | ToLower}}` | level!~\"(?i)alert|crit|critical|emerg|err|error|fatal|panic\" [1m] offset 1ms))"},
 		{"log_lines", `{namespace="shop"}`,
-			"sum by (service, level) (count_over_time({namespace=\"shop\"} | label_format level=`{{or .level .detected_level .severity .lvl}}` | level!~\"(?i)alert|crit|critical|emerg|err|error|fatal|panic\" | label_format service=" + services + " [1m] offset 1ms))"},
+			"sum by (service, level) (count_over_time({namespace=\"shop\"} | label_format level=`{{or .level .detected_level .severity .lvl | ToLower}}` | level!~\"(?i)alert|crit|critical|emerg|err|error|fatal|panic\" | label_format service=" + services + " [1m] offset 1ms))"},
 	}
 	for _, tc := range tests {
 		got, ok := c.LogMetricQuery(sig(tc.signal), tc.selector)
@@ -56,7 +56,7 @@ func TestLogMetricQueryDerived(t *testing.T) {
 	if got, _ := one.LogMetricQuery(Signal{LogLevels: []string{"ERROR"}}, `{ns="x"}`); got != `sum by (app) (count_over_time({ns="x"} | severity=~"(?i)ERROR" [1m] offset 1ms))` {
 		t.Errorf("one service label and one level label: %s", got)
 	}
-	if got, _ := one.LogMetricQuery(Signal{LogByLevel: true}, `{ns="x"}`); got != `sum by (app, severity) (count_over_time({ns="x"} [1m] offset 1ms))` {
+	if got, _ := one.LogMetricQuery(Signal{LogByLevel: true}, `{ns="x"}`); got != "sum by (app, severity) (count_over_time({ns=\"x\"} | label_format severity=`{{or .severity | ToLower}}` [1m] offset 1ms))" {
 		t.Errorf("by level, no other level signal: %s", got)
 	}
 	if _, ok := (&Catalog{ServiceLabels: []string{"app"}}).LogMetricQuery(Signal{LogByLevel: true}, `{ns="x"}`); ok {

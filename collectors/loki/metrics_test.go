@@ -95,7 +95,7 @@ func (f *fakeLoki) serveMetric(w http.ResponseWriter, q url.Values) {
 			if ns := l.T.UnixNano(); ns > lo && ns <= hi && match(l) {
 				g := group{service: f.cat.Service(l.Labels)}
 				if byLevel {
-					g.level = f.cat.Level(l.Labels)
+					g.level = strings.ToLower(f.cat.Level(l.Labels))
 				}
 				counts[g]++
 			}

@@ -2,6 +2,7 @@ package logoracle
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // MinuteCounts counts lines per log signal, service and minute as the
 // analysis does (analysis/logs.go logSeries): a line at t counts in the
 // minute t.Truncate(1m), by its catalog service and level (a signal by
-// level, LogByLevel, keyed by both: the level as its label reads); one point for
+// level, LogByLevel, keyed by both: the level its label reads, lower case); one point for
 // each whole minute that starts in the baseline or the window.
 func MinuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, baseline telemetry.Window) map[string][]telemetry.Point {
 	var grid []time.Time
@@ -35,7 +36,7 @@ func MinuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, basel
 			if s.MatchLog(level, l.Line) {
 				labels := telemetry.Labels{"service": svc}
 				if s.LogByLevel && level != "" {
-					labels["level"] = level
+					labels["level"] = strings.ToLower(level)
 				}
 				k := s.ID + labels.String()
 				if counts[k] == nil {
