@@ -244,7 +244,7 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog, counted m
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
 			Signal: k.signal,
-			Query:  logQuery(cat, bySignal[k.signal], k.service, k.level),
+			Query:  logQuery(cat, bySignal[k.signal], k.service),
 			Labels: labels,
 			Times:  times,
 			Values: values,
@@ -324,8 +324,8 @@ func serviceLabel(cat *catalog.Catalog) string {
 // logQuery is the LogQL that counts what a log signal counts, so the report
 // can show the query a user would run in Grafana to see the same lines: for
 // a signal by level, Loki's count (LogMetricQuery) of the service's lines,
-// at the level counted.
-func logQuery(cat *catalog.Catalog, s catalog.Signal, service, level string) string {
+// a series per level.
+func logQuery(cat *catalog.Catalog, s catalog.Signal, service string) string {
 	sel := fmt.Sprintf("{%s=%q}", serviceLabel(cat), service)
 	switch {
 	case s.LogByLevel:

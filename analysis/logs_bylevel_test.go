@@ -25,9 +25,9 @@ func logsAt(labels telemetry.Labels, from, to, n int, text string) []telemetry.L
 }
 
 // TestLogSeriesByLevel: the lines by level make one series per service and
-// level as its label wrote it in lower case (or its text stated it), leave the error
-// lines to the error signal, and give lines of no level a series without
-// a level label. Loki's detected_level "unknown" is kept as Loki keeps it
+// level, as its label wrote it in lower case (or its text stated it), leave
+// the error lines to the error signal, and give lines of no level a series
+// without a level label. Loki's detected_level "unknown" is kept as Loki keeps it
 // (its own count of those lines is under that level): lines read and
 // lines counted on the server agree.
 func TestLogSeriesByLevel(t *testing.T) {
