@@ -1,16 +1,17 @@
 package analysis
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"unicode"
 )
 
 // lineLevel is the level a log line states in its text, lower case, or ""
-// when it states none: the level field of a JSON or logfmt line, else a
-// level word among the first words of a plain line ("2018-09-14 11:13:27
-// 2268 ERROR nova.compute", "[WARN] retrying", "ERROR:root:failed", klog's
-// "E1207"). A stream without a level label still says which of its lines
+// when it states none: the level field of a JSON or logfmt line, a syslog
+// priority, else a level word among the first words of a plain line
+// ("2018-09-14 11:13:27 2268 ERROR nova.compute", "[WARN] retrying",
+// "ERROR:root:failed", klog's "E1207", .NET's "fail: Shop.Api[13]"). A stream without a level label still says which of its lines
 // are errors. A word of the message itself ("error: <nil>", or any word
 // past the first few) is not a level. The lines of an exception report,
 // which carry no level of their own, are errors (see exceptionLine).
@@ -28,9 +29,12 @@ func lineLevel(line string) string {
 	if json {
 		return ""
 	}
+	if l := syslogLevel(s); l != "" {
+		return l
+	}
 	words := strings.Fields(s)
 	if len(words) > 1 {
-		if l := klogLevel(words[0], words[1]); l != "" {
+		if l := cmp.Or(klogLevel(words[0], words[1]), dotnetLevel(words[0], words[1])); l != "" {
 			return l
 		}
 	}
@@ -189,6 +193,36 @@ func klogLevel(first, second string) string {
 	return map[byte]string{'I': "info", 'W': "warning", 'E': "error", 'F': "fatal"}[first[0]]
 }
 
+// syslogLevel is the severity of a line that begins with a syslog
+// priority, as syslog (RFC 3164, "<13>Jan  1 ...") and RFC 5424 ("<11>1
+// 2024-...") forward it: the priority is facility·8 + severity.
+func syslogLevel(s string) string {
+	end := strings.IndexByte(s, '>')
+	if !strings.HasPrefix(s, "<") || end < 0 || end > 4 || !digits(s[1:end]) || len(s) == end+1 {
+		return ""
+	}
+	pri, _ := strconv.Atoi(s[1:end])
+	if pri > 191 || s[end+1] == ' ' {
+		return ""
+	}
+	return [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}[pri%8]
+}
+
+// dotnetLevel is the level of .NET's console logger
+// (Microsoft.Extensions.Logging): "fail: Shop.Api[13]", its level in four
+// letters before the category and its event id.
+func dotnetLevel(first, second string) string {
+	l := map[string]string{"trce:": "trace", "dbug:": "debug", "info:": "info", "warn:": "warn", "fail:": "error", "crit:": "critical"}[first]
+	if l == "" || !strings.HasSuffix(second, "]") || !strings.Contains(second, "[") {
+		return ""
+	}
+	id := second[strings.LastIndexByte(second, '[')+1 : len(second)-1]
+	if !digits(id) {
+		return ""
+	}
+	return l
+}
+
 // titleCase is w with its first letter upper case and the rest lower.
 func titleCase(w string) string {
 	if w == "" {
@@ -215,7 +249,8 @@ func knownLevel(v string) bool {
 }
 
 // levelFields are the names a structured line gives its level, lower case.
-var levelFields = map[string]bool{"level": true, "lvl": true, "severity": true, "loglevel": true, "log_level": true, "log.level": true, "severity_text": true, "severitytext": true}
+var levelFields = map[string]bool{"level": true, "lvl": true, "severity": true, "loglevel": true, "log_level": true, "log.level": true, "severity_text": true, "severitytext": true,
+	"@l": true, "@level": true} // Serilog's compact JSON
 
 // levelName is a level value in lower case; a number is the bunyan and
 // pino scale (10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal),
