@@ -205,6 +205,41 @@ func TestTrafficNeverOutranksItsSender(t *testing.T) {
 	}
 }
 
+// Nor does it outrank a service that broke in another way when the graph
+// does not show who sent the work (no graph here, or a caller it does not
+// know): its requests, or its lines at a verbose level, say where the load
+// went. Alone, or with a change of its own, it still ranks first.
+func TestWorkGivenRanksBelowWhatBroke(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		broken  bool   // db's latency rises
+		deploy  string // the service deployed, if any
+		logs    bool   // search's work shows in its info lines, not its requests
+		wantTop string
+	}{
+		{"requests below a latency", true, "", false, "db"},
+		{"info lines below a latency", true, "", true, "db"},
+		{"requests alone", false, "", false, "search"},
+		{"requests after their own deploy", true, "search", false, "search"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(14).add("http_latency_p99", svc("db"), stepAt(10, 0.05, map[bool]float64{true: 0.09, false: 0.05}[tc.broken]), 0.002)
+			if tc.logs {
+				f.b.Logs = append(logsAt(svc("search", "level", "info"), -60, 10, 10, "served %d"), logsAt(svc("search", "level", "info"), 10, 30, 200, "served %d")...)
+			} else {
+				f.add("http_request_rate", svc("search"), stepAt(10, 10, 400), 0.5)
+			}
+			if tc.deploy != "" {
+				f.change(9, tc.deploy, "deploy "+tc.deploy+" v2")
+			}
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != tc.wantTop {
+				t.Fatalf("root causes %v, want %s first", causes(res), tc.wantTop)
+			}
+		})
+	}
+}
+
 // A service with no log line at all in the baseline (a collection gap as
 // often as an idle service) proves nothing new by lines that run from the
 // window's start; lines that start later in the window did start there,

@@ -120,7 +120,6 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 	}
 
 	out := make([]ServiceScore, 0, len(names))
-	sentBy := map[string][]string{} // see senders
 	for _, n := range names {
 		s := states[n]
 		if s.infra && !hostsOnly {
@@ -144,9 +143,6 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		if len(s.anomalous) > 0 {
 			s.explained = explainedByCallee(s, states, g, tol)
 			sent := senders(s, states, g, tol)
-			if len(sent) > 0 {
-				sentBy[n] = sent
-			}
 			score *= onsetWeight(s.onset, onsets, tol)
 			s.view = outsideView(s, states, g, tol)
 			score *= graphWeight(s, states, g, tol, len(sent) > 0 || s.view != nil)
@@ -169,18 +165,19 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		}
 		out = append(out, ServiceScore{Service: n, Score: round(score, 4)})
 	}
-	// More requests are an effect of the caller that sent them: a service
-	// whose only anomaly is that never ranks above its sender (a sender has
-	// anomalies of its own, so its score is final here).
-	at := make(map[string]int, len(out))
-	for i, o := range out {
-		at[o.Service] = i
+	// More requests are an effect of whoever sent them: a service whose
+	// only anomaly is that (or its lines at a verbose level) ranks below
+	// every service that broke in another way, its callers or not: the
+	// graph may not show who sent the work. It is where the load went.
+	floor := math.Inf(1)
+	for _, o := range out {
+		if st := states[o.Service]; len(st.anomalous) > 0 && !givenWork(st) {
+			floor = math.Min(floor, o.Score)
+		}
 	}
 	for i, o := range out {
-		for _, a := range sentBy[o.Service] {
-			if j, ok := at[a]; ok && out[i].Score >= out[j].Score {
-				out[i].Score = round(0.9*out[j].Score, 4)
-			}
+		if givenWork(states[o.Service]) && o.Score >= floor {
+			out[i].Score = round(0.9*floor, 4)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -190,6 +187,21 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		return out[i].Service < out[j].Service
 	})
 	return out
+}
+
+// givenWork reports whether all a service shows is activity (see
+// activityWeight): the requests it received, its lines at a verbose level;
+// no change of its own.
+func givenWork(s *serviceState) bool {
+	if s.change != nil || len(s.anomalous) == 0 {
+		return false
+	}
+	for _, f := range s.anomalous {
+		if !f.traffic {
+			return false
+		}
+	}
+	return true
 }
 
 // onsetWeight favours the services whose anomalies started first. sorted
