@@ -29,13 +29,24 @@ func scoreStage(r *run) {
 	// Near misses by service (see Result.Nearest); the hosts' count only
 	// when no service has a series, as in the ranking.
 	near, nearHosts := map[string]scoredSignal{}, map[string]scoredSignal{}
+	nearMiss := func(s scoredSignal) {
+		m := near
+		if s.infra {
+			m = nearHosts
+		}
+		if b, ok := m[s.service]; s.ratio >= 1 && round(s.ratio, 3) < AnomalyRatio && (!ok || weighed(s.traffic, s.score) > weighed(b.traffic, b.score)) {
+			m[s.service] = s
+		}
+	}
 	for i, s := range scored {
 		if s.byLevel && !s.anomalous {
-			// Only the services that log have these. A steady one says
-			// nothing of its service: counted, it would lower the share
-			// that moved of a service that logs against one that does
-			// not, and make a service seen in its logs alone "observed",
-			// so that its deploy no longer takes its callers' anomalies.
+			// Only the services that log have these. One that did not
+			// move says nothing of its service (it may be a near miss):
+			// counted, it would lower the share that moved of a service
+			// that logs against one that does not, and make a service seen
+			// in its logs alone "observed", so that its deploy no longer
+			// takes its callers' anomalies.
+			nearMiss(s)
 			continue
 		}
 		if s.fromLogs && s.anomalous && !s.carried && r.logs.silentBefore(s.service) && s.onset.Equal(s.win.t(0)) {
@@ -57,13 +68,7 @@ func scoreStage(r *run) {
 			r.latency[s.service] = own
 		}
 		if !s.anomalous {
-			m := near
-			if s.infra {
-				m = nearHosts
-			}
-			if b, ok := m[s.service]; s.ratio >= 1 && round(s.ratio, 3) < AnomalyRatio && (!ok || weighed(s.traffic, s.score) > weighed(b.traffic, b.score)) {
-				m[s.service] = s
-			}
+			nearMiss(s)
 			continue
 		}
 		f := s.finding()

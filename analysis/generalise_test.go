@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,6 +236,82 @@ func TestWorkGivenRanksBelowWhatBroke(t *testing.T) {
 			res := Analyze(f.b, defaultCatalog(), Options{})
 			if len(res.RootCauses) == 0 || res.RootCauses[0].Service != tc.wantTop {
 				t.Fatalf("root causes %v, want %s first", causes(res), tc.wantTop)
+			}
+		})
+	}
+}
+
+// A service whose only anomaly is the requests a caller sent while it was
+// abnormal counts half (senders, graphWeight) where the graph shows the
+// caller; without the edge, in full.
+func TestSentWorkCountsHalf(t *testing.T) {
+	score := func(edge bool) float64 {
+		f := newFixture(16).
+			add("http_latency_p99", svc("api"), stepAt(10, 0.05, 2), 0.002).
+			add("http_request_rate", svc("search"), stepAt(10, 10, 13), 0.3)
+		if edge {
+			f.edge("api", "search")
+		}
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		for _, s := range res.Services {
+			if s.Service == "search" {
+				return s.Score
+			}
+		}
+		t.Fatalf("search not ranked: %v", res.Services)
+		return 0
+	}
+	alone, sent := score(false), score(true)
+	if !(sent > 0 && sent < 0.6*alone) {
+		t.Errorf("search's score %v with its caller in the graph, %v without: want about half", sent, alone)
+	}
+}
+
+// The order a service only given more work takes: below the weakest
+// service that broke, not only the strongest; after others given work in
+// the order of their own scores; below a service in the alert's scope, not
+// one out of it. Requests that fell are no work given: the service may
+// have stopped serving.
+func TestWorkGivenOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		build  func(f *fixture)
+		target string
+		want   []string
+	}{
+		{"below the weakest that broke", func(f *fixture) {
+			f.add("http_latency_p99", svc("db"), stepAt(10, 0.05, 0.5), 0.002).
+				add("http_latency_p99", svc("cache"), stepAt(10, 0.05, 0.07), 0.002).
+				add("http_request_rate", svc("search"), stepAt(10, 10, 400), 0.5)
+		}, "", []string{"db", "cache", "search"}},
+		{"those given work keep their order", func(f *fixture) {
+			f.add("http_latency_p99", svc("db"), stepAt(10, 0.05, 0.07), 0.002).
+				add("http_request_rate", svc("aaa"), stepAt(10, 10, 30), 0.5).
+				add("http_request_rate", svc("zzz"), stepAt(10, 10, 400), 0.5)
+		}, "", []string{"db", "zzz", "aaa"}},
+		{"requests that stopped are no work given", func(f *fixture) {
+			f.add("http_latency_p99", svc("db"), stepAt(10, 0.05, 0.07), 0.002).
+				add("http_request_rate", svc("pay"), stepAt(10, 400, 0), 0.5)
+		}, "", []string{"pay", "db"}},
+		{"only the scope's broken services count", func(f *fixture) {
+			f.add("http_latency_p99", svc("other"), stepAt(10, 0.05, 0.5), 0.002).
+				add("http_request_rate", svc("search"), stepAt(10, 10, 400), 0.5).
+				add("http_latency_p99", svc("search"), stepAt(99, 0.05, 0.05), 0.002)
+		}, "search", []string{"search", "other"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(15)
+			tc.build(f)
+			if tc.target != "" {
+				f.b.Target = &telemetry.Target{Service: tc.target, Metric: "http_request_rate"}
+			}
+			res := Analyze(f.b, defaultCatalog(), Options{})
+			var got []string
+			for _, c := range res.RootCauses {
+				got = append(got, c.Service)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("root causes %v, want %v", causes(res), tc.want)
 			}
 		})
 	}

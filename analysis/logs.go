@@ -179,6 +179,18 @@ func levelOf(cat *catalog.Catalog, labels telemetry.Labels) (name, value string)
 	return "", ""
 }
 
+// namedForLogs reports whether a metric's name has a word that begins with
+// "log" (log_lines_count, logback_events_total, log4j2_events_total), not
+// a login or a word that only ends so (catalog, backlog).
+func namedForLogs(metric string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(metric), func(r rune) bool { return r == '_' || r == ':' || r == '.' }) {
+		if strings.HasPrefix(w, "log") && !strings.HasPrefix(w, "login") {
+			return true
+		}
+	}
+	return false
+}
+
 // noLevel reports whether a level label's value states no level: Loki
 // labels the lines it finds none in "unknown".
 func noLevel(v string) bool { return strings.EqualFold(v, "unknown") }
@@ -264,7 +276,7 @@ func levelCounted(b telemetry.Bundle, cat *catalog.Catalog) map[string]bool {
 		if sig, ok := cat.Signal(s.Signal); ok && sig.IsLog() {
 			continue
 		}
-		if !strings.Contains(strings.ToLower(s.Metric), "log") || cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" {
+		if !namedForLogs(s.Metric) || cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" {
 			continue
 		}
 		if svc := cat.Service(s.Labels); svc != "" {

@@ -113,6 +113,14 @@ func TestLogSeriesLevelCountedPushed(t *testing.T) {
 	if got := levelCounted(f.b, defaultCatalog()); !got["api"] || got["web"] {
 		t.Errorf("counted by level: %v, want api alone", got)
 	}
+	for name, want := range map[string]bool{
+		"logback_events_total": true, "log4j2_events_total": true, "log_lines_count": true, "app:logs:rate5m": true,
+		"catalog_items": false, "queue_backlog": false, "login_attempts_total": false, "ALERTS": false,
+	} {
+		if namedForLogs(name) != want {
+			t.Errorf("namedForLogs(%q) = %v, want %v", name, !want, want)
+		}
+	}
 }
 
 // TestSteadyLinesLeaveTheDeployItsCallers: a service seen only in its logs,
@@ -229,6 +237,7 @@ func TestUnlevelledLinesAreActivity(t *testing.T) {
 		{svc("api"), true},
 		{svc("api", "level", "unknown"), true},
 		{svc("api", "level", "INFO"), true},
+		{svc("api", "level", "Information"), true}, // .NET's and Serilog's name for it
 		{svc("api", "level", "warning"), false},
 	} {
 		s := telemetry.Series{Metric: "log_lines", Signal: "log_lines", Labels: tc.labels}.WithPoints(telemetry.Point{T: t0, V: 1})

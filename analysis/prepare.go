@@ -511,7 +511,7 @@ func side(t int64, v float64, baseline, window telemetry.Span) int {
 
 // activityLevels are the log levels of lines that report activity, lower
 // case.
-var activityLevels = map[string]bool{"trace": true, "debug": true, "info": true, "notice": true, "verbose": true}
+var activityLevels = map[string]bool{"trace": true, "debug": true, "info": true, "information": true, "notice": true, "verbose": true}
 
 // seriesLevel is the log level a series' labels name, lower case, or "".
 func seriesLevel(l telemetry.Labels) string {

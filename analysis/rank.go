@@ -165,19 +165,28 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		}
 		out = append(out, ServiceScore{Service: n, Score: round(score, 4)})
 	}
-	// More requests are an effect of whoever sent them: a service whose
-	// only anomaly is that (or its lines at a verbose level) ranks below
-	// every service that broke in another way, its callers or not: the
-	// graph may not show who sent the work. It is where the load went.
-	floor := math.Inf(1)
+	// More requests are an effect of whoever sent them: a service only
+	// given more work (see givenWork) ranks below every service in scope
+	// that broke in another way, its callers or not (the graph may not
+	// show who sent the work): it is where the load went. All of them are
+	// scaled alike, so that they keep their order.
+	floor, most := math.Inf(1), 0.0
 	for _, o := range out {
-		if st := states[o.Service]; len(st.anomalous) > 0 && !givenWork(st) {
+		st := states[o.Service]
+		switch {
+		case math.IsNaN(o.Score):
+		case givenWork(st):
+			most = math.Max(most, o.Score)
+		case len(st.anomalous) > 0 && (scope == nil || scope[o.Service]):
 			floor = math.Min(floor, o.Score)
 		}
 	}
-	for i, o := range out {
-		if givenWork(states[o.Service]) && o.Score >= floor {
-			out[i].Score = round(0.9*floor, 4)
+	if most >= floor {
+		k := 0.9 * floor / most
+		for i, o := range out {
+			if givenWork(states[o.Service]) {
+				out[i].Score = round(k*o.Score, 4)
+			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -189,15 +198,16 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 	return out
 }
 
-// givenWork reports whether all a service shows is activity (see
-// activityWeight): the requests it received, its lines at a verbose level;
-// no change of its own.
+// givenWork reports whether all a service shows is more activity (see
+// activityWeight): the requests it received rose, or its lines at a
+// verbose level; no change of its own in the window. Less activity is no
+// work given: a service whose requests stopped may have stopped serving.
 func givenWork(s *serviceState) bool {
-	if s.change != nil || len(s.anomalous) == 0 {
+	if s.change != nil && !s.change.carried || len(s.anomalous) == 0 {
 		return false
 	}
 	for _, f := range s.anomalous {
-		if !f.traffic {
+		if !f.traffic || !(f.ObservedValue > f.BaselineValue) {
 			return false
 		}
 	}
@@ -218,7 +228,7 @@ func onsetWeight(onset time.Time, sorted []time.Time, tol time.Duration) float64
 
 // graphWeight discounts a service whose anomaly a callee explains (the
 // callee's anomaly started no later and was still going on when this one
-// began: s.explained), and one that sent marks: its only anomaly is the
+// began: s.explained), and one marked sent: its only anomaly is the
 // requests a caller sent (see senders), or it is the callers' view of
 // another (see outsideView). It credits one whose callers suffer after it:
 // the blame flows down the call graph to its source.

@@ -43,7 +43,8 @@ var lokiRangeOffset = regexp.MustCompile(`\[(\w+)\](?:\s+offset\s+(\w+))?`)
 // query frontend aligns the start down and the end up to the step; the
 // sample at instant T counts the lines of (T-offset-range, T-offset],
 // summed by the catalog's service (and level, for a query by level, as
-// the catalog's first level labels reads it); its time is T-offset in whole
+// the catalog's level labels read it, in lower case if the query says
+// ToLower); its time is T-offset in whole
 // milliseconds plus the offset in whole milliseconds, and a sample whose
 // time is not T is dropped (an offset of less than whole milliseconds
 // gives none, as a real Loki does); an instant without a line has no
@@ -85,6 +86,7 @@ func (f *fakeLoki) serveMetric(w http.ResponseWriter, q url.Values) {
 		return
 	}
 	byLevel := strings.Contains(query, "sum by (service, level)")
+	lower := strings.Contains(query, "| ToLower}}")
 	type group struct{ service, level string }
 	bySvc := map[group]*model.SampleStream{}
 	for at := start; at <= end; at += step {
@@ -95,7 +97,10 @@ func (f *fakeLoki) serveMetric(w http.ResponseWriter, q url.Values) {
 			if ns := l.T.UnixNano(); ns > lo && ns <= hi && match(l) {
 				g := group{service: f.cat.Service(l.Labels)}
 				if byLevel {
-					g.level = strings.ToLower(f.cat.Level(l.Labels))
+					g.level = f.cat.Level(l.Labels)
+				}
+				if lower {
+					g.level = strings.ToLower(g.level)
 				}
 				counts[g]++
 			}
