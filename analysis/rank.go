@@ -181,7 +181,7 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 			floor = math.Min(floor, o.Score)
 		}
 	}
-	if most >= floor {
+	if most > 0 && most >= floor {
 		k := 0.9 * floor / most
 		for i, o := range out {
 			if givenWork(states[o.Service]) {
