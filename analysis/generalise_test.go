@@ -242,7 +242,7 @@ func TestWorkGivenRanksBelowWhatBroke(t *testing.T) {
 }
 
 // A service whose only anomaly is the requests a caller sent while it was
-// abnormal counts half (senders, graphWeight) where the graph shows the
+// abnormal counts half (sentWork, graphWeight) where the graph shows the
 // caller; without the edge, in full.
 func TestSentWorkCountsHalf(t *testing.T) {
 	score := func(edge bool) float64 {

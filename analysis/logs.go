@@ -183,8 +183,8 @@ func levelOf(cat *catalog.Catalog, labels telemetry.Labels) (name, value string)
 // "log" (log_lines_count, logback_events_total, log4j2_events_total), not
 // a login or a word that only ends so (catalog, backlog).
 func namedForLogs(metric string) bool {
-	for _, w := range strings.FieldsFunc(strings.ToLower(metric), func(r rune) bool { return r == '_' || r == ':' || r == '.' }) {
-		if strings.HasPrefix(w, "log") && !strings.HasPrefix(w, "login") {
+	for w := range strings.FieldsFuncSeq(metric, func(r rune) bool { return r == '_' || r == ':' || r == '.' }) {
+		if len(w) >= 3 && strings.EqualFold(w[:3], "log") && !(len(w) >= 5 && strings.EqualFold(w[:5], "login")) {
 			return true
 		}
 	}
@@ -276,7 +276,7 @@ func levelCounted(b telemetry.Bundle, cat *catalog.Catalog) map[string]bool {
 		if sig, ok := cat.Signal(s.Signal); ok && sig.IsLog() {
 			continue
 		}
-		if !namedForLogs(s.Metric) || cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" {
+		if cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" || !namedForLogs(s.Metric) {
 			continue
 		}
 		if svc := cat.Service(s.Labels); svc != "" {

@@ -554,11 +554,11 @@ func applyPatterns(anomalies []Finding, pats []notablePattern, ix *logIndex, cat
 			if p.service != f.Service || 2*p.counts[s] < p.WindowCount || p.counts[s] == 0 {
 				continue
 			}
-			if ix.sigs[s].LogByLevel && !strings.EqualFold(p.Level, f.level) {
-				continue // a finding by level shows its own level's lines
-			}
-			if ix.sigs[s].LogByLevel && p.weak {
-				covered[i] = true // a warning it shows is no second finding
+			if ix.sigs[s].LogByLevel {
+				if !strings.EqualFold(p.Level, f.level) {
+					continue // a finding by level shows its own level's lines
+				}
+				covered[i] = covered[i] || p.weak // a warning it shows is no second finding
 			}
 			if p.signal == s {
 				covered[i] = true

@@ -142,10 +142,9 @@ func rankServices(states map[string]*serviceState, g graph, target *telemetry.Ta
 		}
 		if len(s.anomalous) > 0 {
 			s.explained = explainedByCallee(s, states, g, tol)
-			sent := senders(s, states, g, tol)
 			score *= onsetWeight(s.onset, onsets, tol)
 			s.view = outsideView(s, states, g, tol)
-			score *= graphWeight(s, states, g, tol, len(sent) > 0 || s.view != nil)
+			score *= graphWeight(s, states, g, tol, sentWork(s, states, g, tol) || s.view != nil)
 		}
 		switch {
 		case s.down && (s.change == nil || s.change.carried):
@@ -229,7 +228,7 @@ func onsetWeight(onset time.Time, sorted []time.Time, tol time.Duration) float64
 // graphWeight discounts a service whose anomaly a callee explains (the
 // callee's anomaly started no later and was still going on when this one
 // began: s.explained), and one marked sent: its only anomaly is the
-// requests a caller sent (see senders), or it is the callers' view of
+// requests a caller sent (see sentWork), or it is the callers' view of
 // another (see outsideView). It credits one whose callers suffer after it:
 // the blame flows down the call graph to its source.
 func graphWeight(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration, sent bool) float64 {
@@ -263,32 +262,30 @@ func explainedByCallee(s *serviceState, states map[string]*serviceState, g graph
 	return false
 }
 
-// senders are the callers, direct or not, that were abnormal (not only in
-// their own traffic) when all of s's anomalies, the requests it receives,
-// began: load flows down the call graph, so they sent them.
-func senders(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) []string {
+// sentWork reports whether a caller, direct or not, was abnormal (not only
+// in its own traffic) when all of s's anomalies, the requests it receives,
+// began: load flows down the call graph, so it sent them.
+func sentWork(s *serviceState, states map[string]*serviceState, g graph, tol time.Duration) bool {
 	if len(s.anomalous) == 0 || g.empty() {
-		return nil
+		return false
 	}
 	for _, f := range s.anomalous {
 		if !f.traffic {
-			return nil
+			return false
 		}
 	}
-	var out []string
-	for _, a := range sortedKeys(g.ancestors(s.name)) {
+	for a := range g.ancestors(s.name) {
 		c := states[a]
 		if c == nil {
 			continue
 		}
 		for _, f := range c.anomalous {
 			if !f.traffic && !before(s.onset, f.Onset, tol) && !before(f.Until, s.onset, tol) {
-				out = append(out, a)
-				break
+				return true
 			}
 		}
 	}
-	return out
+	return false
 }
 
 // explainShare is how strong, against the caller's strongest anomaly, a

@@ -696,7 +696,7 @@ func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
 	}
 	label := c.serviceLabel()
 	if len(c.ServiceLabels) > 1 && !selectorRequires(selector, label) {
-		b.WriteString(" | label_format " + label + "=" + firstLabelTemplate(c.ServiceLabels))
+		b.WriteString(" | label_format " + label + "=" + firstLabelTemplate(c.ServiceLabels, ""))
 	}
 	if s.LogByLevel {
 		label += ", " + c.LevelLabels[0]
@@ -716,9 +716,9 @@ func (c *Catalog) levelFilter(op string, levels []string, lower bool) string {
 	var b strings.Builder
 	switch {
 	case lower:
-		b.WriteString(" | label_format " + level + "=" + strings.TrimSuffix(firstLabelTemplate(c.LevelLabels), "}}`") + " | ToLower}}`")
+		b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels, " | ToLower"))
 	case len(c.LevelLabels) > 1:
-		b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels))
+		b.WriteString(" | label_format " + level + "=" + firstLabelTemplate(c.LevelLabels, ""))
 	}
 	if len(levels) == 0 {
 		return b.String()
@@ -741,10 +741,10 @@ func (c *Catalog) serviceLabel() string {
 }
 
 // firstLabelTemplate is a label_format template giving the first of the
-// labels that is set: Go templates' or returns its first non-empty
-// argument, and Loki reads a missing label as "".
-func firstLabelTemplate(labels []string) string {
-	return "`{{or ." + strings.Join(labels, " .") + "}}`"
+// labels that is set, through pipe (" | ToLower", or ""): Go templates' or
+// returns its first non-empty argument, and Loki reads a missing label as "".
+func firstLabelTemplate(labels []string, pipe string) string {
+	return "`{{or ." + strings.Join(labels, " .") + pipe + "}}`"
 }
 
 // logqlString quotes s as a LogQL string: raw (backquotes) when it holds
