@@ -249,9 +249,9 @@ func logSeries(ix *logIndex, b telemetry.Bundle, cat *catalog.Catalog, counted m
 			times = append(times, t.UnixNano())
 			values = append(values, counts[k][t.Unix()]/perMinute)
 		}
-		labels := telemetry.Labels{serviceLabel(cat): k.service}
+		labels := telemetry.Labels{cat.ServiceLabel(): k.service}
 		if k.level != "" {
-			labels[levelLabel(cat)] = k.level
+			labels[cat.LevelLabel()] = k.level
 		}
 		out = append(out, telemetry.Series{
 			Metric: k.signal,
@@ -326,19 +326,12 @@ func bucketGrid(b telemetry.Bundle, step time.Duration) []time.Time {
 	return out
 }
 
-func serviceLabel(cat *catalog.Catalog) string {
-	if len(cat.ServiceLabels) > 0 {
-		return cat.ServiceLabels[0]
-	}
-	return "service"
-}
-
 // logQuery is the LogQL that counts what a log signal counts, so the report
 // can show the query a user would run in Grafana to see the same lines: for
 // a signal by level, Loki's count (LogMetricQuery) of the service's lines,
 // a series per level.
 func logQuery(cat *catalog.Catalog, s catalog.Signal, service string) string {
-	sel := fmt.Sprintf("{%s=%q}", serviceLabel(cat), service)
+	sel := fmt.Sprintf("{%s=%q}", cat.ServiceLabel(), service)
 	switch {
 	case s.LogByLevel:
 		if q, ok := cat.LogMetricQuery(s, sel); ok {
@@ -347,15 +340,7 @@ func logQuery(cat *catalog.Catalog, s catalog.Signal, service string) string {
 	case s.LogPattern != "":
 		sel += fmt.Sprintf(" |~ %q", s.LogPattern)
 	case len(s.LogLevels) > 0:
-		sel += fmt.Sprintf(" | %s=~%q", levelLabel(cat), "(?i)"+strings.Join(s.LogLevels, "|"))
+		sel += fmt.Sprintf(" | %s=~%q", cat.LevelLabel(), "(?i)"+strings.Join(s.LogLevels, "|"))
 	}
 	return "sum(count_over_time(" + sel + " [1m]))"
-}
-
-// levelLabel is the label log-derived series name their level by.
-func levelLabel(cat *catalog.Catalog) string {
-	if len(cat.LevelLabels) > 0 {
-		return cat.LevelLabels[0]
-	}
-	return "level"
 }

@@ -305,7 +305,7 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 				Onset:         sc.onset.UTC(),
 				Until:         sc.end.UTC(),
 				Examples:      examples(ix, run),
-				Query:         patternQuery(p, serviceLabel(cat)),
+				Query:         patternQuery(p, cat.ServiceLabel()),
 			},
 			service: p.service,
 			signal:  signal,
@@ -467,7 +467,7 @@ func patternQuery(p minedPattern, label string) string {
 // finding is a notable template as a finding of its own: ranked, or weak
 // (a warning), listed but never ranked.
 func (n notablePattern) finding(cat *catalog.Catalog) Finding {
-	label := serviceLabel(cat)
+	label := cat.ServiceLabel()
 	kind := "surging"
 	if n.New {
 		kind = "new"

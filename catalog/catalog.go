@@ -694,12 +694,12 @@ func (c *Catalog) LogMetricQuery(s Signal, selector string) (string, bool) {
 	default:
 		return "", false
 	}
-	label := c.serviceLabel()
+	label := c.ServiceLabel()
 	if len(c.ServiceLabels) > 1 && !selectorRequires(selector, label) {
 		b.WriteString(" | label_format " + label + "=" + firstLabelTemplate(c.ServiceLabels, ""))
 	}
 	if s.LogByLevel {
-		label += ", " + c.LevelLabels[0]
+		label += ", " + c.LevelLabel()
 	}
 	return fmt.Sprintf("sum by (%s) (count_over_time(%s [1m] offset 1ms))", label, b.String()), true
 }
@@ -732,12 +732,20 @@ func (c *Catalog) levelFilter(op string, levels []string, lower bool) string {
 	return b.String()
 }
 
-// serviceLabel is the label log-derived series name their service by.
-func (c *Catalog) serviceLabel() string {
+// ServiceLabel is the label log-derived series name their service by.
+func (c *Catalog) ServiceLabel() string {
 	if len(c.ServiceLabels) > 0 {
 		return c.ServiceLabels[0]
 	}
 	return "service"
+}
+
+// LevelLabel is the label log-derived series name their level by.
+func (c *Catalog) LevelLabel() string {
+	if len(c.LevelLabels) > 0 {
+		return c.LevelLabels[0]
+	}
+	return "level"
 }
 
 // firstLabelTemplate is a label_format template giving the first of the
