@@ -56,6 +56,18 @@ func scoreStage(r *run) {
 			s.carried = true
 			scored[i] = s
 		}
+		if s.fromLogs && s.anomalous && !s.carried {
+			// A count's onset is the start of its bucket; the lines say
+			// when the first one was written.
+			level := ""
+			if s.byLevel {
+				level = s.level
+			}
+			if t, ok := r.logs.firstLine(s.service, s.cls.SignalID, level, s.onset, s.onset.Add(logStep(r.b))); ok {
+				s.onset = t
+				scored[i] = s
+			}
+		}
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
 		st.logged = st.logged || countsLines(s.signal)
@@ -118,9 +130,11 @@ const maxNearest = 3
 // window samples, of at most 50 series; a minute when none has two) and
 // each series' own step (its smallest interval in the window, where it has
 // two samples). Two onsets within two usual steps, and at least a minute,
-// count as simultaneous.
+// count as simultaneous. Counts made from log lines count only when no
+// other series has two samples: their buckets are the analysis' own, and
+// their onsets are their first lines' times.
 func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration) {
-	var steps []time.Duration
+	var steps, logs []time.Duration
 	each = make(map[string]time.Duration, len(sigs))
 	for _, s := range sigs {
 		ts := s.win.times()
@@ -130,9 +144,15 @@ func sampling(sigs []signal) (step time.Duration, each map[string]time.Duration)
 		if s.ownStep > 0 { // measured by prepare
 			each[s.id] = s.ownStep
 		}
-		if len(steps) < 50 {
+		switch {
+		case s.fromLogs && len(logs) < 50:
+			logs = append(logs, interval(ts[0], ts[1]))
+		case !s.fromLogs && len(steps) < 50:
 			steps = append(steps, interval(ts[0], ts[1]))
 		}
+	}
+	if len(steps) == 0 {
+		steps = logs
 	}
 	if len(steps) == 0 {
 		return time.Minute / 2, each

@@ -165,6 +165,29 @@ func lineRuns(ix *logIndex) map[string]lineRun {
 	return out
 }
 
+// firstLine is the time of the first window line of service in [from, to)
+// that counts toward the signal id (at level, when level is not ""), or
+// false when the lines read hold none.
+func (ix *logIndex) firstLine(service, id, level string, from, to time.Time) (time.Time, bool) {
+	if ix == nil {
+		return time.Time{}, false
+	}
+	sig := slices.IndexFunc(ix.sigs, func(s catalog.Signal) bool { return s.ID == id })
+	if sig < 0 {
+		return time.Time{}, false
+	}
+	var first time.Time
+	for i, l := range ix.lines {
+		if !l.window || l.service != service || l.t.Before(from) || !l.t.Before(to) || level != "" && l.level != level || !ix.matches(i, sig) {
+			continue
+		}
+		if first.IsZero() || l.t.Before(first) {
+			first = l.t
+		}
+	}
+	return first, !first.IsZero()
+}
+
 func (ix *logIndex) matches(line, sig int) bool {
 	return ix.match[line*ix.words+sig/64]&(1<<(sig%64)) != 0
 }

@@ -318,6 +318,16 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 			n.surgeBy = runRate / baseRate
 		}
 		n.carried = p.base == 0 && ix.silentBefore(p.service) && sc.onset.Equal(winPts.t(0))
+		if !n.carried && len(run) > 0 {
+			// The onset is the first line's time, not its bucket's start.
+			first := ix.lines[run[0]].t
+			for _, i := range run[1:] {
+				if t := ix.lines[i].t; t.Before(first) {
+					first = t
+				}
+			}
+			n.Onset = first.UTC()
+		}
 		if signal >= 0 {
 			n.SignalID = ix.sigs[signal].ID
 			n.Layer = ix.sigs[signal].Layer

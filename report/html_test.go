@@ -308,7 +308,7 @@ func TestHTMLContent(t *testing.T) {
 				"deploy catalog v2.3.1", "Warnings", "Commit 9f3c1e2", "Author m.lindqvist",
 				"internal/receipt/footer.go, internal/receipt/pi.go", "Log pattern",
 				"upstream timed out (<NUM>: Connection timed out) while reading response header from upstream, upstream: <*> request_id=<*>",
-				"New at error level, baseline 0 lines (0/min) → window 476 lines (15.9/min), onset 14:04:00, names checkout",
+				"New at error level, baseline 0 lines (0/min) → window 476 lines (15.9/min), onset 14:04:02, names checkout",
 				"Baseline 67.4ms", "Observed 29.8s", "Onset 14:04:30", "30s before the link above",
 				"Analysed 196 series (30 anomalous), 7 services, 3996 log lines (36 patterns), 2 changes."},
 			[]string{noChangeFound, nothingStandsOut}},
