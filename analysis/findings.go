@@ -64,7 +64,8 @@ func scoreStage(r *run) {
 				level = s.level
 			}
 			if t, ok := r.logs.firstLine(s.service, s.cls.SignalID, level, s.onset, s.onset.Add(logStep(r.b))); ok {
-				s.onset = t
+				// A run of one bucket ends where it began.
+				s.onset, s.end = t, latest(s.end, t)
 				scored[i] = s
 			}
 		}

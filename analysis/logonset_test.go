@@ -43,6 +43,13 @@ func TestLogOnsetIsTheFirstLine(t *testing.T) {
 	for i := range 40 {
 		f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: warn.Add(time.Duration(i) * 15 * time.Second), Labels: svc("db", "level", "warn"), Line: "checkpoint took longer than expected"})
 	}
+	// A burst within one minute: a run of one bucket, which ends where
+	// it begins, not at its bucket's start.
+	burst := t0.Add(20*time.Minute + 30*time.Second)
+	f.b.Logs = append(f.b.Logs, logsAt(svc("cache", "level", "info"), -60, 30, 2, "evicted %d keys")...)
+	for i := range 30 {
+		f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: burst.Add(time.Duration(i) * time.Second), Labels: svc("cache", "level", "error"), Line: "connection reset by peer"})
+	}
 	res := Analyze(f.b, defaultCatalog(), Options{})
 
 	var errs, warns *Finding
@@ -62,6 +69,16 @@ func TestLogOnsetIsTheFirstLine(t *testing.T) {
 	}
 	if !errs.Onset.Equal(first) {
 		t.Errorf("log_errors onset %s, want the first error line's %s", errs.Onset.Format(time.TimeOnly), first.Format(time.TimeOnly))
+	}
+	for _, a := range res.Anomalies {
+		if a.Until.Before(a.Onset) {
+			t.Errorf("%s on %s ends at %s, before its onset %s", a.Signal, a.Service, a.Until.Format(time.TimeOnly), a.Onset.Format(time.TimeOnly))
+		}
+		for _, p := range a.Patterns {
+			if p.Until.Before(p.Onset) {
+				t.Errorf("template %q ends at %s, before its onset %s", p.Template, p.Until.Format(time.TimeOnly), p.Onset.Format(time.TimeOnly))
+			}
+		}
 	}
 	found := false
 	for _, a := range res.Anomalies {

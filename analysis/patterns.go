@@ -326,7 +326,7 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 					first = t
 				}
 			}
-			n.Onset = first.UTC()
+			n.Onset, n.Until = first.UTC(), latest(n.Until, first.UTC())
 		}
 		if signal >= 0 {
 			n.SignalID = ix.sigs[signal].ID
