@@ -318,7 +318,9 @@ func explains(c *serviceState, t time.Time, tol time.Duration, atLeast float64) 
 
 // candidateFinding is the finding that best says why a service is the cause:
 // its linked change, else its outage (an up gauge at 0), else its deepest
-// and strongest anomaly.
+// and strongest anomaly, a catalog signal before a metric whose layer was
+// guessed from its name (a stress tool's forked processes move further
+// than the CPU they burn; the CPU is what to name).
 func candidateFinding(s *serviceState) Finding {
 	if s.change != nil && (!s.change.carried || !s.down) {
 		return s.change.finding
@@ -333,7 +335,7 @@ func candidateFinding(s *serviceState) Finding {
 	}
 	best := s.anomalous[0]
 	for _, f := range s.anomalous[1:] {
-		if f.Layer.Depth() > best.Layer.Depth() {
+		if f.Layer.Depth() > best.Layer.Depth() || f.Layer == best.Layer && best.Heuristic && !f.Heuristic {
 			best = f
 		}
 	}

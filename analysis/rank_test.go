@@ -69,3 +69,40 @@ func TestRankServicesScales(t *testing.T) {
 		t.Errorf("ranked %d services, want %d", len(out), len(states))
 	}
 }
+
+// TestCandidateNamesAKnownSignal: a candidate is named by its deepest
+// anomaly, and in that layer by a catalog signal before a metric whose
+// layer was guessed from its name, however much further that one moved
+// (stress tools fork processes; the CPU or memory they burn is the story).
+func TestCandidateNamesAKnownSignal(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(f *fixture)
+		want  string
+	}{
+		{"a guessed resource and a known one", func(f *fixture) {
+			f.add("container_processes", svc("api"), stepAt(10, 1, 6), 0.01)
+			f.add("container_memory_working_set_bytes", svc("api"), stepAt(10, 1e8, 1.6e8), 2e6)
+		}, "container_memory_working_set_bytes"},
+		{"only guessed resources: the strongest", func(f *fixture) {
+			f.add("container_processes", svc("api"), stepAt(10, 1, 6), 0.01)
+			f.add("container_memory_cache", svc("api"), stepAt(10, 1e8, 1.6e8), 2e6)
+		}, "container_processes"},
+		{"a guessed resource below a known symptom: the deeper layer", func(f *fixture) {
+			f.add("container_processes", svc("api"), stepAt(10, 1, 6), 0.01)
+			f.add("http_request_duration_seconds", svc("api"), stepAt(10, 0.1, 0.9), 0.005)
+		}, "container_processes"},
+	} {
+		f := newFixture(5)
+		f.add("container_memory_working_set_bytes", svc("web"), stepAt(0, 2e8, 2e8), 2e6)
+		tc.build(f)
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
+			t.Errorf("%s: root causes %+v, want api first", tc.name, res.RootCauses)
+			continue
+		}
+		if got := res.RootCauses[0].Metric; got != tc.want {
+			t.Errorf("%s: named by %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
