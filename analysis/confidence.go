@@ -168,11 +168,18 @@ func DefaultConfidenceModel() ConfidenceModel { return slices.Clone(confidenceWe
 // confidenceStage gives every candidate its features and confidence, and
 // the result its verdict.
 func confidenceStage(r *run) {
-	baseSamples := r.baselineSamples()
+	baseSamples, measured := r.baselineSamples()
 	// A baseline too short to show normal variation shrinks every
-	// confidence in proportion: with one sample of ten, a tenth.
+	// confidence in proportion: with one sample of ten, a tenth; with
+	// none, to nothing.
 	shrink := 1.0
-	if baseSamples > 0 && baseSamples < minBaselineSamples {
+	switch {
+	case !measured:
+	case baseSamples == 0:
+		shrink = 0
+		r.res.Warnings = append(r.res.Warnings,
+			"no series has a sample in the baseline: nothing to judge the window against, so no cause is named; pick a baseline the data covers")
+	case baseSamples < minBaselineSamples:
 		shrink = float64(baseSamples) / minBaselineSamples
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf(
 			"the baseline holds only about %d samples per series (%s): too short to judge normal variation; confidence is lowered",
@@ -202,30 +209,36 @@ func verdict(cs []Candidate) string {
 	return VerdictNothingStandsOut
 }
 
-// baselineSamples is the median number of baseline samples of the scored
-// signals (0 when there are none). Counts made from log lines are left out
-// beside any other series: their minutes are the analysis' buckets, not
-// the data's resolution, and a service's counts by level would outnumber
-// its metrics.
-func (r *run) baselineSamples() int {
+// baselineSamples is the median number of baseline samples of the series
+// with samples in both the baseline and the window; 0 when series have
+// window samples but none has one in the baseline, and measured false when
+// no series has a window sample. Series new in the window (a pod a rollout
+// made) do not count: the others still have a baseline. Counts made from
+// log lines are left out beside any other series: their minutes are the
+// analysis' buckets, not the data's resolution, and a service's counts by
+// level would outnumber its metrics.
+func (r *run) baselineSamples() (samples int, measured bool) {
 	var n, logs []int
 	for _, s := range r.sigs {
 		switch {
 		case s.win.len() == 0:
+			continue
+		case s.base.len() == 0:
 		case s.fromLogs:
 			logs = append(logs, s.base.len())
 		default:
 			n = append(n, s.base.len())
 		}
+		measured = true
 	}
 	if len(n) == 0 {
 		n = logs
 	}
 	if len(n) == 0 {
-		return 0
+		return 0, measured
 	}
 	sort.Ints(n)
-	return n[len(n)/2]
+	return n[len(n)/2], true
 }
 
 // candidateFeatures computes the model's inputs for every candidate.

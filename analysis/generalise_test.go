@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -519,6 +520,98 @@ func TestOriginFeature(t *testing.T) {
 		}
 		if len(want) > 0 {
 			t.Errorf("graph %v: %v are no candidates: %+v", graph, want, res.RootCauses)
+		}
+	}
+}
+
+// A baseline the data does not cover leaves nothing to judge against: no
+// cause is named, and the warning says what to fix (cmd/rca's
+// TestAnalyzeBaselineOutsideData: the demo's candidates from its logs get
+// no confidence). Series new in the window beside others that have a
+// baseline (the pods a rollout made) do not make the baseline short.
+func TestBaselineWithoutData(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		baseline  int // minutes of baseline data each old series has (0: none)
+		newSeries int // series with no baseline sample at all
+		wantNamed bool
+		wantWarn  string
+	}{
+		{"no series has a baseline sample", 0, 0, false, "no series has a sample in the baseline"},
+		{"the pods of a rollout are new", 60, 6, true, ""},
+	} {
+		f := newFixture(7)
+		add := func(metric string, labels telemetry.Labels, s shape, from int) {
+			var pts []telemetry.Point
+			for m := from; m < 30; m++ {
+				pts = append(pts, telemetry.Point{T: t0.Add(time.Duration(m) * time.Minute), V: s(m) * (1 + 0.02*f.rng.NormFloat64())})
+			}
+			f.b.Series = append(f.b.Series, telemetry.Series{Metric: metric, Signal: metric, Labels: labels}.WithPoints(pts...))
+		}
+		from := -tc.baseline
+		if tc.baseline == 0 {
+			from = 0
+		}
+		add("container_cpu_usage_seconds_total", svc("api"), stepAt(10, 0.2, 0.9), from)
+		add("http_request_duration_seconds", svc("api"), stepAt(11, 0.1, 0.8), from)
+		add("container_cpu_usage_seconds_total", svc("web"), stepAt(10, 0.3, 0.3), from)
+		add("http_request_duration_seconds", svc("web"), stepAt(11, 0.05, 0.05), from)
+		for i := range tc.newSeries {
+			add("container_memory_working_set_bytes", svc("web", "pod", fmt.Sprintf("web-7d9f-%d", i)), stepAt(0, 1e8, 1e8), 0)
+		}
+		f.change(9, "api", "deploy api v2")
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		if tc.wantNamed && (len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api") {
+			t.Errorf("%s: root causes %+v, want api's deploy first", tc.name, res.RootCauses)
+		}
+		if named := res.Verdict == VerdictCauseFound; named != tc.wantNamed {
+			t.Errorf("%s: verdict %s (root causes %+v), want a cause named: %v", tc.name, res.Verdict, res.RootCauses, tc.wantNamed)
+		}
+		for _, w := range res.Warnings {
+			if strings.Contains(w, "too short to judge") {
+				t.Errorf("%s: warning %q", tc.name, w)
+			}
+		}
+		if tc.wantWarn != "" && !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, tc.wantWarn) }) {
+			t.Errorf("%s: warnings %q lack %q", tc.name, res.Warnings, tc.wantWarn)
+		}
+	}
+}
+
+// TestBaselineSamples: the baseline's length in samples is the median over
+// the series with samples on both sides; series new in the window are left
+// out, and counts made from log lines count only when nothing else does.
+func TestBaselineSamples(t *testing.T) {
+	sig := func(base, win int, logs bool) signal {
+		var s signal
+		for i := range base {
+			s.base.ts = append(s.base.ts, int64(i))
+			s.base.vs = append(s.base.vs, 1)
+		}
+		for i := range win {
+			s.win.ts = append(s.win.ts, int64(base+i))
+			s.win.vs = append(s.win.vs, 1)
+		}
+		s.fromLogs = logs
+		return s
+	}
+	for _, tc := range []struct {
+		name     string
+		sigs     []signal
+		want     int
+		measured bool
+	}{
+		{"no series", nil, 0, false},
+		{"no window samples", []signal{sig(5, 0, false)}, 0, false},
+		{"no baseline samples", []signal{sig(0, 5, false), sig(0, 5, false)}, 0, true},
+		{"new series beside old ones", []signal{sig(0, 5, false), sig(0, 5, false), sig(0, 5, false), sig(40, 5, false)}, 40, true},
+		{"log counts beside metrics", []signal{sig(4, 5, false), sig(60, 5, true), sig(60, 5, true)}, 4, true},
+		{"log counts alone", []signal{sig(60, 5, true)}, 60, true},
+		{"metrics without a baseline beside log counts", []signal{sig(0, 5, false), sig(60, 5, true)}, 60, true},
+	} {
+		r := &run{sigs: tc.sigs}
+		if got, measured := r.baselineSamples(); got != tc.want || measured != tc.measured {
+			t.Errorf("%s: %d samples, measured %v; want %d, %v", tc.name, got, measured, tc.want, tc.measured)
 		}
 	}
 }

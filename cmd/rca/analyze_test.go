@@ -25,10 +25,12 @@ type jsonReport struct {
 	Symptoms []struct {
 		Service string `json:"service"`
 	} `json:"symptoms"`
+	Verdict    string `json:"verdict"`
 	RootCauses []struct {
-		Rank    int    `json:"rank"`
-		Service string `json:"service"`
-		Layer   string `json:"layer"`
+		Rank       int     `json:"rank"`
+		Service    string  `json:"service"`
+		Layer      string  `json:"layer"`
+		Confidence float64 `json:"confidence"`
 	} `json:"root_causes"`
 	Chain []struct {
 		Layer   string `json:"layer"`
@@ -219,6 +221,28 @@ func TestAnalyzeWindowOutsideData(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("warnings = %q, want one saying the window is outside the data", rep.Warnings)
+	}
+}
+
+// A baseline the snapshot holds no data of: the demo's logs still give
+// candidates (the deploys, errors naming checkout), but with nothing to
+// judge the window against none is named, and the warning says what to do.
+func TestAnalyzeBaselineOutsideData(t *testing.T) {
+	needPiDigits(t)
+	r := rca(t, "analyze", "--snapshot", piDigits, "-o", "json", "--baseline-from", "2026-11-23T10:00:00Z", "--baseline-to", "2026-11-23T11:00:00Z")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	rep := decodeReport(t, r.stdout)
+	if rep.Verdict != "nothing_stands_out" || len(rep.RootCauses) == 0 || rep.RootCauses[0].Confidence != 0 {
+		t.Errorf("verdict %q, root causes %+v: want candidates, none named, at confidence 0", rep.Verdict, rep.RootCauses)
+	}
+	found := false
+	for _, w := range rep.Warnings {
+		found = found || strings.Contains(w, "pick a baseline the data covers")
+	}
+	if !found {
+		t.Errorf("warnings = %q, want one saying to pick a baseline the data covers", rep.Warnings)
 	}
 }
 
