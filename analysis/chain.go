@@ -125,7 +125,8 @@ func topSymptom(symptoms []Finding, g graph, states map[string]*serviceState, ta
 
 // pick returns the strongest unused anomaly of the layer on a service that
 // starts no later than limit (plus tolerance) and passes ok (when given),
-// preferring one that names the callee when a callee is given.
+// preferring one that names the callee when a callee is given, then a
+// catalog signal to a metric whose layer was guessed (as candidateFinding).
 func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time, tol time.Duration, used map[string]bool, ok func(Finding) bool) (Finding, bool) {
 	var best Finding
 	found, bestNames := false, false
@@ -134,7 +135,7 @@ func pick(st *serviceState, layer catalog.Layer, callee string, limit time.Time,
 			continue
 		}
 		names := callee != "" && f.Callee == callee
-		if !found || (names && !bestNames) {
+		if !found || names && !bestNames || names == bestNames && best.Heuristic && !f.Heuristic {
 			best, found, bestNames = f, true, names
 		}
 	}

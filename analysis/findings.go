@@ -56,18 +56,12 @@ func scoreStage(r *run) {
 			s.carried = true
 			scored[i] = s
 		}
-		if s.fromLogs && s.anomalous && !s.carried {
-			// A count's onset is the start of its bucket; the lines say
-			// when the first one was written.
-			level := ""
-			if s.byLevel {
-				level = s.level
-			}
-			if t, ok := r.logs.firstLine(s.service, s.cls.SignalID, level, s.onset, s.onset.Add(logStep(r.b))); ok {
-				// A run of one bucket ends where it began.
-				s.onset, s.end = t, latest(s.end, t)
-				scored[i] = s
-			}
+		if s.fromLogs && s.anomalous && !s.carried && s.observed > s.stats.median {
+			// A count is made per bucket; the lines say when the first of
+			// a rise was written and when the last was. (When lines
+			// stopped, the ones still written say nothing of it.)
+			r.lineTimes(&s)
+			scored[i] = s
 		}
 		st := r.state(s.service, s.infra)
 		st.infra = st.infra && s.infra
@@ -126,6 +120,31 @@ func weighed(traffic bool, score float64) float64 {
 
 // maxNearest is how many near misses a result lists.
 const maxNearest = 3
+
+// lineTimes makes a log count's onset the time of the first line it counts
+// in its onset bucket, and the end of a run of several buckets the last
+// line's in its last bucket. A run of one bucket ends where it begins: one
+// sample, as a metric's.
+func (r *run) lineTimes(s *scoredSignal) {
+	level, byLevel := "", s.byLevel
+	if byLevel {
+		level = strings.ToLower(r.cat.Level(s.series.Labels))
+	}
+	step := logStep(r.b)
+	first, _, ok := r.logs.lineSpan(s.service, s.cls.SignalID, byLevel, level, s.onset, s.onset.Add(step))
+	if !ok {
+		return
+	}
+	end := first
+	if s.end.After(s.onset) {
+		if _, last, ok := r.logs.lineSpan(s.service, s.cls.SignalID, byLevel, level, s.end, s.end.Add(step)); ok {
+			end = last
+		} else {
+			end = latest(s.end, first)
+		}
+	}
+	s.onset, s.end = first, end
+}
 
 // sampling is the median sampling step of the series (their first two
 // window samples, of at most 50 series; a minute when none has two) and

@@ -127,3 +127,109 @@ func TestSamplingStep(t *testing.T) {
 		}
 	}
 }
+
+// TestLineTimes: what the lines say of a log count's run, case by case.
+func TestLineTimes(t *testing.T) {
+	f := newFixture(11)
+	at := func(m, s int) time.Time { return t0.Add(time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+	every := func(labels telemetry.Labels, from, to time.Time, gap time.Duration, text string) {
+		for tt := from; tt.Before(to); tt = tt.Add(gap) {
+			f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: tt, Labels: labels, Line: text})
+		}
+	}
+	// queue: 60 info lines a minute, then from minute 10 one at :58.
+	every(svc("queue", "level", "info"), at(-60, 0), at(10, 0), time.Second, "job done")
+	for m := 10; m < 30; m++ {
+		f.b.Logs = append(f.b.Logs, telemetry.LogLine{T: at(m, 58), Labels: svc("queue", "level", "info"), Line: "job done"})
+	}
+	// auth: info lines at :00 and :30 all along; lines of no level from 11:45.
+	every(svc("auth", "level", "info"), at(-60, 0), at(30, 0), 30*time.Second, "token issued")
+	every(svc("auth"), at(11, 45), at(30, 0), 3*time.Second, "GET /token 200")
+	// pay: errors from 11:40 to 12:56, and web's errors in pay's first minute.
+	every(svc("pay", "level", "info"), at(-60, 0), at(30, 0), 30*time.Second, "charged card")
+	every(svc("pay", "level", "error"), at(11, 40), at(12, 57), 4*time.Second, "card network unreachable")
+	every(svc("web", "level", "info"), at(-60, 0), at(30, 0), 30*time.Second, "served page")
+	every(svc("web", "level", "error"), at(11, 5), at(11, 11), time.Second, "template missing")
+	// cache: no line in the baseline; errors from 5 s into the window.
+	every(svc("cache", "level", "error"), at(0, 5), at(30, 0), 10*time.Second, "eviction failed")
+	res := Analyze(f.b, defaultCatalog(), Options{})
+
+	find := func(service, signal, level string) *Finding {
+		for i, a := range res.Anomalies {
+			if a.Service == service && a.SignalID == signal && a.Labels["level"] == level {
+				return &res.Anomalies[i]
+			}
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name                   string
+		service, signal, level string
+		onset, until           time.Time // until zero: not checked
+		carried                bool
+	}{
+		{"lines that stopped: the bucket's start, not the last line still written", "queue", "log_lines", "info", at(10, 0), time.Time{}, false},
+		{"lines of no level: the first of them, not an info line's", "auth", "log_lines", "", at(11, 45), time.Time{}, false},
+		{"a run of two minutes: its first line to its last, not another service's", "pay", "log_errors", "", at(11, 40), at(12, 56), false},
+		{"carried over: the window's start", "cache", "log_errors", "", at(0, 0), time.Time{}, true},
+	} {
+		a := find(tc.service, tc.signal, tc.level)
+		if a == nil {
+			t.Errorf("%s: no %s anomaly on %s", tc.name, tc.signal, tc.service)
+			continue
+		}
+		if !a.Onset.Equal(tc.onset) || !tc.until.IsZero() && !a.Until.Equal(tc.until) || a.CarriedOver != tc.carried {
+			t.Errorf("%s: onset %s, until %s, carried %v; want %s, %s, %v", tc.name, a.Onset.Format(time.TimeOnly), a.Until.Format(time.TimeOnly), a.CarriedOver,
+				tc.onset.Format(time.TimeOnly), tc.until.Format(time.TimeOnly), tc.carried)
+		}
+		// The template of the same lines runs as the count does.
+		if tc.signal != "log_errors" {
+			continue
+		}
+		found := false
+		for _, p := range a.Patterns {
+			if p.Level != "error" {
+				continue
+			}
+			found = true
+			if !p.Onset.Equal(tc.onset) || !tc.until.IsZero() && !p.Until.Equal(tc.until) {
+				t.Errorf("%s: template %q from %s to %s; want from %s to %s", tc.name, p.Template, p.Onset.Format(time.TimeOnly), p.Until.Format(time.TimeOnly),
+					tc.onset.Format(time.TimeOnly), tc.until.Format(time.TimeOnly))
+			}
+		}
+		if !found {
+			t.Errorf("%s: no error template on the finding", tc.name)
+		}
+	}
+}
+
+// TestOneBucketTemplate: in a window of three minutes a template's run can
+// be one bucket; it is one sample, at its first line, as a count's is.
+func TestOneBucketTemplate(t *testing.T) {
+	b := telemetry.Bundle{
+		Baseline: telemetry.Window{From: t0.Add(-30 * time.Minute), To: t0},
+		Window:   telemetry.Window{From: t0, To: t0.Add(3 * time.Minute)},
+	}
+	for tt := t0.Add(-30 * time.Minute); tt.Before(b.Window.To); tt = tt.Add(20 * time.Second) {
+		b.Logs = append(b.Logs, telemetry.LogLine{T: tt, Labels: svc("api", "level", "info"), Line: "served"})
+	}
+	first := t0.Add(80 * time.Second)
+	for i := range 12 {
+		b.Logs = append(b.Logs, telemetry.LogLine{T: first.Add(time.Duration(i) * 2 * time.Second), Labels: svc("api", "level", "error"), Line: "disk quota exceeded"})
+	}
+	res := Analyze(b, defaultCatalog(), Options{})
+	found := false
+	for _, a := range res.Anomalies {
+		for _, p := range a.Patterns {
+			if p.Level == "error" {
+				found = true
+				if !p.Onset.Equal(first) || !p.Until.Equal(first) {
+					t.Errorf("template %q from %s to %s, want one sample at %s", p.Template, p.Onset.Format(time.TimeOnly), p.Until.Format(time.TimeOnly), first.Format(time.TimeOnly))
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no error template; anomalies %+v", res.Anomalies)
+	}
+}

@@ -73,6 +73,8 @@ type logIndex struct {
 	winLines map[string]int
 	winRun   map[string]lineRun
 	window   telemetry.Window
+	// byService is windowOf's, made when first asked.
+	byService map[string][]int
 }
 
 // silentBefore reports whether a service logs in the window but has no
@@ -165,27 +167,50 @@ func lineRuns(ix *logIndex) map[string]lineRun {
 	return out
 }
 
-// firstLine is the time of the first window line of service in [from, to)
-// that counts toward the signal id (at level, when level is not ""), or
-// false when the lines read hold none.
-func (ix *logIndex) firstLine(service, id, level string, from, to time.Time) (time.Time, bool) {
+// lineSpan is the time of the first and the last window line of service
+// in [from, to) that counts toward the signal id (at level, when byLevel:
+// "" is a line of no level), or false when the lines read hold none.
+func (ix *logIndex) lineSpan(service, id string, byLevel bool, level string, from, to time.Time) (first, last time.Time, ok bool) {
 	if ix == nil {
-		return time.Time{}, false
+		return first, last, false
 	}
 	sig := slices.IndexFunc(ix.sigs, func(s catalog.Signal) bool { return s.ID == id })
 	if sig < 0 {
-		return time.Time{}, false
+		return first, last, false
 	}
-	var first time.Time
-	for i, l := range ix.lines {
-		if !l.window || l.service != service || l.t.Before(from) || !l.t.Before(to) || level != "" && l.level != level || !ix.matches(i, sig) {
+	lines := ix.windowOf(service)
+	k, _ := slices.BinarySearchFunc(lines, from, func(i int, t time.Time) int { return ix.lines[i].t.Compare(t) })
+	for _, i := range lines[k:] {
+		l := ix.lines[i]
+		if !l.t.Before(to) {
+			break
+		}
+		if byLevel && l.level != level || !ix.matches(i, sig) {
 			continue
 		}
-		if first.IsZero() || l.t.Before(first) {
-			first = l.t
+		if !ok {
+			first, ok = l.t, true
+		}
+		last = l.t
+	}
+	return first, last, ok
+}
+
+// windowOf is the index of every window line of service, in time order,
+// made for all services the first time it is asked.
+func (ix *logIndex) windowOf(service string) []int {
+	if ix.byService == nil {
+		ix.byService = map[string][]int{}
+		for i, l := range ix.lines {
+			if l.window {
+				ix.byService[l.service] = append(ix.byService[l.service], i)
+			}
+		}
+		for _, idx := range ix.byService {
+			slices.SortStableFunc(idx, func(a, b int) int { return ix.lines[a].t.Compare(ix.lines[b].t) })
 		}
 	}
-	return first, !first.IsZero()
+	return ix.byService[service]
 }
 
 func (ix *logIndex) matches(line, sig int) bool {

@@ -319,14 +319,22 @@ func notablePatterns(ix *logIndex, mined []minedPattern, b telemetry.Bundle, cat
 		}
 		n.carried = p.base == 0 && ix.silentBefore(p.service) && sc.onset.Equal(winPts.t(0))
 		if !n.carried && len(run) > 0 {
-			// The onset is the first line's time, not its bucket's start.
-			first := ix.lines[run[0]].t
+			// Its run is its lines' times, not its buckets': from the
+			// first line to the last (one bucket: one sample, at the first).
+			first, last := ix.lines[run[0]].t, ix.lines[run[0]].t
 			for _, i := range run[1:] {
-				if t := ix.lines[i].t; t.Before(first) {
+				t := ix.lines[i].t
+				if t.Before(first) {
 					first = t
 				}
+				if t.After(last) {
+					last = t
+				}
 			}
-			n.Onset, n.Until = first.UTC(), latest(n.Until, first.UTC())
+			if !sc.end.After(sc.onset) {
+				last = first
+			}
+			n.Onset, n.Until = first.UTC(), last.UTC()
 		}
 		if signal >= 0 {
 			n.SignalID = ix.sigs[signal].ID

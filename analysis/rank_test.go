@@ -95,6 +95,8 @@ func TestCandidateNamesAKnownSignal(t *testing.T) {
 	} {
 		f := newFixture(5)
 		f.add("container_memory_working_set_bytes", svc("web"), stepAt(0, 2e8, 2e8), 2e6)
+		// web calls api and suffers after it: the chain runs web -> api.
+		f.edge("web", "api").add("http_request_duration_seconds", svc("web"), stepAt(12, 0.2, 1.2), 0.01)
 		tc.build(f)
 		res := Analyze(f.b, defaultCatalog(), Options{})
 		if len(res.RootCauses) == 0 || res.RootCauses[0].Service != "api" {
@@ -103,6 +105,10 @@ func TestCandidateNamesAKnownSignal(t *testing.T) {
 		}
 		if got := res.RootCauses[0].Metric; got != tc.want {
 			t.Errorf("%s: named by %s, want %s", tc.name, got, tc.want)
+		}
+		// The chain ends at the same finding.
+		if n := len(res.Chain); n == 0 || res.Chain[n-1].Service != "api" || res.Chain[n-1].Metric != tc.want {
+			t.Errorf("%s: chain %+v, want it to end at api's %s", tc.name, res.Chain, tc.want)
 		}
 	}
 }
