@@ -27,15 +27,19 @@ func anomalyOf(res Result, service string) *Finding {
 func TestFlatZeroCountDoesNotOutrankRealMovement(t *testing.T) {
 	cumulative := func(m int) float64 { return float64(min(max(m-9, 0), 3)) } // +1 a minute, minutes 10-12
 	for _, tc := range []struct {
-		name  string
-		count shape
+		name   string
+		count  shape
+		metric string
 	}{
-		{"a count per sample", pulse(10, 13, 1)},
-		{"a counter of whole events, rated", cumulative},
+		{"a count per sample", pulse(10, 13, 1), "jobs_failed_total"},
+		{"a counter of whole events, rated", cumulative, "jobs_failed_total"},
+		// Whole numbers off a baseline of zeros, under a name that says
+		// nothing (not even that it counts): read as a count.
+		{"whole numbers off zeros, a name that says nothing", pulse(10, 13, 1), "m_4c1f0e2a"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(5).
-				uncatalogued("jobs_failed_total", svc("alpha"), tc.count).
+				uncatalogued(tc.metric, svc("alpha"), tc.count).
 				add("cpu_usage", svc("zulu"), stepAt(10, 0.3, 0.6), 0.03)
 			res := Analyze(f.b, defaultCatalog(), Options{})
 			zulu := anomalyOf(res, "zulu")
@@ -205,5 +209,16 @@ func TestZeroCountScoresZero(t *testing.T) {
 	sc, ok := scoreSeriesBuf(zeros(60), zeros(30), catalog.Up, 0, count{event: 1}, &scratch{})
 	if !ok || sc.score != 0 {
 		t.Errorf("all zeros score %v (ok %v), want 0", sc.score, ok)
+	}
+}
+
+// Whole numbers off a baseline that is not zero are a level of something
+// (processes, replicas, threads), not events: three that became five, and
+// stayed, is news however unknown the name.
+func TestWholeNumberLevelIsALevel(t *testing.T) {
+	f := newFixture(5).uncatalogued("m_77aa", svc("alpha"), stepAt(10, 3, 5))
+	res := Analyze(f.b, defaultCatalog(), Options{})
+	if a := anomalyOf(res, "alpha"); a == nil || a.Score < AnomalyRatio {
+		t.Errorf("a level of whole numbers that went 3 -> 5 is not anomalous: %+v", a)
 	}
 }

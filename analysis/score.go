@@ -399,7 +399,13 @@ func meanOf(v []float64) float64 {
 // bucket, or 1 at a step under a minute, where each line is counted in
 // every step of its minute (one step a minute is then scored); the rate of
 // a counter of whole events as 1/seconds of its interval. Anything else (a
-// rate, a level, a duration) counts none. Counts are whole numbers of
+// rate, a level, a duration) counts none, but a series no catalog signal
+// knows, of whole numbers off a baseline of zeros, is read as a count per
+// sample whatever its name: with names that say nothing, one event off a
+// flat zero was the highest score a series can have, and named a cause in
+// 50 of openstack's 65 fault-free windows (tools/ablate -opaque-names).
+// Off a baseline that is not zero, whole numbers are a level (processes,
+// replicas): read as counts, three that became five is chance. Counts are whole numbers of
 // events: a series named like a count that holds fractions (a rate
 // recorded under a counter's name) is not one. The step is the smallest
 // interval between the window's samples: a gap is no longer step.
@@ -423,6 +429,8 @@ func (s signal) counting() count {
 		if whole(s.base, 1) && whole(s.win, 1) {
 			return count{event: 1}
 		}
+	case s.cls.Heuristic && !s.counter && zeros(s.base) && whole(s.win, 1):
+		return count{event: 1}
 	case s.fromLogs:
 		m := step.Minutes()
 		unit := 1 / math.Max(m, 1)
@@ -450,6 +458,15 @@ func (s signal) ceiling() float64 {
 }
 
 // whole reports whether every sample is a whole number of units.
+func zeros(s samples) bool {
+	for i := range s.len() {
+		if s.v(i) != 0 {
+			return false
+		}
+	}
+	return s.len() > 0
+}
+
 func whole(s samples, unit float64) bool {
 	for i := range s.len() {
 		n := s.v(i) / unit

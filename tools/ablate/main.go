@@ -19,6 +19,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -42,6 +43,7 @@ type options struct {
 	step        time.Duration  // keep one sample per step of each series
 	gaps        float64        // drop this fraction of the samples, at random
 	gapsSeed    uint64
+	opaque      bool     // rename every metric to a name that says nothing
 	levelLabels []string // the catalog's: the labels the analysis reads a line's level from
 }
 
@@ -57,6 +59,7 @@ func main() {
 	flag.DurationVar(&o.step, "step", 0, "keep one sample per step of each series (coarser scrapes)")
 	flag.Float64Var(&o.gaps, "gaps", 0, "drop this fraction of all samples, at random (0 <= f < 1)")
 	flag.Uint64Var(&o.gapsSeed, "seed", 1, "seed of -gaps")
+	flag.BoolVar(&o.opaque, "opaque-names", false, "rename every metric to a name that says nothing (m_ and a hash): no catalog signal or name rule applies")
 	flag.Parse()
 	if drop != "" {
 		re, err := regexp.Compile(drop)
@@ -161,6 +164,9 @@ func degrade(b telemetry.Bundle, o options) telemetry.Bundle {
 		if o.step > 0 || o.gaps > 0 {
 			s = thin(s, o.step, o.gaps, rng)
 		}
+		if o.opaque {
+			s.Metric, s.Signal = opaqueName(s.Metric), ""
+		}
 		series = append(series, s)
 	}
 	b.Series = series
@@ -188,4 +194,12 @@ func thin(s telemetry.Series, step time.Duration, gaps float64, rng *rand.Rand) 
 	}
 	s.Times, s.Values = times, values
 	return s
+}
+
+// opaqueName is a metric name that keeps which metric it was and nothing
+// of what it measures.
+func opaqueName(metric string) string {
+	h := fnv.New32a()
+	h.Write([]byte(metric))
+	return fmt.Sprintf("m_%08x", h.Sum32())
 }
