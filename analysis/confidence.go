@@ -178,7 +178,7 @@ func confidenceStage(r *run) {
 	case baseSamples == 0:
 		shrink = 0
 		r.res.Warnings = append(r.res.Warnings,
-			"no series has a sample in the baseline: nothing to judge the window against, so no cause is named; pick a baseline the data covers")
+			"no series has a sample in the baseline to judge the window against (a counter needs two, to give a rate): no cause is named; pick a baseline the data covers, or a longer one")
 	case baseSamples < minBaselineSamples:
 		shrink = float64(baseSamples) / minBaselineSamples
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf(
@@ -214,24 +214,33 @@ func verdict(cs []Candidate) string {
 // window samples but none has one in the baseline, and measured false when
 // no series has a window sample. Series new in the window (a pod a rollout
 // made) do not count: the others still have a baseline. Counts made from
-// log lines are left out beside any other series: their minutes are the
-// analysis' buckets, not the data's resolution, and a service's counts by
-// level would outnumber its metrics.
+// log lines are left out beside any metric series, with a baseline or not:
+// their minutes are the analysis' buckets, not the data's resolution, a
+// service's counts by level would outnumber its metrics, and they are
+// zero-filled where no line could be read.
 func (r *run) baselineSamples() (samples int, measured bool) {
 	var n, logs []int
+	metrics := false
 	for _, s := range r.sigs {
 		switch {
 		case s.win.len() == 0:
 			continue
-		case s.base.len() == 0:
 		case s.fromLogs:
-			logs = append(logs, s.base.len())
+			if s.base.len() > 0 {
+				logs = append(logs, s.base.len())
+			}
 		default:
-			n = append(n, s.base.len())
+			metrics = true
+			if s.base.len() > 0 {
+				n = append(n, s.base.len())
+			}
 		}
 		measured = true
 	}
-	if len(n) == 0 {
+	// Log counts are zero-filled over the baseline whether or not a line
+	// could have been read there: beside metrics that have no baseline,
+	// their zeros say nothing.
+	if len(n) == 0 && !metrics {
 		n = logs
 	}
 	if len(n) == 0 {
