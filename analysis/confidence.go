@@ -134,8 +134,8 @@ var ConfidencePriors = map[string]float64{"change": math.Log(4)}
 // is named the cause. It is the lowest, in steps of 0.05, that keeps a
 // system the model was not fitted on at or below about one fault-free
 // window in five named: fitted on two dev sets and scored on the third, it
-// names a cause in 3 %, 0 % and 11 % of their fault-free windows (0.45:
-// 5 %, 0 %, 23 %). Steps of 0.1 give the same. The rule reads left-out
+// names a cause in 1 %, 0 % and 11 % of their fault-free windows (0.45:
+// 3 %, 0 %, 25 %). Steps of 0.1 give the same. The rule reads left-out
 // results, so those are no longer quite held out. Each cause named right
 // lowers the Brier score; each left unnamed counts as a miss
 // (fitconfidence -threshold prints both).
