@@ -214,13 +214,14 @@ func verdict(cs []Candidate) string {
 // window samples but none has one in the baseline, and measured false when
 // no series has a window sample. Series new in the window (a pod a rollout
 // made) do not count: the others still have a baseline. Counts made from
-// log lines are left out beside any metric series, with a baseline or not:
-// their minutes are the analysis' buckets, not the data's resolution, a
-// service's counts by level would outnumber its metrics, and they are
-// zero-filled where no line could be read.
+// log lines are left out beside metric series with a baseline: their
+// minutes are the analysis' buckets, not the data's resolution, and a
+// service's counts by level would outnumber its metrics. Otherwise they
+// count if a line was read in the baseline (a count above zero there):
+// they are zero-filled where no line could be read.
 func (r *run) baselineSamples() (samples int, measured bool) {
 	var n, logs []int
-	metrics := false
+	read := false
 	for _, s := range r.sigs {
 		switch {
 		case s.win.len() == 0:
@@ -228,19 +229,17 @@ func (r *run) baselineSamples() (samples int, measured bool) {
 		case s.fromLogs:
 			if s.base.len() > 0 {
 				logs = append(logs, s.base.len())
+				read = read || !zeros(s.base)
 			}
-		default:
-			metrics = true
-			if s.base.len() > 0 {
-				n = append(n, s.base.len())
-			}
+		case s.base.len() > 0:
+			n = append(n, s.base.len())
 		}
 		measured = true
 	}
 	// Log counts are zero-filled over the baseline whether or not a line
-	// could have been read there: beside metrics that have no baseline,
-	// their zeros say nothing.
-	if len(n) == 0 && !metrics {
+	// could have been read there: they stand in for the metrics' baseline
+	// only when some line was (a count above zero).
+	if len(n) == 0 && read {
 		n = logs
 	}
 	if len(n) == 0 {

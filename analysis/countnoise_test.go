@@ -249,14 +249,40 @@ func TestWholeNumberLevelIsALevel(t *testing.T) {
 // the onset tolerance is a state (a pod waiting in CrashLoopBackOff, a
 // circuit breaker open, a filesystem gone read-only), not a count of
 // events, whatever its name says: raised for five minutes it is news.
+// Held for three samples, just past the tolerance, it is a state already.
 func TestHeldFlagIsAState(t *testing.T) {
-	for _, metric := range []string{"kube_pod_container_status_waiting_reason", "resilience4j_circuitbreaker_state", "m_9e3d0c11"} {
+	for _, tc := range []struct {
+		metric  string
+		minutes int
+	}{
+		{"kube_pod_container_status_waiting_reason", 5},
+		{"resilience4j_circuitbreaker_state", 5},
+		{"m_9e3d0c11", 5},
+		{"m_9e3d0c11", 3},
+	} {
 		f := newFixture(5).
-			uncatalogued(metric, svc("checkout"), pulse(10, 15, 1)).
+			uncatalogued(tc.metric, svc("checkout"), pulse(10, 10+tc.minutes, 1)).
 			add("cpu_usage", svc("zulu"), stepAt(0, 0.3, 0.3), 0.03)
 		res := Analyze(f.b, defaultCatalog(), Options{})
 		if a := anomalyOf(res, "checkout"); a == nil || a.Score < AnomalyRatio {
-			t.Errorf("%s: a flag raised for five minutes is not anomalous: %+v", metric, a)
+			t.Errorf("%s: a flag raised for %d minutes is not anomalous: %+v", tc.metric, tc.minutes, a)
+		}
+	}
+}
+
+// Whole numbers below zero off a baseline of zeros (a delta, a balance)
+// are no count: they fell, and that is news.
+func TestNegativeWholeNumbersOffZeros(t *testing.T) {
+	for _, metric := range []string{"m_3f1a", "jobs_delta_count"} {
+		f := newFixture(5).uncatalogued(metric, svc("alpha"), func(m int) float64 {
+			if m < 10 {
+				return 0
+			}
+			return -float64(1 + m%3)
+		})
+		res := Analyze(f.b, defaultCatalog(), Options{})
+		if a := anomalyOf(res, "alpha"); a == nil || a.Score < AnomalyRatio {
+			t.Errorf("%s: whole numbers that fell below zero are not anomalous: %+v", metric, a)
 		}
 	}
 }

@@ -582,11 +582,12 @@ func TestBaselineWithoutData(t *testing.T) {
 // the series with samples on both sides; series new in the window are left
 // out, and counts made from log lines count only when nothing else does.
 func TestBaselineSamples(t *testing.T) {
-	sig := func(base, win int, logs bool) signal {
+	// sig has base baseline samples of value v, and win window samples.
+	sig := func(base, win int, logs bool, v float64) signal {
 		var s signal
 		for i := range base {
 			s.base.ts = append(s.base.ts, int64(i))
-			s.base.vs = append(s.base.vs, 1)
+			s.base.vs = append(s.base.vs, v)
 		}
 		for i := range win {
 			s.win.ts = append(s.win.ts, int64(base+i))
@@ -595,6 +596,11 @@ func TestBaselineSamples(t *testing.T) {
 		s.fromLogs = logs
 		return s
 	}
+	metric := func(base, win int) signal { return sig(base, win, false, 1) }
+	lines := func(base int) signal { return sig(base, 5, true, 2) }
+	// unread is a log count zero-filled over a baseline no line was read
+	// in (a Loki past its retention).
+	unread := func(base int) signal { return sig(base, 5, true, 0) }
 	for _, tc := range []struct {
 		name     string
 		sigs     []signal
@@ -602,15 +608,15 @@ func TestBaselineSamples(t *testing.T) {
 		measured bool
 	}{
 		{"no series", nil, 0, false},
-		{"no window samples", []signal{sig(5, 0, false)}, 0, false},
-		{"no baseline samples", []signal{sig(0, 5, false), sig(0, 5, false)}, 0, true},
-		{"new series beside old ones", []signal{sig(0, 5, false), sig(0, 5, false), sig(0, 5, false), sig(40, 5, false)}, 40, true},
-		{"log counts beside metrics", []signal{sig(4, 5, false), sig(60, 5, true), sig(60, 5, true)}, 4, true},
-		{"log counts alone", []signal{sig(60, 5, true)}, 60, true},
-		// Log counts are zero-filled over a baseline no line could be
-		// read in (a Loki past its retention): beside metrics with no
-		// baseline, nothing has one.
-		{"metrics without a baseline beside log counts", []signal{sig(0, 5, false), sig(60, 5, true)}, 0, true},
+		{"no window samples", []signal{metric(5, 0)}, 0, false},
+		{"no baseline samples", []signal{metric(0, 5), metric(0, 5)}, 0, true},
+		{"new series beside old ones", []signal{metric(0, 5), metric(0, 5), metric(0, 5), metric(40, 5)}, 40, true},
+		{"log counts beside metrics", []signal{metric(4, 5), lines(60), lines(60)}, 4, true},
+		{"log counts alone", []signal{lines(60)}, 60, true},
+		{"metrics without a baseline beside lines read in it", []signal{metric(0, 5), lines(60)}, 60, true},
+		{"metrics without a baseline beside counts of no line", []signal{metric(0, 5), unread(60)}, 0, true},
+		{"counts of no line alone", []signal{unread(60), unread(60)}, 0, true},
+		{"counts of no line beside lines read", []signal{unread(60), lines(60)}, 60, true},
 	} {
 		r := &run{sigs: tc.sigs}
 		if got, measured := r.baselineSamples(); got != tc.want || measured != tc.measured {
