@@ -401,13 +401,14 @@ func meanOf(v []float64) float64 {
 // a counter of whole events as 1/seconds of its interval. Anything else (a
 // rate, a level, a duration) counts none, but a series no catalog signal
 // knows, of whole numbers off a baseline of zeros, is read as a count per
-// sample whatever its name: with names that say nothing, one event off a
-// flat zero was the highest score a series can have, and named a cause in
-// 50 of openstack's 65 fault-free windows (tools/ablate -opaque-names).
-// Off a baseline that is not zero, whole numbers are a level (processes,
-// replicas): read as counts, three that became five is chance. Counts are whole numbers of
-// events: a series named like a count that holds fractions (a rate
-// recorded under a counter's name) is not one. The step is the smallest
+// sample whatever its name, unless one value held (see held): with names
+// that say nothing, one event off a flat zero was the highest score a
+// series can have, and named a cause in 50 of openstack's 65 fault-free
+// windows (tools/ablate -opaque-names). Off a baseline that is not zero,
+// whole numbers are a level (processes, replicas): read as counts, three
+// that became five is chance. Counts are whole numbers of events: a series
+// named like a count that holds fractions (a rate recorded under a
+// counter's name) is not one. The step is the smallest
 // interval between the window's samples: a gap is no longer step.
 func (s signal) counting() count {
 	step := s.ownStep
