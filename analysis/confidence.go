@@ -216,12 +216,17 @@ func verdict(cs []Candidate) string {
 // made) do not count: the others still have a baseline. Counts made from
 // log lines are left out beside metric series with a baseline: their
 // minutes are the analysis' buckets, not the data's resolution, and a
-// service's counts by level would outnumber its metrics. Otherwise they
-// count if a line was read in the baseline (a count above zero there):
+// service's counts by level would outnumber its metrics. Beside metrics
+// with no baseline they count only if a line was read in the baseline:
 // they are zero-filled where no line could be read.
 func (r *run) baselineSamples() (samples int, measured bool) {
 	var n, logs []int
-	read := false
+	metrics, read := false, false
+	if r.logs != nil {
+		for _, c := range r.logs.baseLines {
+			read = read || c > 0
+		}
+	}
 	for _, s := range r.sigs {
 		switch {
 		case s.win.len() == 0:
@@ -231,15 +236,21 @@ func (r *run) baselineSamples() (samples int, measured bool) {
 				logs = append(logs, s.base.len())
 				read = read || !zeros(s.base)
 			}
-		case s.base.len() > 0:
-			n = append(n, s.base.len())
+		default:
+			metrics = true
+			if s.base.len() > 0 {
+				n = append(n, s.base.len())
+			}
 		}
 		measured = true
 	}
 	// Log counts are zero-filled over the baseline whether or not a line
-	// could have been read there: they stand in for the metrics' baseline
-	// only when some line was (a count above zero).
-	if len(n) == 0 && read {
+	// could have been read there. Beside metrics that have no baseline
+	// (Prometheus holds no data there), they stand in only when a line
+	// was read in it; alone, a baseline with no line is taken as quiet (a
+	// service that logs only warnings), which a Loki past its retention
+	// also looks like.
+	if len(n) == 0 && (read || !metrics) {
 		n = logs
 	}
 	if len(n) == 0 {

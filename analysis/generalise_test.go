@@ -615,10 +615,18 @@ func TestBaselineSamples(t *testing.T) {
 		{"log counts alone", []signal{lines(60)}, 60, true},
 		{"metrics without a baseline beside lines read in it", []signal{metric(0, 5), lines(60)}, 60, true},
 		{"metrics without a baseline beside counts of no line", []signal{metric(0, 5), unread(60)}, 0, true},
-		{"counts of no line alone", []signal{unread(60), unread(60)}, 0, true},
+		// Lines read that no count holds (a logging library counts them
+		// by level, or no signal counts that level).
+		{"metrics without a baseline beside counts of no line, lines read", []signal{metric(0, 5), unread(60)}, 60, true},
+		// Alone, a baseline with no line is a quiet one (services that
+		// log only warnings), as far as the counts can tell.
+		{"counts of no line alone", []signal{unread(60), unread(60)}, 60, true},
 		{"counts of no line beside lines read", []signal{unread(60), lines(60)}, 60, true},
 	} {
 		r := &run{sigs: tc.sigs}
+		if strings.HasSuffix(tc.name, "lines read") {
+			r.logs = &logIndex{baseLines: map[string]int{"api": 120}}
+		}
 		if got, measured := r.baselineSamples(); got != tc.want || measured != tc.measured {
 			t.Errorf("%s: %d samples, measured %v; want %d, %v", tc.name, got, measured, tc.want, tc.measured)
 		}
