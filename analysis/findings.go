@@ -128,7 +128,7 @@ const maxNearest = 3
 func (r *run) lineTimes(s *scoredSignal) {
 	level, byLevel := "", s.byLevel
 	if byLevel {
-		level = strings.ToLower(r.cat.Level(s.series.Labels))
+		level = labelLevel(r.cat, s.series.Labels) // "unknown" kept: s.level reads it as none
 	}
 	step := logStep(r.b)
 	first, _, ok := r.logs.lineSpan(s.service, s.cls.SignalID, byLevel, level, s.onset, s.onset.Add(step))

@@ -11,10 +11,11 @@ import (
 // when it states none: the level field of a JSON or logfmt line, a syslog
 // priority, else a level word among the first words of a plain line
 // ("2018-09-14 11:13:27 2268 ERROR nova.compute", "[WARN] retrying",
-// "ERROR:root:failed", klog's "E1207", .NET's "fail: Shop.Api[13]"). A stream without a level label still says which of its lines
-// are errors. A word of the message itself ("error: <nil>", or any word
-// past the first few) is not a level. The lines of an exception report,
-// which carry no level of their own, are errors (see exceptionLine).
+// "ERROR:root:failed", klog's "E1207", .NET's "fail: Shop.Api[13]"). A
+// stream without a level label still says which of its lines are errors.
+// A word of the message itself ("error: <nil>", or any word past the
+// first few) is not a level. The lines of an exception report, which
+// carry no level of their own, are errors (see exceptionLine).
 func lineLevel(line string) string {
 	s := strings.TrimSpace(line)
 	if exceptionLine(s) {

@@ -324,7 +324,7 @@ func levelCounted(b telemetry.Bundle, cat *catalog.Catalog) map[string]bool {
 		if sig, ok := cat.Signal(s.Signal); ok && sig.IsLog() {
 			continue
 		}
-		if cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)) == "" || !namedForLogs(s.Metric) {
+		if labelLevel(cat, s.Labels) == "" || !namedForLogs(s.Metric) {
 			continue
 		}
 		if svc := cat.Service(s.Labels); svc != "" {

@@ -146,7 +146,7 @@ func prepareOne(s telemetry.Series, b telemetry.Bundle, cat *catalog.Catalog, ki
 	// Lines at a verbose level count what a service is doing, as its
 	// requests do: they move with the load it is given. A warning or an
 	// error is its word that something is wrong.
-	sig.level = strings.ToLower(cmp.Or(cat.Level(s.Labels), seriesLevel(s.Labels)))
+	sig.level = labelLevel(cat, s.Labels)
 	if noLevel(sig.level) {
 		sig.level = ""
 	}
@@ -512,6 +512,12 @@ func side(t int64, v float64, baseline, window telemetry.Span) int {
 // activityLevels are the log levels of lines that report activity, lower
 // case.
 var activityLevels = map[string]bool{"trace": true, "debug": true, "info": true, "information": true, "notice": true, "verbose": true}
+
+// labelLevel is the log level a series' labels name, lower case, or "":
+// the catalog's level labels first, then the usual ones (seriesLevel).
+func labelLevel(cat *catalog.Catalog, l telemetry.Labels) string {
+	return strings.ToLower(cmp.Or(cat.Level(l), seriesLevel(l)))
+}
 
 // seriesLevel is the log level a series' labels name, lower case, or "".
 func seriesLevel(l telemetry.Labels) string {

@@ -13,8 +13,9 @@ import (
 // MinuteCounts counts lines per log signal, service and minute as the
 // analysis does (analysis/logs.go logSeries): a line at t counts in the
 // minute t.Truncate(1m), by its catalog service and level (a signal by
-// level, LogByLevel, keyed by both: the level its label reads, lower case); one point for
-// each whole minute that starts in the baseline or the window.
+// level, LogByLevel, keyed by both: the level its label reads, lower
+// case); one point for each whole minute that starts in the baseline or
+// the window.
 func MinuteCounts(cat *catalog.Catalog, lines []telemetry.LogLine, window, baseline telemetry.Window) map[string][]telemetry.Point {
 	var grid []time.Time
 	for _, w := range []telemetry.Window{baseline, window} {
