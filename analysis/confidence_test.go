@@ -411,3 +411,55 @@ func TestAvailabilityThatRose(t *testing.T) {
 		})
 	}
 }
+
+func TestBaselineEvidence(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want float64
+	}{
+		{0, 0}, // no baseline: the shrink says it, not the feature
+		{5, 0},
+		{minBaselineSamples, 0},
+		{100, math.Log(10)},
+		{maxBaselineSamples, math.Log(30)},
+		{100 * maxBaselineSamples, math.Log(30)}, // no credit past what the fit saw
+	} {
+		if got := baselineEvidence(tc.n); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("baselineEvidence(%d) = %.4f, want %.4f", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestLongerBaselineMoreConfidence: the same window judged against more
+// of the same normal operation gives the baseline feature, and so the
+// confidence, more weight.
+func TestLongerBaselineMoreConfidence(t *testing.T) {
+	b := demotest.PiDigits(t)
+	long := Analyze(b, defaultCatalog(), Options{})
+	short := b
+	short.Baseline.From = b.Baseline.To.Add(-b.Baseline.Duration() / 3)
+	cut := Analyze(short, defaultCatalog(), Options{})
+	if len(long.RootCauses) == 0 || len(cut.RootCauses) == 0 {
+		t.Fatal("no root cause")
+	}
+	bi := len(ConfidenceFeatureNames) - 1
+	if ConfidenceFeatureNames[bi] != "baseline" {
+		t.Fatalf("last feature %q, want baseline", ConfidenceFeatureNames[bi])
+	}
+	lf, cf := long.RootCauses[0].Features[bi], cut.RootCauses[0].Features[bi]
+	t.Logf("baseline feature %.3f (%s) vs %.3f (%s)", lf, b.Baseline.Duration(), cf, short.Baseline.Duration())
+	if cf <= 0 || lf-cf < math.Log(2) {
+		t.Errorf("baseline feature %.3f for a third of the baseline, %.3f for all of it: want both > 0, about ln 3 apart", cf, lf)
+	}
+	for _, c := range long.RootCauses {
+		if c.Features[bi] != lf {
+			t.Errorf("%s: baseline feature %.3f, want the run's %.3f", c.Service, c.Features[bi], lf)
+		}
+	}
+	if long.RootCauses[0].Service == cut.RootCauses[0].Service && long.RootCauses[0].Confidence < cut.RootCauses[0].Confidence {
+		t.Errorf("confidence %.3f with the whole baseline < %.3f with a third of it", long.RootCauses[0].Confidence, cut.RootCauses[0].Confidence)
+	}
+	if long.BaselineShrink != 1 {
+		t.Errorf("shrink %.2f on a long baseline, want 1", long.BaselineShrink)
+	}
+}

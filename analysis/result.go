@@ -107,6 +107,9 @@ type Result struct {
 	// Verdict is VerdictCauseFound when a root cause's confidence reaches
 	// the threshold, else VerdictNothingStandsOut.
 	Verdict string `json:"verdict"`
+	// BaselineShrink is the factor a baseline too short to judge put on
+	// every confidence (1 when it is long enough; for tools/fitconfidence).
+	BaselineShrink float64 `json:"-"`
 	// Symptoms are the anomalous user-facing signals, strongest first.
 	Symptoms []Finding `json:"symptoms"`
 	// RootCauses are the ranked candidates, one per service, best first.

@@ -17,6 +17,19 @@
 //     a fault case's top candidate is the truth) and a reliability table;
 //   - leave-one-dataset-out: fit on the others, score the one left out.
 //
+// Baselines of every length: besides each case as given, it runs the case
+// again with its baseline cut to its last 10, 15, 20, 30, 50, 100 and 200
+// samples (where that shortens it, each length the analysis tells apart
+// once), fault cases and fault-free ones alike, and fits on all of them.
+// The dev sets' fault-free windows are cut from their fault cases'
+// baselines, so their own baselines are shorter: fitted on the cases as
+// given, a baseline feature would learn that cut. Cut to the same lengths,
+// fault and fault-free cases differ only in what the window holds. The
+// scores below are on the cases as given unless they say otherwise.
+//
+// The L2 penalty is the largest λ on a grid whose leave-one-dataset-out
+// log loss is within 1 % of the grid's best (-lambda sets it instead).
+//
 // It never reads a dataset's, system's, service's or metric's name into the
 // model: the features are those the analysis computes on any incident.
 package main
@@ -33,10 +46,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rca-tool/rca/analysis"
 	"github.com/rca-tool/rca/catalog"
 	"github.com/rca-tool/rca/eval/dataset"
+	"github.com/rca-tool/rca/telemetry"
 	"github.com/rca-tool/rca/tools/internal/devsets"
 )
 
@@ -49,10 +64,21 @@ type row struct {
 	rank      int
 	x         []float64
 	y         float64
+	// cut is the baseline length, in samples, the case was cut to; 0 for
+	// the case as given.
+	cut int
+	// shrink is the factor a too short baseline put on the confidence.
+	shrink float64
 }
 
+// cuts are the baseline lengths, in samples, every case is also run with.
+var cuts = []int{10, 15, 20, 30, 50, 100, 200}
+
+// lambdas is the grid the L2 penalty is chosen from.
+var lambdas = []float64{0.01, 0.03, 0.1, 0.3, 1, 3}
+
 func main() {
-	lambda := flag.Float64("lambda", 1, "L2 penalty on the (non-intercept) weights, per unit of total sample weight")
+	lambda := flag.Float64("lambda", 0, "L2 penalty on the (non-intercept) weights, per unit of total sample weight (0: chosen by leave-one-dataset-out log loss)")
 	top := flag.Int("top", 3, "fit on this many top candidates per case")
 	threshold := flag.Float64("threshold", analysis.ConfidenceThreshold, "verdict threshold for the per-dataset scores")
 	dump := flag.String("dump", "", "write every row as CSV to this file")
@@ -90,15 +116,19 @@ func main() {
 	if *dump != "" {
 		writeDump(*dump, rows, names)
 	}
-	fit := func(exclude int) analysis.ConfidenceModel {
+	fitWith := func(exclude int, lambda float64) analysis.ConfidenceModel {
 		var train []row
 		for _, r := range rows {
 			if r.ds != exclude && r.rank <= *top {
 				train = append(train, r)
 			}
 		}
-		return fitLogistic(train, len(dirs), *lambda)
+		return fitLogistic(train, len(dirs), lambda)
 	}
+	if *lambda == 0 {
+		*lambda = chooseLambda(rows, names, fitWith)
+	}
+	fit := func(exclude int) analysis.ConfidenceModel { return fitWith(exclude, *lambda) }
 	m := fit(-1)
 	fmt.Printf("# fitted on %d datasets pooled, top %d candidates, lambda %g\n", len(dirs), *top, *lambda)
 	fmt.Printf("var confidenceWeights = [1 + numConfidenceFeatures]float64{\n\t%.3f, // intercept\n", m[0])
@@ -115,6 +145,19 @@ func main() {
 	for i, n := range names {
 		left[i] = fit(i)
 		report(n, rows, i, left[i], *threshold)
+	}
+	fmt.Printf("\n# left out, baseline cut: specificity / brier per dataset, threshold %.2f\n", *threshold)
+	for _, k := range cuts[:3] {
+		fmt.Printf("cut to %3d samples", k)
+		for i, n := range names {
+			s := scoreCut(rows, i, left[i], *threshold, k)
+			spec := "-"
+			if s.free > 0 {
+				spec = fmt.Sprintf("%.2f", s.spec)
+			}
+			fmt.Printf("  %s %s / %.3f (%d cases, %d fault-free)", short(n), spec, s.brier, s.cases, s.free)
+		}
+		fmt.Println()
 	}
 	// ConfidenceThreshold's rule reads the left-out table: the lowest
 	// threshold that names a cause in at most about one fault-free window
@@ -169,17 +212,7 @@ func load(ds int, dir string, cat *catalog.Catalog) ([]row, error) {
 					mu.Unlock()
 					continue
 				}
-				res := analysis.Analyze(c.Bundle, cat, analysis.Options{})
-				for _, cand := range res.RootCauses {
-					y := 0.0
-					if !c.FaultFree && cand.Service == c.Truth.Service {
-						y = 1
-					}
-					out[i] = append(out[i], row{ds: ds, caseID: c.ID, fault: c.FaultType, faultFree: c.FaultFree, rank: cand.Rank, x: cand.Features, y: y})
-				}
-				if len(res.RootCauses) == 0 {
-					out[i] = append(out[i], row{ds: ds, caseID: c.ID, fault: c.FaultType, faultFree: c.FaultFree, rank: 0})
-				}
+				out[i] = caseRows(ds, c, cat)
 			}
 		}()
 	}
@@ -193,6 +226,115 @@ func load(ds int, dir string, cat *catalog.Catalog) ([]row, error) {
 		rows = append(rows, r...)
 	}
 	return rows, firstErr
+}
+
+// caseRows runs the analysis on a case as given and with its baseline cut
+// to each of cuts, keeping each baseline length the analysis tells apart
+// (by the baseline feature) once.
+func caseRows(ds int, c dataset.Case, cat *catalog.Catalog) []row {
+	bf := slices.Index(analysis.ConfidenceFeatureNames, "baseline")
+	rowsOf := func(res analysis.Result, cut int) []row {
+		var out []row
+		for _, cand := range res.RootCauses {
+			y := 0.0
+			if !c.FaultFree && cand.Service == c.Truth.Service {
+				y = 1
+			}
+			out = append(out, row{ds: ds, caseID: c.ID, fault: c.FaultType, faultFree: c.FaultFree, rank: cand.Rank, x: cand.Features, y: y, cut: cut, shrink: res.BaselineShrink})
+		}
+		if len(res.RootCauses) == 0 {
+			out = append(out, row{ds: ds, caseID: c.ID, fault: c.FaultType, faultFree: c.FaultFree, cut: cut, shrink: res.BaselineShrink})
+		}
+		return out
+	}
+	res := analysis.Analyze(c.Bundle, cat, analysis.Options{})
+	out := rowsOf(res, 0)
+	step := sampleStep(c.Bundle)
+	if step <= 0 {
+		return out
+	}
+	seen := map[float64]bool{}
+	if len(res.RootCauses) > 0 {
+		seen[res.RootCauses[0].Features[bf]] = true
+	}
+	for _, k := range cuts {
+		b := c.Bundle
+		b.Baseline.From = b.Baseline.To.Add(-time.Duration(k) * step)
+		if !b.Baseline.From.After(c.Bundle.Baseline.From) {
+			break
+		}
+		r := analysis.Analyze(b, cat, analysis.Options{})
+		if len(r.RootCauses) > 0 {
+			if seen[r.RootCauses[0].Features[bf]] {
+				continue
+			}
+			seen[r.RootCauses[0].Features[bf]] = true
+		}
+		out = append(out, rowsOf(r, k)...)
+	}
+	return out
+}
+
+// sampleStep is the median interval between the first samples of a
+// bundle's series; 0 when none has two.
+func sampleStep(b telemetry.Bundle) time.Duration {
+	var ds []time.Duration
+	for _, s := range b.Series {
+		if len(s.Times) > 1 {
+			ds = append(ds, time.Duration(s.Times[1]-s.Times[0]))
+		}
+	}
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// chooseLambda prints the leave-one-dataset-out log loss of each λ of the
+// grid and returns the largest within 1 % of the best: the most
+// regularised of those that transfer as well.
+func chooseLambda(rows []row, names []string, fitWith func(int, float64) analysis.ConfidenceModel) float64 {
+	loss := make([]float64, len(lambdas))
+	best := math.Inf(1)
+	for j, l := range lambdas {
+		for i := range names {
+			loss[j] += logLoss(rows, i, fitWith(i, l)) / float64(len(names))
+		}
+		best = min(best, loss[j])
+	}
+	chosen := lambdas[0]
+	fmt.Printf("# lambda by leave-one-dataset-out log loss (mean over datasets)\n")
+	for j, l := range lambdas {
+		if loss[j] <= best*1.01 {
+			chosen = l
+		}
+		fmt.Printf("lambda %-5g %.4f\n", l, loss[j])
+	}
+	fmt.Printf("chosen: %g\n\n", chosen)
+	return chosen
+}
+
+// logLoss is the mean log loss of the top candidate's confidence over the
+// cases of one dataset as given.
+func logLoss(rows []row, ds int, m analysis.ConfidenceModel) float64 {
+	sum, n := 0.0, 0
+	for _, r := range rows {
+		if r.ds != ds || r.cut != 0 || r.rank > 1 {
+			continue
+		}
+		c := 0.0
+		if r.rank == 1 {
+			c = r.shrink * m.Probability(r.x)
+		}
+		c = min(max(c, 1e-4), 1-1e-4)
+		sum -= r.y*math.Log(c) + (1-r.y)*math.Log(1-c)
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
 }
 
 // fitLogistic fits weights by Newton's method on the L2-penalised,
@@ -308,23 +450,30 @@ func solve(a [][]float64, b []float64) []float64 {
 }
 
 type setScore struct {
-	spec, brier                      float64
-	faults, named, namedRight, right int
-	bins                             [5][3]float64 // count, sum conf, sum y
+	spec, brier                                   float64
+	faults, named, namedRight, right, cases, free int
+	bins                                          [5][3]float64 // count, sum conf, sum y
 }
 
-// scoreSet scores the top candidate of every case of one dataset.
+// scoreSet scores the top candidate of every case of one dataset, as given.
 func scoreSet(rows []row, ds int, m analysis.ConfidenceModel, t float64) setScore {
+	return scoreCut(rows, ds, m, t, 0)
+}
+
+// scoreCut scores the top candidate of every case of one dataset whose
+// baseline was cut to cut samples (0: as given), with the confidence as
+// the analysis gives it (a too short baseline's shrink included).
+func scoreCut(rows []row, ds int, m analysis.ConfidenceModel, t float64, cut int) setScore {
 	var s setScore
 	quiet, free, n := 0, 0, 0
 	for _, r := range rows {
-		if r.ds != ds || r.rank > 1 {
+		if r.ds != ds || r.rank > 1 || r.cut != cut {
 			continue
 		}
 		n++
 		c := 0.0
 		if r.rank == 1 {
-			c = m.Probability(r.x)
+			c = r.shrink * m.Probability(r.x)
 		}
 		namedIt := r.rank == 1 && c >= t
 		if !namedIt {
@@ -349,12 +498,14 @@ func scoreSet(rows []row, ds int, m analysis.ConfidenceModel, t float64) setScor
 		}
 		s.brier += (c - r.y) * (c - r.y)
 		if r.rank == 1 {
-			b := min(int(m.Probability(r.x)*5), 4)
+			p := r.shrink * m.Probability(r.x)
+			b := min(int(p*5), 4)
 			s.bins[b][0]++
-			s.bins[b][1] += m.Probability(r.x)
+			s.bins[b][1] += p
 			s.bins[b][2] += r.y
 		}
 	}
+	s.cases, s.free = n, free
 	if free > 0 {
 		s.spec = float64(quiet) / float64(free)
 	}
@@ -381,9 +532,9 @@ func report(name string, rows []row, ds int, m analysis.ConfidenceModel, t float
 func writeDump(path string, rows []row, names []string) {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ds < rows[j].ds })
 	var b strings.Builder
-	b.WriteString("dataset,case,fault,fault_free,rank,y," + strings.Join(analysis.ConfidenceFeatureNames, ",") + "\n")
+	b.WriteString("dataset,case,fault,fault_free,cut,shrink,rank,y," + strings.Join(analysis.ConfidenceFeatureNames, ",") + "\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s,%s,%s,%t,%d,%g", names[r.ds], r.caseID, r.fault, r.faultFree, r.rank, r.y)
+		fmt.Fprintf(&b, "%s,%s,%s,%t,%d,%g,%d,%g", names[r.ds], r.caseID, r.fault, r.faultFree, r.cut, r.shrink, r.rank, r.y)
 		for i := range analysis.ConfidenceFeatureNames {
 			v := 0.0
 			if i < len(r.x) {
