@@ -463,3 +463,25 @@ func TestLongerBaselineMoreConfidence(t *testing.T) {
 		t.Errorf("shrink %.2f on a long baseline, want 1", long.BaselineShrink)
 	}
 }
+
+// TestShortBaselineShrinks: under ten samples every confidence is the
+// model's probability shrunk by n/10, and the result says by how much.
+func TestShortBaselineShrinks(t *testing.T) {
+	b := demotest.PiDigits(t)
+	b.Baseline.From = b.Baseline.To.Add(-150 * time.Second) // five samples of 30 s
+	res := Analyze(b, defaultCatalog(), Options{})
+	if res.BaselineShrink <= 0 || res.BaselineShrink >= 1 {
+		t.Fatalf("shrink %.2f on a baseline of five samples, want in (0, 1)", res.BaselineShrink)
+	}
+	if n := res.BaselineShrink * minBaselineSamples; math.Abs(n-math.Round(n)) > 1e-9 || n > 5 {
+		t.Errorf("shrink %.2f: want n/10 for the n ≤ 5 samples there", res.BaselineShrink)
+	}
+	if len(res.RootCauses) == 0 {
+		t.Fatal("no root cause")
+	}
+	top := res.RootCauses[0]
+	want := res.BaselineShrink * DefaultConfidenceModel().Probability(top.Features)
+	if math.Abs(top.Confidence-want) > 0.001 {
+		t.Errorf("confidence %.3f, want shrink × model = %.3f", top.Confidence, want)
+	}
+}

@@ -28,7 +28,7 @@
 // scores below are on the cases as given unless they say otherwise.
 //
 // The L2 penalty is the largest λ on a grid whose leave-one-dataset-out
-// log loss is within 1 % of the grid's best (-lambda sets it instead).
+// log loss is within 1 % of the best (-lambda sets it instead).
 //
 // It never reads a dataset's, system's, service's or metric's name into the
 // model: the features are those the analysis computes on any incident.
@@ -228,6 +228,13 @@ func load(ds int, dir string, cat *catalog.Catalog) ([]row, error) {
 	return rows, firstErr
 }
 
+// trains reports whether a row is fitted on: a candidate of a baseline cut
+// to a length every case that reaches it has (the cases as given differ
+// in length between fault and fault-free ones), and long enough not to be
+// shrunk (below ten samples the shrink, not the model, sets the
+// confidence).
+func trains(r row) bool { return r.rank > 0 && r.cut > 0 && r.shrink == 1 }
+
 // caseRows runs the analysis on a case as given and with its baseline cut
 // to each of cuts, keeping each baseline length the analysis tells apart
 // (by the baseline feature) once.
@@ -249,20 +256,17 @@ func caseRows(ds int, c dataset.Case, cat *catalog.Catalog) []row {
 	}
 	res := analysis.Analyze(c.Bundle, cat, analysis.Options{})
 	out := rowsOf(res, 0)
-	step := sampleStep(c.Bundle)
-	if step <= 0 {
-		return out
-	}
 	seen := map[float64]bool{}
 	if len(res.RootCauses) > 0 {
 		seen[res.RootCauses[0].Features[bf]] = true
 	}
 	for _, k := range cuts {
 		b := c.Bundle
-		b.Baseline.From = b.Baseline.To.Add(-time.Duration(k) * step)
-		if !b.Baseline.From.After(c.Bundle.Baseline.From) {
+		from, ok := cutFrom(b, k)
+		if !ok {
 			break
 		}
+		b.Baseline.From = from
 		r := analysis.Analyze(b, cat, analysis.Options{})
 		if len(r.RootCauses) > 0 {
 			if seen[r.RootCauses[0].Features[bf]] {
@@ -275,50 +279,98 @@ func caseRows(ds int, c dataset.Case, cat *catalog.Catalog) []row {
 	return out
 }
 
-// sampleStep is the median interval between the first samples of a
-// bundle's series; 0 when none has two.
-func sampleStep(b telemetry.Bundle) time.Duration {
-	var ds []time.Duration
+// cutFrom is the baseline start that leaves a bundle's series k samples
+// of their baseline: the median, over the series with more than k, of
+// each one's k-th last baseline sample. False when no series has more (a
+// bundle of logs alone is never cut).
+func cutFrom(b telemetry.Bundle, k int) (time.Time, bool) {
+	from, to := telemetry.Nanos(b.Baseline.From), telemetry.Nanos(b.Baseline.To)
+	var at []int64
 	for _, s := range b.Series {
-		if len(s.Times) > 1 {
-			ds = append(ds, time.Duration(s.Times[1]-s.Times[0]))
+		lo, _ := slices.BinarySearch(s.Times, from)
+		hi, _ := slices.BinarySearch(s.Times, to)
+		if hi-lo > k {
+			at = append(at, s.Times[hi-k])
 		}
 	}
-	if len(ds) == 0 {
-		return 0
+	if len(at) == 0 {
+		return time.Time{}, false
 	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+	slices.Sort(at)
+	return time.Unix(0, at[len(at)/2]).UTC(), true
 }
 
 // chooseLambda prints the leave-one-dataset-out log loss of each λ of the
-// grid and returns the largest within 1 % of the best: the most
-// regularised of those that transfer as well.
+// grid (the mean over datasets of each one's mean over its cases) and
+// returns the largest within one standard error of the best, the usual
+// one-standard-error rule: the most regularised of those that transfer
+// as well, as far as the dev sets can tell.
 func chooseLambda(rows []row, names []string, fitWith func(int, float64) analysis.ConfidenceModel) float64 {
-	loss := make([]float64, len(lambdas))
-	best := math.Inf(1)
+	loss := make([][][]float64, len(lambdas)) // λ, dataset, case
+	mean := make([]float64, len(lambdas))
+	best := 0
 	for j, l := range lambdas {
+		loss[j] = make([][]float64, len(names))
 		for i := range names {
-			loss[j] += logLoss(rows, i, fitWith(i, l)) / float64(len(names))
+			loss[j][i] = logLosses(rows, i, fitWith(i, l))
+			mean[j] += avg(loss[j][i]) / float64(len(names))
 		}
-		best = min(best, loss[j])
+		if mean[j] < mean[best] {
+			best = j
+		}
 	}
-	chosen := lambdas[0]
-	fmt.Printf("# lambda by leave-one-dataset-out log loss (mean over datasets)\n")
+	chosen := best
+	fmt.Printf("# lambda by leave-one-dataset-out log loss (mean over datasets; standard error of the difference to the best)\n")
 	for j, l := range lambdas {
-		if loss[j] <= best*1.01 {
-			chosen = l
+		se := diffError(loss[j], loss[best])
+		if j > chosen && mean[j]-mean[best] <= se {
+			chosen = j
 		}
-		fmt.Printf("lambda %-5g %.4f\n", l, loss[j])
+		fmt.Printf("lambda %-5g %.4f  ± %.4f\n", l, mean[j], se)
 	}
-	fmt.Printf("chosen: %g\n\n", chosen)
-	return chosen
+	fmt.Printf("chosen: %g\n\n", lambdas[chosen])
+	return lambdas[chosen]
 }
 
-// logLoss is the mean log loss of the top candidate's confidence over the
-// cases of one dataset as given.
-func logLoss(rows []row, ds int, m analysis.ConfidenceModel) float64 {
-	sum, n := 0.0, 0
+// diffError is the standard error of the mean over datasets of the mean
+// per-case difference between two sets of losses.
+func diffError(a, b [][]float64) float64 {
+	v := 0.0
+	for i := range a {
+		n := len(a[i])
+		if n < 2 {
+			continue
+		}
+		d := make([]float64, n)
+		for k := range d {
+			d[k] = a[i][k] - b[i][k]
+		}
+		m := avg(d)
+		ss := 0.0
+		for _, x := range d {
+			ss += (x - m) * (x - m)
+		}
+		v += ss / float64(n-1) / float64(n) / float64(len(a)*len(a))
+	}
+	return math.Sqrt(v)
+}
+
+func avg(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// logLosses is the log loss of the top candidate's confidence (as the
+// analysis gives it, shrink included) for each case of one dataset as
+// given, in row order.
+func logLosses(rows []row, ds int, m analysis.ConfidenceModel) []float64 {
+	var out []float64
 	for _, r := range rows {
 		if r.ds != ds || r.cut != 0 || r.rank > 1 {
 			continue
@@ -328,28 +380,40 @@ func logLoss(rows []row, ds int, m analysis.ConfidenceModel) float64 {
 			c = r.shrink * m.Probability(r.x)
 		}
 		c = min(max(c, 1e-4), 1-1e-4)
-		sum -= r.y*math.Log(c) + (1-r.y)*math.Log(1-c)
-		n++
+		out = append(out, -(r.y*math.Log(c) + (1-r.y)*math.Log(1-c)))
 	}
-	if n == 0 {
-		return 0
-	}
-	return sum / float64(n)
+	return out
 }
 
 // fitLogistic fits weights by Newton's method on the L2-penalised,
-// sample-weighted log-likelihood. Each dataset's rows share a total weight
-// of 1, so every dataset counts the same.
+// sample-weighted log-likelihood, on the candidates of the cut baselines
+// (see trains). Each dataset's rows share a total weight of 1, so every
+// dataset counts the same, and within it each case counts the same
+// however many lengths it was cut to.
 func fitLogistic(rows []row, datasets int, lambda float64) analysis.ConfidenceModel {
 	var train []row
 	for _, r := range rows {
-		if r.rank > 0 {
+		if trains(r) {
 			train = append(train, r)
 		}
 	}
-	count := make([]float64, datasets)
+	type caseKey struct {
+		ds int
+		id string
+	}
+	runs := map[caseKey]map[int]bool{}
 	for _, r := range train {
-		count[r.ds]++
+		k := caseKey{r.ds, r.caseID}
+		if runs[k] == nil {
+			runs[k] = map[int]bool{}
+		}
+		runs[k][r.cut] = true
+	}
+	weight := make([]float64, len(train))
+	count := make([]float64, datasets)
+	for i, r := range train {
+		weight[i] = 1 / float64(len(runs[caseKey{r.ds, r.caseID}]))
+		count[r.ds] += weight[i]
 	}
 	used := 0.0
 	for _, c := range count {
@@ -365,8 +429,8 @@ func fitLogistic(rows []row, datasets int, lambda float64) analysis.ConfidenceMo
 		for i := range h {
 			h[i] = make([]float64, d)
 		}
-		for _, r := range train {
-			sw := 1 / count[r.ds] / used
+		for k, r := range train {
+			sw := weight[k] / count[r.ds] / used
 			x := append([]float64{1}, r.x...)
 			p := analysis.ConfidenceModel(w).Probability(r.x)
 			for i := range d {

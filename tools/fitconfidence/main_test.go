@@ -70,45 +70,101 @@ func TestCaseRows(t *testing.T) {
 
 func baseline(n int) float64 { return math.Log(float64(max(n, 10)) / 10) }
 
-func TestSampleStep(t *testing.T) {
-	at := func(s ...int64) []int64 {
-		out := make([]int64, len(s))
-		for i, v := range s {
-			out[i] = v * int64(time.Second)
+func TestCutFrom(t *testing.T) {
+	sec := func(v int64) int64 { return v * int64(time.Second) }
+	every := func(step, until int64) []int64 {
+		var out []int64
+		for v := int64(0); v < until; v += step {
+			out = append(out, sec(v))
 		}
 		return out
 	}
+	base := telemetry.Window{From: time.Unix(0, 0), To: time.Unix(100, 0)}
 	for _, tc := range []struct {
 		name   string
-		series []telemetry.Series
-		want   time.Duration
+		series [][]int64
+		k      int
+		want   int64 // seconds; -1: no cut
 	}{
-		{"none", nil, 0},
-		{"one sample", []telemetry.Series{{Times: at(0)}}, 0},
-		{"median", []telemetry.Series{{Times: at(0, 15)}, {Times: at(0, 30, 60)}, {Times: at(0, 30)}}, 30 * time.Second},
+		{"no series", nil, 5, -1},
+		{"none has more than k", [][]int64{every(20, 200)}, 5, -1},
+		{"one series: its k-th last", [][]int64{every(10, 200)}, 5, 50},
+		{"median over those with more", [][]int64{every(10, 200), every(5, 200), every(2, 200), every(25, 200)}, 5, 75},
+		{"an irregular first interval", [][]int64{append([]int64{0, sec(1)}, every(10, 200)[1:]...)}, 3, 70},
 	} {
-		if got := sampleStep(telemetry.Bundle{Series: tc.series}); got != tc.want {
-			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		var ss []telemetry.Series
+		for _, ts := range tc.series {
+			ss = append(ss, telemetry.Series{Times: ts, Values: make([]float64, len(ts))})
+		}
+		got, ok := cutFrom(telemetry.Bundle{Baseline: base, Series: ss}, tc.k)
+		switch {
+		case tc.want < 0 && ok:
+			t.Errorf("%s: cut at %s, want none", tc.name, got)
+		case tc.want >= 0 && (!ok || got.Unix() != tc.want):
+			t.Errorf("%s: cut at %d (%v), want %d", tc.name, got.Unix(), ok, tc.want)
 		}
 	}
 }
 
-// TestChooseLambda: the largest λ whose left-out log loss is within 1 % of
-// the best.
+func TestTrains(t *testing.T) {
+	for _, tc := range []struct {
+		r    row
+		want bool
+	}{
+		{row{rank: 1, cut: 10, shrink: 1}, true},
+		{row{rank: 1, cut: 0, shrink: 1}, false},    // as given: scored, not fitted
+		{row{rank: 1, cut: 10, shrink: 0.9}, false}, // shrunk: the shrink sets it
+		{row{rank: 0, cut: 10, shrink: 1}, false},   // no candidate
+	} {
+		if got := trains(tc.r); got != tc.want {
+			t.Errorf("trains(%+v) = %v, want %v", tc.r, got, tc.want)
+		}
+	}
+}
+
+// TestLogLosses: the cases as given, the top candidate's confidence with
+// its shrink; no candidate is confidence 0.
+func TestLogLosses(t *testing.T) {
+	m := analysis.ConfidenceModel(make([]float64, len(analysis.ConfidenceFeatureNames)+1)) // p = 0.5
+	x := make([]float64, len(analysis.ConfidenceFeatureNames))
+	rows := []row{
+		{ds: 0, rank: 1, x: x, y: 0, shrink: 0.1},
+		{ds: 0, rank: 2, x: x, y: 1, shrink: 0.1},
+		{ds: 0, rank: 1, x: x, y: 1, shrink: 1, cut: 10},
+		{ds: 1, rank: 1, x: x, y: 1, shrink: 1},
+		{ds: 0, rank: 0, y: 0, shrink: 1},
+	}
+	got := logLosses(rows, 0, m)
+	want := []float64{-math.Log(0.95), -math.Log(1 - 1e-4)}
+	if len(got) != len(want) {
+		t.Fatalf("%d losses, want %d: %v", len(got), len(want), got)
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("loss %d = %.5f, want %.5f", i, got[i], want[i])
+		}
+	}
+}
+
+// TestChooseLambda: the largest λ whose left-out log loss is within one
+// standard error of the best.
 func TestChooseLambda(t *testing.T) {
-	// One feature; two datasets. The model's probability is set by λ
-	// through a fake fit, so each λ's loss is known.
+	// Two datasets of ten right and ten wrong top candidates: p = 0.5 is
+	// the best; a fake fit sets p by λ.
 	var rows []row
 	for ds := range 2 {
-		rows = append(rows, row{ds: ds, rank: 1, x: []float64{1}, y: 1, shrink: 1}, row{ds: ds, rank: 1, x: []float64{1}, y: 0, shrink: 1})
+		for i := range 20 {
+			rows = append(rows, row{ds: ds, rank: 1, x: []float64{1}, y: float64(i % 2), shrink: 1})
+		}
 	}
-	// p = 0.5 is the best for one right and one wrong; λ moves it away.
-	pOf := map[float64]float64{0.01: 0.6, 0.03: 0.55, 0.1: 0.5, 0.3: 0.505, 1: 0.52, 3: 0.7}
+	pOf := map[float64]float64{0.01: 0.6, 0.03: 0.55, 0.1: 0.5, 0.3: 0.505, 1: 0.52, 3: 0.8}
 	fit := func(_ int, l float64) analysis.ConfidenceModel {
 		p := pOf[l]
 		return analysis.ConfidenceModel{math.Log(p / (1 - p)), 0}
 	}
+	// 0.52 costs 0.0008 more than 0.5, its standard error 0.006; 0.8
+	// costs 0.22 more, its standard error about 0.11.
 	if got := chooseLambda(rows, []string{"a", "b"}, fit); got != 1 {
-		t.Errorf("chose %g, want 1 (0.52 costs under 1 %% more than 0.5; 0.7 more)", got)
+		t.Errorf("chose %g, want 1", got)
 	}
 }
