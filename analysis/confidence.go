@@ -68,9 +68,9 @@ import (
 //     data's step (a query's step: a longer step, fewer samples), n
 //     clamped to [10, 300] (see baselineEvidence). The longer the
 //     baseline, the better it shows normal variation, and the rarer a
-//     sample of noise beyond it: cut to 10 samples, petshop's fault-free
-//     windows name a cause in 7 of 20; with their whole baselines (103 to
-//     283 samples), in none. Below 10 samples the confidence is shrunk
+//     sample of noise beyond it: fitted on the other sets and cut to 10
+//     samples, petshop's fault-free windows name a cause in 7 of 20; with
+//     their whole baselines (103 to 283 samples), in none. Below 10 samples the confidence is shrunk
 //     instead (confidenceStage).
 //
 // Tried and left out (tools/fitconfidence -drop shows the effect): the
