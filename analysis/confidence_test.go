@@ -473,8 +473,8 @@ func TestShortBaselineShrinks(t *testing.T) {
 	if res.BaselineShrink <= 0 || res.BaselineShrink >= 1 {
 		t.Fatalf("shrink %.2f on a baseline of five samples, want in (0, 1)", res.BaselineShrink)
 	}
-	if n := res.BaselineShrink * minBaselineSamples; math.Abs(n-math.Round(n)) > 1e-9 || n > 5 {
-		t.Errorf("shrink %.2f: want n/10 for the n ≤ 5 samples there", res.BaselineShrink)
+	if res.BaselineShrink != 0.5 {
+		t.Errorf("shrink %.2f, want 5/10", res.BaselineShrink)
 	}
 	if len(res.RootCauses) == 0 {
 		t.Fatal("no root cause")

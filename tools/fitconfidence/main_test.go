@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,12 +92,18 @@ func TestCutFrom(t *testing.T) {
 		{"one series: its k-th last", [][]int64{every(10, 200)}, 5, 50},
 		{"median over those with more", [][]int64{every(10, 200), every(5, 200), every(2, 200), every(25, 200)}, 5, 75},
 		{"an irregular first interval", [][]int64{append([]int64{0, sec(1)}, every(10, 200)[1:]...)}, 3, 70},
+		{"samples before the baseline do not count", [][]int64{every(10, 200)}, 4, 60},
+		{"only the baseline's own: five", [][]int64{every(10, 200)}, 5, -1},
 	} {
 		var ss []telemetry.Series
 		for _, ts := range tc.series {
 			ss = append(ss, telemetry.Series{Times: ts, Values: make([]float64, len(ts))})
 		}
-		got, ok := cutFrom(telemetry.Bundle{Baseline: base, Series: ss}, tc.k)
+		b := base
+		if strings.Contains(tc.name, "baseline") {
+			b.From = time.Unix(50, 0) // the series begin 50 s before it
+		}
+		got, ok := cutFrom(telemetry.Bundle{Baseline: b, Series: ss}, tc.k)
 		switch {
 		case tc.want < 0 && ok:
 			t.Errorf("%s: cut at %s, want none", tc.name, got)
@@ -167,4 +174,41 @@ func TestChooseLambda(t *testing.T) {
 	if got := chooseLambda(rows, []string{"a", "b"}, fit); got != 1 {
 		t.Errorf("chose %g, want 1", got)
 	}
+}
+
+// TestTrainingSet: the cut runs alone, at lengths half of each class
+// reaches, each class weighted to its share of the dataset.
+func TestTrainingSet(t *testing.T) {
+	run := func(id string, free bool, cut, rank int) row {
+		return row{ds: 0, caseID: id, faultFree: free, cut: cut, rank: rank, shrink: 1, x: []float64{0}}
+	}
+	rows := []row{
+		run("a", false, 0, 1), // as given: never fitted
+		run("a", false, 10, 1), run("a", false, 20, 1),
+		run("b", false, 10, 1), run("b", false, 20, 1), run("b", false, 20, 2),
+		run("d", true, 10, 1), run("d", true, 20, 1),
+		run("e", true, 10, 0), // no candidate: reaches 10, not fitted
+		run("f", true, 10, 1),
+	}
+	type got struct {
+		id  string
+		cut int
+		w   float64
+	}
+	check := func(rows []row, want []got) {
+		t.Helper()
+		train, w := trainingSet(rows)
+		var have []got
+		for i, r := range train {
+			have = append(have, got{r.caseID, r.cut, w[i]})
+		}
+		if !slices.Equal(have, want) {
+			t.Errorf("training set %v, want %v", have, want)
+		}
+	}
+	// At 20, one fault-free case of three: not a length to fit on.
+	check(rows, []got{{"a", 10, 1}, {"b", 10, 1}, {"d", 10, 1}, {"f", 10, 1}})
+	// Two of three reach 20: fitted, weighted 3/2 against the faults' 1.
+	rows = append(rows, run("e", true, 20, 1))
+	check(rows, []got{{"a", 10, 1}, {"a", 20, 1}, {"b", 10, 1}, {"b", 20, 1}, {"b", 20, 1}, {"d", 10, 1}, {"d", 20, 1.5}, {"f", 10, 1}, {"e", 20, 1.5}})
 }
