@@ -70,8 +70,8 @@ import (
 //     baseline, the better it shows normal variation, and the rarer a
 //     sample of noise beyond it: fitted on the other sets and cut to 10
 //     samples, petshop's fault-free windows name a cause in 7 of 20; with
-//     their whole baselines (103 to 283 samples), in none. Below 10 samples the confidence is shrunk
-//     instead (confidenceStage).
+//     their whole baselines (103 to 283 samples), in none. Below 10
+//     samples the confidence is shrunk instead (confidenceStage).
 //
 // Tried and left out (tools/fitconfidence -drop shows the effect): the
 // share of the evidence whose baseline was flat (no gain), and two
@@ -116,9 +116,10 @@ import (
 // 0.98. Fitted on every cut length reached, however few fault-free cases
 // reach it (one sockshop case at 20 samples, weighted 92), petshop left
 // out scores 0.180: the longer lengths of the other sets say more, but on
-// a handful of cases. With every metric name a hash (tools/ablate
-// -opaque-names) openstack names 11 of its 65 fault-free windows (8
-// before).
+// a handful of cases, so that fit was not kept. With every metric name a
+// hash (tools/ablate -opaque-names) openstack names 11 of its 65
+// fault-free windows (8 before).
+//
 // Earlier refits moved the weights as evidence was added: when a service
 // only given more work stopped ranking above one that broke (see
 // givenWork), when the margin stopped counting the callers' view of a
@@ -161,9 +162,9 @@ var ConfidencePriors = map[string]float64{"change": math.Log(4)}
 // lowest threshold that keeps every set left out at or below one
 // fault-free window in five, would now give 0.30 or less (0.30 is the
 // lowest the tool prints): in-sample, petshop's Brier 0.187 → 0.174 for
-// openstack's specificity 1.00 → 0.83. Each cause
-// named right lowers the Brier score; each left unnamed counts as a miss
-// (fitconfidence -threshold prints both).
+// openstack's specificity 1.00 → 0.83. Each cause named right lowers the
+// Brier score; each left unnamed counts as a miss (fitconfidence
+// -threshold prints both).
 const ConfidenceThreshold = 0.5
 
 // ConfidenceFeatureNames names the model's inputs, in Candidate.Features order.

@@ -1,6 +1,6 @@
 // Command fitconfidence fits the confidence model of analysis/confidence.go.
 //
-//	go run ./tools/fitconfidence [-lambda 1] [-top 3] DATASET_DIR...
+//	go run ./tools/fitconfidence [-lambda λ] [-top 3] [-drop FEATURES] [-dump FILE] DATASET_DIR...
 //
 // With no directory it reads the three dev sets under ../shared/datasets.
 // For every case (fault and fault-free) it runs the analysis, takes the top
@@ -26,8 +26,8 @@
 // would learn that cut. So the fit is on the cut runs alone, at the
 // lengths half of each class reaches, weighted so that fault and
 // fault-free cases stand in their dataset's proportion at every length
-// (see trainingSet); the cases as given are only scored. The scores below are on the cases as given unless they say
-// otherwise.
+// (see trainingSet); the cases as given are only scored. The scores
+// below are on the cases as given unless they say otherwise.
 //
 // The L2 penalty is the largest λ on a grid whose leave-one-dataset-out
 // log loss is within one standard error (of the paired per-case
