@@ -140,7 +140,7 @@ func (r *run) lineTimes(s *scoredSignal) {
 		if _, last, ok := r.logs.lineSpan(s.service, s.cls.SignalID, byLevel, level, s.end, s.end.Add(step)); ok {
 			end = last
 		} else {
-			end = latest(s.end, first)
+			end = telemetry.Latest(s.end, first)
 		}
 	}
 	s.onset, s.end = first, end

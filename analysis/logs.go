@@ -392,11 +392,3 @@ func logQuery(cat *catalog.Catalog, s catalog.Signal, service string) string {
 	}
 	return "sum(count_over_time(" + sel + " [1m]))"
 }
-
-// latest is the later of two times.
-func latest(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
