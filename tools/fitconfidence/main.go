@@ -168,9 +168,8 @@ func main() {
 		}
 		fmt.Println()
 	}
-	// ConfidenceThreshold's rule reads the left-out table: the lowest
-	// threshold that names a cause in at most about one fault-free window
-	// in five of every set left out.
+	// What other thresholds would give, in-sample and left out: the
+	// ConfidenceThreshold comment weighs 0.5 against them.
 	for _, side := range []struct {
 		name  string
 		model func(i int) analysis.ConfidenceModel
